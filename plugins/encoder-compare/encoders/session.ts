@@ -1,0 +1,78 @@
+// One onnxruntime-node session per encoder: checks the graph's tensor names, runs batches,
+// and returns L2-normalised vectors.
+import os from "node:os";
+import * as ort from "onnxruntime-node";
+import type { EncoderSpec } from "./spec.ts";
+import { tensorShape } from "./preprocess.ts";
+
+export interface SessionOptions {
+  /** onnxruntime intra-op threads; 0 = one per available core. */
+  intraOpNumThreads?: number;
+}
+
+export class EncoderSession {
+  readonly spec: EncoderSpec;
+  readonly #session: ort.InferenceSession;
+
+  private constructor(spec: EncoderSpec, session: ort.InferenceSession) {
+    this.spec = spec;
+    this.#session = session;
+  }
+
+  static async create(spec: EncoderSpec, model: Uint8Array, options: SessionOptions = {}): Promise<EncoderSession> {
+    const threads = options.intraOpNumThreads || os.availableParallelism();
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: "all",
+      });
+    } catch (error) {
+      throw new Error(`encoder "${spec.id}": onnxruntime could not load the model (${(error as Error).message})`, { cause: error });
+    }
+    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
+      await session.release();
+      throw new Error(
+        `encoder "${spec.id}": the model's tensors do not match its spec — expected input "${spec.inputName}" and output "${spec.outputName}", ` +
+          `the model has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}]; fix inputName/outputName in the encoder spec`,
+      );
+    }
+    return new EncoderSession(spec, session);
+  }
+
+  /** Runs one batch of preprocessed single-image tensors; returns one unit vector per image. */
+  async embedBatch(tensors: readonly Float32Array[]): Promise<Float32Array[]> {
+    if (tensors.length === 0) return [];
+    const perImage = tensors[0].length;
+    const batch = new Float32Array(perImage * tensors.length);
+    tensors.forEach((t, i) => batch.set(t, i * perImage));
+    const input = new ort.Tensor("float32", batch, tensorShape(this.spec.preprocess, tensors.length));
+    const results = await this.#session.run({ [this.spec.inputName]: input }, [this.spec.outputName]);
+    const output = results[this.spec.outputName];
+    const data = output.data as Float32Array;
+    const dim = data.length / tensors.length;
+    if (dim !== this.spec.dim) {
+      throw new Error(`encoder "${this.spec.id}": output "${this.spec.outputName}" has ${dim} values per image, the spec says dim ${this.spec.dim}`);
+    }
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < tensors.length; i++) vectors.push(l2Normalize(data.subarray(i * dim, (i + 1) * dim)));
+    output.dispose?.();
+    return vectors;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+/** A normalised copy; an all-zero vector stays zero rather than becoming NaN. */
+export function l2Normalize(vector: ArrayLike<number>): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
+  const out = new Float32Array(vector.length);
+  if (sum === 0) return out;
+  const inv = 1 / Math.sqrt(sum);
+  for (let i = 0; i < vector.length; i++) out[i] = vector[i] * inv;
+  return out;
+}

@@ -1,0 +1,168 @@
+// The Eleventy glue: registers the `encoderCompare` shortcode, turns each call into engine
+// queries plus rendered tables, and prints one summary line per build.
+import path from "node:path";
+import { CompareEngine } from "./compare.ts";
+import { BUILTIN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
+import { normalizeOptions, type PluginOptions } from "./options.ts";
+import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
+import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
+import { renderComparisonTable, type TableRow } from "./render/table.ts";
+import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
+import { collectSummary, formatSummary } from "./summary.ts";
+
+export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
+export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
+
+/** The small part of Eleventy's UserConfig this plugin uses (Eleventy 3 ships no types). */
+export interface EleventyConfigLike {
+  directories: { input: string; output: string };
+  addAsyncShortcode(name: string, fn: (...args: any[]) => Promise<string>): void;
+  on(event: string, fn: (arg: any) => unknown): void;
+  logger?: { logWithOptions?: (o: { message: string; prefix?: string; type?: string; color?: string; force?: boolean }) => void };
+}
+
+interface ShortcodeThis {
+  page?: { inputPath?: string };
+}
+
+const PREFIX = "[encoder-compare]";
+
+export class EncoderCompareError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    // Eleventy prints the message chain; the stack of a user-input error helps nobody.
+    (this as { skipOriginalStack?: boolean }).skipOriginalStack = true;
+  }
+}
+
+export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: Partial<PluginOptions> = {}): void {
+  const options = normalizeOptions(userOptions);
+  const projectRoot = process.cwd();
+  const log = (message: string, type: "info" | "warn" = "info") => {
+    if (eleventyConfig.logger?.logWithOptions) {
+      eleventyConfig.logger.logWithOptions({ message, prefix: PREFIX, type, color: type === "warn" ? "yellow" : undefined, force: type === "warn" });
+    } else {
+      console[type === "warn" ? "warn" : "log"](`${PREFIX} ${message}`);
+    }
+  };
+  const registry = new EncoderRegistry([...BUILTIN_ENCODERS, ...options.customEncoders]);
+  for (const id of options.encoders) registry.get(id);
+  const engine = new CompareEngine({
+    projectRoot,
+    cacheDir: path.resolve(projectRoot, options.cacheDir),
+    registry,
+    batchSize: options.batchSize,
+    intraOpNumThreads: options.intraOpNumThreads,
+    limitInputPixels: options.limitInputPixels,
+    indexBackend: options.indexBackend,
+    warn: (message) => log(message, "warn"),
+  });
+  const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
+  let writer: MontageWriter = createMontageWriter(outputDir());
+  let queriesRendered = 0;
+
+  eleventyConfig.on("eleventy.before", () => {
+    engine.startBuild();
+    writer = createMontageWriter(outputDir());
+    queriesRendered = 0;
+  });
+
+  eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
+    const unrendered = (results ?? []).filter((r) => r.content?.includes("&lt;% encoderCompare"));
+    for (const r of unrendered) {
+      log(`${r.inputPath}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
+    }
+    const summary = collectSummary(engine, queriesRendered, writer.written);
+    if (queriesRendered > 0 || summary.encoders.length > 0) log(formatSummary(summary));
+    if (summary.skipped.length > 0) {
+      const list = summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`).join("; ");
+      log(`${summary.skipped.length} dataset image(s) skipped: ${list}`, "warn");
+    }
+    options.onBuildSummary?.(summary);
+    if (runMode === "build") await engine.close();
+  });
+
+  eleventyConfig.addAsyncShortcode("encoderCompare", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
+    const post = this.page?.inputPath ?? "(unknown page)";
+    const where = `${PREFIX} ${post}: encoderCompare`;
+    let request;
+    try {
+      request = parseCompareArgs(args, {
+        k: options.k,
+        maxK: options.maxK,
+        encoders: options.encoders,
+        dataset: options.dataset,
+        includeSelf: options.includeSelf,
+        knownEncoders: registry.ids(),
+      });
+    } catch (error) {
+      if (error instanceof ShortcodeArgumentError) throw new EncoderCompareError(`${where}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    const contentDir = path.resolve(projectRoot, eleventyConfig.directories.input);
+    const postFile = path.resolve(projectRoot, post);
+    const queryFiles = request.queries.map((query) => {
+      try {
+        return resolveQueryPath(query, postFile, contentDir, projectRoot);
+      } catch (error) {
+        if (error instanceof PathRefusedError) {
+          throw new EncoderCompareError(`${where} "${query}": ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+    });
+    let datasetDir: string;
+    try {
+      datasetDir = request.dataset === options.dataset ? path.resolve(projectRoot, options.dataset) : resolveProjectDir(request.dataset, projectRoot, "dataset");
+    } catch (error) {
+      throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+
+    try {
+      const tables: string[] = [];
+      for (const encoderId of request.encoders) {
+        const rows: TableRow[] = [];
+        let datasetSize = 0;
+        let datasetName = "";
+        for (const [i, queryFile] of queryFiles.entries()) {
+          const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
+          const { dataset } = await engine.datasetIndex(encoderId, datasetDir);
+          datasetSize = dataset.images.length;
+          datasetName = dataset.name;
+          const queryAlt = `Query image ${path.basename(request.queries[i])}`;
+          const [queryImage, montage] = await Promise.all([
+            writer.thumbnail({ file: queryFile, sha256: result.query.sha256 }, options.tileSize),
+            result.hits.length ? writer.montage(result.hits.map((h) => h.image), options.tileSize) : Promise.resolve(undefined),
+          ]);
+          rows.push({
+            queryAlt,
+            queryImage,
+            montage,
+            hits: result.hits.map((h) => ({ rank: h.rank, score: h.score, caption: h.image.caption })),
+            selfExcluded: result.selfExcluded,
+          });
+        }
+        const spec = registry.get(encoderId);
+        tables.push(
+          renderComparisonTable({
+            encoderId,
+            encoderLabel: spec.label,
+            datasetName,
+            datasetSize,
+            k: request.k,
+            urlBase: `/${options.outputSubdir}/`,
+            rows,
+          }),
+        );
+      }
+      queriesRendered += queryFiles.length;
+      return tables.join("\n");
+    } catch (error) {
+      if (error instanceof EncoderCompareError) throw error;
+      throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+Object.defineProperty(encoderComparePlugin, "eleventyPackage", { value: "eleventy-plugin-encoder-compare" });
+Object.defineProperty(encoderComparePlugin, "eleventyPluginOptions", { value: { unique: true } });

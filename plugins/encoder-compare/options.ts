@@ -1,0 +1,90 @@
+// Every plugin option, its default, and what it does. Shortcode keywords override the
+// per-query ones (k, encoders, dataset, includeSelf) for one call.
+import type { EncoderSpec } from "./encoders/spec.ts";
+import { DEFAULT_LIMIT_INPUT_PIXELS } from "./encoders/preprocess.ts";
+import type { BuildSummary } from "./summary.ts";
+
+export interface PluginOptions {
+  /** Encoders a shortcode shows when it names none, in table order. */
+  encoders: string[];
+  /** Folder of dataset images (+ optional manifest.json), relative to the project root. */
+  dataset: string;
+  /** Results per query. */
+  k: number;
+  /** Largest k a shortcode may ask for. */
+  maxK: number;
+  /** Show the query's own file when it is in the dataset (default: leave it out and say so). */
+  includeSelf: boolean;
+  /** Embedding store and other build caches, relative to the project root. */
+  cacheDir: string;
+  /** Folder under the site output where montages and thumbnails are written. */
+  outputSubdir: string;
+  /** Edge of one result tile in CSS pixels (the 2× image doubles it). */
+  tileSize: number;
+  /** "auto" uses faiss-node when its addon loads, else the exact JS search. */
+  indexBackend: "auto" | "faiss" | "js";
+  /** Images per onnxruntime run. */
+  batchSize: number;
+  /** onnxruntime intra-op threads; 0 = one per core. */
+  intraOpNumThreads: number;
+  /** Images with more pixels than this are refused (decompression bombs). */
+  limitInputPixels: number;
+  /** Extra encoders (your own ONNX models), usable by id like the built-ins. */
+  customEncoders: EncoderSpec[];
+  /** Called after each build with what it did (counts, timings, skipped images). */
+  onBuildSummary: ((summary: BuildSummary) => void) | undefined;
+}
+
+export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
+  encoders: ["pixels", "phash"],
+  dataset: "content/datasets/emoji-memes",
+  k: 3,
+  maxK: 50,
+  includeSelf: false,
+  cacheDir: ".cache/encoder-compare",
+  outputSubdir: "encoder-compare",
+  tileSize: 160,
+  indexBackend: "auto",
+  batchSize: 16,
+  intraOpNumThreads: 0,
+  limitInputPixels: DEFAULT_LIMIT_INPUT_PIXELS,
+  customEncoders: [],
+  onBuildSummary: undefined,
+});
+
+function fail(message: string): never {
+  throw new Error(`[encoder-compare] plugin option ${message}`);
+}
+
+function positiveInt(name: string, value: unknown, allowZero = false): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    fail(`\`${name}\` must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Merges user options over the defaults and validates them. */
+export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptions {
+  const known = new Set(Object.keys(DEFAULT_OPTIONS));
+  for (const key of Object.keys(user)) {
+    if (!known.has(key)) fail(`\`${key}\` is unknown; known options: ${[...known].join(", ")}`);
+  }
+  const options: PluginOptions = { ...DEFAULT_OPTIONS, ...user } as PluginOptions;
+  if (!Array.isArray(options.encoders) || options.encoders.length === 0 || options.encoders.some((e) => typeof e !== "string")) {
+    fail(`\`encoders\` must be a non-empty array of encoder ids, got ${JSON.stringify(options.encoders)}`);
+  }
+  if (typeof options.dataset !== "string" || options.dataset === "") fail("`dataset` must be a folder path");
+  positiveInt("k", options.k);
+  positiveInt("maxK", options.maxK);
+  if (options.k > options.maxK) fail(`\`k\` (${options.k}) is above \`maxK\` (${options.maxK})`);
+  positiveInt("tileSize", options.tileSize);
+  positiveInt("batchSize", options.batchSize);
+  positiveInt("intraOpNumThreads", options.intraOpNumThreads, true);
+  positiveInt("limitInputPixels", options.limitInputPixels);
+  if (!["auto", "faiss", "js"].includes(options.indexBackend)) fail(`\`indexBackend\` must be "auto", "faiss" or "js", got ${JSON.stringify(options.indexBackend)}`);
+  if (typeof options.includeSelf !== "boolean") fail("`includeSelf` must be true or false");
+  if (!Array.isArray(options.customEncoders)) fail("`customEncoders` must be an array of encoder specs");
+  if (options.onBuildSummary !== undefined && typeof options.onBuildSummary !== "function") fail("`onBuildSummary` must be a function");
+  if (!/^[A-Za-z0-9._-]+$/.test(options.outputSubdir)) fail("`outputSubdir` must be a single folder name");
+  return options;
+}

@@ -1,0 +1,122 @@
+// Result images as files: one montage per (results, tile size), one thumbnail per query.
+// Names are content hashes, so a file is written once and never rewritten.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+
+/** Bump when the drawing below changes, so old files are not reused. */
+const MONTAGE_VERSION = 1;
+const GAP = 8;
+const BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
+
+export interface ImageFile {
+  /** Absolute source path. */
+  file: string;
+  sha256: string;
+}
+
+export interface WrittenImage {
+  /** File name under the output folder, e.g. "montage-1a2b3c4d5e6f.webp". */
+  name: string;
+  name2x: string;
+  width: number;
+  height: number;
+}
+
+export interface MontageWriter {
+  montage(images: readonly ImageFile[], tile: number): Promise<WrittenImage>;
+  thumbnail(image: ImageFile, tile: number): Promise<WrittenImage>;
+  /** Files written by this writer since the last reset (for the build summary). */
+  written: number;
+}
+
+function montageWidth(count: number, tile: number): number {
+  return count * tile + (count - 1) * GAP;
+}
+
+function contentName(prefix: string, parts: readonly string[]): string {
+  const hash = crypto.createHash("sha256").update([MONTAGE_VERSION, ...parts].join("\n")).digest("hex").slice(0, 16);
+  return `${prefix}-${hash}`;
+}
+
+/** File name stem of the montage of these images (by content hash) at this tile size. */
+export function montageBaseName(sha256s: readonly string[], tile: number): string {
+  return contentName("montage", [String(tile), ...sha256s]);
+}
+
+export function thumbnailBaseName(sha256: string, tile: number): string {
+  return contentName("query", [String(tile), sha256]);
+}
+
+async function tileBuffer(file: string, size: number): Promise<Buffer> {
+  return sharp(file, { pages: 1 })
+    .rotate()
+    .flatten({ background: BACKGROUND })
+    .resize(size, size, { fit: "contain", background: BACKGROUND })
+    .png()
+    .toBuffer();
+}
+
+async function writeAtomically(target: string, data: Buffer): Promise<void> {
+  const temp = `${target}.${process.pid}.tmp`;
+  try {
+    await fs.promises.writeFile(temp, data);
+    await fs.promises.rename(temp, target);
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw new Error(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function createMontageWriter(outputDir: string): MontageWriter {
+  const inFlight = new Map<string, Promise<void>>();
+
+  async function ensure(name: string, draw: () => Promise<Buffer>): Promise<void> {
+    let pending = inFlight.get(name);
+    if (!pending) {
+      const target = path.join(outputDir, name);
+      pending = (async () => {
+        if (fs.existsSync(target)) return;
+        await fs.promises.mkdir(outputDir, { recursive: true });
+        await writeAtomically(target, await draw());
+        writer.written++;
+      })();
+      inFlight.set(name, pending);
+      pending.catch(() => inFlight.delete(name));
+    }
+    await pending;
+  }
+
+  async function drawMontage(images: readonly ImageFile[], tile: number, scale: number): Promise<Buffer> {
+    const size = tile * scale;
+    const gap = GAP * scale;
+    const tiles = await Promise.all(images.map((image) => tileBuffer(image.file, size)));
+    return sharp({ create: { width: montageWidth(images.length, tile) * scale, height: size, channels: 4, background: BACKGROUND } })
+      .composite(tiles.map((input, i) => ({ input, left: i * (size + gap), top: 0 })))
+      .webp({ quality: 82, effort: 4 })
+      .toBuffer();
+  }
+
+  const writer: MontageWriter = {
+    written: 0,
+    async montage(images, tile) {
+      const base = montageBaseName(images.map((i) => i.sha256), tile);
+      if (images.length === 0) throw new Error("a montage needs at least one image");
+      const result = { name: `${base}.webp`, name2x: `${base}@2x.webp`, width: montageWidth(images.length, tile), height: tile };
+      await Promise.all([
+        ensure(result.name, () => drawMontage(images, tile, 1)),
+        ensure(result.name2x, () => drawMontage(images, tile, 2)),
+      ]);
+      return result;
+    },
+    async thumbnail(image, tile) {
+      const base = thumbnailBaseName(image.sha256, tile);
+      const result = { name: `${base}.webp`, name2x: `${base}@2x.webp`, width: tile, height: tile };
+      const draw = (size: number) => async () => sharp(await tileBuffer(image.file, size)).webp({ quality: 82, effort: 4 }).toBuffer();
+      await Promise.all([ensure(result.name, draw(tile)), ensure(result.name2x, draw(tile * 2))]);
+      return result;
+    },
+  };
+  return writer;
+}

@@ -1,0 +1,94 @@
+// Turns what Nunjucks passes to `encoderCompare` (positional query paths, then a keyword
+// object marked __keywords) into a validated request, or one error saying what is wrong.
+
+export interface CompareRequest {
+  queries: string[];
+  k: number;
+  encoders: string[];
+  dataset: string;
+  includeSelf: boolean;
+}
+
+export interface RequestDefaults {
+  k: number;
+  maxK: number;
+  encoders: readonly string[];
+  dataset: string;
+  includeSelf: boolean;
+  knownEncoders: readonly string[];
+}
+
+const KEYWORDS = ["k", "encoders", "dataset", "includeSelf"] as const;
+
+export class ShortcodeArgumentError extends Error {}
+
+function isKeywordObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
+}
+
+export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefaults): CompareRequest {
+  const last = args[args.length - 1];
+  const keywords = isKeywordObject(last) ? last : {};
+  const positional = isKeywordObject(last) ? args.slice(0, -1) : args;
+
+  const queries: string[] = [];
+  for (const arg of positional) {
+    const items = Array.isArray(arg) ? arg : [arg];
+    for (const item of items) {
+      if (typeof item !== "string" || item.trim() === "") {
+        throw new ShortcodeArgumentError(`query images must be non-empty path strings, got ${JSON.stringify(item) ?? String(item)}`);
+      }
+      queries.push(item);
+    }
+  }
+  if (queries.length === 0) throw new ShortcodeArgumentError(`give at least one query image, e.g. <% encoderCompare "inputs/doge.png" %>`);
+
+  for (const key of Object.keys(keywords)) {
+    if (key === "__keywords") continue;
+    if (!(KEYWORDS as readonly string[]).includes(key)) {
+      throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${KEYWORDS.join(", ")}`);
+    }
+  }
+
+  let k = defaults.k;
+  if (keywords.k !== undefined) {
+    const value = typeof keywords.k === "string" && /^\d+$/.test(keywords.k) ? Number(keywords.k) : keywords.k;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > defaults.maxK) {
+      throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(keywords.k)}`);
+    }
+    k = value;
+  }
+
+  let encoders = [...defaults.encoders];
+  if (keywords.encoders !== undefined) {
+    const raw = typeof keywords.encoders === "string" ? keywords.encoders.split(",") : keywords.encoders;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((e) => typeof e !== "string" || e.trim() === "")) {
+      throw new ShortcodeArgumentError(`encoders must be a list of encoder ids such as ["pixels", "phash"], got ${JSON.stringify(keywords.encoders)}`);
+    }
+    encoders = raw.map((e: string) => e.trim());
+  }
+  for (const id of encoders) {
+    if (!defaults.knownEncoders.includes(id)) {
+      throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${defaults.knownEncoders.join(", ")}`);
+    }
+  }
+  if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
+
+  let dataset = defaults.dataset;
+  if (keywords.dataset !== undefined) {
+    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
+      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
+    }
+    dataset = keywords.dataset;
+  }
+
+  let includeSelf = defaults.includeSelf;
+  if (keywords.includeSelf !== undefined) {
+    if (typeof keywords.includeSelf !== "boolean") {
+      throw new ShortcodeArgumentError(`includeSelf must be true or false, got ${JSON.stringify(keywords.includeSelf)}`);
+    }
+    includeSelf = keywords.includeSelf;
+  }
+
+  return { queries, k, encoders, dataset, includeSelf };
+}

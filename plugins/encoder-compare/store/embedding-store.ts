@@ -1,0 +1,127 @@
+// Embeddings on disk, keyed by (encoder key, image sha256), plus a file-hash memo so a warm
+// build does not re-read every dataset image. SQLite in WAL mode: crash-safe, and a build and
+// the preview server can share it.
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+const SCHEMA_VERSION = 1;
+
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+}
+
+export class EmbeddingStore {
+  readonly file: string;
+  readonly #db: Database.Database;
+  readonly #getVector: Database.Statement<[string, string], { vector: Buffer }>;
+  readonly #putVector: Database.Statement<[string, string, number, Buffer]>;
+  readonly #getHash: Database.Statement<[string, number, number], { sha256: string }>;
+  readonly #putHash: Database.Statement<[string, number, number, string]>;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.#db = db;
+    this.#getVector = db.prepare("SELECT vector FROM embeddings WHERE encoder_key = ? AND image_sha256 = ?");
+    this.#putVector = db.prepare(
+      "INSERT OR REPLACE INTO embeddings (encoder_key, image_sha256, dim, vector) VALUES (?, ?, ?, ?)",
+    );
+    this.#getHash = db.prepare("SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ms = ?");
+    this.#putHash = db.prepare("INSERT OR REPLACE INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)");
+  }
+
+  /**
+   * Opens (or creates) the store. A file that is not a readable store of this schema is moved
+   * aside as `<file>.broken-<time>` and replaced; `onWarning` hears about it.
+   */
+  static open(file: string, onWarning: (message: string) => void = () => {}): EmbeddingStore {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      return new EmbeddingStore(file, openDatabase(file));
+    } catch (error) {
+      const aside = `${file}.broken-${Date.now()}`;
+      for (const suffix of ["", "-wal", "-shm"]) {
+        if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
+      }
+      onWarning(`embedding store ${file} was unusable (${(error as Error).message}); moved it to ${aside} and started a new one — embeddings will be recomputed`);
+      return new EmbeddingStore(file, openDatabase(file));
+    }
+  }
+
+  getVectors(encoderKey: string, sha256s: readonly string[]): Map<string, Float32Array> {
+    const found = new Map<string, Float32Array>();
+    const read = this.#db.transaction(() => {
+      for (const sha of sha256s) {
+        const row = this.#getVector.get(encoderKey, sha);
+        if (row) found.set(sha, bufferToFloats(row.vector));
+      }
+    });
+    read();
+    return found;
+  }
+
+  putVectors(encoderKey: string, entries: ReadonlyArray<readonly [string, Float32Array]>): void {
+    const write = this.#db.transaction(() => {
+      for (const [sha, vector] of entries) {
+        this.#putVector.run(encoderKey, sha, vector.length, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+      }
+    });
+    write();
+  }
+
+  knownHash(filePath: string, stat: FileStat): string | undefined {
+    return this.#getHash.get(filePath, stat.size, Math.trunc(stat.mtimeMs))?.sha256;
+  }
+
+  rememberHashes(entries: ReadonlyArray<{ path: string; stat: FileStat; sha256: string }>): void {
+    const write = this.#db.transaction(() => {
+      for (const e of entries) this.#putHash.run(e.path, e.stat.size, Math.trunc(e.stat.mtimeMs), e.sha256);
+    });
+    write();
+  }
+
+  countVectors(encoderKey?: string): number {
+    const row = encoderKey
+      ? (this.#db.prepare("SELECT count(*) AS n FROM embeddings WHERE encoder_key = ?").get(encoderKey) as { n: number })
+      : (this.#db.prepare("SELECT count(*) AS n FROM embeddings").get() as { n: number });
+    return row.n;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file, { timeout: 10_000 });
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version === 0) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS embeddings (
+          encoder_key TEXT NOT NULL, image_sha256 TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+          PRIMARY KEY (encoder_key, image_sha256)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS file_hashes (
+          path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, sha256 TEXT NOT NULL);
+      `);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } else if (version !== SCHEMA_VERSION) {
+      throw new Error(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
+    }
+    db.prepare("SELECT 1 FROM embeddings LIMIT 1").all();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function bufferToFloats(buffer: Buffer): Float32Array {
+  // Copy: SQLite's buffer may not be 4-byte aligned.
+  const out = new Float32Array(buffer.byteLength / 4);
+  new Uint8Array(out.buffer).set(buffer);
+  return out;
+}

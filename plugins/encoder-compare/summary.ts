@@ -1,0 +1,31 @@
+// What one build did, as data (for the `onBuildSummary` option and tests) and as the one line
+// a build prints, e.g.
+// "pixels: 0 embedded, 312 cached (0.0 s) · phash: 0 embedded, 312 cached (0.0 s) · index: faiss · 4 queries"
+import type { CompareEngine } from "./compare.ts";
+
+export interface BuildSummary {
+  encoders: Array<{ id: string; embedded: number; cached: number; seconds: number }>;
+  /** Search backends that served queries ("faiss", "js"). */
+  backends: string[];
+  queries: number;
+  imagesWritten: number;
+  skipped: Array<{ file: string; reason: string }>;
+}
+
+export function collectSummary(engine: Pick<CompareEngine, "stats" | "backendsUsed" | "skippedImages">, queries: number, imagesWritten: number): BuildSummary {
+  return {
+    encoders: [...engine.stats].map(([id, s]) => ({ id, ...s })),
+    backends: [...engine.backendsUsed].sort(),
+    queries,
+    imagesWritten,
+    skipped: [...engine.skippedImages].map(([file, reason]) => ({ file, reason })),
+  };
+}
+
+export function formatSummary(summary: BuildSummary): string {
+  const parts = summary.encoders.map((e) => `${e.id}: ${e.embedded} embedded, ${e.cached} cached (${e.seconds.toFixed(1)} s)`);
+  parts.push(`index: ${summary.backends.length ? summary.backends.join("+") : "none"}`);
+  parts.push(`${summary.queries} ${summary.queries === 1 ? "query" : "queries"}`);
+  if (summary.imagesWritten > 0) parts.push(`${summary.imagesWritten} images written`);
+  return parts.join(" · ");
+}
