@@ -1,0 +1,30 @@
+// The demo blog's Eleventy config. Run through tsx: `npx tsx node_modules/.bin/eleventy --config=.eleventy.ts`.
+import encoderCompare from "./plugins/encoder-compare/index.ts";
+
+export default function (eleventyConfig: any) {
+  // Block tags become <% %> so the shortcode reads `<% encoderCompare "q.png" %>` in markdown.
+  // This replaces Eleventy's default options, hence dev: true again; layouts use <% %> too.
+  eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
+
+  eleventyConfig.addPassthroughCopy({ assets: "assets" });
+  // Dataset images and query inputs are read by the plugin, not published as pages.
+  eleventyConfig.ignores.add("content/datasets/**");
+  eleventyConfig.ignores.add("content/posts/*/inputs/**");
+  eleventyConfig.watchIgnores.add("content/datasets/**");
+
+  eleventyConfig.addFilter("isoDate", (date: Date) => date.toISOString().slice(0, 10));
+  eleventyConfig.addFilter("longDate", (date: Date) =>
+    date.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }),
+  );
+
+  eleventyConfig.addPlugin(encoderCompare, {
+    encoders: ["pixels", "phash"],
+    dataset: "content/datasets/emoji-memes",
+  });
+}
+
+export const config = {
+  dir: { input: "content", output: "_site", includes: "_includes", data: "../_data" },
+  markdownTemplateEngine: "njk",
+  htmlTemplateEngine: "njk",
+};
