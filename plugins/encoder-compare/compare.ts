@@ -9,6 +9,7 @@ import { imageToTensor } from "./encoders/preprocess.ts";
 import type { EncoderRegistry } from "./encoders/registry.ts";
 import { EncoderSession } from "./encoders/session.ts";
 import type { EncoderSpec } from "./encoders/spec.ts";
+import { ModelUnavailableError } from "./models/download.ts";
 import { resolveModel } from "./models/resolve.ts";
 import { buildIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
@@ -24,11 +25,22 @@ export interface EngineOptions {
   intraOpNumThreads: number;
   limitInputPixels: number;
   indexBackend: "auto" | "faiss" | "js";
+  modelsDir: string;
+  /** Never download; a model not in the cache is unavailable. */
+  offline: boolean;
+  /** Mirror replacing the origin of model URLs. */
+  modelBaseUrl?: string;
+  /** An unavailable model fails the build instead of running its stand-in. */
+  strict: boolean;
   warn: (message: string) => void;
+  info: (message: string) => void;
 }
 
 export interface LoadedEncoder {
+  /** The encoder that actually runs (the stand-in when `standInFor` is set). */
   spec: EncoderSpec;
+  /** Set when the requested encoder's model could not be had and its stand-in runs instead. */
+  standInFor?: { spec: EncoderSpec; reason: string };
   /** sha256 over model bytes, tensor names and preprocessing: the store's key. */
   key: string;
   session: EncoderSession;
@@ -48,6 +60,7 @@ export interface QueryHit {
 
 export interface QueryResult {
   encoder: EncoderSpec;
+  standInFor?: LoadedEncoder["standInFor"];
   query: { file: string; sha256: string };
   hits: QueryHit[];
   /** True when the query's own file was in the dataset and left out of the results. */
@@ -58,6 +71,11 @@ interface DatasetIndex {
   dataset: Dataset;
   index: VectorIndex;
   rowBySha: Map<string, number>;
+}
+
+/** The name an encoder's figures go under in the summary, e.g. "clip-vit-b32→pixels" for a stand-in. */
+export function statsName(encoder: Pick<LoadedEncoder, "spec" | "standInFor">): string {
+  return encoder.standInFor ? `${encoder.standInFor.spec.id}→${encoder.spec.id}` : encoder.spec.id;
 }
 
 export function encoderKey(spec: EncoderSpec, modelSha256: string): string {
@@ -120,9 +138,27 @@ export class CompareEngine {
   }
 
   async #loadEncoder(spec: EncoderSpec): Promise<LoadedEncoder> {
-    const model = await resolveModel(spec, { projectRoot: this.options.projectRoot });
-    const session = await EncoderSession.create(spec, model.bytes, { intraOpNumThreads: this.options.intraOpNumThreads });
-    return { spec, key: encoderKey(spec, model.sha256), session };
+    try {
+      const model = await resolveModel(spec, {
+        projectRoot: this.options.projectRoot,
+        modelsDir: this.options.modelsDir,
+        offline: this.options.offline,
+        baseUrl: this.options.modelBaseUrl,
+        log: this.options.info,
+      });
+      const session = await EncoderSession.create(spec, model.model, { intraOpNumThreads: this.options.intraOpNumThreads });
+      return { spec, key: encoderKey(spec, model.sha256), session };
+    } catch (error) {
+      if (!(error instanceof ModelUnavailableError)) throw error;
+      const fetchHint = `fetch it with \`npx encoder-compare models pull ${spec.id}\` on a machine with access, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror`;
+      if (this.options.strict || !spec.standIn) {
+        const why = this.options.strict ? "strict mode is on" : "it has no stand-in";
+        throw new Error(`${spec.label} (${spec.id}) is not available: ${error.reason}; ${why}, so the build stops — ${fetchHint}`, { cause: error });
+      }
+      const standIn = await this.encoder(spec.standIn);
+      this.options.warn(`${spec.label} not available (${error.reason}): its tables use ${standIn.spec.id} as a stand-in, labelled as such; ${fetchHint}`);
+      return { ...standIn, standInFor: { spec, reason: error.reason } };
+    }
   }
 
   dataset(dir: string): Dataset {
@@ -140,17 +176,19 @@ export class CompareEngine {
     const dataset = this.dataset(datasetDir);
     const memoKey = `${encoder.key}:${dataset.fingerprint}`;
     let built = this.#indexes.get(memoKey);
+    const countKey = `${statsName(encoder)}:${memoKey}`;
     if (!built) {
       built = this.#buildDatasetIndex(encoder, dataset);
       this.#indexes.set(memoKey, built);
-      this.#countedIndexes.add(memoKey);
+      this.#countedIndexes.add(countKey);
       built.catch(() => this.#indexes.delete(memoKey));
     }
     const result = await built;
-    if (!this.#countedIndexes.has(memoKey)) {
-      // Built in an earlier build of this process (watch mode): every row counts as cached.
-      this.#countedIndexes.add(memoKey);
-      this.statsFor(encoderId).cached += result.rowBySha.size;
+    if (!this.#countedIndexes.has(countKey)) {
+      // Built earlier (another shortcode's encoder sharing the model, or an earlier watch build):
+      // every row counts as cached for this encoder.
+      this.#countedIndexes.add(countKey);
+      this.statsFor(statsName(encoder)).cached += result.rowBySha.size;
     }
     this.backendsUsed.add(result.index.backend);
     return result;
@@ -163,7 +201,7 @@ export class CompareEngine {
     const matrix = new Float32Array(rows.length * encoder.spec.dim);
     rows.forEach((image, row) => matrix.set(vectors.get(image.sha256)!, row * encoder.spec.dim));
     const index = buildIndex(matrix, encoder.spec.dim, { backend: this.options.indexBackend });
-    this.statsFor(encoder.spec.id).seconds += (performance.now() - started) / 1000;
+    this.statsFor(statsName(encoder)).seconds += (performance.now() - started) / 1000;
     return {
       dataset: { ...dataset, images: rows },
       index,
@@ -173,7 +211,7 @@ export class CompareEngine {
 
   /** Vectors for images, from the store where present; failures land in skippedImages. */
   async #embed(encoder: LoadedEncoder, images: ReadonlyArray<{ sha256: string; file: string }>): Promise<Map<string, Float32Array>> {
-    const stats = this.statsFor(encoder.spec.id);
+    const stats = this.statsFor(statsName(encoder));
     const vectors = this.store.getVectors(encoder.key, images.map((i) => i.sha256));
     stats.cached += vectors.size;
     const missing = images.filter((i) => !vectors.has(i.sha256));
@@ -195,7 +233,7 @@ export class CompareEngine {
     const querySha = sha256File(queryFile);
     const started = performance.now();
     let vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
-    const stats = this.statsFor(encoderId);
+    const stats = this.statsFor(statsName(encoder));
     if (vector) {
       stats.cached++;
     } else {
@@ -213,13 +251,17 @@ export class CompareEngine {
     const selfRow = rowBySha.get(querySha);
     const exclude = !options.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
     const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: dataset.images[hit.id] }));
-    return { encoder: encoder.spec, query: { file: queryFile, sha256: querySha }, hits, selfExcluded: exclude !== undefined };
+    return { encoder: encoder.spec, standInFor: encoder.standInFor, query: { file: queryFile, sha256: querySha }, hits, selfExcluded: exclude !== undefined };
   }
 
   async close(): Promise<void> {
+    // A stand-in shares its session with the encoder it stands in for: release each once.
+    const sessions = new Set<EncoderSession>();
     for (const loaded of this.#encoders.values()) {
-      await loaded.then((e) => e.session.release(), () => undefined);
+      const encoder = await loaded.catch(() => undefined);
+      if (encoder) sessions.add(encoder.session);
     }
+    for (const session of sessions) await session.release();
     this.#encoders.clear();
     this.#indexes.clear();
     this.#store?.close();

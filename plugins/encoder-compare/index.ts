@@ -2,8 +2,9 @@
 // queries plus rendered tables, and prints one summary line per build.
 import path from "node:path";
 import { CompareEngine } from "./compare.ts";
-import { BUILTIN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
-import { normalizeOptions, type PluginOptions } from "./options.ts";
+import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
+import { modelsDir } from "./models/cache-dir.ts";
+import { envFlag, normalizeOptions, type PluginOptions } from "./options.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, type TableRow } from "./render/table.ts";
@@ -45,7 +46,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       console[type === "warn" ? "warn" : "log"](`${PREFIX} ${message}`);
     }
   };
-  const registry = new EncoderRegistry([...BUILTIN_ENCODERS, ...options.customEncoders]);
+  const registry = new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...options.customEncoders]);
   for (const id of options.encoders) registry.get(id);
   const engine = new CompareEngine({
     projectRoot,
@@ -55,7 +56,12 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     intraOpNumThreads: options.intraOpNumThreads,
     limitInputPixels: options.limitInputPixels,
     indexBackend: options.indexBackend,
+    modelsDir: modelsDir({ dir: options.modelsDir }),
+    offline: options.offline || envFlag(process.env.ENCODER_COMPARE_OFFLINE),
+    modelBaseUrl: options.modelBaseUrl ?? (process.env.ENCODER_COMPARE_MODEL_BASE_URL || undefined),
+    strict: options.strict || envFlag(process.env.ENCODER_COMPARE_STRICT),
     warn: (message) => log(message, "warn"),
+    info: (message) => log(message),
   });
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
   let writer: MontageWriter = createMontageWriter(outputDir());
@@ -124,11 +130,18 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         const rows: TableRow[] = [];
         let datasetSize = 0;
         let datasetName = "";
+        let standIn: { label: string; note: string } | undefined;
         for (const [i, queryFile] of queryFiles.entries()) {
           const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
           const { dataset } = await engine.datasetIndex(encoderId, datasetDir);
           datasetSize = dataset.images.length;
           datasetName = dataset.name;
+          if (result.standInFor) {
+            standIn = {
+              label: `${result.encoder.label} — stand-in for ${result.standInFor.spec.label}`,
+              note: `(model not available: ${result.standInFor.reason})`,
+            };
+          }
           const queryAlt = `Query image ${path.basename(request.queries[i])}`;
           const [queryImage, montage] = await Promise.all([
             writer.thumbnail({ file: queryFile, sha256: result.query.sha256 }, options.tileSize),
@@ -146,7 +159,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         tables.push(
           renderComparisonTable({
             encoderId,
-            encoderLabel: spec.label,
+            encoderLabel: standIn?.label ?? spec.label,
+            note: standIn?.note,
             datasetName,
             datasetSize,
             k: request.k,

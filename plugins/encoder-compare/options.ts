@@ -29,6 +29,14 @@ export interface PluginOptions {
   intraOpNumThreads: number;
   /** Images with more pixels than this are refused (decompression bombs). */
   limitInputPixels: number;
+  /** Where downloaded and converted models are cached (default: $ENCODER_COMPARE_MODELS_DIR, else ~/.cache/encoder-compare/models). */
+  modelsDir: string | undefined;
+  /** Never download models (also ENCODER_COMPARE_OFFLINE=1); a model not in the cache is unavailable. */
+  offline: boolean;
+  /** Mirror for model downloads (also ENCODER_COMPARE_MODEL_BASE_URL): replaces the URL's origin, keeps its path. */
+  modelBaseUrl: string | undefined;
+  /** An unavailable model fails the build instead of running its stand-in (also ENCODER_COMPARE_STRICT=1). */
+  strict: boolean;
   /** Extra encoders (your own ONNX models), usable by id like the built-ins. */
   customEncoders: EncoderSpec[];
   /** Called after each build with what it did (counts, timings, skipped images). */
@@ -48,6 +56,10 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   batchSize: 16,
   intraOpNumThreads: 0,
   limitInputPixels: DEFAULT_LIMIT_INPUT_PIXELS,
+  modelsDir: undefined,
+  offline: false,
+  modelBaseUrl: undefined,
+  strict: false,
   customEncoders: [],
   onBuildSummary: undefined,
 });
@@ -61,6 +73,11 @@ function positiveInt(name: string, value: unknown, allowZero = false): number {
     fail(`\`${name}\` must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** True for "1", "true", "yes" (any case): how the ENCODER_COMPARE_* switches are read. */
+export function envFlag(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes)$/i.test(value.trim());
 }
 
 /** Merges user options over the defaults and validates them. */
@@ -82,7 +99,12 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   positiveInt("intraOpNumThreads", options.intraOpNumThreads, true);
   positiveInt("limitInputPixels", options.limitInputPixels);
   if (!["auto", "faiss", "js"].includes(options.indexBackend)) fail(`\`indexBackend\` must be "auto", "faiss" or "js", got ${JSON.stringify(options.indexBackend)}`);
-  if (typeof options.includeSelf !== "boolean") fail("`includeSelf` must be true or false");
+  for (const name of ["includeSelf", "offline", "strict"] as const) {
+    if (typeof options[name] !== "boolean") fail(`\`${name}\` must be true or false`);
+  }
+  for (const name of ["modelsDir", "modelBaseUrl"] as const) {
+    if (options[name] !== undefined && (typeof options[name] !== "string" || options[name] === "")) fail(`\`${name}\` must be a non-empty string`);
+  }
   if (!Array.isArray(options.customEncoders)) fail("`customEncoders` must be an array of encoder specs");
   if (options.onBuildSummary !== undefined && typeof options.onBuildSummary !== "function") fail("`onBuildSummary` must be a function");
   if (!/^[A-Za-z0-9._-]+$/.test(options.outputSubdir)) fail("`outputSubdir` must be a single folder name");

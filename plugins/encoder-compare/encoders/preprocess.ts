@@ -1,6 +1,6 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 
 /** Refuse images above this many pixels unless the caller says otherwise (decompression bombs). */
@@ -39,7 +39,8 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
-  const image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
+  let image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
+  if (spec.preResize) image = await squareThumbnail(image, spec);
   const meta = await image.metadata();
   const oriented = (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : meta;
   if (!oriented.width || !oriented.height) throw new Error("image has no dimensions");
@@ -57,6 +58,20 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   const { data, info } = await pipeline.removeAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** The 2021 preset's first pass: a raw preResize×preResize RGB image as a new sharp input. */
+async function squareThumbnail(image: Sharp, spec: PreprocessSpec): Promise<Sharp> {
+  const size = spec.preResize!;
+  const [r, g, b] = spec.background;
+  const { data, info } = await image
+    .flatten({ background: { r, g, b } })
+    .toColourspace("srgb")
+    .resize(size, size, { fit: "cover", position: "centre", kernel: SHARP_KERNEL[spec.interpolation] })
+    .removeAlpha()
+    .raw({ depth: "uchar" })
+    .toBuffer({ resolveWithObject: true });
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 3 } });
 }
 
 /** Rescale, normalise and lay out decoded pixels as one image's Float32 tensor (no batch dim). */

@@ -45,6 +45,92 @@ export const BUILTIN_ENCODERS: readonly EncoderSpec[] = [
   },
 ];
 
+const CLIP_REVISION = "4c1807b705b1d015fb032789cc4d221b23025a6f";
+
+/** Learned encoders: downloaded (CLIP) or converted from downloaded weights (BiT). */
+export const MODEL_ENCODERS: readonly EncoderSpec[] = [
+  {
+    id: "clip-vit-b32",
+    label: "CLIP ViT-B/32",
+    source: {
+      kind: "url",
+      url: `https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/${CLIP_REVISION}/onnx/vision_model.onnx`,
+      fileName: "vision_model.onnx",
+      bytes: 351_685_709,
+      sha256: "fd6e1402a588279d1723c7534d4bcba5bc0b14b47dfab0e46f8c47b8270d7d40",
+    },
+    inputName: "pixel_values",
+    outputName: "image_embeds",
+    dim: 512,
+    preprocess: {
+      resizeMode: "shortest-edge",
+      resizeTo: 224,
+      interpolation: "bicubic",
+      cropWidth: 224,
+      cropHeight: 224,
+      rescale: 1 / 255,
+      mean: [0.48145466, 0.4578275, 0.40821073],
+      std: [0.26862954, 0.26130258, 0.27577711],
+      layout: "NCHW",
+      background: WHITE,
+    },
+    license: "OpenAI CLIP weights (MIT); ONNX export Xenova/clip-vit-base-patch32 (Transformers.js), revision " + CLIP_REVISION.slice(0, 7),
+    description: "OpenAI's contrastive image-text model: the image tower's 512-d projection. Groups images by what they show.",
+    standIn: "pixels",
+  },
+  {
+    id: "bit-m-r50x1",
+    label: "BiT-M R50x1",
+    source: {
+      kind: "converted",
+      converter: "bit-resnetv2",
+      weights: {
+        url: "https://huggingface.co/timm/resnetv2_50x1_bit.goog_in21k/resolve/main/model.safetensors",
+        fileName: "model.safetensors",
+      },
+    },
+    inputName: "pixel_values",
+    outputName: "embedding",
+    dim: 2048,
+    preprocess: {
+      resizeMode: "shortest-edge",
+      resizeTo: 256,
+      interpolation: "bilinear",
+      cropWidth: 224,
+      cropHeight: 224,
+      rescale: 1 / 255,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      layout: "NCHW",
+      background: WHITE,
+    },
+    license: "Google Research Big Transfer BiT-M R50x1 (ImageNet-21k) weights, Apache-2.0; timm resnetv2_50x1_bit.goog_in21k, converted to ONNX by encoder-compare",
+    description: "Google's ResNetV2-50 trained on ImageNet-21k classes: the 2048-d pre-logits features. Sees textures and shapes more than meaning.",
+    standIn: "phash",
+  },
+];
+
+/**
+ * The original 2021 post's setup for a model: every image first reduced to 96×96 and
+ * normalised with ImageNet mean/std, whatever the model expects. For reproducing old
+ * results only; the default specs above use each model's own preprocessing.
+ */
+export function preset2021(spec: EncoderSpec): EncoderSpec {
+  return {
+    ...spec,
+    id: `${spec.id}-2021`,
+    modelId: spec.modelId ?? spec.id,
+    label: `${spec.label} (2021 preset: 96 px, ImageNet mean/std)`,
+    preprocess: { ...spec.preprocess, preResize: 96, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  };
+}
+
+export const ALL_KNOWN_ENCODERS: readonly EncoderSpec[] = [
+  ...BUILTIN_ENCODERS,
+  ...MODEL_ENCODERS,
+  ...MODEL_ENCODERS.map(preset2021),
+];
+
 export class EncoderRegistry {
   readonly #byId = new Map<string, EncoderSpec>();
 

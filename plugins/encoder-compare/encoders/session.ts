@@ -19,15 +19,13 @@ export class EncoderSession {
     this.#session = session;
   }
 
-  static async create(spec: EncoderSpec, model: Uint8Array, options: SessionOptions = {}): Promise<EncoderSession> {
+  /** `model` is the ONNX bytes or a path onnxruntime reads itself. */
+  static async create(spec: EncoderSpec, model: Uint8Array | string, options: SessionOptions = {}): Promise<EncoderSession> {
     const threads = options.intraOpNumThreads || os.availableParallelism();
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(model, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
-      });
+      const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" };
+      session = typeof model === "string" ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     } catch (error) {
       throw new Error(`encoder "${spec.id}": onnxruntime could not load the model (${(error as Error).message})`, { cause: error });
     }

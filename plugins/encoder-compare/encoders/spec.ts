@@ -7,6 +7,11 @@ export type Interpolation = "nearest" | "bilinear" | "bicubic" | "lanczos3";
 
 export interface PreprocessSpec {
   /**
+   * Optional first pass: shortest edge to this size, centre crop to a square, before the resize
+   * below. Only the "2021" preset uses it, to reproduce the original post's 96×96 inputs.
+   */
+  preResize?: number;
+  /**
    * "shortest-edge": scale so the shorter side equals `resizeTo` (aspect kept), then crop.
    * "stretch": scale straight to cropWidth × cropHeight, aspect ignored, nothing cropped.
    */
@@ -42,6 +47,8 @@ export interface EncoderSpec {
   /** Human label shown in table headings. */
   label: string;
   source: ModelSource;
+  /** Folder name of its files in the model cache; defaults to `id` (presets share their base model's). */
+  modelId?: string;
   inputName: string;
   outputName: string;
   /** Length of the output vector. */

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Entry point for `npx encoder-compare`: the plugin is TypeScript, run through tsx.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import("./cli.ts");
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,1005 @@
+// Model files: downloaded once, verified against a pinned sha256, cached outside node_modules.
+//
+//   <dir>/<id>/<fileName>            the verified file (only ever placed by an atomic rename)
+//   <dir>/<id>/<fileName>.part       bytes received so far; a later call resumes from it
+//   <dir>/<id>/<fileName>.verified   size + mtime + sha256 of the file, so warm builds skip hashing
+//   <dir>/<id>/<fileName>.lock       held by the one process downloading this file
+//   <dir>/models.lock.json           sha256 recorded on first download where no hash is pinned
+
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { createReadStream, createWriteStream, type Stats } from "node:fs";
+import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import http, { type IncomingMessage } from "node:http";
+import https from "node:https";
+import { hostname } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface ModelFileRequest {
+  /** Model id; also the cache sub-directory. */
+  id: string;
+  url: string;
+  fileName: string;
+  /** Pinned sha256 (hex). Without it, models.lock.json pins the hash seen on first download. */
+  sha256?: string;
+  /** Pinned size in bytes. */
+  bytes?: number;
+}
+
+export interface EnsureOptions {
+  /** Models directory (see modelsDir()). */
+  dir: string;
+  /** Never touch the network (the caller maps ENCODER_COMPARE_OFFLINE=1 to this). */
+  offline?: boolean;
+  /** Mirror (ENCODER_COMPARE_MODEL_BASE_URL): replaces the URL's origin, keeps its path. */
+  baseUrl?: string;
+  /** "auto" (default): an updating line when stderr is a TTY, else `log` lines. */
+  progress?: "auto" | "tty" | "none";
+  signal?: AbortSignal;
+  /** Receives one line when a download starts and one when it ends (non-TTY progress). */
+  log?: (line: string) => void;
+  /** Accept a new upstream hash for an entry in models.lock.json and re-record it. */
+  updateLock?: boolean;
+  /** Abort a connection that delivers no bytes for this long (default 30 s). */
+  stallTimeoutMs?: number;
+  /** Automatic resumes after a dropped or stalled connection within one call (default 2). */
+  retries?: number;
+  /** Wait before the n-th automatic resume: n × this (default 1 s). */
+  retryDelayMs?: number;
+  /** A download lock untouched for this long is taken over (default 10 min). */
+  lockStaleMs?: number;
+  /** How often to look at a lock held by another process (default 500 ms). */
+  lockPollMs?: number;
+  /** Where the TTY progress line goes (default process.stderr). */
+  progressOutput?: { write(chunk: string): unknown };
+}
+
+export interface EnsuredModelFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** True when this call (or the in-process call it joined) fetched the file. */
+  downloaded: boolean;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  problem?: string;
+  path: string;
+  sha256?: string;
+  bytes?: number;
+}
+
+/** The model cannot be had; `reason` is a short phrase fit for a page heading. */
+export class ModelUnavailableError extends Error {
+  readonly modelId: string;
+  readonly reason: string;
+
+  constructor(modelId: string, reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ModelUnavailableError";
+    this.modelId = modelId;
+    this.reason = reason;
+  }
+}
+
+export const LOCK_FILE_NAME = "models.lock.json";
+
+const DEFAULTS = {
+  stallTimeoutMs: 30_000,
+  retries: 2,
+  retryDelayMs: 1_000,
+  lockStaleMs: 10 * 60_000,
+  lockPollMs: 500,
+};
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "::1", "localhost"]);
+const SAFE_PATH_SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._@+-]+$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/** Returns the verified local file for `req`, downloading it first if needed. */
+export async function ensureModelFile(req: ModelFileRequest, options: EnsureOptions): Promise<EnsuredModelFile> {
+  const target = targetFor(req, options.dir);
+  if (options.offline) return ensureOffline(req, target);
+
+  options.signal?.throwIfAborted();
+  let task = inFlight.get(target.file);
+  if (!task || task.cancelled) {
+    const created = new SharedTask((signal) => ensureOnline(req, target, options, signal));
+    inFlight.set(target.file, created);
+    const forget = () => inFlight.get(target.file) === created && inFlight.delete(target.file);
+    created.promise.then(forget, forget);
+    task = created;
+  }
+  return task.join(options.signal);
+}
+
+/** Checks the cached file against its pin (size, then sha256; the sidecar avoids re-hashing). */
+export async function verifyModelFile(
+  req: ModelFileRequest,
+  options: { dir: string; rehash?: boolean },
+): Promise<VerifyResult> {
+  const target = targetFor(req, options.dir);
+  const pin = await resolvePin(req, target, false);
+  const check = await checkCachedFile(target.file, pin, options.rehash ?? false);
+  if (check.ok) return { ok: true, path: target.file, sha256: check.sha256, bytes: check.bytes };
+  return { ok: false, problem: check.problem, path: target.file, sha256: check.sha256, bytes: check.bytes };
+}
+
+/** The URL a request is fetched from once the mirror (if any) is applied. */
+export function effectiveUrl(url: string, baseUrl?: string): string {
+  if (!baseUrl) return url;
+  let base: URL;
+  try {
+    base = new URL(baseUrl);
+  } catch (cause) {
+    throw new Error(
+      `The model mirror base URL "${baseUrl}" (ENCODER_COMPARE_MODEL_BASE_URL) is not a valid URL; ` +
+        `use e.g. https://mirror.example.org or unset it.`,
+      { cause },
+    );
+  }
+  const original = new URL(url);
+  const mirrored = new URL(base.origin);
+  mirrored.pathname = base.pathname.replace(/\/+$/, "") + original.pathname;
+  mirrored.search = original.search;
+  return mirrored.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline and online paths
+// ---------------------------------------------------------------------------------------------
+
+interface Target {
+  dir: string;
+  file: string;
+  part: string;
+  sidecar: string;
+  lock: string;
+  lockFile: string;
+  label: string;
+}
+
+function targetFor(req: ModelFileRequest, dir: string): Target {
+  for (const [what, value] of [["id", req.id], ["fileName", req.fileName]] as const) {
+    if (!SAFE_PATH_SEGMENT.test(value)) {
+      throw new Error(
+        `Model ${what} "${value}" (model "${req.id}", ${req.url}) cannot be used as a file name: ` +
+          `use letters, digits and . _ - @ + only, with no path separators.`,
+      );
+    }
+  }
+  if (req.sha256 !== undefined && !SHA256_HEX.test(req.sha256.toLowerCase())) {
+    throw new Error(
+      `Model "${req.id}" pins sha256 "${req.sha256}" for ${req.url}, which is not 64 hex digits; ` +
+        `fix the encoder spec's sha256.`,
+    );
+  }
+  const root = resolve(dir);
+  const file = join(root, req.id, req.fileName);
+  return {
+    dir: root,
+    file,
+    part: `${file}.part`,
+    sidecar: `${file}.verified`,
+    lock: `${file}.lock`,
+    lockFile: join(root, LOCK_FILE_NAME),
+    label: `${req.id}/${req.fileName}`,
+  };
+}
+
+async function ensureOffline(req: ModelFileRequest, target: Target): Promise<EnsuredModelFile> {
+  const pin = await resolvePin(req, target, false);
+  const check = await checkCachedFile(target.file, pin, false);
+  if (check.ok) return { path: target.file, sha256: check.sha256, bytes: check.bytes, downloaded: false };
+  const why = "offline mode is on (offline: true / ENCODER_COMPARE_OFFLINE=1), so it was not downloaded";
+  if (check.kind === "missing") {
+    throw new ModelUnavailableError(
+      req.id,
+      "offline and not in the cache",
+      `Model "${req.id}": ${target.file} is not in the cache and ${why} from ${req.url}. ` +
+        `Run once with network access (e.g. \`encoder-compare models pull ${req.id}\`) or copy the file there.`,
+    );
+  }
+  throw new ModelUnavailableError(
+    req.id,
+    check.kind === "unpinned" ? "offline and the cached file cannot be verified" : "offline and the cached file is invalid",
+    `Model "${req.id}": the cached ${target.file} cannot be used (${check.problem}) and ${why} again from ` +
+      `${req.url}. Run once with network access to replace it.`,
+  );
+}
+
+async function ensureOnline(
+  req: ModelFileRequest,
+  target: Target,
+  options: EnsureOptions,
+  signal: AbortSignal,
+): Promise<EnsuredModelFile> {
+  const updateLock = options.updateLock ?? false;
+  const cached = await checkCachedFile(target.file, await resolvePin(req, target, updateLock), false);
+  if (cached.ok) return { path: target.file, sha256: cached.sha256, bytes: cached.bytes, downloaded: false };
+
+  const sourceUrl = new URL(effectiveUrl(req.url, options.baseUrl));
+  refuseUnlessAllowed(req, sourceUrl, undefined);
+
+  await mkdir(dirname(target.file), { recursive: true });
+  const staleMs = options.lockStaleMs ?? DEFAULTS.lockStaleMs;
+  const release = await acquireExclusiveLock(target.lock, {
+    staleMs,
+    pollMs: options.lockPollMs ?? DEFAULTS.lockPollMs,
+    signal,
+    onWait: (holder) =>
+      options.log?.(
+        `${target.label}: waiting for ${holder ? `pid ${holder.pid} on ${holder.hostname}` : "another process"} ` +
+          `to finish downloading it (lock ${target.lock}; taken over after ${Math.round(staleMs / 1000)} s without progress)`,
+      ),
+  });
+  try {
+    // Another process may have finished (and recorded a pin) while we waited for the lock.
+    const pin = await resolvePin(req, target, updateLock);
+    const again = await checkCachedFile(target.file, pin, false);
+    if (again.ok) return { path: target.file, sha256: again.sha256, bytes: again.bytes, downloaded: false };
+    return await downloadWithResumes({ req, target, pin, url: sourceUrl, options, signal });
+  } finally {
+    await release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pins: request sha256, else models.lock.json
+// ---------------------------------------------------------------------------------------------
+
+interface LockEntry {
+  url: string;
+  sha256: string;
+  bytes: number;
+  recordedAt: string;
+}
+
+interface LockFileContent {
+  lockfileVersion: 1;
+  comment?: string;
+  models: Record<string, Record<string, LockEntry>>;
+}
+
+interface Pin {
+  sha256?: string;
+  bytes?: number;
+  /** Where the sha256 came from; "none" means the download will record one. */
+  source: "request" | "lock" | "none";
+  lockEntry?: LockEntry;
+}
+
+async function resolvePin(req: ModelFileRequest, target: Target, ignoreLock: boolean): Promise<Pin> {
+  if (req.sha256) return { sha256: req.sha256.toLowerCase(), bytes: req.bytes, source: "request" };
+  if (!ignoreLock) {
+    const entry = (await readLockFile(target.lockFile, req)).models[req.id]?.[req.fileName];
+    if (entry) return { sha256: entry.sha256, bytes: req.bytes ?? entry.bytes, source: "lock", lockEntry: entry };
+  }
+  return { bytes: req.bytes, source: "none" };
+}
+
+async function readLockFile(path: string, req: ModelFileRequest): Promise<LockFileContent> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return emptyLockFile();
+    throw new Error(`Cannot read ${path} while checking model "${req.id}" (${req.url}).`, { cause: error });
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LockFileContent>;
+    if (typeof parsed !== "object" || parsed === null || typeof parsed.models !== "object" || parsed.models === null) {
+      throw new Error('missing "models" object');
+    }
+    return { ...emptyLockFile(), models: parsed.models };
+  } catch (cause) {
+    // Never overwrite a broken lock file: its pins are what makes downloads trustworthy.
+    throw new Error(
+      `${path} is not a valid model lock file, needed to check model "${req.id}" (${req.url}). ` +
+        `Fix the JSON by hand, or delete the file to re-record every hash on the next download.`,
+      { cause },
+    );
+  }
+}
+
+function emptyLockFile(): LockFileContent {
+  return {
+    lockfileVersion: 1,
+    comment: "sha256 of model files recorded on first download; delete an entry to accept a new upstream file",
+    models: {},
+  };
+}
+
+async function recordLockEntry(target: Target, req: ModelFileRequest, sha256: string, bytes: number, signal: AbortSignal) {
+  // Other processes may be recording other models into the same file.
+  const release = await acquireExclusiveLock(`${target.lockFile}.lock`, { staleMs: 60_000, pollMs: 50, signal });
+  try {
+    const content = await readLockFile(target.lockFile, req);
+    const entries = { ...(content.models[req.id] ?? {}) };
+    entries[req.fileName] = { url: req.url, sha256, bytes, recordedAt: new Date().toISOString() };
+    content.models = sortedKeys({ ...content.models, [req.id]: sortedKeys(entries) });
+    await writeFileAtomic(target.lockFile, `${JSON.stringify(content, null, 2)}\n`);
+  } finally {
+    await release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cached file and its sidecar
+// ---------------------------------------------------------------------------------------------
+
+type CacheCheck =
+  | { ok: true; sha256: string; bytes: number }
+  | { ok: false; kind: "missing" | "size" | "unpinned" | "sha256"; problem: string; sha256?: string; bytes?: number };
+
+interface Sidecar {
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+async function checkCachedFile(file: string, pin: Pin, rehash: boolean): Promise<CacheCheck> {
+  let stats: Stats;
+  try {
+    stats = await stat(file);
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return { ok: false, kind: "missing", problem: `${file} does not exist` };
+    throw error;
+  }
+  if (pin.bytes !== undefined && stats.size !== pin.bytes) {
+    return {
+      ok: false,
+      kind: "size",
+      problem: `size is ${stats.size} bytes, expected ${pin.bytes}`,
+      bytes: stats.size,
+    };
+  }
+  if (!pin.sha256) {
+    return {
+      ok: false,
+      kind: "unpinned",
+      problem: `no sha256 to check it against (none in the encoder spec, no entry in ${LOCK_FILE_NAME})`,
+      bytes: stats.size,
+    };
+  }
+  const sha256 = await cachedSha256(file, stats, rehash);
+  if (sha256 !== pin.sha256) {
+    return {
+      ok: false,
+      kind: "sha256",
+      problem: `sha256 is ${sha256}, expected ${pin.sha256} (${pin.source === "lock" ? LOCK_FILE_NAME : "encoder spec"})`,
+      sha256,
+      bytes: stats.size,
+    };
+  }
+  return { ok: true, sha256, bytes: stats.size };
+}
+
+/** The file's sha256, from the sidecar while size and mtime are unchanged, else by hashing. */
+async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<string> {
+  const sidecarPath = `${file}.verified`;
+  if (!rehash) {
+    const sidecar = await readSidecar(sidecarPath);
+    if (sidecar && sidecar.size === stats.size && sidecar.mtimeMs === stats.mtimeMs) return sidecar.sha256;
+  }
+  const hash = createHash("sha256");
+  await hashFileInto(hash, file);
+  const sha256 = hash.digest("hex");
+  await writeSidecar(file, sha256).catch(() => undefined); // only a speed-up; a read-only cache still works
+  return sha256;
+}
+
+async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, "utf8")) as Partial<Sidecar>;
+    if (typeof value.size === "number" && typeof value.mtimeMs === "number" && typeof value.sha256 === "string") {
+      return { size: value.size, mtimeMs: value.mtimeMs, sha256: value.sha256 };
+    }
+  } catch {
+    // Missing or torn sidecar: fall back to hashing.
+  }
+  return undefined;
+}
+
+async function writeSidecar(file: string, sha256: string): Promise<void> {
+  const stats = await stat(file);
+  const sidecar: Sidecar = { size: stats.size, mtimeMs: stats.mtimeMs, sha256 };
+  await writeFileAtomic(`${file}.verified`, `${JSON.stringify(sidecar)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Downloading
+// ---------------------------------------------------------------------------------------------
+
+interface DownloadJob {
+  req: ModelFileRequest;
+  target: Target;
+  pin: Pin;
+  url: URL;
+  options: EnsureOptions;
+  signal: AbortSignal;
+}
+
+/** A connection that dropped or stalled; the part file is kept and the download can resume. */
+class ConnectionLost extends Error {
+  constructor(
+    readonly kind: "interrupted" | "stalled",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> {
+  const retries = job.options.retries ?? DEFAULTS.retries;
+  const retryDelayMs = job.options.retryDelayMs ?? DEFAULTS.retryDelayMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await downloadOnce(job, true);
+    } catch (error) {
+      if (job.signal.aborted) throw job.signal.reason;
+      if (!(error instanceof ConnectionLost)) throw error;
+      const have = await sizeOf(job.target.part);
+      if (attempt >= retries) {
+        throw new ModelUnavailableError(
+          job.req.id,
+          error.kind === "stalled" ? "download stalled" : "download interrupted",
+          `Model "${job.req.id}": ${error.message} while downloading ${displayUrl(job.url)} to ${job.target.file}. ` +
+            `${formatMB(have)} are kept in ${job.target.part}; run the build (or \`encoder-compare models pull ` +
+            `${job.req.id}\`) again to resume.`,
+          { cause: error },
+        );
+      }
+      job.options.log?.(
+        `${job.target.label}: ${error.message}; resuming from ${formatMB(have)} (retry ${attempt + 1} of ${retries})`,
+      );
+      await sleep(retryDelayMs * (attempt + 1), undefined, { signal: job.signal });
+    }
+  }
+}
+
+async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<EnsuredModelFile> {
+  const { req, target, pin } = job;
+  if (!mayResume) await rm(target.part, { force: true });
+  let offset = await sizeOf(target.part);
+  if (pin.bytes !== undefined && offset > pin.bytes) {
+    await rm(target.part, { force: true });
+    offset = 0;
+  }
+
+  const hash = createHash("sha256");
+  if (offset > 0) await hashFileInto(hash, target.part); // a resumed file is hashed as a whole
+
+  const headers: Record<string, string> = { "accept-encoding": "identity", "user-agent": "encoder-compare" };
+  if (offset > 0) headers.range = `bytes=${offset}-`;
+  const { response, url, timedOut } = await openFollowingRedirects(job, headers);
+  const status = response.statusCode ?? 0;
+
+  let append: boolean;
+  let total: number | undefined;
+  if (status === 206 && offset > 0) {
+    const range = parseContentRange(response.headers["content-range"]);
+    if (!range || range.start !== offset) {
+      response.destroy();
+      job.options.log?.(`${target.label}: the server answered the resume with an unexpected range; starting over`);
+      return downloadOnce(job, false);
+    }
+    append = true;
+    total = range.total;
+  } else if (status === 200) {
+    if (offset > 0) job.options.log?.(`${target.label}: the server does not resume downloads; starting over`);
+    append = false;
+    total = contentLength(response);
+  } else if (status === 416 && offset > 0) {
+    // The part may already be complete; if it is not valid, fetch it again from the start.
+    response.resume();
+    const serverTotal = parseUnsatisfiedRange(response.headers["content-range"]);
+    if (serverTotal === undefined || serverTotal === offset) {
+      const done = await finishIfValid(job, hash.digest("hex"), offset, "restart");
+      if (done) return done;
+    }
+    job.options.log?.(`${target.label}: the partial download is not usable; starting over`);
+    return downloadOnce(job, false);
+  } else {
+    response.resume();
+    throw new ModelUnavailableError(
+      req.id,
+      `HTTP ${status} from ${displayUrl(url)}`,
+      `Model "${req.id}": downloading ${req.fileName} failed with HTTP ${status} ${response.statusMessage ?? ""} ` +
+        `from ${displayUrl(url)}${url.toString() === job.url.toString() ? "" : ` (redirected from ${displayUrl(job.url)})`}. ` +
+        `Check the URL in the encoder spec, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror that has the file.`,
+    );
+  }
+  if (!append) offset = 0;
+  const running = append ? hash : createHash("sha256");
+
+  if (pin.bytes !== undefined && total !== undefined && total !== pin.bytes) {
+    response.destroy();
+    await rm(target.part, { force: true });
+    throw mismatchError(job, "size mismatch", `the server offers ${total} bytes`);
+  }
+
+  const progress = startProgress(job, offset, total);
+  let received = offset;
+  let diskError: unknown;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      running.update(chunk);
+      received += chunk.length;
+      progress.update(received);
+      callback(null, chunk);
+    },
+  });
+  const sink = createWriteStream(target.part, { flags: append ? "a" : "w" });
+  sink.on("error", (error) => (diskError ??= error));
+  try {
+    await pipeline(response, meter, sink, { signal: job.signal });
+  } catch (error) {
+    progress.stop(false);
+    if (job.signal.aborted) throw job.signal.reason;
+    if (diskError) throw diskWriteError(job, diskError);
+    if (timedOut()) throw new ConnectionLost("stalled", `no data for ${stallMs(job) / 1000} s`, { cause: error });
+    throw new ConnectionLost("interrupted", `the connection dropped after ${formatMB(received)}`, { cause: error });
+  }
+  if (total !== undefined && received < total) {
+    progress.stop(false);
+    throw new ConnectionLost("interrupted", `the server ended the reply after ${formatMB(received)} of ${formatMB(total)}`);
+  }
+  await fsyncFile(target.part);
+  progress.stop(true);
+
+  return (await finishIfValid(job, running.digest("hex"), received, "throw"))!;
+}
+
+/**
+ * Checks the complete part file against the pin; places it (and records the lock entry when
+ * unpinned). A part that fails verification is deleted, then either reported ("throw", a
+ * fresh download) or answered with undefined so the caller starts over ("restart", a part
+ * left by an earlier run, which may simply be corrupt).
+ */
+async function finishIfValid(
+  job: DownloadJob,
+  sha256: string,
+  bytes: number,
+  onMismatch: "throw" | "restart",
+): Promise<EnsuredModelFile | undefined> {
+  const { req, target, pin } = job;
+  const sizeWrong = pin.bytes !== undefined && bytes !== pin.bytes;
+  const hashWrong = pin.sha256 !== undefined && sha256 !== pin.sha256;
+  if (sizeWrong || hashWrong) {
+    await rm(target.part, { force: true });
+    if (onMismatch === "restart") return undefined;
+    throw mismatchError(
+      job,
+      hashWrong ? "sha256 mismatch" : "size mismatch",
+      `the downloaded file has sha256 ${sha256} (${bytes} bytes)`,
+    );
+  }
+  if (pin.source === "none") await recordLockEntry(target, req, sha256, bytes, job.signal);
+  await rename(target.part, target.file);
+  await writeSidecar(target.file, sha256).catch(() => undefined);
+  return { path: target.file, sha256, bytes, downloaded: true };
+}
+
+function mismatchError(job: DownloadJob, reason: string, found: string): ModelUnavailableError {
+  const { req, target, pin } = job;
+  const expected = `sha256 ${pin.sha256 ?? "(any)"}${pin.bytes !== undefined ? ` (${pin.bytes} bytes)` : ""}`;
+  const source = displayUrl(job.url);
+  if (pin.source === "lock") {
+    return new ModelUnavailableError(
+      req.id,
+      `${reason} with ${LOCK_FILE_NAME}`,
+      `Model "${req.id}": ${source} (${req.fileName}) changed since ${LOCK_FILE_NAME} recorded it on ` +
+        `${pin.lockEntry?.recordedAt ?? "an earlier download"}: ${found}, the lock file pins ${expected}. ` +
+        `Nothing was cached. If the new file is expected, run \`encoder-compare models pull --update-lock ${req.id}\` ` +
+        `or delete models["${req.id}"]["${req.fileName}"] from ${target.lockFile}.`,
+    );
+  }
+  return new ModelUnavailableError(
+    req.id,
+    reason,
+    `Model "${req.id}": ${source} (${req.fileName}) does not match the encoder spec: ${found}, expected ${expected}. ` +
+      `Nothing was cached. Check the URL (a different revision?) or the mirror (ENCODER_COMPARE_MODEL_BASE_URL), ` +
+      `or update the pinned sha256/bytes in the encoder spec if the file really changed.`,
+  );
+}
+
+function diskWriteError(job: DownloadJob, cause: unknown): ModelUnavailableError {
+  return new ModelUnavailableError(
+    job.req.id,
+    "cannot write to the model cache",
+    `Model "${job.req.id}": writing ${job.target.part} failed while downloading ${displayUrl(job.url)}. ` +
+      `Free disk space or point ENCODER_COMPARE_MODELS_DIR at a writable directory.`,
+    { cause },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP: https only (http for loopback), redirects followed under the same rule
+// ---------------------------------------------------------------------------------------------
+
+function refuseUnlessAllowed(req: ModelFileRequest, url: URL, redirectedFrom: URL | undefined): void {
+  const loopback = LOOPBACK_HOSTS.has(url.hostname.toLowerCase());
+  if (url.protocol === "https:" || (url.protocol === "http:" && loopback)) return;
+  const via = redirectedFrom ? ` (redirected from ${displayUrl(redirectedFrom)})` : "";
+  throw new ModelUnavailableError(
+    req.id,
+    `insecure URL refused: ${displayUrl(url)}`,
+    `Model "${req.id}": refusing to download ${req.fileName} from ${displayUrl(url)}${via}: only https URLs are ` +
+      `allowed (plain http only to 127.0.0.1, ::1 or localhost). Use an https URL or mirror ` +
+      `(ENCODER_COMPARE_MODEL_BASE_URL).`,
+  );
+}
+
+interface OpenResponse {
+  response: IncomingMessage;
+  url: URL;
+  timedOut: () => boolean;
+}
+
+async function openFollowingRedirects(job: DownloadJob, headers: Record<string, string>): Promise<OpenResponse> {
+  let url = job.url;
+  let previous: URL | undefined;
+  for (let hop = 0; ; hop++) {
+    refuseUnlessAllowed(job.req, url, previous);
+    const opened = await httpGet(job, url, headers);
+    const status = opened.response.statusCode ?? 0;
+    const location = opened.response.headers.location;
+    if (!REDIRECT_STATUSES.has(status) || !location) return opened;
+    opened.response.resume();
+    if (hop >= MAX_REDIRECTS) {
+      throw new ModelUnavailableError(
+        job.req.id,
+        "too many redirects",
+        `Model "${job.req.id}": ${displayUrl(job.url)} redirected more than ${MAX_REDIRECTS} times ` +
+          `(last to ${displayUrl(new URL(location, url))}); check the URL in the encoder spec.`,
+      );
+    }
+    previous = url;
+    url = new URL(location, url);
+  }
+}
+
+function httpGet(job: DownloadJob, url: URL, headers: Record<string, string>): Promise<OpenResponse> {
+  const timeoutMs = stallMs(job);
+  return new Promise((resolvePromise, reject) => {
+    let timedOut = false;
+    const client = url.protocol === "https:" ? https : http;
+    const request = client.get(url, { headers, signal: job.signal }, (response) =>
+      resolvePromise({ response, url, timedOut: () => timedOut }),
+    );
+    // The socket timeout covers the wait for headers and every gap between body chunks.
+    request.setTimeout(timeoutMs, () => {
+      timedOut = true;
+      request.destroy(new Error(`no data for ${timeoutMs / 1000} s`));
+    });
+    request.on("error", (error) => {
+      if (job.signal.aborted) return reject(job.signal.reason);
+      if (timedOut) return reject(new ConnectionLost("stalled", `no reply for ${timeoutMs / 1000} s`, { cause: error }));
+      reject(
+        new ModelUnavailableError(
+          job.req.id,
+          `network error: ${errorCode(error)}`,
+          `Model "${job.req.id}": cannot reach ${displayUrl(url)} to download ${job.req.fileName} (${errorCode(error)}). ` +
+            `Check the network, set ENCODER_COMPARE_MODEL_BASE_URL to a reachable mirror, or work offline ` +
+            `(ENCODER_COMPARE_OFFLINE=1) with the file already in ${job.target.file}.`,
+          { cause: error },
+        ),
+      );
+    });
+  });
+}
+
+function stallMs(job: DownloadJob): number {
+  return job.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
+}
+
+function parseContentRange(header: string | undefined): { start: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  return { start: Number(match[1]), total: match[3] === "*" ? undefined : Number(match[3]) };
+}
+
+function parseUnsatisfiedRange(header: string | undefined): number | undefined {
+  const match = /^bytes \*\/(\d+)$/.exec(header?.trim() ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+function contentLength(response: IncomingMessage): number | undefined {
+  const value = Number(response.headers["content-length"]);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** Origin and path only: signed CDN URLs carry tokens that should not end up in pages or logs. */
+function displayUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+// ---------------------------------------------------------------------------------------------
+
+interface Progress {
+  update(received: number): void;
+  stop(completed: boolean): void;
+}
+
+function startProgress(job: DownloadJob, offset: number, total: number | undefined): Progress {
+  const mode = job.options.progress ?? "auto";
+  const tty = mode === "tty" || (mode === "auto" && process.stderr.isTTY === true);
+  const label = job.target.label;
+  const started = Date.now();
+  const speed = (received: number) => (received - offset) / Math.max((Date.now() - started) / 1000, 0.001);
+
+  if (mode !== "none" && !tty) {
+    const size = total !== undefined ? ` (${formatMB(total)})` : "";
+    const from = offset > 0 ? `, resuming at ${formatMB(offset)}` : "";
+    job.options.log?.(`${label}: downloading${size} from ${displayUrl(job.url)}${from}`);
+    let received = offset;
+    return {
+      update(bytes) {
+        received = bytes;
+      },
+      stop(completed) {
+        if (!completed) return;
+        const seconds = (Date.now() - started) / 1000;
+        job.options.log?.(
+          `${label}: downloaded ${formatMB(received)} in ${seconds.toFixed(1)} s (${formatMB(speed(received))}/s)`,
+        );
+      },
+    };
+  }
+  if (!tty) return { update() {}, stop() {} };
+
+  const out = job.options.progressOutput ?? process.stderr;
+  let lastDraw = 0;
+  let last = offset;
+  const draw = (received: number) => {
+    const rate = speed(received);
+    const parts = [label];
+    if (total) parts.push(`${((100 * received) / total).toFixed(1).padStart(5)}%`);
+    parts.push(`${formatMB(received)}${total ? ` / ${formatMB(total)}` : ""}`, `${formatMB(rate)}/s`);
+    if (total && rate > 0) parts.push(`ETA ${formatDuration((total - received) / rate)}`);
+    out.write(`\r${parts.join("  ")}\x1b[K`);
+  };
+  draw(offset);
+  return {
+    update(received) {
+      last = received;
+      const now = Date.now();
+      if (now - lastDraw < 100) return;
+      lastDraw = now;
+      draw(received);
+    },
+    stop() {
+      draw(last);
+      out.write("\n");
+    },
+  };
+}
+
+function formatMB(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency: one shared promise per file in this process, a lock file across processes
+// ---------------------------------------------------------------------------------------------
+
+const inFlight = new Map<string, SharedTask<EnsuredModelFile>>();
+
+/**
+ * A task several callers wait on. Each caller's signal rejects only that caller; the task
+ * itself is aborted once every caller that could abort has done so.
+ */
+class SharedTask<T> {
+  readonly promise: Promise<T>;
+  private readonly controller = new AbortController();
+  private waiting = 0;
+
+  constructor(run: (signal: AbortSignal) => Promise<T>) {
+    this.promise = run(this.controller.signal);
+  }
+
+  /** Every caller gave up; a new caller must start a new task (it waits for this one's lock). */
+  get cancelled(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  join(signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) {
+      this.waiting = Number.POSITIVE_INFINITY; // a caller that cannot abort keeps the task alive
+      return this.promise;
+    }
+    signal.throwIfAborted();
+    this.waiting += 1;
+    return new Promise<T>((resolvePromise, reject) => {
+      const onAbort = () => {
+        this.waiting -= 1;
+        if (this.waiting > 0) return reject(signal.reason);
+        // The last interested caller: cancel the task and let it clean up (lock, part file) first.
+        this.controller.abort(signal.reason);
+        const rejectWithReason = () => reject(signal.reason);
+        this.promise.then(rejectWithReason, rejectWithReason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.promise.then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolvePromise(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+interface LockHolder {
+  pid: number;
+  hostname: string;
+  token: string;
+  createdAt: string;
+}
+
+interface LockOptions {
+  staleMs: number;
+  pollMs: number;
+  signal: AbortSignal;
+  onWait?: (holder: LockHolder | undefined) => void;
+}
+
+/**
+ * Creates `lockPath` exclusively ("wx"), waiting while another live process holds it. A lock
+ * whose mtime is older than staleMs, or whose pid is dead on this host, is taken over. The
+ * holder touches the file periodically so a long download does not look stale.
+ */
+async function acquireExclusiveLock(lockPath: string, options: LockOptions): Promise<() => Promise<void>> {
+  const mine: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    token: randomBytes(8).toString("hex"),
+    createdAt: new Date().toISOString(),
+  };
+  const content = JSON.stringify(mine);
+  let announced = false;
+  for (;;) {
+    options.signal.throwIfAborted();
+    try {
+      await writeFile(lockPath, content, { flag: "wx" });
+      break;
+    } catch (error) {
+      if (!isCode(error, "EEXIST")) throw error;
+    }
+    const seen = await readLock(lockPath);
+    if (!seen) continue; // released in between
+    if (isStale(seen, options.staleMs)) {
+      await removeIfUnchanged(lockPath, seen.content);
+      continue;
+    }
+    if (!announced) {
+      announced = true;
+      options.onWait?.(seen.holder);
+    }
+    await sleep(options.pollMs, undefined, { signal: options.signal });
+  }
+
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date();
+      utimes(lockPath, now, now).catch(() => undefined);
+    },
+    Math.max(50, Math.floor(options.staleMs / 3)),
+  );
+  heartbeat.unref();
+  return async () => {
+    clearInterval(heartbeat);
+    await removeIfUnchanged(lockPath, content);
+  };
+}
+
+async function readLock(lockPath: string): Promise<{ content: string; mtimeMs: number; holder?: LockHolder } | undefined> {
+  try {
+    const [content, stats] = await Promise.all([readFile(lockPath, "utf8"), stat(lockPath)]);
+    let holder: LockHolder | undefined;
+    try {
+      holder = JSON.parse(content) as LockHolder;
+    } catch {
+      holder = undefined; // being written right now, or garbage: judged by age alone
+    }
+    return { content, mtimeMs: stats.mtimeMs, holder };
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return undefined;
+    throw error;
+  }
+}
+
+function isStale(seen: { mtimeMs: number; holder?: LockHolder }, staleMs: number): boolean {
+  if (Date.now() - seen.mtimeMs > staleMs) return true;
+  const holder = seen.holder;
+  return !!holder && holder.hostname === hostname() && typeof holder.pid === "number" && !isProcessAlive(holder.pid);
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isCode(error, "EPERM"); // exists, owned by someone else
+  }
+}
+
+async function removeIfUnchanged(lockPath: string, expected: string): Promise<void> {
+  // Re-read just before removing so a lock another process has meanwhile re-created survives.
+  const current = await readFile(lockPath, "utf8").catch(() => undefined);
+  if (current === expected) await rm(lockPath, { force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small file helpers
+// ---------------------------------------------------------------------------------------------
+
+async function hashFileInto(hash: Hash, path: string): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return 0;
+    throw error;
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, text);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+}
