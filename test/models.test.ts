@@ -239,24 +239,22 @@ describe("model sources over a loopback server", () => {
       const chunks: string[] = [];
       return { chunks, stream: { write: (c: string) => chunks.push(c) } };
     };
-    const env = { ...process.env };
-    process.env.ENCODER_COMPARE_MODELS_DIR = models;
-    process.env.ENCODER_COMPARE_MODEL_BASE_URL = base;
-    try {
+    const env = { ...process.env, ENCODER_COMPARE_MODELS_DIR: models, ENCODER_COMPARE_MODEL_BASE_URL: base };
+    {
       files.set(new URL((clip.source as { url: string }).url).pathname, tinyGraph("image_embeds"));
       const out = capture();
       const err = capture();
-      assert.equal(await cli(["models", "pull", "clip-vit-b32"], out.stream, err.stream), 1);
+      assert.equal(await cli(["models", "pull", "clip-vit-b32"], out.stream, err.stream, env), 1);
       assert.match(err.chunks.join(""), /clip-vit-b32: .*(sha256|size)/);
       const usage = capture();
-      assert.equal(await cli(["models", "pull", "nope"], out.stream, usage.stream), 2);
+      assert.equal(await cli(["models", "pull", "nope"], out.stream, usage.stream, env), 2);
       assert.match(usage.chunks.join(""), /unknown encoder "nope"; known encoders: pixels, phash, clip-vit-b32/);
-      assert.equal(await cli(["models", "frobnicate"], out.stream, usage.stream), 2);
+      assert.equal(await cli(["models", "frobnicate"], out.stream, usage.stream, env), 2);
       const verify = capture();
-      assert.equal(await cli(["models", "verify", "clip-vit-b32"], verify.stream, err.stream), 1);
+      assert.equal(await cli(["models", "verify", "clip-vit-b32"], verify.stream, err.stream, env), 1);
       assert.match(verify.chunks.join(""), /clip-vit-b32: .*does not exist/);
       const list = capture();
-      assert.equal(await cli(["models", "list", "--json"], list.stream, err.stream), 0);
+      assert.equal(await cli(["models", "list", "--json"], list.stream, err.stream, env), 0);
       const listed = JSON.parse(list.chunks.join(""));
       assert.equal(listed.modelsDir, models);
       assert.deepEqual(listed.encoders.map((e: { id: string; cached: string }) => [e.id, e.cached]).slice(0, 4), [
@@ -265,8 +263,6 @@ describe("model sources over a loopback server", () => {
         ["clip-vit-b32", "not cached"],
         ["bit-m-r50x1", "not cached"],
       ]);
-    } finally {
-      process.env = env;
     }
   });
 });

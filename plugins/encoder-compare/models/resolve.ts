@@ -22,6 +22,8 @@ export interface ResolveOptions {
   modelsDir: string;
   offline?: boolean;
   baseUrl?: string;
+  /** Accept a changed upstream hash for an unpinned file and re-record it in the lock file. */
+  updateLock?: boolean;
   log?: (line: string) => void;
 }
 
@@ -84,7 +86,7 @@ function fileRequest(id: string, source: { url: string; sha256?: string; bytes?:
 }
 
 function ensureOptions(options: ResolveOptions): EnsureOptions {
-  return { dir: options.modelsDir, offline: options.offline, baseUrl: options.baseUrl, log: options.log };
+  return { dir: options.modelsDir, offline: options.offline, baseUrl: options.baseUrl, updateLock: options.updateLock, log: options.log };
 }
 
 function sha256(bytes: Uint8Array | string): string {
