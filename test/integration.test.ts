@@ -11,7 +11,7 @@ import Eleventy from "@11ty/eleventy";
 import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
 import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
-import { montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/montage.ts";
+import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/montage.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
 import { referencePhash, referencePixels } from "./reference/builtin-encoders.ts";
 
@@ -104,14 +104,20 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
       .slice(0, 2);
     const thumb = thumbnailBaseName(querySha, TILE);
     const montage = montageBaseName(ranked.map((r) => r.e.sha256), TILE);
-    const alt = `Top 2 results for Query image ${query} by ${spec.label}: ${ranked.map((r, i) => `${i + 1}. ${r.e.caption}`).join("; ")}`;
+    const alt = `Top 2 results for Query image ${query} by ${spec.label}, side by side in the order of the list below`;
+    const full = (sha: string, file: string) => `/encoder-compare/${fullImageName(sha, file)}`;
+    const tileShare = ((100 * TILE) / (2 * TILE + 8)).toFixed(3);
+    const tileLinks = ranked.map((r, i) => `<a href="${full(r.e.sha256, r.e.file)}" tabindex="-1" title="${i + 1}. ${escape(r.e.caption)} (cosine ${r.score.toFixed(3)})"></a>`);
     lines.push(
       `<tr>`,
-      `<td class="ec-query"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" alt="Query image ${query}" loading="lazy" decoding="async"></td>`,
+      `<td class="ec-query"><a href="${full(querySha, query)}"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" alt="Query image ${query}" loading="lazy" decoding="async"></a></td>`,
       `<td class="ec-results">`,
-      `<img class="ec-montage" src="/encoder-compare/${montage}.webp" srcset="/encoder-compare/${montage}.webp 1x, /encoder-compare/${montage}@2x.webp 2x" width="${2 * TILE + 8}" height="${TILE}" alt="${escape(alt)}" loading="lazy" decoding="async">`,
+      `<div class="ec-montage">`,
+      `<img class="ec-montage-image" src="/encoder-compare/${montage}.webp" srcset="/encoder-compare/${montage}.webp 1x, /encoder-compare/${montage}@2x.webp 2x" width="${2 * TILE + 8}" height="${TILE}" alt="${escape(alt)}" loading="lazy" decoding="async">` +
+        `<div class="ec-tiles" style="--ec-tile-share:${tileShare}%" aria-hidden="true">${tileLinks.join("")}</div>`,
+      `</div>`,
       `<ol class="ec-hits">`,
-      ...ranked.map((r) => `<li><span class="ec-caption">${escape(r.e.caption)}</span> <span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`),
+      ...ranked.map((r) => `<li><a class="ec-caption" href="${full(r.e.sha256, r.e.file)}">${escape(r.e.caption)}</a> <span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`),
       `</ol>`,
     );
     if (entries.some((e) => e.sha256 === querySha)) lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
@@ -159,6 +165,18 @@ describe("encoderCompare through Eleventy", () => {
       for (const url of src.split(", ").map((s) => s.split(" ")[0])) {
         assert.ok(fs.existsSync(path.join(WORK, "_site", url)), `${url} missing`);
       }
+    }
+    // Every result link opens a byte-for-byte copy of the original image.
+    const sources = new Map(fixture.entries.map((e) => [fullImageName(e.sha256, e.file), path.join(WORK, "dataset", e.file)]));
+    for (const q of fixture.queries) {
+      const file = path.join(WORK, "content/posts/demo", q);
+      sources.set(fullImageName(sha256(file), file), file);
+    }
+    const hrefs = [...page.content.matchAll(/href="\/encoder-compare\/([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(hrefs.length > 0);
+    for (const name of hrefs) {
+      assert.ok(sources.has(name), `${name} is not the full image of a dataset or query file`);
+      assert.ok(fs.readFileSync(path.join(WORK, "_site/encoder-compare", name)).equals(fs.readFileSync(sources.get(name)!)), `${name} differs from its source`);
     }
     const [summary] = summaries;
     assert.deepEqual(

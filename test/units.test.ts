@@ -4,9 +4,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
+import sharp from "sharp";
 import { normalizeOptions, DEFAULT_OPTIONS } from "../plugins/encoder-compare/options.ts";
 import { PathRefusedError, resolveQueryPath } from "../plugins/encoder-compare/paths.ts";
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
+import { createMontageWriter, fullImageName } from "../plugins/encoder-compare/render/montage.ts";
 import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
 import { resizedSize } from "../plugins/encoder-compare/encoders/preprocess.ts";
@@ -90,6 +92,31 @@ test("resizedSize follows shortest-edge truncation", () => {
   assert.deepEqual(resizedSize(375, 500, spec), { width: 224, height: 298 });
 });
 
+describe("full-size images", () => {
+  const sha = "ab".repeat(32);
+  test("are named by content hash and keep a format browsers show", () => {
+    assert.equal(fullImageName(sha, "/d/x.png"), `full-${"ab".repeat(8)}.png`);
+    assert.equal(fullImageName(sha, "/d/X.JPG"), `full-${"ab".repeat(8)}.jpg`);
+    assert.equal(fullImageName(sha, "/d/scan.tiff"), `full-${"ab".repeat(8)}.webp`);
+  });
+  test("are copied byte for byte, or re-encoded to webp, once", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-full-"));
+    const png = path.join(dir, "a.png");
+    const tiff = path.join(dir, "b.tif");
+    const pixels = sharp({ create: { width: 4, height: 3, channels: 3, background: "#c0ffee" } });
+    await pixels.clone().png().toFile(png);
+    await pixels.clone().tiff().toFile(tiff);
+    const writer = createMontageWriter(path.join(dir, "out"));
+    const pngName = await writer.fullImage({ file: png, sha256: sha });
+    assert.ok(fs.readFileSync(path.join(dir, "out", pngName)).equals(fs.readFileSync(png)));
+    const tiffName = await writer.fullImage({ file: tiff, sha256: "cd".repeat(32) });
+    const meta = await sharp(path.join(dir, "out", tiffName)).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ["webp", 4, 3]);
+    await writer.fullImage({ file: png, sha256: sha });
+    assert.equal(writer.written, 2);
+  });
+});
+
 describe("renderComparisonTable", () => {
   const image = { name: "a.webp", name2x: "a@2x.webp", width: 10, height: 10 };
   const html = renderComparisonTable({
@@ -100,14 +127,25 @@ describe("renderComparisonTable", () => {
     datasetSize: 3,
     k: 1,
     urlBase: "/ec/",
-    rows: [{ queryAlt: `q "1"`, queryImage: image, montage: image, hits: [{ rank: 1, score: 0.98765, caption: "</td><script>" }], selfExcluded: false }],
+    rows: [{ queryAlt: `q "1"`, queryImage: image, queryFullImage: "full-q.png", montage: image, hits: [{ rank: 1, score: 0.98765, caption: "</td><script>", fullImage: "full-1.png" }], selfExcluded: false }],
   });
   test("has no blank lines and escapes dataset text", () => {
     assert.ok(!/\n\s*\n/.test(html));
     assert.ok(!html.includes("<script>"));
-    assert.ok(html.includes(`<span class="ec-caption">&lt;/td&gt;&lt;script&gt;</span>`));
+    assert.ok(html.includes(`>&lt;/td&gt;&lt;script&gt;</a>`));
     assert.ok(html.includes(`<data value="0.988">0.988</data>`));
     assert.ok(html.includes(`alt="q &quot;1&quot;"`));
+  });
+  test("links the query, each listed result and each montage tile to the full image", () => {
+    assert.ok(html.includes(`<td class="ec-query"><a href="/ec/full-q.png"><img class="ec-query-image"`));
+    assert.ok(html.includes(`<li><a class="ec-caption" href="/ec/full-1.png">&lt;/td&gt;&lt;script&gt;</a> <span class="ec-score">`));
+    // One tile fills the montage; tile links are hidden from assistive tech (the list has them).
+    assert.ok(html.includes(`<div class="ec-tiles" style="--ec-tile-share:100.000%" aria-hidden="true"><a href="/ec/full-1.png" tabindex="-1" title="1. &lt;/td&gt;&lt;script&gt; (cosine 0.988)"></a></div>`));
+  });
+  test("without full images, results are plain text", () => {
+    const plain = renderComparisonTable({ encoderId: "x", encoderLabel: "x", datasetName: "s", datasetSize: 2, k: 1, urlBase: "/", rows: [{ queryAlt: "q", queryImage: image, montage: image, hits: [{ rank: 1, score: 1, caption: "c" }], selfExcluded: false }] });
+    assert.ok(!plain.includes("<a "));
+    assert.ok(plain.includes(`<li><span class="ec-caption">c</span>`));
   });
   test("empty results say so", () => {
     const empty = renderComparisonTable({ encoderId: "x", encoderLabel: "x", datasetName: "s", datasetSize: 0, k: 3, urlBase: "/", rows: [{ queryAlt: "q", queryImage: image, hits: [], selfExcluded: false }] });

@@ -2,9 +2,12 @@
 // cli/<group>.ts; this file only dispatches. Exit codes: 0 ok, 1 runtime failure, 2 usage.
 import fs from "node:fs";
 import { UsageError, type Command, type Output } from "./cli/common.ts";
+import { cacheClear, cacheStats } from "./cli/cache.ts";
+import { indexCommand } from "./cli/index-command.ts";
 import { modelsList, modelsPull, modelsVerify } from "./cli/models.ts";
+import { queryCommand } from "./cli/query.ts";
 
-export const COMMANDS: readonly Command[] = [modelsList, modelsPull, modelsVerify];
+export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -13,9 +13,10 @@ import { ModelUnavailableError } from "./models/download.ts";
 import { resolveModel } from "./models/resolve.ts";
 import { buildIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
+import type { ProgressFactory } from "./progress.ts";
 
 /** Bump when preprocessing or post-processing changes in a way that changes vectors. */
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2;
 
 export interface EngineOptions {
   projectRoot: string;
@@ -34,6 +35,8 @@ export interface EngineOptions {
   strict: boolean;
   warn: (message: string) => void;
   info: (message: string) => void;
+  /** Shows progress of long embedding runs (none when absent). */
+  progress?: ProgressFactory;
 }
 
 export interface LoadedEncoder {
@@ -216,11 +219,15 @@ export class CompareEngine {
     stats.cached += vectors.size;
     const missing = images.filter((i) => !vectors.has(i.sha256));
     if (missing.length === 0) return vectors;
+    const progress = this.options.progress?.(statsName(encoder), missing.length);
     const outcome = await embedFiles(encoder.session, missing, {
       batchSize: this.options.batchSize,
       limitInputPixels: this.options.limitInputPixels,
-      onBatch: (entries) => this.store.putVectors(encoder.key, entries),
-    });
+      onBatch: (entries, done) => {
+        this.store.putVectors(encoder.key, entries);
+        progress?.update(done);
+      },
+    }).finally(() => progress?.end());
     stats.embedded += outcome.vectors.size;
     for (const [sha, vector] of outcome.vectors) vectors.set(sha, vector);
     for (const f of outcome.failed) this.skippedImages.set(f.file, f.reason);

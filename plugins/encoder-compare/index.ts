@@ -1,13 +1,12 @@
 // The Eleventy glue: registers the `encoderCompare` shortcode, turns each call into engine
 // queries plus rendered tables, and prints one summary line per build.
 import path from "node:path";
-import { CompareEngine } from "./compare.ts";
-import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
-import { modelsDir } from "./models/cache-dir.ts";
-import { envFlag, normalizeOptions, type PluginOptions } from "./options.ts";
+import { normalizeOptions, type PluginOptions } from "./options.ts";
+import { createProgress } from "./progress.ts";
+import { createEngine, createRegistry } from "./setup.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
-import { renderComparisonTable, type TableRow } from "./render/table.ts";
+import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
 
@@ -46,28 +45,25 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       console[type === "warn" ? "warn" : "log"](`${PREFIX} ${message}`);
     }
   };
-  const registry = new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...options.customEncoders]);
+  const registry = createRegistry(options);
   for (const id of options.encoders) registry.get(id);
-  const engine = new CompareEngine({
-    projectRoot,
-    cacheDir: path.resolve(projectRoot, options.cacheDir),
+  const engine = createEngine(
+    options,
+    {
+      projectRoot,
+      warn: (message) => log(message, "warn"),
+      info: (message) => log(message),
+      progress: createProgress({ quiet: (eleventyConfig.logger as { isVerbose?: boolean } | undefined)?.isVerbose === false }),
+    },
     registry,
-    batchSize: options.batchSize,
-    intraOpNumThreads: options.intraOpNumThreads,
-    limitInputPixels: options.limitInputPixels,
-    indexBackend: options.indexBackend,
-    modelsDir: modelsDir({ dir: options.modelsDir }),
-    offline: options.offline || envFlag(process.env.ENCODER_COMPARE_OFFLINE),
-    modelBaseUrl: options.modelBaseUrl ?? (process.env.ENCODER_COMPARE_MODEL_BASE_URL || undefined),
-    strict: options.strict || envFlag(process.env.ENCODER_COMPARE_STRICT),
-    warn: (message) => log(message, "warn"),
-    info: (message) => log(message),
-  });
+  );
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
   let writer: MontageWriter = createMontageWriter(outputDir());
   let queriesRendered = 0;
+  let runMode = "build";
 
-  eleventyConfig.on("eleventy.before", () => {
+  eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
+    runMode = event?.runMode ?? "build";
     engine.startBuild();
     writer = createMontageWriter(outputDir());
     queriesRendered = 0;
@@ -89,7 +85,18 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
 
   eleventyConfig.addAsyncShortcode("encoderCompare", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
-    const post = this.page?.inputPath ?? "(unknown page)";
+    try {
+      return await renderCompare(this.page?.inputPath ?? "(unknown page)", args);
+    } catch (error) {
+      // While previewing, a broken shortcode shows up in the page and the terminal and the
+      // server keeps running; a build fails.
+      if (runMode === "build" || !(error instanceof EncoderCompareError)) throw error;
+      log(error.message, "warn");
+      return renderErrorBox(error.message);
+    }
+  });
+
+  async function renderCompare(post: string, args: unknown[]): Promise<string> {
     const where = `${PREFIX} ${post}: encoderCompare`;
     let request;
     try {
@@ -143,15 +150,18 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
             };
           }
           const queryAlt = `Query image ${path.basename(request.queries[i])}`;
-          const [queryImage, montage] = await Promise.all([
+          const [queryImage, montage, queryFullImage, hitFullImages] = await Promise.all([
             writer.thumbnail({ file: queryFile, sha256: result.query.sha256 }, options.tileSize),
             result.hits.length ? writer.montage(result.hits.map((h) => h.image), options.tileSize) : Promise.resolve(undefined),
+            writer.fullImage({ file: queryFile, sha256: result.query.sha256 }),
+            Promise.all(result.hits.map((h) => writer.fullImage(h.image))),
           ]);
           rows.push({
             queryAlt,
             queryImage,
+            queryFullImage,
             montage,
-            hits: result.hits.map((h) => ({ rank: h.rank, score: h.score, caption: h.image.caption })),
+            hits: result.hits.map((h, j) => ({ rank: h.rank, score: h.score, caption: h.image.caption, fullImage: hitFullImages[j] })),
             selfExcluded: result.selfExcluded,
           });
         }
@@ -175,7 +185,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       if (error instanceof EncoderCompareError) throw error;
       throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
     }
-  });
+  }
 }
 
 Object.defineProperty(encoderComparePlugin, "eleventyPackage", { value: "eleventy-plugin-encoder-compare" });

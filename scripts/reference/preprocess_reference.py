@@ -163,18 +163,37 @@ def make_gray():
 
 
 def make_photo_jpeg(rng):
-    """640x480 RGB for a baseline 4:2:0 JPEG: blurred noise, colour blocks and a diagonal edge."""
-    h, w = 480, 640
+    """1024x768 RGB for a baseline 4:2:0 JPEG: blurred noise, colour blocks and a diagonal edge.
+    Large enough that every spec reduces it by 3x or more, where sharp may decode a JPEG at
+    1/2, 1/4 or 1/8 scale (shrink-on-load) instead of decoding it in full as PIL does."""
+    h, w = 768, 1024
     y, x = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
-    base = _blur(rng.standard_normal((h, w, 1)) + 0.5 * rng.standard_normal((h, w, 3)), 20.0)
+    base = _blur(rng.standard_normal((h, w, 1)) + 0.5 * rng.standard_normal((h, w, 3)), 32.0)
     base = (base - base.mean()) / base.std()
     img = np.stack([120 + 60 * (x / w), 110 + 50 * (y / h), 140 - 40 * (x / w)], axis=-1) + 40 * base
-    edge = _coverage((x - 1.2 * y - 100) / np.hypot(1, 1.2))
+    edge = _coverage((x - 1.2 * y - 160) / np.hypot(1, 1.2))
     img += edge[..., None] * (np.array([240, 200, 60]) - img) * 0.8
     for i, colour in enumerate(((220, 40, 40), (40, 180, 60), (40, 60, 220))):
-        block = (x > 60 + 90 * i) & (x < 130 + 90 * i) & (y > 330) & (y < 430)
+        block = (x > 96 + 144 * i) & (x < 208 + 144 * i) & (y > 528) & (y < 688)
         img[block] = colour
     img += 4 * rng.standard_normal((h, w, 3))
+    return Image.fromarray(_to_uint8(img), "RGB")
+
+
+def make_banner():
+    """460x343 RGB: vertical bars of 1-6 px over a gradient. Chosen for its rounding cases:
+    BiT's long edge int(256 * 460 / 343) = 343, so the crop offset is (343 - 224) / 2 = 59.5,
+    which torchvision rounds to 60 (floor gives 59); and 96 * 460 / 343 = 128.7 for the 2021
+    square, which truncates to 128 but rounds to 129. Vertical bars make 1-px shifts visible."""
+    h, w = 343, 460
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    img = np.stack([40 + 150 * (x / w), 90 + 0 * x, 200 - 120 * (y / h)], axis=-1)
+    left = 10
+    for i in range(48):
+        width = 1 + i % 6
+        colour = (250, 250, 240) if i % 2 == 0 else (20, 30, 30)
+        img[(x > left) & (x < left + width) & (y > 40) & (y < 300)] = colour
+        left += width + 2 + (i * 7) % 5
     return Image.fromarray(_to_uint8(img), "RGB")
 
 
@@ -198,7 +217,8 @@ def write_images():
     make_portrait(rng).save(IMAGES_DIR / "portrait.png", optimize=True)
     shutil.copyfile(EMOJI_SOURCE, IMAGES_DIR / "emoji-1f436.png")
     make_gray().save(IMAGES_DIR / "gray.png", optimize=True)
-    make_photo_jpeg(rng).save(IMAGES_DIR / "photo.jpg", quality=90, subsampling=2)
+    make_photo_jpeg(rng).save(IMAGES_DIR / "photo.jpg", quality=88, subsampling=2)
+    make_banner().save(IMAGES_DIR / "banner.png", optimize=True)
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
     make_exif_rotated_jpeg(rng).save(IMAGES_DIR / "exif-rotated.jpg", quality=92, exif=exif.tobytes())
@@ -287,7 +307,7 @@ def main(argv):
     meta = {
         "description": "Golden uint8 RGB crops from an independent PIL reference of each encoder's preprocessing; "
                        "test/preprocess-parity.test.ts compares sharp's output with them in normalised units.",
-        "command": "/usr/bin/python3 scripts/reference/preprocess_reference.py" + (" --images" if "--images" in argv else ""),
+        "command": "/usr/bin/python3 scripts/reference/preprocess_reference.py --images",
         "pil_version": PIL.__version__,
         "numpy_version": np.__version__,
         "seed": SEED,

@@ -1,6 +1,7 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
-import sharp, { type Sharp } from "sharp";
+import sharp, { type OutputInfo, type Sharp } from "sharp";
+import { resampleRgb } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 
 /** Refuse images above this many pixels unless the caller says otherwise (decompression bombs). */
@@ -25,7 +26,7 @@ export interface RgbPixels {
 }
 
 /** Size after the resize step, before cropping (integer truncation, as PIL/HF/torchvision do). */
-export function resizedSize(width: number, height: number, spec: PreprocessSpec): { width: number; height: number } {
+export function resizedSize(width: number, height: number, spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight">): { width: number; height: number } {
   if (spec.resizeMode === "stretch") return { width: spec.cropWidth, height: spec.cropHeight };
   const short = Math.min(width, height);
   const scale = spec.resizeTo / short;
@@ -34,44 +35,96 @@ export function resizedSize(width: number, height: number, spec: PreprocessSpec)
     : { width: Math.max(spec.resizeTo, Math.floor(width * scale)), height: spec.resizeTo };
 }
 
+/** One resize-then-centre-crop step. */
+interface Geometry {
+  resizeMode: PreprocessSpec["resizeMode"];
+  resizeTo: number;
+  cropWidth: number;
+  cropHeight: number;
+  interpolation: Interpolation;
+  cropRounding: NonNullable<PreprocessSpec["cropRounding"]>;
+}
+
+/** Python's round(): halves to even, as torchvision's CenterCrop computes its offset. */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+export function cropOffset(resized: number, crop: number, rounding: Geometry["cropRounding"]): number {
+  return rounding === "half-even" ? roundHalfEven((resized - crop) / 2) : Math.floor((resized - crop) / 2);
+}
+
+function cropRgb(pixels: RgbPixels, left: number, top: number, width: number, height: number): RgbPixels {
+  if (left === 0 && top === 0 && width === pixels.width && height === pixels.height) return pixels;
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * pixels.width + left) * 3;
+    out.set(pixels.data.subarray(from, from + width * 3), y * width * 3);
+  }
+  return { width, height, data: out };
+}
+
+function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
+  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * Resizes and centre-crops. Shrinking runs in libvips (fast on large photos, within a level or
+ * two of PIL); any enlarged axis goes through resampleRgb, which samples like PIL.
+ */
+async function resizeAndCrop(source: Sharp, width: number, height: number, g: Geometry): Promise<RgbPixels> {
+  const resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g);
+  const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
+  const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
+  if (resized.width > width || resized.height > height) {
+    const { data, info } = await source.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    const full = resampleRgb(rawResult(data, info), resized.width, resized.height, g.interpolation);
+    return cropRgb(full, left, top, g.cropWidth, g.cropHeight);
+  }
+  let pipeline = source.resize(resized.width, resized.height, { fit: "fill", kernel: SHARP_KERNEL[g.interpolation], fastShrinkOnLoad: false });
+  if (left !== 0 || top !== 0 || resized.width !== g.cropWidth || resized.height !== g.cropHeight) {
+    pipeline = pipeline.extract({ left, top, width: g.cropWidth, height: g.cropHeight });
+  }
+  const { data, info } = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  return rawResult(data, info);
+}
+
+function rawInput(pixels: RgbPixels): Sharp {
+  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } });
+}
+
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
 export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<RgbPixels> {
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
-  let image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
-  if (spec.preResize) image = await squareThumbnail(image, spec);
+  const image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
-  const oriented = (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : meta;
-  if (!oriented.width || !oriented.height) throw new Error("image has no dimensions");
-  const resized = resizedSize(oriented.width, oriented.height, spec);
-  const left = Math.floor((resized.width - spec.cropWidth) / 2);
-  const top = Math.floor((resized.height - spec.cropHeight) / 2);
+  let width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+  let height = (meta.orientation ?? 1) >= 5 ? meta.width : meta.height;
+  if (!width || !height) throw new Error("image has no dimensions");
   const [r, g, b] = spec.background;
-  let pipeline = image
-    .flatten({ background: { r, g, b } })
-    .toColourspace("srgb")
-    .resize(resized.width, resized.height, { fit: "fill", kernel: SHARP_KERNEL[spec.interpolation] });
-  if (left !== 0 || top !== 0 || resized.width !== spec.cropWidth || resized.height !== spec.cropHeight) {
-    pipeline = pipeline.extract({ left, top, width: spec.cropWidth, height: spec.cropHeight });
+  let source = image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha();
+  const cropRounding = spec.cropRounding ?? "floor";
+  if (spec.preResize) {
+    const square = await resizeAndCrop(source, width, height, {
+      resizeMode: "shortest-edge",
+      resizeTo: spec.preResize,
+      cropWidth: spec.preResize,
+      cropHeight: spec.preResize,
+      interpolation: spec.interpolation,
+      // The 2021 flows' square pass is neither HF's nor torchvision's: floor, like most code.
+      cropRounding: "floor",
+    });
+    source = rawInput(square);
+    width = height = spec.preResize;
   }
-  const { data, info } = await pipeline.removeAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-/** The 2021 preset's first pass: a raw preResize×preResize RGB image as a new sharp input. */
-async function squareThumbnail(image: Sharp, spec: PreprocessSpec): Promise<Sharp> {
-  const size = spec.preResize!;
-  const [r, g, b] = spec.background;
-  const { data, info } = await image
-    .flatten({ background: { r, g, b } })
-    .toColourspace("srgb")
-    .resize(size, size, { fit: "cover", position: "centre", kernel: SHARP_KERNEL[spec.interpolation] })
-    .removeAlpha()
-    .raw({ depth: "uchar" })
-    .toBuffer({ resolveWithObject: true });
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 3 } });
+  return resizeAndCrop(source, width, height, { ...spec, cropRounding });
 }
 
 /** Rescale, normalise and lay out decoded pixels as one image's Float32 tensor (no batch dim). */

@@ -96,6 +96,8 @@ export const MODEL_ENCODERS: readonly EncoderSpec[] = [
       resizeMode: "shortest-edge",
       resizeTo: 256,
       interpolation: "bilinear",
+      // timm evaluates BiT with torchvision's CenterCrop, which rounds the offset half to even.
+      cropRounding: "half-even",
       cropWidth: 224,
       cropHeight: 224,
       rescale: 1 / 255,

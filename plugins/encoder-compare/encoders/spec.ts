@@ -19,6 +19,11 @@ export interface PreprocessSpec {
   /** Target length of the shorter side for "shortest-edge"; ignored by "stretch". */
   resizeTo: number;
   interpolation: Interpolation;
+  /**
+   * How the centre crop's offset is rounded: "floor" ((size − crop) // 2, as Hugging Face image
+   * processors do) or "half-even" (Python's round, as torchvision's CenterCrop does). Default floor.
+   */
+  cropRounding?: "floor" | "half-even";
   /** Size of the tensor's spatial dims (centre crop for "shortest-edge"). */
   cropWidth: number;
   cropHeight: number;

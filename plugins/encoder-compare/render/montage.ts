@@ -1,5 +1,6 @@
-// Result images as files: one montage per (results, tile size), one thumbnail per query.
-// Names are content hashes, so a file is written once and never rewritten.
+// Result images as files: one montage per (results, tile size), one thumbnail per query, and
+// the full-size image behind each result link. Names are content hashes, so a file is written
+// once and never rewritten.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -27,6 +28,8 @@ export interface WrittenImage {
 export interface MontageWriter {
   montage(images: readonly ImageFile[], tile: number): Promise<WrittenImage>;
   thumbnail(image: ImageFile, tile: number): Promise<WrittenImage>;
+  /** Publishes the image at full size; returns its file name under the output folder. */
+  fullImage(image: ImageFile): Promise<string>;
   /** Files written by this writer since the last reset (for the build summary). */
   written: number;
 }
@@ -47,6 +50,19 @@ export function montageBaseName(sha256s: readonly string[], tile: number): strin
 
 export function thumbnailBaseName(sha256: string, tile: number): string {
   return contentName("query", [String(tile), sha256]);
+}
+
+/** Formats every browser shows; these are published byte for byte, anything else as webp. */
+const BROWSER_FORMATS = new Set(["png", "jpg", "jpeg", "gif", "webp", "avif"]);
+
+function isBrowserFormat(file: string): boolean {
+  return BROWSER_FORMATS.has(path.extname(file).slice(1).toLowerCase());
+}
+
+/** File name of the published full-size image, e.g. "full-1a2b3c4d5e6f7a8b.png". */
+export function fullImageName(sha256: string, sourceFile: string): string {
+  const ext = isBrowserFormat(sourceFile) ? path.extname(sourceFile).slice(1).toLowerCase() : "webp";
+  return `full-${sha256.slice(0, 16)}.${ext}`;
 }
 
 async function tileBuffer(file: string, size: number): Promise<Buffer> {
@@ -116,6 +132,13 @@ export function createMontageWriter(outputDir: string): MontageWriter {
       const draw = (size: number) => async () => sharp(await tileBuffer(image.file, size)).webp({ quality: 82, effort: 4 }).toBuffer();
       await Promise.all([ensure(result.name, draw(tile)), ensure(result.name2x, draw(tile * 2))]);
       return result;
+    },
+    async fullImage(image) {
+      const name = fullImageName(image.sha256, image.file);
+      await ensure(name, () =>
+        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : sharp(image.file, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer(),
+      );
+      return name;
     },
   };
   return writer;

@@ -8,11 +8,15 @@ export interface TableHit {
   rank: number;
   score: number;
   caption: string;
+  /** File name (under urlBase) of the full-size image the result links to. */
+  fullImage?: string;
 }
 
 export interface TableRow {
   queryAlt: string;
   queryImage: WrittenImage;
+  /** File name (under urlBase) of the full-size query image the thumbnail links to. */
+  queryFullImage?: string;
   /** Absent when the search returned nothing. */
   montage?: WrittenImage;
   hits: TableHit[];
@@ -45,9 +49,31 @@ function img(urlBase: string, image: WrittenImage, alt: string, className: strin
   );
 }
 
+/** The html, wrapped in a link to the full-size image when there is one. */
+function linkedToFull(urlBase: string, file: string | undefined, html: string): string {
+  return file ? `<a href="${escapeHtml(urlBase + file)}">${html}</a>` : html;
+}
+
+function hitCaption(urlBase: string, hit: TableHit): string {
+  const text = escapeHtml(hit.caption);
+  return hit.fullImage ? `<a class="ec-caption" href="${escapeHtml(urlBase + hit.fullImage)}">${text}</a>` : `<span class="ec-caption">${text}</span>`;
+}
+
+// The list below the montage names every result, so the image's alt only says what it shows.
 function resultsAlt(row: TableRow, encoderLabel: string): string {
-  const list = row.hits.map((h) => `${h.rank}. ${h.caption}`).join("; ");
-  return `Top ${row.hits.length} results for ${row.queryAlt} by ${encoderLabel}: ${list}`;
+  return `Top ${row.hits.length} results for ${row.queryAlt} by ${encoderLabel}, side by side in the order of the list below`;
+}
+
+// Invisible links laid over the montage's tiles, so a click on a tile opens that result. They
+// are for pointers only: the list carries the same links for keyboards and screen readers.
+// Tiles are evenly spaced with gaps only between them, so the links share the width the same way.
+function tileLinks(urlBase: string, row: TableRow, montage: WrittenImage): string {
+  if (!row.hits.every((h) => h.fullImage)) return "";
+  const tileShare = ((100 * montage.height) / montage.width).toFixed(3);
+  const links = row.hits.map(
+    (h) => `<a href="${escapeHtml(urlBase + h.fullImage)}" tabindex="-1" title="${h.rank}. ${escapeHtml(h.caption)} (cosine ${formatScore(h.score)})"></a>`,
+  );
+  return `<div class="ec-tiles" style="--ec-tile-share:${tileShare}%" aria-hidden="true">${links.join("")}</div>`;
 }
 
 export function renderComparisonTable(input: TableInput): string {
@@ -63,16 +89,20 @@ export function renderComparisonTable(input: TableInput): string {
   lines.push(`<tbody>`);
   for (const row of input.rows) {
     lines.push(`<tr>`);
-    lines.push(`<td class="ec-query">${img(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image")}</td>`);
+    lines.push(`<td class="ec-query">${linkedToFull(input.urlBase, row.queryFullImage, img(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image"))}</td>`);
     lines.push(`<td class="ec-results">`);
-    if (row.montage) lines.push(img(input.urlBase, row.montage, resultsAlt(row, input.encoderLabel), "ec-montage"));
+    if (row.montage) {
+      lines.push(`<div class="ec-montage">`);
+      lines.push(img(input.urlBase, row.montage, resultsAlt(row, input.encoderLabel), "ec-montage-image") + tileLinks(input.urlBase, row, row.montage));
+      lines.push(`</div>`);
+    }
     if (row.hits.length === 0) {
       lines.push(`<p class="ec-empty">No results: the dataset has no other images.</p>`);
     } else {
       lines.push(`<ol class="ec-hits">`);
       for (const hit of row.hits) {
         lines.push(
-          `<li><span class="ec-caption">${escapeHtml(hit.caption)}</span> <span class="ec-score">cosine <data value="${formatScore(hit.score)}">${formatScore(hit.score)}</data></span></li>`,
+          `<li>${hitCaption(input.urlBase, hit)} <span class="ec-score">cosine <data value="${formatScore(hit.score)}">${formatScore(hit.score)}</data></span></li>`,
         );
       }
       lines.push(`</ol>`);
@@ -84,4 +114,9 @@ export function renderComparisonTable(input: TableInput): string {
   lines.push(`</tbody>`);
   lines.push(`</table>`);
   return lines.join("\n");
+}
+
+/** What a failing shortcode renders while previewing, so the author sees the error in place. */
+export function renderErrorBox(message: string): string {
+  return `<div class="ec-error" role="alert"><strong>encoderCompare failed:</strong> ${escapeHtml(message)}</div>`;
 }

@@ -88,6 +88,13 @@ export class EmbeddingStore {
     return row.n;
   }
 
+  /** Vectors per encoder key, largest first (for `cache stats`). */
+  countsByEncoderKey(): Array<{ encoderKey: string; vectors: number; dim: number }> {
+    return this.#db
+      .prepare("SELECT encoder_key AS encoderKey, count(*) AS vectors, max(dim) AS dim FROM embeddings GROUP BY encoder_key ORDER BY vectors DESC, encoder_key")
+      .all() as Array<{ encoderKey: string; vectors: number; dim: number }>;
+  }
+
   close(): void {
     this.#db.close();
   }
