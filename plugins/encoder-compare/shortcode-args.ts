@@ -26,9 +26,21 @@ function isKeywordObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
 }
 
-export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefaults): CompareRequest {
+/**
+ * `pageDefaults` is the post's front matter `encoderCompare:` object (same keys as the
+ * keywords); the shortcode's own keywords win over it.
+ */
+export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefaults, pageDefaults?: unknown): CompareRequest {
   const last = args[args.length - 1];
-  const keywords = isKeywordObject(last) ? last : {};
+  if (pageDefaults !== undefined && (typeof pageDefaults !== "object" || pageDefaults === null || Array.isArray(pageDefaults))) {
+    throw new ShortcodeArgumentError(`front matter "encoderCompare" must be an object of defaults such as { k: 5 }, got ${JSON.stringify(pageDefaults)}`);
+  }
+  for (const key of Object.keys(pageDefaults ?? {})) {
+    if (!(KEYWORDS as readonly string[]).includes(key)) {
+      throw new ShortcodeArgumentError(`front matter "encoderCompare" has unknown key "${key}"; known keys: ${KEYWORDS.join(", ")}`);
+    }
+  }
+  const keywords = { ...(pageDefaults as Record<string, unknown> | undefined), ...(isKeywordObject(last) ? last : {}) };
   const positional = isKeywordObject(last) ? args.slice(0, -1) : args;
 
   const queries: string[] = [];
