@@ -23,6 +23,8 @@ export interface EleventyConfigLike {
 
 interface ShortcodeThis {
   page?: { inputPath?: string };
+  /** Nunjucks render context: the page's data, front matter included. */
+  ctx?: { encoderCompare?: unknown };
 }
 
 const PREFIX = "[encoder-compare]";
@@ -86,7 +88,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
 
   eleventyConfig.addAsyncShortcode("encoderCompare", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
     try {
-      return await renderCompare(this.page?.inputPath ?? "(unknown page)", args);
+      return await renderCompare(this.page?.inputPath ?? "(unknown page)", args, this.ctx?.encoderCompare);
     } catch (error) {
       // While previewing, a broken shortcode shows up in the page and the terminal and the
       // server keeps running; a build fails.
@@ -96,7 +98,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     }
   });
 
-  async function renderCompare(post: string, args: unknown[]): Promise<string> {
+  async function renderCompare(post: string, args: unknown[], pageDefaults: unknown): Promise<string> {
     const where = `${PREFIX} ${post}: encoderCompare`;
     let request;
     try {
@@ -107,7 +109,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         dataset: options.dataset,
         includeSelf: options.includeSelf,
         knownEncoders: registry.ids(),
-      });
+      }, pageDefaults);
     } catch (error) {
       if (error instanceof ShortcodeArgumentError) throw new EncoderCompareError(`${where}: ${error.message}`, { cause: error });
       throw error;
