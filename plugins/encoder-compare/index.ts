@@ -93,8 +93,9 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       // While previewing, a broken shortcode shows up in the page and the terminal and the
       // server keeps running; a build fails.
       if (runMode === "build" || !(error instanceof EncoderCompareError)) throw error;
-      log(error.message, "warn");
-      return renderErrorBox(error.message);
+      const message = error.message.startsWith(`${PREFIX} `) ? error.message.slice(PREFIX.length + 1) : error.message;
+      log(message, "warn");
+      return renderErrorBox(message);
     }
   });
 
