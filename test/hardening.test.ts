@@ -1,0 +1,214 @@
+// Bad input and hostile content: dataset files that are not what they claim, markup in
+// captions, random shortcode arguments, a model file that changes, a full disk.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import sharp from "sharp";
+import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
+import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
+import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-graphs.ts";
+import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
+import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
+
+const ROOT = process.cwd();
+const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
+
+/** Small deterministic PRNG (mulberry32) so fuzz failures can be replayed from the seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function engineFor(dir: string, extra: Partial<ConstructorParameters<typeof CompareEngine>[0]> = {}, specs: EncoderSpec[] = []): CompareEngine {
+  return new CompareEngine({
+    projectRoot: ROOT,
+    cacheDir: path.join(dir, "cache"),
+    registry: new EncoderRegistry([...BUILTIN_ENCODERS, ...specs]),
+    batchSize: 4,
+    intraOpNumThreads: 1,
+    limitInputPixels: 4_000_000,
+    indexBackend: "js",
+    modelsDir: path.join(dir, "models"),
+    offline: true,
+    strict: false,
+    warn: () => {},
+    info: () => {},
+    ...extra,
+  });
+}
+
+describe("dataset files that are not what they claim", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-hard-"));
+  const data = path.join(dir, "data");
+  const valid: string[] = [];
+  const invalid: Record<string, RegExp> = {};
+
+  before(async () => {
+    fs.mkdirSync(data);
+    const png = fs.readFileSync(EMOJI("1f436"));
+    fs.writeFileSync(path.join(data, "ok.png"), png);
+    valid.push("ok.png");
+    // 16-bit, grayscale, CMYK, alpha, animated: all valid, embedded like any image.
+    await sharp(EMOJI("1f431")).toColourspace("rgb16").png().toFile(path.join(data, "sixteen-bit.png"));
+    await sharp(EMOJI("1f34e")).grayscale().png().toFile(path.join(data, "gray.png"));
+    await sharp(EMOJI("1f697")).flatten({ background: "#fff" }).toColourspace("cmyk").jpeg().toFile(path.join(data, "cmyk.jpg"));
+    await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.3 } } }).png().toFile(path.join(data, "alpha.png"));
+    const frame = (r: number) => sharp({ create: { width: 32, height: 32, channels: 3, background: { r, g: 40, b: 40 } } }).raw().toBuffer();
+    const frames = Buffer.concat([await frame(250), await frame(10)]);
+    await sharp(frames, { raw: { width: 32, height: 64, channels: 3 } }).gif({ loop: 0 }).toFile(path.join(data, "animated-src.gif"));
+    await sharp(path.join(data, "animated-src.gif")).toFile(path.join(data, "animated.gif"));
+    fs.rmSync(path.join(data, "animated-src.gif"));
+    valid.push("sixteen-bit.png", "gray.png", "cmyk.jpg", "alpha.png", "animated.gif");
+    // Invalid ones: skipped and reported, never fatal.
+    fs.writeFileSync(path.join(data, "zero.png"), "");
+    fs.writeFileSync(path.join(data, "text.jpg"), "this is not an image at all\n".repeat(20));
+    fs.writeFileSync(path.join(data, "truncated.png"), png.subarray(0, 120));
+    fs.writeFileSync(path.join(data, "garbage.webp"), Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 256)));
+    await sharp({ create: { width: 2500, height: 2000, channels: 3, background: "#888" } }).png({ compressionLevel: 9 }).toFile(path.join(data, "bomb.png"));
+    Object.assign(invalid, {
+      "zero.png": /./,
+      "text.jpg": /not a supported image|unsupported/i,
+      "truncated.png": /./,
+      "garbage.webp": /./,
+      "bomb.png": /pixel limit/,
+    });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("valid ones are embedded, invalid ones skipped with a reason, the index still works", async () => {
+    const engine = engineFor(dir);
+    engine.startBuild();
+    const { dataset, index } = await engine.datasetIndex("pixels", data);
+    assert.deepEqual(dataset.images.map((i) => i.id).sort(), [...valid].sort());
+    assert.equal(index.size, valid.length);
+    const skipped = new Map([...engine.skippedImages].map(([file, reason]) => [path.basename(file), reason]));
+    assert.deepEqual([...skipped.keys()].sort(), Object.keys(invalid).sort());
+    for (const [file, reason] of Object.entries(invalid)) assert.match(skipped.get(file)!, reason, file);
+    const result = await engine.query("pixels", data, path.join(data, "ok.png"), { k: 3, includeSelf: true });
+    assert.equal(result.hits[0].image.id, "ok.png");
+    await engine.close();
+  });
+
+  test("an animated GIF is read from its first frame", async () => {
+    const engine = engineFor(dir);
+    const first = await engine.query("pixels", data, path.join(data, "animated.gif"), { k: 1, includeSelf: true });
+    assert.equal(first.hits[0].image.id, "animated.gif");
+    await engine.close();
+  });
+
+  test("a query image that is not an image fails with the path and the reason", async () => {
+    const engine = engineFor(dir);
+    await assert.rejects(engine.query("pixels", data, path.join(data, "text.jpg"), { k: 1, includeSelf: false }), /cannot read query image .*text\.jpg: /);
+    await engine.close();
+  });
+});
+
+describe("a model file that changes on disk", () => {
+  test("its embeddings are not reused", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-model-change-"));
+    const data = path.join(dir, "data");
+    fs.mkdirSync(data);
+    for (const code of ["1f436", "1f431"]) fs.copyFileSync(EMOJI(code), path.join(data, `${code}.png`));
+    const modelFile = path.join(dir, "model.onnx");
+    fs.writeFileSync(modelFile, buildBuiltinGraph("pixels"));
+    const custom: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "mine", source: { kind: "file", path: modelFile } };
+    const run = async () => {
+      const engine = engineFor(dir, {}, [custom]);
+      engine.startBuild();
+      await engine.datasetIndex("mine", data);
+      const stats = engine.statsFor("mine");
+      await engine.close();
+      return stats;
+    };
+    assert.equal((await run()).embedded, 2);
+    assert.equal((await run()).embedded, 0);
+    // Same graph, different bytes (another producer name): a different model as far as the key goes.
+    const bytes = Buffer.from(buildBuiltinGraph("pixels"));
+    const at = bytes.indexOf("encoder-compare");
+    bytes.write("encoder-comparX", at);
+    fs.writeFileSync(modelFile, bytes);
+    assert.equal((await run()).embedded, 2);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("a full disk while writing outputs", () => {
+  test("gives a clear error and leaves no file that looks valid", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "ec-full-"));
+    const writer = createMontageWriter(out);
+    const image = { file: EMOJI("1f436"), sha256: "a".repeat(64) };
+    // The writer writes <name>.<pid>.tmp and renames it; point that temp name at /dev/full.
+    const { thumbnailBaseName } = await import("../plugins/encoder-compare/render/montage.ts");
+    const base = thumbnailBaseName(image.sha256, 16);
+    fs.symlinkSync("/dev/full", path.join(out, `${base}.webp.${process.pid}.tmp`));
+    await assert.rejects(writer.thumbnail(image, 16), /cannot write .*\.webp: ENOSPC/);
+    assert.deepEqual(fs.readdirSync(out).filter((f) => f === `${base}.webp`), []);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+});
+
+describe("fuzz: shortcode arguments", () => {
+  const defaults = { k: 3, maxK: 50, encoders: ["pixels"], dataset: "d", includeSelf: false, knownEncoders: ["pixels", "phash"] };
+  const random = prng(20261127);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const values: unknown[] = ["a.png", "", " ", "../x", 0, -1, 1.5, 3, 51, "7", "x", null, undefined, true, [], ["a.png"], [1], {}, { __keywords: true }, NaN, Infinity, "<script>", "pixels,phash", ["pixels"], ["clip"]];
+  const keys = ["k", "encoders", "dataset", "includeSelf", "rankOf", "size", "__proto__", "constructor", "toString"];
+  test("500 random calls: a request or a ShortcodeArgumentError, never anything else", () => {
+    for (let i = 0; i < 500; i++) {
+      const args: unknown[] = Array.from({ length: Math.floor(random() * 3) }, () => pick(values));
+      if (random() < 0.8) {
+        const kwargs: Record<string, unknown> = { __keywords: true };
+        for (let j = Math.floor(random() * 3); j > 0; j--) kwargs[pick(keys)] = pick(values);
+        args.push(kwargs);
+      }
+      try {
+        const request = parseCompareArgs(args, defaults);
+        assert.ok(request.queries.length > 0 && request.queries.every((q) => typeof q === "string" && q.trim() !== ""));
+        assert.ok(Number.isInteger(request.k) && request.k >= 1 && request.k <= 50);
+        assert.ok(request.encoders.every((e) => defaults.knownEncoders.includes(e)));
+      } catch (error) {
+        assert.ok(error instanceof ShortcodeArgumentError, `call ${i} ${JSON.stringify(args)} threw ${(error as Error).stack}`);
+      }
+    }
+  });
+});
+
+describe("fuzz: HTML escaping", () => {
+  const random = prng(7);
+  const alphabet = [..."<>&\"'`=/ abc</script><img src=x onerror=alert(1)>\u202e\u05d0\u0627\u{1F436}\n\t", "</td>", "<!--", "]]>", "&amp;", "&#x3C;"];
+  const randomText = () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+  test("300 random captions, labels and alt texts never produce markup of their own", () => {
+    const image = { name: "a.webp", name2x: "a@2x.webp", width: 10, height: 10 };
+    for (let i = 0; i < 300; i++) {
+      const caption = randomText();
+      const label = randomText();
+      const alt = randomText();
+      const dataset = randomText();
+      const html = renderComparisonTable({
+        encoderId: "pixels",
+        encoderLabel: label,
+        datasetName: dataset,
+        datasetSize: 1,
+        k: 1,
+        urlBase: "/x/",
+        rows: [{ queryAlt: alt, queryImage: image, montage: image, hits: [{ rank: 1, score: 0.5, caption }], selfExcluded: false }],
+      });
+      for (const text of [caption, label, dataset]) assert.ok(html.includes(escapeHtml(text)), `missing escaped ${JSON.stringify(text)}`);
+      // Remove every attribute value and every escaped text run; no "<" may come from the inputs.
+      const tags = html.replace(/"[^"]*"/g, '""').match(/<[^>]*>/g) ?? [];
+      for (const tag of tags) assert.match(tag, /^<\/?(table|caption|span|colgroup|col|thead|tr|th|tbody|td|img|ol|ul|li|data|p|a|div|figure|figcaption|strong|em|small|br)( [a-z0-9-]+(="")?)*>$/, `unexpected tag ${tag} for ${JSON.stringify({ caption, label, alt, dataset })}`);
+      assert.ok(!/\n\s*\n/.test(html));
+    }
+  });
+});
