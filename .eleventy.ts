@@ -7,6 +7,8 @@ export default function (eleventyConfig: any) {
   eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
 
   eleventyConfig.addPassthroughCopy({ assets: "assets" });
+  // Browsers ask for /favicon.ico on pages without an icon link, such as a full-size image.
+  eleventyConfig.addPassthroughCopy({ "assets/favicon.ico": "favicon.ico" });
   // Dataset images and query inputs are read by the plugin, not published as pages.
   eleventyConfig.ignores.add("content/datasets/**");
   eleventyConfig.ignores.add("content/posts/*/inputs/**");
@@ -16,6 +18,14 @@ export default function (eleventyConfig: any) {
   eleventyConfig.addFilter("longDate", (date: Date) =>
     date.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }),
   );
+  // Topic tags of a post (or every topic, given `collections`), without Eleventy's own collections.
+  eleventyConfig.addFilter("postTags", (tags: string[] | Record<string, unknown> | undefined) =>
+    (Array.isArray(tags) ? tags : Object.keys(tags ?? {})).filter((tag) => tag !== "posts" && tag !== "all"),
+  );
+  eleventyConfig.addFilter("readingMinutes", (html: string) => {
+    const words = String(html ?? "").replace(/<[^>]*>/g, " ").split(/\s+/).filter(Boolean).length;
+    return Math.max(1, Math.round(words / 230));
+  });
 
   eleventyConfig.addPlugin(encoderCompare, {
     // The 2021 post's contenders. Where a model cannot be downloaded, its tables show the

@@ -1,0 +1,247 @@
+// The demo site in a real browser: builds it with the CLI (offline), serves it on 127.0.0.1 and
+// opens it in headless Chromium. Checks what only a browser can: images load, the layout holds
+// at phone width, result links open images, axe finds no serious accessibility problems in
+// light or dark mode. Saves screenshots for a human to look at.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { serveStatic, type StaticServer } from "./support/static-server.ts";
+
+const ROOT = process.cwd();
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const SITE = path.join(ROOT, "test/.output/browser-site");
+const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
+const POST_SOURCE = path.join(ROOT, "content/posts/image-encoders-part-deux/index.md");
+const POST_URL = "/posts/image-encoders-part-deux/";
+const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+
+const run = promisify(execFile);
+const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
+
+async function buildSite(): Promise<void> {
+  fs.rmSync(SITE, { recursive: true, force: true });
+  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1" };
+  const steps = [
+    ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
+    ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, SITE)}`],
+  ];
+  for (const args of steps) {
+    try {
+      await run("npx", args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      throw new Error(`npx ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
+    }
+  }
+}
+
+/** Encoder ids of every table the post should show, in page order: shortcodes × encoders. */
+function expectedTables(): string[] {
+  const config = fs.readFileSync(path.join(ROOT, ".eleventy.ts"), "utf8");
+  const quoted = (list: string) => [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const defaults = quoted(/encoders:\s*\[([^\]]*)\]/.exec(config)?.[1] ?? "");
+  const post = fs.readFileSync(POST_SOURCE, "utf8");
+  return [...post.matchAll(/<%\s*encoderCompare\b(.*?)%>/g)].flatMap(([, args]) => {
+    const named = /encoders\s*=\s*\[([^\]]*)\]/.exec(args);
+    return named ? quoted(named[1]) : defaults;
+  });
+}
+
+/** URL of every page of the built site, e.g. "/", "/about/". */
+function builtPages(): string[] {
+  return (fs.readdirSync(SITE, { recursive: true }) as string[])
+    .filter((file) => file === "index.html" || file.endsWith(`${path.sep}index.html`))
+    .map((file) => `/${path.dirname(file).split(path.sep).join("/")}/`.replace(/^\/\.\/$/, "/"))
+    .sort();
+}
+
+interface OpenedPage {
+  page: Page;
+  /** Console errors, uncaught exceptions, failed and non-2xx requests. */
+  problems: string[];
+}
+
+async function open(context: BrowserContext, url: string, viewport = DESKTOP, colorScheme: "light" | "dark" = "light"): Promise<OpenedPage> {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  await page.setViewportSize(viewport);
+  await page.emulateMedia({ colorScheme });
+  await page.goto(url, { waitUntil: "load" });
+  return { page, problems };
+}
+
+/** Scrolls every lazy image into view, then waits until each has decoded pixels. */
+async function loadAllImages(page: Page): Promise<void> {
+  for (const image of await page.locator("img").all()) await image.scrollIntoViewIfNeeded();
+  try {
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0), undefined, { timeout: 10_000 });
+  } catch {
+    const broken = await page.evaluate(() => [...document.images].filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.currentSrc || i.src));
+    assert.fail(`images that did not load: ${broken.join(", ")}`);
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, name);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot: ${path.relative(ROOT, file)}`);
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations: AxeViolation[] = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(context: Document): Promise<any> } }).axe.run(document);
+    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }));
+  });
+  for (const v of violations) if (v.impact !== "serious" && v.impact !== "critical") console.log(`axe (${v.impact}): ${v.id} — ${v.help}`);
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+describe("the demo site in Chromium", { skip }, () => {
+  let server: StaticServer;
+  let context: BrowserContext;
+  let userDataDir: string;
+
+  before(async () => {
+    await buildSite();
+    server = await serveStatic(SITE);
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-chromium-"));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  test("the post: one table per encoder per shortcode, every image loads, no console errors", async () => {
+    const { page, problems } = await open(context, server.origin + POST_URL);
+    const encoders = await page.locator("table.encoder-compare").evaluateAll((tables) => tables.map((t) => (t as HTMLElement).dataset.encoder));
+    assert.deepEqual(encoders, expectedTables());
+    assert.ok(encoders.length > 0);
+    await loadAllImages(page);
+    // Query thumbnails and montages come in 1× and 2×; a 1× screen must have picked the 1× file.
+    const sources = await page.evaluate(() => [...document.querySelectorAll<HTMLImageElement>("table.encoder-compare img")].map((i) => i.currentSrc));
+    assert.ok(sources.every((src) => !src.includes("@2x")), sources.join("\n"));
+    await screenshot(page, "post-desktop-light.png");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("the post in dark mode", async () => {
+    const { page, problems } = await open(context, server.origin + POST_URL, DESKTOP, "dark");
+    assert.equal(await page.evaluate(() => matchMedia("(prefers-color-scheme: dark)").matches), true);
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(background, "rgb(251, 250, 247)", "the dark palette did not apply");
+    await loadAllImages(page);
+    await screenshot(page, "post-desktop-dark.png");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("at 375 px the post does not scroll sideways and results sit below the query", async () => {
+    const { page, problems } = await open(context, server.origin + POST_URL, PHONE);
+    await loadAllImages(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
+    const rows = await page.locator("table.encoder-compare tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => {
+        const query = tr.querySelector(".ec-query")!.getBoundingClientRect();
+        const results = tr.querySelector(".ec-results")!.getBoundingClientRect();
+        return { queryBottom: query.bottom, resultsTop: results.top, resultsRight: results.right };
+      }),
+    );
+    for (const row of rows) {
+      assert.ok(row.resultsTop >= row.queryBottom - 1, `results start at ${row.resultsTop}, above the query's bottom ${row.queryBottom}`);
+      assert.ok(row.resultsRight <= PHONE.width, `results end at ${row.resultsRight} px`);
+    }
+    await screenshot(page, "post-375px.png");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("a click on a listed result or on a montage tile opens the full image", async () => {
+    const { page, problems } = await open(context, server.origin + POST_URL);
+    const firstTable = page.locator("table.encoder-compare").first();
+    const listed = firstTable.locator(".ec-hits a").first();
+    const listedHref = await listed.getAttribute("href");
+    await listed.scrollIntoViewIfNeeded();
+    const [response] = await Promise.all([page.waitForEvent("response", (r) => r.url().endsWith(listedHref!)), listed.click()]);
+    assert.equal(response.status(), 200);
+    assert.match(response.headers()["content-type"] ?? "", /^image\//);
+    await page.waitForFunction(() => document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth > 0);
+
+    await page.goBack();
+    // The second tile of the first montage: its centre, in page coordinates.
+    const montage = firstTable.locator(".ec-montage-image").first();
+    await montage.scrollIntoViewIfNeeded();
+    const tileHrefs = await firstTable.locator(".ec-hits").first().locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    const box = (await montage.boundingBox())!;
+    const tileWidth = box.height;
+    const gap = (box.width - tileHrefs.length * tileWidth) / Math.max(1, tileHrefs.length - 1);
+    await Promise.all([page.waitForURL((url) => url.pathname === tileHrefs[1]), page.mouse.click(box.x + tileWidth + gap + tileWidth / 2, box.y + box.height / 2)]);
+    await page.waitForFunction(() => document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth > 0);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("axe finds no serious or critical problems on any page, in light and dark mode", async () => {
+    const urls = builtPages();
+    assert.ok(urls.includes(POST_URL) && urls.includes("/about/"), urls.join(" "));
+    const found: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      for (const url of urls) {
+        const { page, problems } = await open(context, server.origin + url, DESKTOP, colorScheme);
+        await loadAllImages(page);
+        for (const v of await seriousViolations(page)) found.push(`${colorScheme} ${url}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(" | ")}`);
+        assert.deepEqual(problems, [], url);
+        await page.close();
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+
+  test("the home page lists posts with dates, descriptions and tags that lead to tag pages", async () => {
+    const { page, problems } = await open(context, server.origin + "/");
+    const card = page.locator(".post-card").filter({ has: page.locator(`a[href="${POST_URL}"]`) });
+    assert.equal(await card.count(), 1);
+    assert.match((await card.locator("time").getAttribute("datetime")) ?? "", /^\d{4}-\d{2}-\d{2}$/);
+    assert.ok(((await card.locator(".post-card-summary").textContent()) ?? "").length > 20);
+    await screenshot(page, "home-desktop-light.png");
+    await card.locator(".tag").first().click();
+    await page.waitForURL(/\/tags\/[^/]+\/$/);
+    assert.equal(await page.locator(`.post-card a[href="${POST_URL}"]`).count(), 1);
+    await screenshot(page, "tag-page-desktop-light.png");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});

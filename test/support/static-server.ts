@@ -1,0 +1,73 @@
+// A static file server for a built site, bound to 127.0.0.1 on a free port (browser tests).
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".avif": "image/avif",
+  ".ico": "image/x-icon",
+};
+
+export interface StaticServer {
+  /** e.g. "http://127.0.0.1:41234" (no trailing slash). */
+  origin: string;
+  /** Paths that were asked for and not found, for assertions. */
+  notFound: string[];
+  close(): Promise<void>;
+}
+
+/** The file a URL path names under root ("/a/" → "/a/index.html"), or undefined outside root. */
+function fileFor(root: string, urlPath: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  const file = path.join(root, path.normalize(decoded));
+  if (file !== root && !file.startsWith(root + path.sep)) return undefined;
+  return decoded.endsWith("/") ? path.join(file, "index.html") : file;
+}
+
+export async function serveStatic(root: string): Promise<StaticServer> {
+  const absoluteRoot = path.resolve(root);
+  const notFound: string[] = [];
+  const server = http.createServer((request, response) => {
+    const urlPath = new URL(request.url ?? "/", "http://localhost").pathname;
+    const file = fileFor(absoluteRoot, urlPath);
+    const stat = file ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
+    if (!file || !stat?.isFile()) {
+      if (stat?.isDirectory()) {
+        response.writeHead(301, { location: `${urlPath}/` }).end();
+        return;
+      }
+      notFound.push(urlPath);
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    response.writeHead(200, {
+      "content-type": CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
+      "content-length": stat.size,
+    });
+    if (request.method === "HEAD") response.end();
+    else fs.createReadStream(file).pipe(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    notFound,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
