@@ -3,11 +3,13 @@
 import fs from "node:fs";
 import { UsageError, type Command, type Output } from "./cli/common.ts";
 import { cacheClear, cacheStats } from "./cli/cache.ts";
+import { datasetImport } from "./cli/dataset.ts";
+import { evalCommand } from "./cli/eval.ts";
 import { indexCommand } from "./cli/index-command.ts";
 import { modelsList, modelsPull, modelsVerify } from "./cli/models.ts";
 import { queryCommand } from "./cli/query.ts";
 
-export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
+export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -19,7 +21,7 @@ function mainHelp(): string {
     "",
     'Run "encoder-compare <command> --help" for a command\'s options.',
     "Environment: ENCODER_COMPARE_MODELS_DIR (model cache), ENCODER_COMPARE_MODEL_BASE_URL (mirror),",
-    "ENCODER_COMPARE_OFFLINE=1 (never download).",
+    "ENCODER_COMPARE_OFFLINE=1 (never download), ENCODER_COMPARE_DATASET_URL (memes.json for dataset import).",
   ].join("\n");
 }
 

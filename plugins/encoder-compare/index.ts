@@ -1,5 +1,6 @@
-// The Eleventy glue: registers the `encoderCompare` shortcode, turns each call into engine
-// queries plus rendered tables, and prints one summary line per build.
+// The Eleventy glue: registers the `encoderCompare` shortcode (and `encoderEval`, in
+// eval/shortcode.ts), turns each call into engine queries plus rendered tables, and prints one
+// summary line per build.
 import path from "node:path";
 import { normalizeOptions, type PluginOptions } from "./options.ts";
 import { createProgress } from "./progress.ts";
@@ -9,6 +10,8 @@ import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
+import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
+import { registerEncoderEval } from "./eval/shortcode.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
@@ -61,6 +64,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   );
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
   let writer: MontageWriter = createMontageWriter(outputDir());
+  const rankOfVectors = new DatasetVectorCache(engine);
   let queriesRendered = 0;
   let runMode = "build";
 
@@ -72,7 +76,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
-    const unrendered = (results ?? []).filter((r) => r.content?.includes("&lt;% encoderCompare"));
+    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval)\b/.test(r.content ?? ""));
     for (const r of unrendered) {
       log(`${r.inputPath}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
@@ -97,6 +101,21 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       log(message, "warn");
       return renderErrorBox(message);
     }
+  });
+
+  registerEncoderEval(eleventyConfig, {
+    engine,
+    registry,
+    options,
+    projectRoot,
+    writer: () => writer,
+    info: (message) => log(message),
+    fail: (message, cause) => {
+      if (runMode === "build") throw new EncoderCompareError(message, { cause });
+      const shown = message.startsWith(`${PREFIX} `) ? message.slice(PREFIX.length + 1) : message;
+      log(shown, "warn");
+      return renderErrorBox(shown);
+    },
   });
 
   async function renderCompare(post: string, args: unknown[], pageDefaults: unknown): Promise<string> {
@@ -143,15 +162,15 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         let standIn: { label: string; note: string } | undefined;
         for (const [i, queryFile] of queryFiles.entries()) {
           const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
-          const { dataset } = await engine.datasetIndex(encoderId, datasetDir);
-          datasetSize = dataset.images.length;
-          datasetName = dataset.name;
+          datasetSize = result.datasetSize;
+          datasetName = result.datasetName;
           if (result.standInFor) {
             standIn = {
               label: `${result.encoder.label} — stand-in for ${result.standInFor.spec.label}`,
               note: `(model not available: ${result.standInFor.reason})`,
             };
           }
+          const rankOf = request.rankOf ? await describeRankOf(rankOfVectors, encoderId, datasetDir, result, request.rankOf) : undefined;
           const queryAlt = `Query image ${path.basename(request.queries[i])}`;
           const [queryImage, montage, queryFullImage, hitFullImages] = await Promise.all([
             writer.thumbnail({ file: queryFile, sha256: result.query.sha256 }, options.tileSize),
@@ -166,6 +185,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
             montage,
             hits: result.hits.map((h, j) => ({ rank: h.rank, score: h.score, caption: h.image.caption, fullImage: hitFullImages[j] })),
             selfExcluded: result.selfExcluded,
+            rankOf,
           });
         }
         const spec = registry.get(encoderId);

@@ -7,6 +7,8 @@ export interface CompareRequest {
   encoders: string[];
   dataset: string;
   includeSelf: boolean;
+  /** A dataset id whose rank under each encoder is shown for every query. */
+  rankOf?: string;
 }
 
 export interface RequestDefaults {
@@ -18,7 +20,7 @@ export interface RequestDefaults {
   knownEncoders: readonly string[];
 }
 
-const KEYWORDS = ["k", "encoders", "dataset", "includeSelf"] as const;
+const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf"] as const;
 
 export class ShortcodeArgumentError extends Error {}
 
@@ -102,5 +104,13 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     includeSelf = keywords.includeSelf;
   }
 
-  return { queries, k, encoders, dataset, includeSelf };
+  let rankOf: string | undefined;
+  if (keywords.rankOf !== undefined) {
+    if (typeof keywords.rankOf !== "string" || keywords.rankOf.trim() === "") {
+      throw new ShortcodeArgumentError(`rankOf must be a dataset image id such as "dog-face--twitter", got ${JSON.stringify(keywords.rankOf)}`);
+    }
+    rankOf = keywords.rankOf.trim();
+  }
+
+  return { queries, k, encoders, dataset, includeSelf, ...(rankOf === undefined ? {} : { rankOf }) };
 }

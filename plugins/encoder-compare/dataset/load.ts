@@ -1,10 +1,12 @@
-// A dataset = a folder of images plus an optional manifest.json (id, file, caption, group).
+// A dataset = a folder of images plus an optional manifest.json or manifest.csv (id, file,
+// caption, group; see manifest.ts).
 // Loading lists the images, hashes each file (memoised by size+mtime in the store) and drops
 // byte-identical duplicates so each content is indexed once.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
+import { readManifest } from "./manifest.ts";
 
 export const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".tif", ".tiff"]);
 
@@ -29,13 +31,6 @@ export interface Dataset {
   fingerprint: string;
 }
 
-interface ManifestEntry {
-  id?: unknown;
-  file?: unknown;
-  caption?: unknown;
-  group?: unknown;
-}
-
 export interface HashMemo {
   knownHash(filePath: string, stat: FileStat): string | undefined;
   rememberHashes(entries: ReadonlyArray<{ path: string; stat: FileStat; sha256: string }>): void;
@@ -45,15 +40,29 @@ export function sha256File(file: string): string {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
+/**
+ * Paths of all entries under `dir` that are not folders, relative to it (symlinked folders are
+ * not entered). Same result as readdirSync(dir, { recursive: true }) minus the folders, which on
+ * Node 20 is ~10× slower (30 ms for 5,000 files).
+ */
+function listFilesRecursively(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const relative = prefix ? path.join(prefix, entry.name) : entry.name;
+    if (entry.isDirectory()) out.push(...listFilesRecursively(dir, relative));
+    else out.push(relative);
+  }
+  return out;
+}
+
 /** Reads the manifest (or lists the folder) without hashing. */
 export function listDataset(dir: string): { name: string; entries: Array<Omit<DatasetImage, "sha256">> } {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new Error(`dataset folder "${dir}" does not exist; set the plugin's \`dataset\` option or the shortcode's dataset= to a folder of images (run \`npm run dataset\` for the demo one)`);
   }
-  const manifestFile = path.join(dir, "manifest.json");
-  if (!fs.existsSync(manifestFile)) {
-    const files = fs
-      .readdirSync(dir, { recursive: true, encoding: "utf8" })
+  const manifest = readManifest(dir);
+  if (!manifest) {
+    const files = listFilesRecursively(dir)
       .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()))
       .sort();
     return {
@@ -61,21 +70,15 @@ export function listDataset(dir: string): { name: string; entries: Array<Omit<Da
       entries: files.map((f) => ({ id: f.replaceAll(path.sep, "/"), file: path.join(dir, f), relativeFile: f, caption: path.basename(f) })),
     };
   }
-  let manifest: { name?: unknown; images?: unknown };
-  try {
-    manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
-  } catch (error) {
-    throw new Error(`dataset manifest ${manifestFile} is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
-  if (!Array.isArray(manifest.images)) throw new Error(`dataset manifest ${manifestFile} has no "images" array`);
+  const manifestFile = manifest.file;
   const seenIds = new Set<string>();
-  const entries = (manifest.images as ManifestEntry[]).map((entry, index) => {
+  const entries = manifest.entries.map((entry) => {
     if (typeof entry.file !== "string" || entry.file === "") {
-      throw new Error(`dataset manifest ${manifestFile}: images[${index}] has no "file"`);
+      throw new Error(`dataset manifest ${manifestFile}: ${entry.where} has no "file"`);
     }
     const file = path.resolve(dir, entry.file);
     if (path.relative(dir, file).startsWith("..") || path.isAbsolute(path.relative(dir, file))) {
-      throw new Error(`dataset manifest ${manifestFile}: images[${index}].file "${entry.file}" points outside the dataset folder`);
+      throw new Error(`dataset manifest ${manifestFile}: ${entry.where} file "${entry.file}" points outside the dataset folder`);
     }
     const id = typeof entry.id === "string" && entry.id !== "" ? entry.id : entry.file;
     if (seenIds.has(id)) throw new Error(`dataset manifest ${manifestFile}: id "${id}" appears twice`);
@@ -89,7 +92,7 @@ export function listDataset(dir: string): { name: string; entries: Array<Omit<Da
     };
   });
   entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { name: typeof manifest.name === "string" ? manifest.name : path.basename(dir), entries };
+  return { name: manifest.name ?? path.basename(dir), entries };
 }
 
 export function loadDataset(dir: string, memo?: HashMemo): Dataset {

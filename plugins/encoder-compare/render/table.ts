@@ -21,6 +21,8 @@ export interface TableRow {
   montage?: WrittenImage;
   hits: TableHit[];
   selfExcluded: boolean;
+  /** Where a chosen dataset image ranks for this query (the shortcode's rankOf), as plain text. */
+  rankOf?: string;
 }
 
 export interface TableInput {
@@ -107,6 +109,7 @@ export function renderComparisonTable(input: TableInput): string {
       }
       lines.push(`</ol>`);
     }
+    if (row.rankOf) lines.push(`<p class="ec-rank-of">${escapeHtml(row.rankOf)}</p>`);
     if (row.selfExcluded) lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
     lines.push(`</td>`);
     lines.push(`</tr>`);

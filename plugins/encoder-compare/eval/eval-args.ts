@@ -1,0 +1,85 @@
+// Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
+import { ShortcodeArgumentError } from "../shortcode-args.ts";
+
+export interface EvalRequest {
+  dataset: string;
+  k: number;
+  encoders: string[];
+  /** Rows in "where they disagree"; 0 leaves the section out. */
+  disagreements: number;
+  /** The two encoders compared there (default: the first two of `encoders`); undefined with one encoder. */
+  between?: [string, string];
+}
+
+export interface EvalDefaults {
+  dataset: string;
+  encoders: readonly string[];
+  maxK: number;
+  knownEncoders: readonly string[];
+}
+
+export const EVAL_KEYWORDS = ["dataset", "k", "encoders", "disagreements", "between"] as const;
+export const DEFAULT_EVAL_K = 10;
+export const DEFAULT_DISAGREEMENTS = 3;
+const MAX_DISAGREEMENTS = 20;
+
+function isKeywordObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
+}
+
+function wholeNumber(name: string, raw: unknown, min: number, max: number): number {
+  const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ShortcodeArgumentError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults): EvalRequest {
+  const last = args[args.length - 1];
+  const keywords = isKeywordObject(last) ? last : {};
+  const positional = isKeywordObject(last) ? args.slice(0, -1) : args;
+  if (positional.length > 0) {
+    throw new ShortcodeArgumentError(`encoderEval takes keywords only, e.g. <% encoderEval dataset="content/datasets/emoji-memes", k=10 %>; got ${JSON.stringify(positional[0])}`);
+  }
+  for (const key of Object.keys(keywords)) {
+    if (key !== "__keywords" && !(EVAL_KEYWORDS as readonly string[]).includes(key)) {
+      throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${EVAL_KEYWORDS.join(", ")}`);
+    }
+  }
+
+  let dataset = defaults.dataset;
+  if (keywords.dataset !== undefined) {
+    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
+      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
+    }
+    dataset = keywords.dataset;
+  }
+
+  const k = keywords.k === undefined ? Math.min(DEFAULT_EVAL_K, defaults.maxK) : wholeNumber("k", keywords.k, 1, defaults.maxK);
+
+  let encoders = [...defaults.encoders];
+  if (keywords.encoders !== undefined) {
+    const raw = typeof keywords.encoders === "string" ? keywords.encoders.split(",") : keywords.encoders;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((e) => typeof e !== "string" || e.trim() === "")) {
+      throw new ShortcodeArgumentError(`encoders must be a list of encoder ids such as ["pixels", "phash"], got ${JSON.stringify(keywords.encoders)}`);
+    }
+    encoders = raw.map((e: string) => e.trim());
+  }
+  for (const id of encoders) {
+    if (!defaults.knownEncoders.includes(id)) throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${defaults.knownEncoders.join(", ")}`);
+  }
+  if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
+
+  const disagreements = keywords.disagreements === undefined ? DEFAULT_DISAGREEMENTS : wholeNumber("disagreements", keywords.disagreements, 0, MAX_DISAGREEMENTS);
+
+  let between: [string, string] | undefined = encoders.length >= 2 ? [encoders[0], encoders[1]] : undefined;
+  if (keywords.between !== undefined) {
+    const raw = typeof keywords.between === "string" ? keywords.between.split(",").map((e) => e.trim()) : keywords.between;
+    if (!Array.isArray(raw) || raw.length !== 2 || raw.some((e) => typeof e !== "string" || !encoders.includes(e)) || raw[0] === raw[1]) {
+      throw new ShortcodeArgumentError(`between must name two different encoders of this evaluation (${encoders.join(", ")}), e.g. between=["${encoders[0]}", "${encoders[1] ?? "…"}"]; got ${JSON.stringify(keywords.between)}`);
+    }
+    between = [raw[0], raw[1]];
+  }
+  return { dataset, k, encoders, disagreements, ...(between ? { between } : {}) };
+}

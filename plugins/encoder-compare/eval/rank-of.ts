@@ -1,0 +1,53 @@
+// `rankOf="<dataset id>"` on encoderCompare: where one dataset image ranks for a query under
+// one encoder, over the whole dataset, with the same scores and tie-breaking as the results.
+import type { CompareEngine, QueryResult } from "../compare.ts";
+import type { Dataset } from "../dataset/load.ts";
+import { formatScore } from "../render/table.ts";
+import { ranksOf, scoreRows } from "./ranking.ts";
+
+/** Dataset vectors per (encoder, dataset content), so several queries do not re-read the store. */
+export class DatasetVectorCache {
+  readonly #entries = new Map<string, Promise<{ dataset: Dataset; dim: number; vectors: Float32Array }>>();
+
+  constructor(
+    private readonly engine: CompareEngine,
+    private readonly capacity = 4,
+  ) {}
+
+  async get(encoderId: string, datasetDir: string): Promise<{ dataset: Dataset; dim: number; vectors: Float32Array }> {
+    const encoder = await this.engine.encoder(encoderId);
+    const key = `${encoder.key}:${this.engine.dataset(datasetDir).fingerprint}`;
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = this.engine.datasetVectors(encoderId, datasetDir);
+      this.#entries.set(key, entry);
+      entry.catch(() => this.#entries.delete(key));
+      // Oldest first in a Map: drop beyond capacity.
+      while (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    return entry;
+  }
+}
+
+export class RankOfError extends Error {}
+
+/** One sentence, e.g. "dog-face--twitter is #5 under bit-m-r50x1, cosine 0.734". */
+export async function describeRankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, targetId: string): Promise<string> {
+  const { dataset, dim, vectors } = await cache.get(encoderId, datasetDir);
+  const row = dataset.images.findIndex((image) => image.id === targetId);
+  const under = result.standInFor ? `${encoderId} (stand-in: ${result.encoder.id})` : encoderId;
+  if (row < 0) {
+    const examples = dataset.images.slice(0, 2).map((image) => `"${image.id}"`).join(", ");
+    throw new RankOfError(
+      `rankOf: no indexed image with id "${targetId}" in dataset ${dataset.name} (duplicates and unreadable files are not indexed); ids look like ${examples}`,
+    );
+  }
+  const target = dataset.images[row];
+  if (result.selfExcluded && target.sha256 === result.query.sha256) {
+    return `${targetId} is the query image itself, left out of its own results under ${under}`;
+  }
+  const scores = scoreRows(vectors, dim, result.vector);
+  const selfRow = result.selfExcluded ? dataset.images.findIndex((image) => image.sha256 === result.query.sha256) : -1;
+  const [rank] = ranksOf(scores, [row], selfRow >= 0 ? new Set([selfRow]) : undefined);
+  return `${targetId} is #${rank} under ${under}, cosine ${formatScore(scores[row])}`;
+}

@@ -1,0 +1,128 @@
+// The `encoderEval` shortcode: measures every listed encoder on a labelled dataset and renders
+// the metric table, a bar chart and "where they disagree" rows. index.ts registers it.
+import crypto from "node:crypto";
+import path from "node:path";
+import type { CompareEngine } from "../compare.ts";
+import type { EncoderRegistry } from "../encoders/registry.ts";
+import type { PluginOptions } from "../options.ts";
+import { resolveProjectDir } from "../paths.ts";
+import { renderBarChart } from "../render/bar-chart.ts";
+import { renderDisagreements, type DisagreementsInput } from "../render/disagreements.ts";
+import { renderEvalTable } from "../render/eval-table.ts";
+import type { MontageWriter } from "../render/montage.ts";
+import { ShortcodeArgumentError } from "../shortcode-args.ts";
+import { parseEvalArgs } from "./eval-args.ts";
+import { evaluateEncoders, largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
+
+/** Results shown per encoder in a disagreement row (at most k). */
+const DISAGREEMENT_RESULTS = 5;
+
+export interface EncoderEvalContext {
+  engine: CompareEngine;
+  registry: EncoderRegistry;
+  options: PluginOptions;
+  projectRoot: string;
+  /** The current build's image writer (replaced every build). */
+  writer: () => MontageWriter;
+  info: (message: string) => void;
+  /** Turns a failure into the shortcode's outcome: throws in a build, may return an error box while serving. */
+  fail: (message: string, cause: unknown) => string;
+}
+
+export interface EleventyLike {
+  addAsyncShortcode(name: string, fn: (...args: any[]) => Promise<string>): void;
+  on(event: string, fn: (arg: any) => unknown): void;
+}
+
+/** The model that actually ran for an evaluated encoder. */
+function ranAs(e: EncoderEvaluation): string {
+  return e.standIn?.id ?? e.encoderId;
+}
+
+export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEvalContext): void {
+  // Chart ids must be unique per page: count charts per page within a build.
+  let chartsPerPage = new Map<string, number>();
+  eleventyConfig.on("eleventy.before", () => {
+    chartsPerPage = new Map();
+  });
+
+  eleventyConfig.addAsyncShortcode("encoderEval", async function (this: { page?: { inputPath?: string } }, ...args: unknown[]): Promise<string> {
+    const post = this.page?.inputPath ?? "(unknown page)";
+    const where = `[encoder-compare] ${post}: encoderEval`;
+    try {
+      const n = (chartsPerPage.get(post) ?? 0) + 1;
+      chartsPerPage.set(post, n);
+      return await renderEncoderEval(ctx, args, `${post}#${n}`);
+    } catch (error) {
+      const reason = error instanceof ShortcodeArgumentError ? error.message : (error as Error).message;
+      return ctx.fail(`${where}: ${reason}`, error);
+    }
+  });
+}
+
+export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly unknown[], chartKey: string): Promise<string> {
+  const { options, engine } = ctx;
+  const request = parseEvalArgs(args, { dataset: options.dataset, encoders: options.encoders, maxK: options.maxK, knownEncoders: ctx.registry.ids() });
+  const datasetDir = request.dataset === options.dataset ? path.resolve(ctx.projectRoot, options.dataset) : resolveProjectDir(request.dataset, ctx.projectRoot, "dataset");
+  const started = performance.now();
+  const evaluation = await evaluateEncoders(engine, datasetDir, request.encoders, { k: request.k });
+  const { report } = evaluation;
+  if (report.dataset.queries === 0) {
+    throw new Error(
+      `dataset ${report.dataset.name} has no group with two or more images, so there is nothing to measure; give images a "group" in its manifest (see README, Datasets)`,
+    );
+  }
+  ctx.info(`encoderEval ${report.dataset.name}: ${report.dataset.queries} queries × ${report.encoders.length} encoders in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const idBase = `ec-eval-${crypto.createHash("sha256").update(chartKey).digest("hex").slice(0, 10)}`;
+  const parts = [renderEvalTable(report), renderBarChart(report, idBase)];
+  if (request.disagreements > 0 && request.between) {
+    const [a, b] = request.between.map((id) => report.encoders.find((e) => e.encoderId === id)!);
+    parts.push(await renderPair(ctx, evaluation, [a, b], request.disagreements));
+  }
+  return parts.join("\n");
+}
+
+async function renderPair(ctx: EncoderEvalContext, evaluation: Evaluation, pair: [EncoderEvaluation, EncoderEvaluation], count: number): Promise<string> {
+  const { report } = evaluation;
+  const writer = ctx.writer();
+  const tile = Math.max(40, Math.round(ctx.options.tileSize / 2));
+  const shown = Math.min(DISAGREEMENT_RESULTS, report.k);
+  const [a, b] = pair;
+  const input: DisagreementsInput = {
+    pair: [
+      { id: a.encoderId, label: a.standIn ? `${a.label} (stand-in: ${a.standIn.id})` : a.label },
+      { id: b.encoderId, label: b.standIn ? `${b.label} (stand-in: ${b.standIn.id})` : b.label },
+    ],
+    datasetName: report.dataset.name,
+    shown,
+    urlBase: `/${ctx.options.outputSubdir}/`,
+    rows: [],
+  };
+  if (ranAs(a) === ranAs(b)) {
+    input.emptyText = `both ran the same model (${ranAs(a)}) on this build, because a model was not available and its stand-in ran, so they cannot disagree.`;
+    return renderDisagreements(input);
+  }
+  for (const d of largestDisagreements(report, [a.encoderId, b.encoderId], count)) {
+    const columns = await Promise.all(
+      pair.map(async (e, side) => {
+        const results = evaluation.topResults(e.encoderId, d.queryId, shown);
+        return {
+          encoderId: e.encoderId,
+          encoderLabel: input.pair[side].label,
+          firstRelevantRank: d.ranks[side],
+          montage: results.length ? await writer.montage(results.map((r) => r.image), tile) : undefined,
+          results: results.map((r) => ({ rank: r.rank, caption: r.image.caption, relevant: r.relevant })),
+        };
+      }),
+    );
+    const query = evaluation.image(d.queryId);
+    input.rows.push({
+      queryId: d.queryId,
+      queryCaption: query.caption,
+      group: d.group,
+      queryImage: await writer.thumbnail(query, tile),
+      columns: [columns[0], columns[1]],
+    });
+  }
+  return renderDisagreements(input);
+}

@@ -1,0 +1,293 @@
+// Evaluation through the engine, the `eval` command, and the encoderEval / rankOf shortcodes
+// through Eleventy, on a small labelled dataset of real emoji PNGs (manifest.csv). Expected
+// rankings are recomputed here by brute force: score every row, sort, read off the ranks.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+// @ts-expect-error Eleventy 3 ships no type declarations
+import Eleventy from "@11ty/eleventy";
+import sharp from "sharp";
+import { main } from "../plugins/encoder-compare/cli.ts";
+import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
+import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
+import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
+import { evaluateEncoders, largestDisagreements } from "../plugins/encoder-compare/eval/evaluate.ts";
+import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
+
+const ROOT = process.cwd();
+const WORK = path.join(ROOT, "test/.output/eval");
+const DATA = path.join(WORK, "dataset");
+const EMOJI = (vendor: string, code: string) => path.join(ROOT, `node_modules/emoji-datasource-${vendor}/img/${vendor}/64/${code}.png`);
+const CONCEPTS: Array<[string, string]> = [
+  ["1f436", "dog-face"],
+  ["1f431", "cat-face"],
+  ["1f34e", "apple"],
+  ["1f438", "frog"],
+  ["1f697", "car"],
+];
+
+async function writeDataset(): Promise<void> {
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(path.join(DATA, "images"), { recursive: true });
+  const rows = ["id,file,caption,group"];
+  for (const [code, name] of CONCEPTS) {
+    for (const vendor of ["google", "twitter"]) {
+      fs.copyFileSync(EMOJI(vendor, code), path.join(DATA, `images/${name}--${vendor}.png`));
+      rows.push(`${name}--${vendor},images/${name}--${vendor}.png,"${name} <b>${vendor}</b>, ""drawn""",${name}`);
+    }
+    await sharp(EMOJI("google", code)).flop().png().toFile(path.join(DATA, `images/${name}--mirror.png`));
+    rows.push(`${name}--mirror,images/${name}--mirror.png,${name} mirrored,${name}`);
+  }
+  // A distractor alone in its group, and one without a group.
+  fs.copyFileSync(EMOJI("google", "1f415"), path.join(DATA, "images/dog.png"));
+  rows.push("dog,images/dog.png,A dog,dog");
+  fs.copyFileSync(EMOJI("twitter", "1f34c"), path.join(DATA, "images/banana.png"));
+  rows.push("banana,images/banana.png,A banana,");
+  fs.writeFileSync(path.join(DATA, "manifest.csv"), rows.join("\r\n") + "\r\n");
+}
+
+function engine(): CompareEngine {
+  return new CompareEngine({
+    projectRoot: ROOT,
+    cacheDir: path.join(WORK, "cache"),
+    registry: new EncoderRegistry(ALL_KNOWN_ENCODERS),
+    batchSize: 8,
+    intraOpNumThreads: 1,
+    limitInputPixels: 4_000_000,
+    indexBackend: "js",
+    modelsDir: path.join(WORK, "no-models"),
+    offline: true,
+    strict: false,
+    warn: () => {},
+    info: () => {},
+  });
+}
+
+/** Brute force: ranks (1-based) of the query's group mates when every other row is sorted by (score desc, row asc). */
+function bruteForceRanks(vectors: Float32Array, dim: number, groups: Array<string | undefined>, query: number): number[] {
+  const score = (row: number) => {
+    let s = 0;
+    for (let i = 0; i < dim; i++) s += vectors[row * dim + i] * vectors[query * dim + i];
+    return s;
+  };
+  const order = groups
+    .map((_, row) => row)
+    .filter((row) => row !== query)
+    .map((row) => ({ row, s: score(row) }))
+    .sort((a, b) => b.s - a.s || a.row - b.row);
+  return order.flatMap((o, i) => (groups[o.row] === groups[query] ? [i + 1] : []));
+}
+
+before(writeDataset);
+after(() => fs.rmSync(WORK, { recursive: true, force: true }));
+
+describe("evaluateEncoders", () => {
+  test("metrics match a brute-force ranking of the engine's own vectors", async () => {
+    const e = engine();
+    const { report } = await evaluateEncoders(e, DATA, ["pixels", "phash"], { k: 3 });
+    assert.deepEqual(report.dataset, { name: "dataset", images: 17, queries: 15, groups: 5, unlabelled: 1, singletons: 1 });
+    for (const encoder of report.encoders) {
+      const { dataset, dim, vectors } = await e.datasetVectors(encoder.encoderId, DATA);
+      const groups = dataset.images.map((i) => i.group);
+      let sumP = 0;
+      let sumAP = 0;
+      let sumRR = 0;
+      let hits = 0;
+      for (const q of encoder.queries) {
+        const row = dataset.images.findIndex((i) => i.id === q.id);
+        const ranks = bruteForceRanks(vectors, dim, groups, row);
+        const ap = ranks.reduce((sum, rank, i) => sum + (i + 1) / rank, 0) / ranks.length;
+        assert.equal(q.relevant, 2);
+        assert.equal(q.firstRelevantRank, ranks[0], `${encoder.encoderId} ${q.id}`);
+        assert.ok(Math.abs(q.averagePrecision - ap) < 1e-12);
+        sumP += ranks.filter((r) => r <= 3).length / 3;
+        sumAP += ap;
+        sumRR += 1 / ranks[0];
+        hits += ranks[0] === 1 ? 1 : 0;
+      }
+      const n = encoder.queries.length;
+      assert.ok(Math.abs(encoder.summary.precisionAtK - sumP / n) < 1e-12);
+      assert.ok(Math.abs(encoder.summary.meanAveragePrecision - sumAP / n) < 1e-12);
+      assert.ok(Math.abs(encoder.summary.meanReciprocalRank - sumRR / n) < 1e-12);
+      assert.equal(encoder.summary.hitAt1, hits / n);
+    }
+    await e.close();
+  });
+
+  test("topResults agree with the search the shortcode uses; disagreements are sorted by rank gap", async () => {
+    const e = engine();
+    const evaluation = await evaluateEncoders(e, DATA, ["pixels", "phash"], { k: 3 });
+    for (const id of ["dog-face--google", "apple--mirror"]) {
+      const query = await e.query("pixels", DATA, path.join(DATA, `images/${id}.png`), { k: 4, includeSelf: false });
+      assert.deepEqual(
+        evaluation.topResults("pixels", id, 4).map((r) => [r.image.id, r.score]),
+        query.hits.map((h) => [h.image.id, h.score]),
+      );
+    }
+    const gaps = largestDisagreements(evaluation.report, ["pixels", "phash"], 20).map((d) => Math.abs(d.ranks[0] - d.ranks[1]));
+    assert.deepEqual(gaps, [...gaps].sort((a, b) => b - a));
+    assert.ok(gaps.every((g) => g > 0));
+    await e.close();
+  });
+});
+
+describe("parseEvalArgs", () => {
+  const defaults = { dataset: "data", encoders: ["pixels", "phash"], maxK: 50, knownEncoders: ["pixels", "phash", "clip-vit-b32"] };
+  const kw = (o: Record<string, unknown>) => ({ ...o, __keywords: true });
+  test("defaults: k 10, 3 disagreement rows between the first two encoders", () => {
+    assert.deepEqual(parseEvalArgs([], defaults), { dataset: "data", k: 10, encoders: ["pixels", "phash"], disagreements: 3, between: ["pixels", "phash"] });
+    assert.deepEqual(parseEvalArgs([kw({ encoders: "phash", k: "5", disagreements: 0 })], defaults), { dataset: "data", k: 5, encoders: ["phash"], disagreements: 0 });
+    assert.deepEqual(parseEvalArgs([kw({ encoders: ["pixels", "phash", "clip-vit-b32"], between: ["clip-vit-b32", "pixels"] })], defaults).between, ["clip-vit-b32", "pixels"]);
+  });
+  test("errors say what was expected", () => {
+    assert.throws(() => parseEvalArgs([kw({ between: ["pixels", "clip-vit-b32"] })], defaults), /between must name two different encoders of this evaluation \(pixels, phash\)/);
+    assert.throws(() => parseEvalArgs([kw({ between: ["pixels", "pixels"] })], defaults), /between must name two different encoders/);
+    assert.throws(() => parseEvalArgs([kw({ disagreements: 21 })], defaults), /disagreements must be a whole number from 0 to 20, got 21/);
+    assert.throws(() => parseEvalArgs([kw({ encoders: ["nope"] })], defaults), /unknown encoder "nope"; known encoders: pixels, phash, clip-vit-b32/);
+    assert.throws(() => parseEvalArgs([kw({ encoders: ["phash", "phash"] })], defaults), /lists an encoder twice/);
+  });
+});
+
+describe("encoder-compare eval", () => {
+  const run = async (args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await main(["eval", "--dataset", path.relative(ROOT, DATA), "--cache-dir", path.relative(ROOT, path.join(WORK, "cache")), ...args], { write: (c: string) => (out += c) }, { write: (c: string) => (err += c) }, {
+      ENCODER_COMPARE_OFFLINE: "1",
+      ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "no-models"),
+    });
+    return { code, out, err };
+  };
+
+  test("prints the same table twice, marks the best values, and names stand-ins", async () => {
+    const first = await run(["--encoders", "pixels,phash,clip-vit-b32", "--k", "3"]);
+    assert.equal(first.code, 0, first.err);
+    const second = await run(["--encoders", "pixels,phash,clip-vit-b32", "--k", "3"]);
+    assert.equal(second.out, first.out);
+    assert.match(first.out, /^Retrieval quality on dataset\n15 queries from 17 images in dataset/);
+    assert.match(first.out, /\nencoder +P@3 +R@3 +mAP +hit@1 +MRR\n/);
+    assert.match(first.out, /\nclip-vit-b32 \(stand-in: pixels\) +\d\.\d{3}/);
+    assert.match(first.out, /\* best value of the metric/);
+    assert.match(first.out, /CLIP ViT-B\/32 \(clip-vit-b32\) was not available \(offline and not in the cache\): its figures are those of its stand-in, pixels \(16×16 thumbnail\), not of CLIP ViT-B\/32\./);
+    assert.equal((first.out.match(/\*/g) ?? []).length >= 5 + 1, true, "at least one best mark per metric, plus the legend");
+  });
+
+  test("--json is the full report, deterministic", async () => {
+    const a = await run(["--encoders", "phash", "--json"]);
+    const b = await run(["--encoders", "phash", "--json"]);
+    assert.equal(a.out, b.out);
+    const report = JSON.parse(a.out);
+    assert.equal(report.k, 10);
+    assert.equal(report.encoders[0].encoderId, "phash");
+    assert.equal(report.encoders[0].queries.length, 15);
+  });
+
+  test("usage errors", async () => {
+    assert.equal((await run(["--encoders", "nope"])).code, 2);
+    assert.equal((await run(["--k", "0"])).code, 2);
+    assert.equal((await run(["stray"])).code, 2);
+  });
+});
+
+describe("encoderEval and rankOf through Eleventy", () => {
+  let counter = 0;
+  async function build(markdown: string, pluginOptions: Record<string, unknown> = {}): Promise<string> {
+    const content = path.join(WORK, `site-${++counter}`, "content");
+    fs.mkdirSync(path.join(content, "posts/p"), { recursive: true });
+    fs.copyFileSync(EMOJI("google", "1f436"), path.join(content, "posts/p/doge.png"));
+    fs.copyFileSync(EMOJI("twitter", "1f415"), path.join(content, "posts/p/dog.png"));
+    fs.writeFileSync(path.join(content, "posts/p/index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${markdown}\n`);
+    const rel = (p: string) => path.relative(ROOT, p);
+    const elev = new Eleventy(rel(content), rel(path.join(content, "../_site")), {
+      quietMode: true,
+      config(eleventyConfig: any) {
+        eleventyConfig.setUseGitIgnore(false);
+        eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
+        eleventyConfig.addPlugin(encoderComparePlugin, { dataset: rel(DATA), cacheDir: rel(path.join(WORK, "cache")), tileSize: 48, encoders: ["pixels", "phash"], ...pluginOptions });
+      },
+    });
+    elev.disableLogger();
+    const [page] = await elev.toJSON();
+    return page.content as string;
+  }
+
+  test("renders the metric table, an accessible SVG chart and disagreement rows, with no blank lines", async () => {
+    const html = await build(`# Eval\n\n<% encoderEval dataset="${path.relative(ROOT, DATA)}", k=3, disagreements=2, between=["phash", "pixels"] %>\n\nAfter.`);
+    const start = html.indexOf("<table class=\"encoder-eval\"");
+    const end = html.indexOf("<p>After.</p>");
+    assert.ok(start > 0 && end > start, html);
+    const block = html.slice(start, end);
+    assert.doesNotMatch(block.trimEnd(), /\n\s*\n/, "no blank line inside the shortcode output");
+
+    const e = engine();
+    const { report } = await evaluateEncoders(e, DATA, ["pixels", "phash"], { k: 3 });
+    await e.close();
+    for (const enc of report.encoders) {
+      const row = block.match(new RegExp(`<tr data-encoder="${enc.encoderId}">(.*?)</tr>`))![1];
+      assert.ok(row.includes(`<data value="${enc.summary.meanAveragePrecision.toFixed(3)}">`), `${enc.encoderId} mAP shown`);
+    }
+    assert.ok((block.match(/<span class="ec-best-mark">best<\/span>/g) ?? []).length >= 5, "every metric has a best value marked in words");
+    assert.match(block, /<svg [^>]*role="img" aria-labelledby="(ec-eval-[0-9a-f]+)-title \1-desc"/);
+    assert.match(block, /<title id="ec-eval-[0-9a-f]+-title">Retrieval quality per encoder on dataset/);
+    assert.match(block, /<desc id="ec-eval-[0-9a-f]+-desc">P@3: pixels \d\.\d{3}/);
+    assert.match(block, /fill="currentColor"/);
+    assert.doesNotMatch(block, /<script/);
+    assert.match(block, /<figcaption>Retrieval quality per encoder on dataset \(0 to 1, higher is better\)\. <details class="ec-chart-values"><summary>The chart's values as text<\/summary>P@3: pixels /);
+    assert.match(block, /<table class="encoder-eval-disagreements" data-encoders="phash,pixels">/);
+    assert.equal((block.match(/<tr data-query=/g) ?? []).length, 2);
+    // Captions from the dataset are escaped wherever they appear.
+    assert.doesNotMatch(block, /<b>google<\/b>/);
+    assert.match(block, /&lt;b&gt;(google|twitter)&lt;\/b&gt;, &quot;drawn&quot;|mirrored/);
+    for (const [, src] of block.matchAll(/ src="([^"]+)"/g)) {
+      assert.ok(fs.existsSync(path.join(WORK, `site-${counter}`, "_site", src)), `${src} written`);
+    }
+  });
+
+  test("a stand-in is named in the table, and cannot disagree with the encoder it stands for", async () => {
+    const html = await build(`<% encoderEval encoders=["clip-vit-b32", "pixels"], k=3 %>`, { offline: true, modelsDir: path.relative(ROOT, path.join(WORK, "no-models")) });
+    assert.match(html, /<span class="ec-encoder">CLIP ViT-B\/32<\/span> <span class="ec-note">\(stand-in ran: pixels \(16×16 thumbnail\)\)<\/span>/);
+    assert.match(html, /Measured as named: pixels\. CLIP ViT-B\/32 \(clip-vit-b32\) was not available/);
+    assert.match(html, /<p class="encoder-eval-disagreements-none">Where clip-vit-b32 and pixels disagree most on dataset: both ran the same model \(pixels\)/);
+    assert.match(html, /clip-vit-b32 \(stand-in\)<\/text>/);
+  });
+
+  test("rankOf says where a dataset image ranks under each encoder, consistent with the search", async () => {
+    const html = await build(`<% encoderCompare "doge.png", "dog.png", k=2, rankOf="cat-face--twitter" %>`);
+    const lines = [...html.matchAll(/<p class="ec-rank-of">(.*?)<\/p>/g)].map((m) => m[1]);
+    assert.equal(lines.length, 4, "one line per query per encoder");
+    const e = engine();
+    const expected: string[] = [];
+    for (const encoder of ["pixels", "phash"]) {
+      for (const q of ["doge.png", "dog.png"]) {
+        const file = path.join(WORK, `site-${counter}`, "content/posts/p", q);
+        const all = await e.query(encoder, DATA, file, { k: 50, includeSelf: false });
+        const hit = all.hits.find((h) => h.image.id === "cat-face--twitter")!;
+        expected.push(`cat-face--twitter is #${hit.rank} under ${encoder}, cosine ${hit.score.toFixed(3)}`);
+      }
+    }
+    await e.close();
+    assert.deepEqual(lines, expected);
+
+    const self = await build(`<% encoderCompare "doge.png", encoders=["pixels"], rankOf="dog-face--google" %>`);
+    assert.match(self, /<p class="ec-rank-of">dog-face--google is the query image itself, left out of its own results under pixels<\/p>/);
+  });
+
+  test("bad input fails the build naming the post and what is wrong", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`<% encoderCompare "doge.png", rankOf="nope" %>`, /index\.md: encoderCompare: rankOf: no indexed image with id "nope" in dataset dataset/],
+      [`<% encoderEval "x" %>`, /index\.md: encoderEval: encoderEval takes keywords only/],
+      [`<% encoderEval k=0 %>`, /encoderEval: k must be a whole number from 1 to 50, got 0/],
+      [`<% encoderEval colour="red" %>`, /encoderEval: unknown keyword "colour"; known keywords: dataset, k, encoders, disagreements, between/],
+      [`<% encoderEval dataset="test/.output/eval/dataset/images" %>`, /encoderEval: dataset images has no group with two or more images/],
+    ];
+    for (const [markdown, message] of cases) {
+      await assert.rejects(build(markdown), (error: Error) => {
+        const chain: string[] = [];
+        for (let err: any = error; err; err = err.cause ?? err.originalError) chain.push(err.message);
+        assert.match(chain.join("\n"), message);
+        return true;
+      });
+    }
+  });
+});
