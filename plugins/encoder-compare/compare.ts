@@ -11,7 +11,8 @@ import { EncoderSession } from "./encoders/session.ts";
 import type { EncoderSpec } from "./encoders/spec.ts";
 import { ModelUnavailableError } from "./models/download.ts";
 import { resolveModel } from "./models/resolve.ts";
-import { buildIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
+import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "./search/ann-cache.ts";
+import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
 
@@ -25,7 +26,18 @@ export interface EngineOptions {
   batchSize: number;
   intraOpNumThreads: number;
   limitInputPixels: number;
-  indexBackend: "auto" | "faiss" | "js";
+  /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on (when faiss loads). */
+  indexBackend: "auto" | "faiss" | "js" | "ann";
+  /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULT_ANN_THRESHOLD). */
+  annThreshold?: number;
+  /** faiss factory string of the ANN index (default "HNSW32,Flat"). */
+  annFactory?: string;
+  /** Candidates the ANN index proposes per query, rescored exactly (default 128). */
+  annCandidates?: number;
+  /** Decoded batches queued ahead of onnxruntime while embedding (default 2). */
+  prefetchBatches?: number;
+  /** Images decoded at once while embedding (default: one per core). */
+  decodeConcurrency?: number;
   modelsDir: string;
   /** Never download; a model not in the cache is unavailable. */
   offline: boolean;
@@ -49,6 +61,55 @@ export interface LoadedEncoder {
   session: EncoderSession;
 }
 
+/** With indexBackend "auto", data sets of at least this many images get the ANN index (see README "Performance"). */
+export const DEFAULT_ANN_THRESHOLD = 200_000;
+
+/** Bump when ranking changes (scores, tie-breaking): remembered query results are then ignored. */
+const RESULT_CACHE_VERSION = 1;
+
+/** A finished query as remembered in the store: hits by image sha256, so captions stay current. */
+interface RememberedResult {
+  version: number;
+  /** Indexed images (dataset images minus those that could not be embedded). */
+  rows: number;
+  backend: SearchBackend;
+  selfExcluded: boolean;
+  hits: Array<[string, number]>;
+  /** Dataset images left out of the index, with the reason (reported again on every build). */
+  skipped: Array<[string, string]>;
+}
+
+/** How one build changed one index (for the summary, tests and benchmarks). */
+export interface IndexUpdate {
+  encoder: string;
+  dataset: string;
+  backend: SearchBackend;
+  rows: number;
+  added: number;
+  removed: number;
+  /** The index was built from every row (first use in this process, or an ANN rebuild). */
+  rebuilt: boolean;
+  /** Loaded from the ANN cache file instead of being rebuilt. */
+  fromCache?: boolean;
+}
+
+/** The model behind an encoder id, without an onnxruntime session (enough to look up vectors). */
+interface EncoderIdentity {
+  spec: EncoderSpec;
+  standInFor?: LoadedEncoder["standInFor"];
+  key: string;
+  model: Uint8Array | string;
+}
+
+/** The index an encoder keeps for one dataset folder across builds (watch mode). */
+interface LiveIndex {
+  index?: IncrementalIndex;
+  /** Updates of one index run one after another. */
+  tail: Promise<unknown>;
+  /** The memo entry of the index's current state; dropped when the index changes. */
+  memoKey?: string;
+}
+
 export interface EncoderStats {
   embedded: number;
   cached: number;
@@ -65,9 +126,14 @@ export interface QueryResult {
   encoder: EncoderSpec;
   standInFor?: LoadedEncoder["standInFor"];
   query: { file: string; sha256: string };
+  /** The query's embedding (for ranking beyond the top k, e.g. rankOf). */
+  vector: Float32Array;
   hits: QueryHit[];
   /** True when the query's own file was in the dataset and left out of the results. */
   selfExcluded: boolean;
+  /** The dataset's name and its number of indexed images (what the table's caption shows). */
+  datasetName: string;
+  datasetSize: number;
 }
 
 interface DatasetIndex {
@@ -96,7 +162,14 @@ export function encoderKey(spec: EncoderSpec, modelSha256: string): string {
 export class CompareEngine {
   readonly options: EngineOptions;
   readonly #encoders = new Map<string, Promise<LoadedEncoder>>();
+  readonly #identities = new Map<string, Promise<EncoderIdentity>>();
+  /** onnxruntime sessions by the id of the encoder that runs (a stand-in shares its own). */
+  readonly #sessions = new Map<string, Promise<EncoderSession>>();
   readonly #indexes = new Map<string, Promise<DatasetIndex>>();
+  readonly #live = new Map<string, LiveIndex>();
+  /** How this build changed each index. */
+  indexUpdates: IndexUpdate[] = [];
+  readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
   #store?: EmbeddingStore;
@@ -122,6 +195,7 @@ export class CompareEngine {
     this.skippedImages = new Map();
     this.backendsUsed = new Set();
     this.#countedIndexes = new Set();
+    this.indexUpdates = [];
   }
 
   statsFor(encoderId: string): EncoderStats {
@@ -130,17 +204,42 @@ export class CompareEngine {
     return s;
   }
 
+  /** The encoder with a ready onnxruntime session (created on first call, then shared). */
   encoder(id: string): Promise<LoadedEncoder> {
     let loaded = this.#encoders.get(id);
     if (!loaded) {
-      loaded = this.#loadEncoder(this.options.registry.get(id));
+      loaded = this.#identity(id).then(async (identity) => ({ spec: identity.spec, standInFor: identity.standInFor, key: identity.key, session: await this.#session(identity) }));
       this.#encoders.set(id, loaded);
       loaded.catch(() => this.#encoders.delete(id));
     }
     return loaded;
   }
 
-  async #loadEncoder(spec: EncoderSpec): Promise<LoadedEncoder> {
+  /**
+   * Model and store key of an encoder, without a session: a build whose vectors are all cached
+   * never starts onnxruntime (creating a session for a large model takes seconds).
+   */
+  #identity(id: string): Promise<EncoderIdentity> {
+    let identity = this.#identities.get(id);
+    if (!identity) {
+      identity = this.#resolveIdentity(this.options.registry.get(id));
+      this.#identities.set(id, identity);
+      identity.catch(() => this.#identities.delete(id));
+    }
+    return identity;
+  }
+
+  #session(identity: EncoderIdentity): Promise<EncoderSession> {
+    let session = this.#sessions.get(identity.spec.id);
+    if (!session) {
+      session = EncoderSession.create(identity.spec, identity.model, { intraOpNumThreads: this.options.intraOpNumThreads });
+      this.#sessions.set(identity.spec.id, session);
+      session.catch(() => this.#sessions.delete(identity.spec.id));
+    }
+    return session;
+  }
+
+  async #resolveIdentity(spec: EncoderSpec): Promise<EncoderIdentity> {
     try {
       const model = await resolveModel(spec, {
         projectRoot: this.options.projectRoot,
@@ -149,8 +248,7 @@ export class CompareEngine {
         baseUrl: this.options.modelBaseUrl,
         log: this.options.info,
       });
-      const session = await EncoderSession.create(spec, model.model, { intraOpNumThreads: this.options.intraOpNumThreads });
-      return { spec, key: encoderKey(spec, model.sha256), session };
+      return { spec, key: encoderKey(spec, model.sha256), model: model.model };
     } catch (error) {
       if (!(error instanceof ModelUnavailableError)) throw error;
       const fetchHint = `fetch it with \`npx encoder-compare models pull ${spec.id}\` on a machine with access, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror`;
@@ -158,7 +256,7 @@ export class CompareEngine {
         const why = this.options.strict ? "strict mode is on" : "it has no stand-in";
         throw new Error(`${spec.label} (${spec.id}) is not available: ${error.reason}; ${why}, so the build stops — ${fetchHint}`, { cause: error });
       }
-      const standIn = await this.encoder(spec.standIn);
+      const standIn = await this.#identity(spec.standIn);
       this.options.warn(`${spec.label} not available (${error.reason}): its tables use ${standIn.spec.id} as a stand-in, labelled as such; ${fetchHint}`);
       return { ...standIn, standInFor: { spec, reason: error.reason } };
     }
@@ -175,13 +273,14 @@ export class CompareEngine {
   }
 
   async datasetIndex(encoderId: string, datasetDir: string): Promise<DatasetIndex> {
-    const encoder = await this.encoder(encoderId);
+    const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
-    const memoKey = `${encoder.key}:${dataset.fingerprint}`;
+    const memoKey = `${encoder.key}:${dataset.dir}:${dataset.fingerprint}`;
     let built = this.#indexes.get(memoKey);
     const countKey = `${statsName(encoder)}:${memoKey}`;
     if (!built) {
-      built = this.#buildDatasetIndex(encoder, dataset);
+      // Rows already counted this build (by a remembered query result) are not counted again.
+      built = this.#updateDatasetIndex(encoder, dataset, memoKey, !this.#countedIndexes.has(countKey));
       this.#indexes.set(memoKey, built);
       this.#countedIndexes.add(countKey);
       built.catch(() => this.#indexes.delete(memoKey));
@@ -197,31 +296,108 @@ export class CompareEngine {
     return result;
   }
 
-  async #buildDatasetIndex(encoder: LoadedEncoder, dataset: Dataset): Promise<DatasetIndex> {
-    const started = performance.now();
-    const vectors = await this.#embed(encoder, dataset.images);
-    const rows = dataset.images.filter((image) => vectors.has(image.sha256));
-    const matrix = new Float32Array(rows.length * encoder.spec.dim);
-    rows.forEach((image, row) => matrix.set(vectors.get(image.sha256)!, row * encoder.spec.dim));
-    const index = buildIndex(matrix, encoder.spec.dim, { backend: this.options.indexBackend });
-    this.statsFor(statsName(encoder)).seconds += (performance.now() - started) / 1000;
-    return {
-      dataset: { ...dataset, images: rows },
-      index,
-      rowBySha: new Map(rows.map((image, row) => [image.sha256, row])),
-    };
+  /** The backend an index over `rows` images uses. */
+  #chooseBackend(rows: number): SearchBackend {
+    const requested = this.options.indexBackend;
+    if (requested !== "auto") return requested;
+    return rows >= (this.options.annThreshold ?? DEFAULT_ANN_THRESHOLD) && faissStatus().available ? "ann" : "js";
+  }
+
+  /**
+   * Brings the encoder's live index for this dataset folder up to date with the listing: embeds
+   * (or reads from the store) only images it does not hold, drops images no longer listed, and
+   * renumbers rows in dataset order. The first call in a process builds it from the store.
+   */
+  #updateDatasetIndex(encoder: EncoderIdentity, dataset: Dataset, memoKey: string, countRows = true): Promise<DatasetIndex> {
+    const liveKey = `${encoder.key}\0${dataset.dir}`;
+    let live = this.#live.get(liveKey);
+    if (!live) this.#live.set(liveKey, (live = { tail: Promise.resolve() }));
+    const entry = live;
+    const update = entry.tail.then(async (): Promise<DatasetIndex> => {
+      const started = performance.now();
+      const stats = this.statsFor(statsName(encoder));
+      const backend = this.#chooseBackend(dataset.images.length);
+      const annCache = { dir: path.join(this.options.cacheDir, "indexes"), name: annCacheName([encoder.key, dataset.dir, this.options.annFactory ?? ""]) };
+      const indexOptions = { backend, annFactory: this.options.annFactory, annCandidates: this.options.annCandidates };
+      let fromCache = false;
+      if (!entry.index || entry.index.backend !== backend) {
+        entry.index = undefined;
+        if (backend === "ann") {
+          entry.index = this.#restoreAnn(encoder, annCache, indexOptions);
+          fromCache = entry.index !== undefined;
+        }
+        entry.index ??= new IncrementalIndex(encoder.spec.dim, indexOptions);
+      }
+      const index = entry.index;
+      const held = dataset.images.filter((image) => index.has(image.sha256)).length;
+      const cachedBefore = stats.cached;
+      stats.cached += held;
+      const vectors = await this.#embed(encoder, held === 0 ? dataset.images : dataset.images.filter((image) => !index.has(image.sha256)));
+      if (!countRows) stats.cached = cachedBefore;
+      const rows = dataset.images.filter((image) => index.has(image.sha256) || vectors.has(image.sha256));
+      const change = index.sync(
+        rows.map((image) => image.sha256),
+        (sha) => vectors.get(sha)!,
+      );
+      if (backend === "ann" && (change.added > 0 || change.removed > 0 || change.rebuilt)) {
+        const snapshot = index.annSnapshot();
+        if (snapshot) {
+          try {
+            writeAnnSnapshot(annCache.dir, annCache.name, snapshot);
+          } catch (error) {
+            this.options.warn(`could not cache the ANN index in ${annCache.dir} (${(error as Error).message}); the next build rebuilds it`);
+          }
+        }
+      }
+      this.indexUpdates.push({
+        encoder: statsName(encoder),
+        dataset: dataset.dir,
+        backend,
+        rows: rows.length,
+        added: change.added,
+        removed: change.removed,
+        rebuilt: change.rebuilt || (held === 0 && !fromCache),
+        ...(fromCache ? { fromCache } : {}),
+      });
+      // Results of the previous state of this index are stale now.
+      if (entry.memoKey && entry.memoKey !== memoKey) this.#indexes.delete(entry.memoKey);
+      entry.memoKey = memoKey;
+      stats.seconds += (performance.now() - started) / 1000;
+      return {
+        dataset: { ...dataset, images: rows },
+        index,
+        rowBySha: new Map(rows.map((image, row) => [image.sha256, row])),
+      };
+    });
+    entry.tail = update.catch(() => undefined);
+    return update;
+  }
+
+  /** The ANN index of the last build in another process, with vectors from the store. */
+  #restoreAnn(encoder: EncoderIdentity, cache: { dir: string; name: string }, options: ConstructorParameters<typeof IncrementalIndex>[1]): IncrementalIndex | undefined {
+    const snapshot = readAnnSnapshot(cache.dir, cache.name);
+    if (!snapshot) return undefined;
+    const vectors = this.store.getVectors(encoder.key, snapshot.labels.filter((key): key is string => key !== null));
+    try {
+      return IncrementalIndex.fromAnnSnapshot(encoder.spec.dim, snapshot, (key) => vectors.get(key), options);
+    } catch (error) {
+      this.options.warn(`the cached ANN index ${cache.name} could not be read (${(error as Error).message}); rebuilding it`);
+      return undefined;
+    }
   }
 
   /** Vectors for images, from the store where present; failures land in skippedImages. */
-  async #embed(encoder: LoadedEncoder, images: ReadonlyArray<{ sha256: string; file: string }>): Promise<Map<string, Float32Array>> {
+  async #embed(encoder: EncoderIdentity, images: ReadonlyArray<{ sha256: string; file: string }>): Promise<Map<string, Float32Array>> {
     const stats = this.statsFor(statsName(encoder));
     const vectors = this.store.getVectors(encoder.key, images.map((i) => i.sha256));
     stats.cached += vectors.size;
     const missing = images.filter((i) => !vectors.has(i.sha256));
     if (missing.length === 0) return vectors;
     const progress = this.options.progress?.(statsName(encoder), missing.length);
-    const outcome = await embedFiles(encoder.session, missing, {
+    const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
+      prefetchBatches: this.options.prefetchBatches,
+      decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
       onBatch: (entries, done) => {
         this.store.putVectors(encoder.key, entries);
@@ -235,12 +411,36 @@ export class CompareEngine {
   }
 
   async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
-    const { dataset, index, rowBySha } = await this.datasetIndex(encoderId, datasetDir);
-    const encoder = await this.encoder(encoderId);
+    const encoder = await this.#identity(encoderId);
+    const dataset = this.dataset(datasetDir);
     const querySha = sha256File(queryFile);
+    const stats = this.statsFor(statsName(encoder));
+    // A finished result for the same question against the same dataset state: no index needed.
+    const scope = this.#queryScope(encoder, dataset, querySha, options);
+    const remembered = this.#rememberedResult(encoder, dataset, scope, querySha);
+    if (remembered) {
+      const countKey = `${statsName(encoder)}:${encoder.key}:${dataset.dir}:${dataset.fingerprint}`;
+      if (!this.#countedIndexes.has(countKey)) {
+        this.#countedIndexes.add(countKey);
+        stats.cached += remembered.rows;
+      }
+      stats.cached++;
+      for (const [file, reason] of remembered.skipped) this.skippedImages.set(file, reason);
+      this.backendsUsed.add(remembered.backend);
+      return {
+        encoder: encoder.spec,
+        standInFor: encoder.standInFor,
+        query: { file: queryFile, sha256: querySha },
+        vector: remembered.vector,
+        hits: remembered.hits,
+        selfExcluded: remembered.selfExcluded,
+        datasetName: dataset.name,
+        datasetSize: remembered.rows,
+      };
+    }
+    const { dataset: indexed, index, rowBySha } = await this.datasetIndex(encoderId, datasetDir);
     const started = performance.now();
     let vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
-    const stats = this.statsFor(statsName(encoder));
     if (vector) {
       stats.cached++;
     } else {
@@ -250,27 +450,91 @@ export class CompareEngine {
       } catch (error) {
         throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
       }
-      [vector] = await encoder.session.embedBatch([tensor]);
+      [vector] = await (await this.#session(encoder)).embedBatch([tensor]);
       this.store.putVectors(encoder.key, [[querySha, vector]]);
       stats.embedded++;
     }
     stats.seconds += (performance.now() - started) / 1000;
     const selfRow = rowBySha.get(querySha);
     const exclude = !options.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
-    const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: dataset.images[hit.id] }));
-    return { encoder: encoder.spec, standInFor: encoder.standInFor, query: { file: queryFile, sha256: querySha }, hits, selfExcluded: exclude !== undefined };
+    const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: indexed.images[hit.id] }));
+    const skipped = dataset.images.filter((image) => !rowBySha.has(image.sha256)).map((image): [string, string] => [image.file, this.skippedImages.get(image.file) ?? "could not be embedded"]);
+    const entry: RememberedResult = { version: RESULT_CACHE_VERSION, rows: indexed.images.length, backend: index.backend, selfExcluded: exclude !== undefined, hits: hits.map((h) => [h.image.sha256, h.score]), skipped };
+    this.store.putQueryResult(scope, dataset.fingerprint, JSON.stringify(entry));
+    return {
+      encoder: encoder.spec,
+      standInFor: encoder.standInFor,
+      query: { file: queryFile, sha256: querySha },
+      vector,
+      hits,
+      selfExcluded: exclude !== undefined,
+      datasetName: indexed.name,
+      datasetSize: indexed.images.length,
+    };
+  }
+
+  /** Everything a query's answer depends on besides the dataset state (the fingerprint). */
+  #queryScope(encoder: EncoderIdentity, dataset: Dataset, querySha: string, options: { k: number; includeSelf: boolean }): string {
+    const backend = this.#chooseBackend(dataset.images.length);
+    // Exact backends give identical answers; an ANN answer depends on its configuration.
+    const search = backend === "ann" ? `ann:${this.options.annFactory ?? ""}:${this.options.annCandidates ?? ""}` : "exact";
+    const parts = [RESULT_CACHE_VERSION, encoder.key, dataset.dir, querySha, options.k, options.includeSelf, search, this.options.limitInputPixels];
+    return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+  }
+
+  #rememberedResult(encoder: EncoderIdentity, dataset: Dataset, scope: string, querySha: string) {
+    const json = this.store.getQueryResult(scope, dataset.fingerprint);
+    if (!json) return undefined;
+    let entry: RememberedResult;
+    try {
+      entry = JSON.parse(json);
+    } catch {
+      return undefined;
+    }
+    if (entry.version !== RESULT_CACHE_VERSION) return undefined;
+    const vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
+    if (!vector) return undefined;
+    let bySha = this.#imagesBySha.get(dataset);
+    if (!bySha) this.#imagesBySha.set(dataset, (bySha = new Map(dataset.images.map((image) => [image.sha256, image]))));
+    const hits: QueryHit[] = [];
+    for (const [sha, score] of entry.hits) {
+      const image = bySha.get(sha);
+      if (!image) return undefined;
+      hits.push({ rank: hits.length + 1, score, image });
+    }
+    return { ...entry, vector, hits };
+  }
+
+  /**
+   * The indexed images' vectors for one encoder, row-major: row i is `dataset.images[i]` of
+   * datasetIndex(). Read from the store, so it works whatever the index keeps in memory.
+   */
+  async datasetVectors(encoderId: string, datasetDir: string): Promise<{ dataset: Dataset; dim: number; vectors: Float32Array }> {
+    const { dataset } = await this.datasetIndex(encoderId, datasetDir);
+    const encoder = await this.#identity(encoderId);
+    const dim = encoder.spec.dim;
+    const found = this.store.getVectors(encoder.key, dataset.images.map((image) => image.sha256));
+    const vectors = new Float32Array(dataset.images.length * dim);
+    for (const [row, image] of dataset.images.entries()) {
+      const vector = found.get(image.sha256);
+      if (!vector) throw new Error(`embedding of ${image.relativeFile} for ${encoderId} is missing from the store ${path.join(this.options.cacheDir, "embeddings.sqlite")}; rebuild to re-embed it`);
+      vectors.set(vector, row * dim);
+    }
+    return { dataset, dim, vectors };
   }
 
   async close(): Promise<void> {
-    // A stand-in shares its session with the encoder it stands in for: release each once.
-    const sessions = new Set<EncoderSession>();
-    for (const loaded of this.#encoders.values()) {
-      const encoder = await loaded.catch(() => undefined);
-      if (encoder) sessions.add(encoder.session);
+    // A stand-in shares its session with the encoder it stands in for: each is held once here.
+    await Promise.all([...this.#encoders.values()].map((loaded) => loaded.catch(() => undefined)));
+    for (const pending of this.#sessions.values()) {
+      const session = await pending.catch(() => undefined);
+      await session?.release();
     }
-    for (const session of sessions) await session.release();
     this.#encoders.clear();
+    this.#identities.clear();
+    this.#sessions.clear();
     this.#indexes.clear();
+    this.#live.clear();
     this.#store?.close();
     this.#store = undefined;
   }
