@@ -22,7 +22,17 @@ export interface PluginOptions {
   /** Edge of one result tile in CSS pixels (the 2× image doubles it). */
   tileSize: number;
   /** "auto" uses faiss-node when its addon loads, else the exact JS search. */
-  indexBackend: "auto" | "faiss" | "js";
+  indexBackend: "auto" | "faiss" | "js" | "ann";
+  /** With indexBackend "auto", data sets of at least this many images use the ANN index (faiss HNSW). */
+  annThreshold: number;
+  /** faiss factory string of the ANN index; inner-product metric. */
+  annFactory: string;
+  /** Candidates the ANN index proposes per query (HNSW's efSearch); all are rescored exactly. */
+  annCandidates: number;
+  /** Decoded batches kept ready ahead of onnxruntime while embedding (0 = decode, then infer). */
+  prefetchBatches: number;
+  /** Images sharp decodes at the same time while embedding; 0 = one per core. */
+  decodeConcurrency: number;
   /** Images per onnxruntime run. */
   batchSize: number;
   /** onnxruntime intra-op threads; 0 = one per core. */
@@ -53,6 +63,11 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   outputSubdir: "encoder-compare",
   tileSize: 160,
   indexBackend: "auto",
+  annThreshold: 200_000,
+  annFactory: "HNSW32,Flat",
+  annCandidates: 128,
+  prefetchBatches: 2,
+  decodeConcurrency: 0,
   batchSize: 16,
   intraOpNumThreads: 0,
   limitInputPixels: DEFAULT_LIMIT_INPUT_PIXELS,
@@ -98,7 +113,12 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   positiveInt("batchSize", options.batchSize);
   positiveInt("intraOpNumThreads", options.intraOpNumThreads, true);
   positiveInt("limitInputPixels", options.limitInputPixels);
-  if (!["auto", "faiss", "js"].includes(options.indexBackend)) fail(`\`indexBackend\` must be "auto", "faiss" or "js", got ${JSON.stringify(options.indexBackend)}`);
+  if (!["auto", "faiss", "js", "ann"].includes(options.indexBackend)) fail(`\`indexBackend\` must be "auto", "js", "faiss" or "ann", got ${JSON.stringify(options.indexBackend)}`);
+  positiveInt("annThreshold", options.annThreshold);
+  positiveInt("annCandidates", options.annCandidates);
+  positiveInt("prefetchBatches", options.prefetchBatches, true);
+  positiveInt("decodeConcurrency", options.decodeConcurrency, true);
+  if (typeof options.annFactory !== "string" || options.annFactory.trim() === "") fail("`annFactory` must be a faiss factory string such as \"HNSW32,Flat\"");
   for (const name of ["includeSelf", "offline", "strict"] as const) {
     if (typeof options[name] !== "boolean") fail(`\`${name}\` must be true or false`);
   }

@@ -1,21 +1,28 @@
 // What one build did, as data (for the `onBuildSummary` option and tests) and as the one line
 // a build prints, e.g.
 // "pixels: 0 embedded, 312 cached (0.0 s) · phash: 0 embedded, 312 cached (0.0 s) · index: faiss · 4 queries"
-import type { CompareEngine } from "./compare.ts";
+import type { CompareEngine, IndexUpdate } from "./compare.ts";
 
 export interface BuildSummary {
   encoders: Array<{ id: string; embedded: number; cached: number; seconds: number }>;
-  /** Search backends that served queries ("faiss", "js"). */
+  /** Search backends that served queries ("js", "faiss", "ann"). */
   backends: string[];
+  /** How each index changed in this build: rows added and removed, or rebuilt from all rows. */
+  indexes?: IndexUpdate[];
   queries: number;
   imagesWritten: number;
   skipped: Array<{ file: string; reason: string }>;
 }
 
-export function collectSummary(engine: Pick<CompareEngine, "stats" | "backendsUsed" | "skippedImages">, queries: number, imagesWritten: number): BuildSummary {
+export function collectSummary(
+  engine: Pick<CompareEngine, "stats" | "backendsUsed" | "skippedImages"> & Partial<Pick<CompareEngine, "indexUpdates">>,
+  queries: number,
+  imagesWritten: number,
+): BuildSummary {
   return {
     encoders: [...engine.stats].map(([id, s]) => ({ id, ...s })),
     backends: [...engine.backendsUsed].sort(),
+    indexes: engine.indexUpdates ? [...engine.indexUpdates] : undefined,
     queries,
     imagesWritten,
     skipped: [...engine.skippedImages].map(([file, reason]) => ({ file, reason })),
@@ -24,7 +31,9 @@ export function collectSummary(engine: Pick<CompareEngine, "stats" | "backendsUs
 
 export function formatSummary(summary: BuildSummary): string {
   const parts = summary.encoders.map((e) => `${e.id}: ${e.embedded} embedded, ${e.cached} cached (${e.seconds.toFixed(1)} s)`);
-  parts.push(`index: ${summary.backends.length ? summary.backends.join("+") : "none"}`);
+  const changed = (summary.indexes ?? []).filter((u) => !u.rebuilt && (u.added > 0 || u.removed > 0));
+  const change = changed.length ? ` (${changed.map((u) => `+${u.added} −${u.removed}`).join(", ")} rows)` : "";
+  parts.push(`index: ${summary.backends.length ? summary.backends.join("+") : "none"}${change}`);
   parts.push(`${summary.queries} ${summary.queries === 1 ? "query" : "queries"}`);
   if (summary.imagesWritten > 0) parts.push(`${summary.imagesWritten} images written`);
   return parts.join(" · ");

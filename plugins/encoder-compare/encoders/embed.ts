@@ -1,5 +1,8 @@
-// Files → unit vectors through one encoder session, in batches, decoding the next batch while
-// the current one runs. Images that cannot be decoded are reported, never fatal here.
+// Files → unit vectors through one encoder session, in batches. Decoding runs ahead of
+// inference: up to `prefetchBatches` decoded batches wait in a queue while onnxruntime works,
+// with at most `decodeConcurrency` images in sharp at once. Images that cannot be decoded are
+// reported, never fatal here.
+import os from "node:os";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
 
@@ -17,6 +20,10 @@ export interface EmbedOutcome {
 export interface EmbedOptions {
   batchSize: number;
   limitInputPixels?: number;
+  /** Decoded batches kept ready ahead of the one onnxruntime runs (default 2; 0 = no overlap). */
+  prefetchBatches?: number;
+  /** Images decoded at the same time (default: one per core). */
+  decodeConcurrency?: number;
   /** Called after each batch with the vectors it produced (e.g. to persist them). */
   onBatch?: (entries: Array<[string, Float32Array]>, done: number, total: number) => void;
 }
@@ -27,8 +34,29 @@ interface DecodedBatch {
   failed: Array<{ file: string; reason: string }>;
 }
 
-async function decodeBatch(inputs: EmbedInput[], session: EncoderSession, limitInputPixels?: number): Promise<DecodedBatch> {
-  const settled = await Promise.allSettled(inputs.map((i) => imageToTensor(i.file, session.spec.preprocess, { limitInputPixels })));
+/** A FIFO counting semaphore: at most `limit` tasks run; later ones start in call order. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+async function decodeBatch(
+  inputs: EmbedInput[],
+  session: EncoderSession,
+  limitInputPixels: number | undefined,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+): Promise<DecodedBatch> {
+  const settled = await Promise.allSettled(inputs.map((i) => limit(() => imageToTensor(i.file, session.spec.preprocess, { limitInputPixels }))));
   const batch: DecodedBatch = { inputs: [], tensors: [], failed: [] };
   settled.forEach((result, i) => {
     if (result.status === "fulfilled") {
@@ -53,11 +81,23 @@ export async function embedFiles(session: EncoderSession, inputs: readonly Embed
   const size = Math.max(1, options.batchSize);
   const chunks: EmbedInput[][] = [];
   for (let i = 0; i < inputs.length; i += size) chunks.push(inputs.slice(i, i + size));
-  let next = chunks.length ? decodeBatch(chunks[0], session, options.limitInputPixels) : undefined;
+  const depth = Math.max(0, options.prefetchBatches ?? 2);
+  const limit = limiter(Math.max(1, options.decodeConcurrency || os.availableParallelism()));
+  // Batches being decoded or decoded, in order; the head is the next to run.
+  const queue: Array<Promise<DecodedBatch>> = [];
+  let started = 0;
+  const refill = (ahead: number) => {
+    while (queue.length < ahead && started < chunks.length) {
+      const batch = decodeBatch(chunks[started++], session, options.limitInputPixels, limit);
+      batch.catch(() => {}); // awaited in order below
+      queue.push(batch);
+    }
+  };
   let done = 0;
   for (let c = 0; c < chunks.length; c++) {
-    const batch = await next!;
-    next = c + 1 < chunks.length ? decodeBatch(chunks[c + 1], session, options.limitInputPixels) : undefined;
+    refill(1);
+    const batch = await queue.shift()!;
+    refill(depth);
     outcome.failed.push(...batch.failed);
     const vectors = await session.embedBatch(batch.tensors);
     const entries = batch.inputs.map((input, i): [string, Float32Array] => [input.sha256, vectors[i]]);

@@ -1,8 +1,16 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
-import sharp, { type OutputInfo, type Sharp } from "sharp";
+import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgb } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
+
+type SharpFactory = (typeof import("sharp"))["default"];
+let sharpLoaded: SharpFactory | undefined;
+
+/** sharp, loaded on first use: a build whose vectors are all cached never decodes an image. */
+async function loadSharp(): Promise<SharpFactory> {
+  return (sharpLoaded ??= (await import("sharp")).default);
+}
 
 /** Refuse images above this many pixels unless the caller says otherwise (decompression bombs). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 50_000_000;
@@ -94,7 +102,7 @@ async function resizeAndCrop(source: Sharp, width: number, height: number, g: Ge
   return rawResult(data, info);
 }
 
-function rawInput(pixels: RgbPixels): Sharp {
+function rawInput(sharp: SharpFactory, pixels: RgbPixels): Sharp {
   return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } });
 }
 
@@ -103,6 +111,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
+  const sharp = await loadSharp();
   const image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
   let width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
@@ -121,7 +130,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
       // The 2021 flows' square pass is neither HF's nor torchvision's: floor, like most code.
       cropRounding: "floor",
     });
-    source = rawInput(square);
+    source = rawInput(sharp, square);
     width = height = spec.preResize;
   }
   return resizeAndCrop(source, width, height, { ...spec, cropRounding });

@@ -1,30 +1,45 @@
 // One onnxruntime-node session per encoder: checks the graph's tensor names, runs batches,
 // and returns L2-normalised vectors.
 import os from "node:os";
-import * as ort from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import type { EncoderSpec } from "./spec.ts";
 import { tensorShape } from "./preprocess.ts";
 
 export interface SessionOptions {
   /** onnxruntime intra-op threads; 0 = one per available core. */
   intraOpNumThreads?: number;
+  /** Let idle intra-op threads spin-wait (onnxruntime's default when unset). */
+  allowSpinning?: boolean;
+}
+
+let ortLoaded: typeof Ort | undefined;
+
+/** onnxruntime-node, loaded with the first session (a fully cached build never needs it). */
+async function loadOrt(): Promise<typeof Ort> {
+  return (ortLoaded ??= await import("onnxruntime-node"));
 }
 
 export class EncoderSession {
   readonly spec: EncoderSpec;
-  readonly #session: ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
+  readonly #ort: typeof Ort;
 
-  private constructor(spec: EncoderSpec, session: ort.InferenceSession) {
+  private constructor(spec: EncoderSpec, session: Ort.InferenceSession, ort: typeof Ort) {
     this.spec = spec;
     this.#session = session;
+    this.#ort = ort;
   }
 
   /** `model` is the ONNX bytes or a path onnxruntime reads itself. */
   static async create(spec: EncoderSpec, model: Uint8Array | string, options: SessionOptions = {}): Promise<EncoderSession> {
     const threads = options.intraOpNumThreads || os.availableParallelism();
-    let session: ort.InferenceSession;
+    const ort = await loadOrt();
+    let session: Ort.InferenceSession;
     try {
-      const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" };
+      const sessionOptions: Ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" };
+      // Idle onnxruntime threads spin for a while by default, taking CPU from sharp decoding the
+      // next batch; on few cores that costs more than it saves.
+      if (options.allowSpinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: options.allowSpinning ? "1" : "0" } } };
       session = typeof model === "string" ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     } catch (error) {
       throw new Error(`encoder "${spec.id}": onnxruntime could not load the model (${(error as Error).message})`, { cause: error });
@@ -36,7 +51,7 @@ export class EncoderSession {
           `the model has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}]; fix inputName/outputName in the encoder spec`,
       );
     }
-    return new EncoderSession(spec, session);
+    return new EncoderSession(spec, session, ort);
   }
 
   /** Runs one batch of preprocessed single-image tensors; returns one unit vector per image. */
@@ -45,7 +60,7 @@ export class EncoderSession {
     const perImage = tensors[0].length;
     const batch = new Float32Array(perImage * tensors.length);
     tensors.forEach((t, i) => batch.set(t, i * perImage));
-    const input = new ort.Tensor("float32", batch, tensorShape(this.spec.preprocess, tensors.length));
+    const input = new this.#ort.Tensor("float32", batch, tensorShape(this.spec.preprocess, tensors.length));
     const results = await this.#session.run({ [this.spec.inputName]: input }, [this.spec.outputName]);
     const output = results[this.spec.outputName];
     const data = output.data as Float32Array;

@@ -2,10 +2,11 @@
 // that keys the embedding store. Downloads and conversions are cached in the models dir.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { EncoderSpec } from "../encoders/spec.ts";
-import { buildBuiltinGraph, type BuiltinGraphName } from "./builtin-graphs.ts";
-import { convertBitSafetensors } from "./convert-bit.ts";
+import type { BuiltinGraphName } from "./builtin-graphs.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "./download.ts";
 
 export interface ResolvedModel {
@@ -28,17 +29,16 @@ export interface ResolveOptions {
 }
 
 /** Converters that turn downloaded weights into an ONNX graph; bump a version to re-convert. */
-export const CONVERTERS: Record<string, { version: number; convert: (weights: Uint8Array) => Uint8Array }> = {
-  "bit-resnetv2": { version: 1, convert: (weights) => convertBitSafetensors(weights) },
+export const CONVERTERS: Record<string, { version: number; convert: (weights: Uint8Array) => Uint8Array | Promise<Uint8Array> }> = {
+  // Imported on use: the converter pulls in onnx-proto, and a cached conversion never needs it.
+  "bit-resnetv2": { version: 1, convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights) },
 };
 
 export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): Promise<ResolvedModel> {
   const source = spec.source;
   switch (source.kind) {
-    case "builtin": {
-      const bytes = buildBuiltinGraph(source.graph as BuiltinGraphName);
-      return { model: bytes, sha256: sha256(bytes), origin: `built-in graph "${source.graph}"` };
-    }
+    case "builtin":
+      return resolveBuiltin(source.graph as BuiltinGraphName, options.modelsDir);
     case "file": {
       const file = path.resolve(options.projectRoot, source.path);
       let bytes: Uint8Array;
@@ -66,7 +66,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
         const started = performance.now();
         let bytes: Uint8Array;
         try {
-          bytes = converter.convert(fs.readFileSync(weights.path));
+          bytes = await converter.convert(fs.readFileSync(weights.path));
         } catch (error) {
           throw new Error(`encoder "${spec.id}": converting ${weights.path} failed: ${(error as Error).message}`, { cause: error });
         }
@@ -78,6 +78,57 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       return { model: converted, sha256: identity, origin: converted };
     }
   }
+}
+
+/** What a built-in graph's bytes depend on: the two files that build it and the protobuf encoder. */
+function builtinSourceKey(): string | undefined {
+  try {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const encoder = fs.statSync(createRequire(import.meta.url).resolve("onnx-proto"));
+    const sources = ["builtin-graphs.ts", "onnx-builder.ts"].map((f) => fs.readFileSync(path.join(here, f)));
+    return sha256(Buffer.concat([...sources, Buffer.from(`\n${encoder.size}:${encoder.mtimeMs}`)]));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A built-in graph's identity without building it: the graph is written to the models dir once,
+ * with its sha256, for the current sources. A warm build then needs neither onnx-proto (slow to
+ * load) nor the graph bytes unless it runs the encoder.
+ */
+async function resolveBuiltin(graph: BuiltinGraphName, modelsDir: string): Promise<ResolvedModel> {
+  const origin = `built-in graph "${graph}"`;
+  const sourceKey = builtinSourceKey();
+  const dir = path.join(modelsDir, "builtin");
+  const sidecar = path.join(dir, `${graph}.json`);
+  if (sourceKey) {
+    try {
+      const known = JSON.parse(fs.readFileSync(sidecar, "utf8")) as { sourceKey?: string; sha256?: string; file?: string };
+      if (known.sourceKey === sourceKey && known.sha256 && known.file && fs.existsSync(path.join(dir, known.file))) {
+        return { model: path.join(dir, known.file), sha256: known.sha256, origin };
+      }
+    } catch {
+      // No or unreadable record: build below.
+    }
+  }
+  const { buildBuiltinGraph } = await import("./builtin-graphs.ts");
+  const bytes = buildBuiltinGraph(graph);
+  const hash = sha256(bytes);
+  if (sourceKey) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const file = `${graph}-${hash.slice(0, 16)}.onnx`;
+      for (const [target, data] of [[path.join(dir, file), bytes], [sidecar, JSON.stringify({ sourceKey, sha256: hash, file })]] as const) {
+        const temp = `${target}.${process.pid}.tmp`;
+        fs.writeFileSync(temp, data);
+        fs.renameSync(temp, target);
+      }
+    } catch {
+      // A read-only models dir only costs the rebuild next time.
+    }
+  }
+  return { model: bytes, sha256: hash, origin };
 }
 
 function fileRequest(id: string, source: { url: string; sha256?: string; bytes?: number; fileName?: string }): ModelFileRequest {

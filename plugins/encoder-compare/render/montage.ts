@@ -4,7 +4,13 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
+import type SharpFactory from "sharp";
+
+let sharpLoaded: typeof SharpFactory | undefined;
+/** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
+async function loadSharp(): Promise<typeof SharpFactory> {
+  return (sharpLoaded ??= (await import("sharp")).default);
+}
 
 /** Bump when the drawing below changes, so old files are not reused. */
 const MONTAGE_VERSION = 1;
@@ -66,6 +72,7 @@ export function fullImageName(sha256: string, sourceFile: string): string {
 }
 
 async function tileBuffer(file: string, size: number): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(file, { pages: 1 })
     .rotate()
     .flatten({ background: BACKGROUND })
@@ -108,6 +115,7 @@ export function createMontageWriter(outputDir: string): MontageWriter {
     const size = tile * scale;
     const gap = GAP * scale;
     const tiles = await Promise.all(images.map((image) => tileBuffer(image.file, size)));
+    const sharp = await loadSharp();
     return sharp({ create: { width: montageWidth(images.length, tile) * scale, height: size, channels: 4, background: BACKGROUND } })
       .composite(tiles.map((input, i) => ({ input, left: i * (size + gap), top: 0 })))
       .webp({ quality: 82, effort: 4 })
@@ -129,14 +137,14 @@ export function createMontageWriter(outputDir: string): MontageWriter {
     async thumbnail(image, tile) {
       const base = thumbnailBaseName(image.sha256, tile);
       const result = { name: `${base}.webp`, name2x: `${base}@2x.webp`, width: tile, height: tile };
-      const draw = (size: number) => async () => sharp(await tileBuffer(image.file, size)).webp({ quality: 82, effort: 4 }).toBuffer();
+      const draw = (size: number) => async () => (await loadSharp())(await tileBuffer(image.file, size)).webp({ quality: 82, effort: 4 }).toBuffer();
       await Promise.all([ensure(result.name, draw(tile)), ensure(result.name2x, draw(tile * 2))]);
       return result;
     },
     async fullImage(image) {
       const name = fullImageName(image.sha256, image.file);
       await ensure(name, () =>
-        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : sharp(image.file, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer(),
+        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : loadSharp().then((sharp) => sharp(image.file, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer()),
       );
       return name;
     },

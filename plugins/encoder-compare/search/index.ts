@@ -2,12 +2,16 @@
 // candidates, and every returned score is recomputed by the same JS code, so results (and any
 // HTML built from them) do not depend on which backend ran.
 import { dotRow, exactSearch, TopK, type SearchHit } from "./exact.ts";
-import { createFlatInnerProductIndex, faissStatus, type FaissFlatIndex } from "./faiss.ts";
+import { faissStatus, flatIndexFromVectors, type FaissFlatIndex } from "./faiss.ts";
+import { slabTopK, VectorSlab } from "./slab.ts";
 
 export type { SearchHit } from "./exact.ts";
 export { faissStatus } from "./faiss.ts";
+export { simdKernelAvailable } from "./slab.ts";
+export { IncrementalIndex, DEFAULT_ANN_CANDIDATES, DEFAULT_ANN_FACTORY, type IncrementalIndexOptions, type SyncResult } from "./incremental.ts";
 
-export type SearchBackend = "faiss" | "js";
+/** "ann": a faiss factory index (HNSW) proposes candidates; approximate, scores still exact. */
+export type SearchBackend = "faiss" | "js" | "ann";
 
 export interface VectorIndex {
   readonly backend: SearchBackend;
@@ -25,11 +29,6 @@ export interface BuildIndexOptions {
 
 /** Extra candidates asked from faiss beyond k + excluded, so near-ties rarely need a second call. */
 const CANDIDATE_MARGIN = 16;
-/**
- * Values handed to faiss per add() call. Its API takes plain arrays and reads them element by
- * element (~80 ns each), so this only bounds the temporary copy; 64 Ki measured fastest.
- */
-const ADD_CHUNK_VALUES = 1 << 16;
 
 /**
  * Indexes `vectors` (row-major n×dim). The index keeps a reference to `vectors` to compute exact
@@ -49,7 +48,7 @@ export function buildIndex(vectors: Float32Array, dim: number, options: BuildInd
   if (backend !== "auto" && backend !== "faiss" && backend !== "js") {
     throw new Error(`Unknown search backend "${String(backend)}": use "auto", "faiss" or "js".`);
   }
-  if (backend === "js" || (backend === "auto" && !faissStatus().available)) return new JsIndex(vectors, dim);
+  if (backend === "js" || (backend === "auto" && !faissStatus().available)) return new JsIndex(vectors, dim, maxNorm);
   return new FaissIndex(vectors, dim, maxNorm);
 }
 
@@ -96,9 +95,25 @@ abstract class BaseIndex implements VectorIndex {
 
 class JsIndex extends BaseIndex {
   readonly backend = "js" as const;
+  /** A copy of the rows in WebAssembly memory for the SIMD kernel; absent without wasm SIMD. */
+  private readonly slab?: VectorSlab;
+
+  constructor(
+    vectors: Float32Array,
+    dim: number,
+    private readonly maxNorm: number,
+  ) {
+    super(vectors, dim);
+    const slab = new VectorSlab(dim, this.size);
+    if (slab.usesKernel) {
+      for (let row = 0; row < this.size; row++) slab.set(row, vectors.subarray(row * dim, (row + 1) * dim));
+      this.slab = slab;
+    }
+  }
 
   protected searchValid(query: Float64Array, k: number, exclude?: ReadonlySet<number>): SearchHit[] {
-    return exactSearch(this.vectors, this.size, query, k, exclude);
+    if (!this.slab) return exactSearch(this.vectors, this.size, query, k, exclude);
+    return slabTopK(this.slab, this.size, null, query, k, exclude, this.maxNorm);
   }
 }
 
@@ -112,11 +127,7 @@ class FaissIndex extends BaseIndex {
     private readonly maxNorm: number,
   ) {
     super(vectors, dim);
-    this.faiss = createFlatInnerProductIndex(dim);
-    const chunk = Math.max(dim, ADD_CHUNK_VALUES - (ADD_CHUNK_VALUES % dim));
-    for (let start = 0; start < vectors.length; start += chunk) {
-      this.faiss.add(toPlainArray(vectors.subarray(start, start + chunk)));
-    }
+    this.faiss = flatIndexFromVectors(vectors, dim);
   }
 
   protected searchValid(query: Float64Array, k: number, exclude?: ReadonlySet<number>): SearchHit[] {

@@ -19,6 +19,8 @@ export class EmbeddingStore {
   readonly #putVector: Database.Statement<[string, string, number, Buffer]>;
   readonly #getHash: Database.Statement<[string, number, number], { sha256: string }>;
   readonly #putHash: Database.Statement<[string, number, number, string]>;
+  /** Every remembered file hash, read in one query on first use (one query per file is 10× slower). */
+  #hashMemo?: Map<string, { size: number; mtimeMs: number; sha256: string }>;
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
@@ -51,6 +53,18 @@ export class EmbeddingStore {
 
   getVectors(encoderKey: string, sha256s: readonly string[]): Map<string, Float32Array> {
     const found = new Map<string, Float32Array>();
+    if (sha256s.length >= BULK_READ_MIN) {
+      // One range scan beats thousands of lookups when most of the encoder's rows are wanted.
+      const total = this.countVectors(encoderKey);
+      if (total <= 2 * sha256s.length) {
+        const wanted = new Set(sha256s);
+        const scan = this.#db.prepare("SELECT image_sha256, vector FROM embeddings WHERE encoder_key = ?").raw();
+        for (const [sha, vector] of scan.iterate(encoderKey) as IterableIterator<[string, Buffer]>) {
+          if (wanted.has(sha)) found.set(sha, bufferToFloats(vector));
+        }
+        return found;
+      }
+    }
     const read = this.#db.transaction(() => {
       for (const sha of sha256s) {
         const row = this.#getVector.get(encoderKey, sha);
@@ -70,8 +84,31 @@ export class EmbeddingStore {
     write();
   }
 
+  /**
+   * A finished query's result (JSON) for `scope` (what was asked: encoder, dataset folder, query
+   * image, k, …), if it was computed against the dataset state `fingerprint`.
+   */
+  getQueryResult(scope: string, fingerprint: string): string | undefined {
+    const row = this.#db.prepare("SELECT fingerprint, result FROM query_results WHERE scope = ?").get(scope) as { fingerprint: string; result: string } | undefined;
+    return row && row.fingerprint === fingerprint ? row.result : undefined;
+  }
+
+  /** Remembers a query's result; one entry per scope (the latest dataset state). */
+  putQueryResult(scope: string, fingerprint: string, result: string): void {
+    this.#db.prepare("INSERT OR REPLACE INTO query_results (scope, fingerprint, result) VALUES (?, ?, ?)").run(scope, fingerprint, result);
+  }
+
   knownHash(filePath: string, stat: FileStat): string | undefined {
-    return this.#getHash.get(filePath, stat.size, Math.trunc(stat.mtimeMs))?.sha256;
+    if (!this.#hashMemo) {
+      this.#hashMemo = new Map();
+      const all = this.#db.prepare("SELECT path, size, mtime_ms, sha256 FROM file_hashes").raw().all() as Array<[string, number, number, string]>;
+      for (const [p, size, mtimeMs, sha256] of all) this.#hashMemo.set(p, { size, mtimeMs, sha256 });
+    }
+    const mtimeMs = Math.trunc(stat.mtimeMs);
+    const memo = this.#hashMemo.get(filePath);
+    if (memo && memo.size === stat.size && memo.mtimeMs === mtimeMs) return memo.sha256;
+    // Another process may have hashed it since the memo was read.
+    return this.#getHash.get(filePath, stat.size, mtimeMs)?.sha256;
   }
 
   rememberHashes(entries: ReadonlyArray<{ path: string; stat: FileStat; sha256: string }>): void {
@@ -79,6 +116,7 @@ export class EmbeddingStore {
       for (const e of entries) this.#putHash.run(e.path, e.stat.size, Math.trunc(e.stat.mtimeMs), e.sha256);
     });
     write();
+    for (const e of entries) this.#hashMemo?.set(e.path, { size: e.stat.size, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: e.sha256 });
   }
 
   countVectors(encoderKey?: string): number {
@@ -118,6 +156,9 @@ function openDatabase(file: string): Database.Database {
     } else if (version !== SCHEMA_VERSION) {
       throw new Error(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
     }
+    // Added within schema 1 (older versions of the plugin ignore it): finished query results.
+    db.exec(`CREATE TABLE IF NOT EXISTS query_results (
+      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID;`);
     db.prepare("SELECT 1 FROM embeddings LIMIT 1").all();
     return db;
   } catch (error) {
@@ -125,6 +166,9 @@ function openDatabase(file: string): Database.Database {
     throw error;
   }
 }
+
+/** From this many wanted vectors on, getVectors considers one scan of the encoder's rows. */
+const BULK_READ_MIN = 512;
 
 function bufferToFloats(buffer: Buffer): Float32Array {
   // Copy: SQLite's buffer may not be 4-byte aligned.

@@ -1,0 +1,46 @@
+// The ANN graph on disk, so a new process (the next `npm run build`) does not rebuild an HNSW
+// graph that took minutes: <dir>/<name>.json names the graph file (faiss's own format,
+// <name>-<generation>.faiss) and lists the image sha256 of each graph label (null for removed
+// ones). A new graph file is written first, then the JSON is swapped in atomically, then the old
+// graph is deleted, so a crash never pairs a graph with the wrong labels. Anything missing or
+// unreadable just means "build from scratch".
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+const FORMAT = 1;
+
+export interface AnnSnapshot {
+  graph: Buffer;
+  labels: Array<string | null>;
+}
+
+export function annCacheName(parts: readonly string[]): string {
+  return `ann-${crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 24)}`;
+}
+
+export function readAnnSnapshot(dir: string, name: string): AnnSnapshot | undefined {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), "utf8")) as { format?: number; labels?: unknown; graphBytes?: number; graphFile?: unknown };
+    if (meta.format !== FORMAT || !Array.isArray(meta.labels) || typeof meta.graphFile !== "string" || meta.graphFile.includes("/")) return undefined;
+    const graph = fs.readFileSync(path.join(dir, meta.graphFile));
+    if (graph.length !== meta.graphBytes) return undefined;
+    return { graph, labels: meta.labels as Array<string | null> };
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeAnnSnapshot(dir: string, name: string, snapshot: AnnSnapshot): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const write = (file: string, data: string | Buffer) => {
+    const temp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, data);
+    fs.renameSync(temp, file);
+  };
+  const old = fs.readdirSync(dir).filter((f) => f.startsWith(`${name}-`) && f.endsWith(".faiss"));
+  const graphFile = `${name}-${Date.now().toString(36)}${process.pid.toString(36)}.faiss`;
+  write(path.join(dir, graphFile), snapshot.graph);
+  write(path.join(dir, `${name}.json`), JSON.stringify({ format: FORMAT, graphFile, graphBytes: snapshot.graph.length, labels: snapshot.labels }));
+  for (const f of old) fs.rmSync(path.join(dir, f), { force: true });
+}
