@@ -11,7 +11,7 @@ import { picture, writePicture } from "./lib/images.ts";
 import { DATASET_IMAGE, ELEVENTY_CMD, ensureSite, postFile, postText, SITE_CONFIG } from "./lib/site.ts";
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 50);
-const site = await ensureSite("site-5000", POSTS, 5000);
+const site = await ensureSite(`site-5000-p${POSTS}`, POSTS, 5000);
 const summaryFile = path.join(site.dir, `.watch-summary-${process.pid}.jsonl`);
 fs.rmSync(summaryFile, { force: true });
 
@@ -60,7 +60,7 @@ try {
     note: `${edited.summary.queries} shortcode quer${edited.summary.queries === 1 ? "y" : "ies"} re-rendered; embedded ${editedEmbedded}; index updates ${(edited.summary.indexes ?? []).length}`,
   });
 
-  await writePicture(extraImage, picture(77_777, DATASET_IMAGE.width, DATASET_IMAGE.height, 9), DATASET_IMAGE);
+  await writePicture(extraImage, picture(4, DATASET_IMAGE.width, DATASET_IMAGE.height, (Date.now() % 1_000_000) + process.pid) /* new content every run */, DATASET_IMAGE);
   fs.writeFileSync(imagePost, postText(8) + `\n<% encoderCompare "extra.png", k=3 %>\n`);
   const added = await nextSummary(2);
   const embedded = added.summary.encoders.map((e: { embedded: number }) => e.embedded);

@@ -68,4 +68,18 @@ export function buildInChild(site: Site, mode: "on" | "stub", env: NodeJS.Proces
   return { ms, summaries, output };
 }
 
+/**
+ * The shortcode HTML of one post of the last plugin build, saved for the stub (so the stub
+ * build renders as much HTML as the plugin build); returns the file.
+ */
+export function saveStubHtml(site: Site): string {
+  const page = fs.readFileSync(path.join(site.dir, "_site/posts/post-0000/index.html"), "utf8");
+  const start = page.indexOf("<table");
+  const end = page.lastIndexOf("</table>");
+  if (start < 0 || end < 0) throw new Error("no encoder-compare table in the built post");
+  const file = path.join(site.dir, ".stub.html");
+  fs.writeFileSync(file, page.slice(start, end + "</table>".length));
+  return file;
+}
+
 export { spawn, ELEVENTY_CMD };

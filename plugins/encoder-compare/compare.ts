@@ -2,6 +2,7 @@
 // (encoder, image content), builds one index per encoder and dataset, and answers queries.
 // Every expensive step is a memoised promise, so concurrent shortcodes share the work.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { loadDataset, sha256File, type Dataset, type DatasetImage } from "./dataset/load.ts";
 import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
@@ -170,6 +171,8 @@ export class CompareEngine {
   /** How this build changed each index. */
   indexUpdates: IndexUpdate[] = [];
   readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
+  /** Query image hashes of this build. */
+  #queryShas = new Map<string, string>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
   #store?: EmbeddingStore;
@@ -196,6 +199,7 @@ export class CompareEngine {
     this.backendsUsed = new Set();
     this.#countedIndexes = new Set();
     this.indexUpdates = [];
+    this.#queryShas = new Map();
   }
 
   statsFor(encoderId: string): EncoderStats {
@@ -413,7 +417,7 @@ export class CompareEngine {
   async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
     const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
-    const querySha = sha256File(queryFile);
+    const querySha = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.
     const scope = this.#queryScope(encoder, dataset, querySha, options);
@@ -471,6 +475,23 @@ export class CompareEngine {
       datasetName: indexed.name,
       datasetSize: indexed.images.length,
     };
+  }
+
+  /**
+   * sha256 of a query image, memoised like dataset files (path, size, mtime in the store) and
+   * per build, so a rebuild does not re-read every query image once per encoder.
+   */
+  #querySha(file: string): string {
+    let sha = this.#queryShas.get(file);
+    if (sha) return sha;
+    const stat = fs.statSync(file);
+    sha = this.store.knownHash(file, stat);
+    if (!sha) {
+      sha = sha256File(file);
+      this.store.rememberHashes([{ path: file, stat, sha256: sha }]);
+    }
+    this.#queryShas.set(file, sha);
+    return sha;
   }
 
   /** Everything a query's answer depends on besides the dataset state (the fingerprint). */

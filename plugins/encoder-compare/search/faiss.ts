@@ -121,6 +121,16 @@ function flatHeader(dim: number, count: number): Buffer {
  * faster. That format is checked once against add() and not used if this faiss writes another.
  */
 export function flatIndexFromVectors(vectors: Float32Array, dim: number): FaissAnyIndex {
+  const count = vectors.length / dim;
+  return flatIndexFromRows(count, dim, (target, offset) => target.set(new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), offset), () => vectors);
+}
+
+/**
+ * Same, with the rows written by `writeRows` straight into the buffer faiss reads (count·dim
+ * float32, little-endian, from byte `offset`): no intermediate copy of the whole matrix.
+ * `packed` gives them as one array for the add() fallback.
+ */
+export function flatIndexFromRows(count: number, dim: number, writeRows: (target: Buffer, offset: number) => void, packed: () => Float32Array): FaissAnyIndex {
   const module = faissModule();
   if (serialisedFlatWorks === undefined) {
     try {
@@ -133,13 +143,15 @@ export function flatIndexFromVectors(vectors: Float32Array, dim: number): FaissA
       serialisedFlatWorks = false;
     }
   }
-  const count = vectors.length / dim;
   if (serialisedFlatWorks && count > 0) {
-    const bytes = Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength);
-    return module.IndexFlatIP.fromBuffer(Buffer.concat([flatHeader(dim, count), bytes]));
+    const header = flatHeader(dim, count);
+    const buffer = Buffer.allocUnsafe(header.length + count * dim * 4);
+    header.copy(buffer, 0);
+    writeRows(buffer, header.length);
+    return module.IndexFlatIP.fromBuffer(buffer);
   }
   const index = new module.IndexFlatIP(dim);
-  addVectors(index, vectors, dim);
+  if (count > 0) addVectors(index, packed(), dim);
   return index;
 }
 

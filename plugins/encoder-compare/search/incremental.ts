@@ -12,7 +12,7 @@
 //           rows, rescored exactly; removed rows become tombstones (HNSW cannot remove) until
 //           they pass a quarter of the graph, which is then rebuilt.
 import { TopK, type SearchHit } from "./exact.ts";
-import { addVectors, createFactoryIndex, faissStatus, flatIndexFromVectors, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
+import { addVectors, createFactoryIndex, faissStatus, flatIndexFromRows, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 import type { SearchBackend, VectorIndex } from "./index.ts";
 import { float32Tolerance, slabTopK, VectorSlab } from "./slab.ts";
 
@@ -131,6 +131,7 @@ export class IncrementalIndex implements VectorIndex {
     });
 
     this.#remove(removedSlots);
+    this.#slab.ensureCapacity(this.#slotCount + Math.max(0, added.length - this.#freeSlots.length));
     const newSlots = added.map(({ key, vector }, i) => {
       const slot = this.#freeSlots.pop() ?? this.#slotCount++;
       this.#slab.set(slot, vector);
@@ -187,22 +188,34 @@ export class IncrementalIndex implements VectorIndex {
       // All live rows, in row order: the same rows always give the same faiss index.
       const slots = new Array<number>(this.#size);
       for (let slot = 0; slot < this.#slotCount; slot++) if (this.#rowOfSlot[slot] >= 0) slots[this.#rowOfSlot[slot]] = slot;
-      const packed = this.#pack(slots);
       if (this.backend === "faiss") {
-        this.#faiss = flatIndexFromVectors(packed, this.dim);
+        const rowBytes = this.dim * 4;
+        const data = this.#slab.data;
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const writeRows = (target: Buffer, offset: number) =>
+          slots.forEach((slot, i) => target.set(bytes.subarray(slot * this.#slab.stride * 4, slot * this.#slab.stride * 4 + rowBytes), offset + i * rowBytes));
+        this.#faiss = flatIndexFromRows(slots.length, this.dim, writeRows, () => this.#pack(slots));
       } else {
         this.#faiss = withEfSearch(createFactoryIndex(this.dim, this.annFactory), this.annCandidates);
-        if (slots.length) addVectors(this.#faiss, packed, this.dim);
+        this.#addToFaiss(slots);
       }
       this.#slotOfLabel = slots;
       this.#tombstones = 0;
       return true;
     }
     if (newSlots.length) {
-      addVectors(this.#faiss!, this.#pack(newSlots), this.dim);
+      this.#addToFaiss(newSlots);
       this.#slotOfLabel.push(...newSlots);
     }
     return false;
+  }
+
+  /** Appends rows to the faiss index through add(), a bounded chunk of rows at a time. */
+  #addToFaiss(slots: readonly number[]): void {
+    const rowsPerChunk = Math.max(1, Math.floor(65_536 / this.dim));
+    for (let start = 0; start < slots.length; start += rowsPerChunk) {
+      addVectors(this.#faiss!, this.#pack(slots.slice(start, start + rowsPerChunk)), this.dim);
+    }
   }
 
   /** The rows of `slots`, contiguous (no padding). */

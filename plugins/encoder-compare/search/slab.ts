@@ -188,8 +188,8 @@ export class VectorSlab {
 
   set(slot: number, vector: ArrayLike<number>): void {
     this.ensureCapacity(slot + 1);
-    const offset = slot * this.stride;
-    for (let i = 0; i < this.dim; i++) this.#data[offset + i] = vector[i];
+    if (vector.length !== this.dim) throw new Error(`a vector of ${vector.length} values in a slab of dimension ${this.dim}`);
+    this.#data.set(vector, slot * this.stride);
   }
 
   clear(slot: number): void {

@@ -19,6 +19,8 @@ export class EmbeddingStore {
   readonly #putVector: Database.Statement<[string, string, number, Buffer]>;
   readonly #getHash: Database.Statement<[string, number, number], { sha256: string }>;
   readonly #putHash: Database.Statement<[string, number, number, string]>;
+  #getResult?: Database.Statement<[string], { fingerprint: string; result: string }>;
+  #putResult?: Database.Statement<[string, string, string]>;
   /** Every remembered file hash, read in one query on first use (one query per file is 10× slower). */
   #hashMemo?: Map<string, { size: number; mtimeMs: number; sha256: string }>;
 
@@ -65,6 +67,11 @@ export class EmbeddingStore {
         return found;
       }
     }
+    if (sha256s.length === 1) {
+      const row = this.#getVector.get(encoderKey, sha256s[0]);
+      if (row) found.set(sha256s[0], bufferToFloats(row.vector));
+      return found;
+    }
     const read = this.#db.transaction(() => {
       for (const sha of sha256s) {
         const row = this.#getVector.get(encoderKey, sha);
@@ -89,13 +96,15 @@ export class EmbeddingStore {
    * image, k, …), if it was computed against the dataset state `fingerprint`.
    */
   getQueryResult(scope: string, fingerprint: string): string | undefined {
-    const row = this.#db.prepare("SELECT fingerprint, result FROM query_results WHERE scope = ?").get(scope) as { fingerprint: string; result: string } | undefined;
+    this.#getResult ??= this.#db.prepare("SELECT fingerprint, result FROM query_results WHERE scope = ?");
+    const row = this.#getResult.get(scope);
     return row && row.fingerprint === fingerprint ? row.result : undefined;
   }
 
   /** Remembers a query's result; one entry per scope (the latest dataset state). */
   putQueryResult(scope: string, fingerprint: string, result: string): void {
-    this.#db.prepare("INSERT OR REPLACE INTO query_results (scope, fingerprint, result) VALUES (?, ?, ?)").run(scope, fingerprint, result);
+    this.#putResult ??= this.#db.prepare("INSERT OR REPLACE INTO query_results (scope, fingerprint, result) VALUES (?, ?, ?)");
+    this.#putResult.run(scope, fingerprint, result);
   }
 
   knownHash(filePath: string, stat: FileStat): string | undefined {
