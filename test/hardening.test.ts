@@ -70,6 +70,11 @@ describe("dataset files that are not what they claim", () => {
     await sharp(path.join(data, "animated-src.gif")).toFile(path.join(data, "animated.gif"));
     fs.rmSync(path.join(data, "animated-src.gif"));
     valid.push("sixteen-bit.png", "gray.png", "cmyk.jpg", "alpha.png", "animated.gif");
+    // An SVG with a script and a reference to a file outside: rendered as a picture, nothing run or read.
+    fs.writeFileSync(
+      path.join(data, "scripted.svg"),
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="48" height="48"><script>alert(1)</script><rect width="48" height="48" fill="#36c"/><image xlink:href="file:///etc/hostname" width="10" height="10"/></svg>`,
+    );
     // Invalid ones: skipped and reported, never fatal.
     fs.writeFileSync(path.join(data, "zero.png"), "");
     fs.writeFileSync(path.join(data, "text.jpg"), "this is not an image at all\n".repeat(20));
@@ -97,6 +102,13 @@ describe("dataset files that are not what they claim", () => {
     for (const [file, reason] of Object.entries(invalid)) assert.match(skipped.get(file)!, reason, file);
     const result = await engine.query("pixels", data, path.join(data, "ok.png"), { k: 3, includeSelf: true });
     assert.equal(result.hits[0].image.id, "ok.png");
+    await engine.close();
+  });
+
+  test("an SVG with a script is embedded as a picture", async () => {
+    const engine = engineFor(dir);
+    const result = await engine.query("pixels", data, path.join(data, "scripted.svg"), { k: 1, includeSelf: false });
+    assert.equal(result.hits.length, 1);
     await engine.close();
   });
 

@@ -1,5 +1,7 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
+import fs from "node:fs";
+import path from "node:path";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgb } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
@@ -106,13 +108,21 @@ function rawInput(sharp: SharpFactory, pixels: RgbPixels): Sharp {
   return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } });
 }
 
+/**
+ * What to hand sharp for an image file. SVGs go in as bytes: given a path, librsvg resolves
+ * references to other files relative to it, and a dataset SVG has no business reading files.
+ */
+export function imageSource(file: string | Buffer): string | Buffer {
+  return typeof file === "string" && path.extname(file).toLowerCase() === ".svg" ? fs.readFileSync(file) : file;
+}
+
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
 export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<RgbPixels> {
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
   const sharp = await loadSharp();
-  const image = sharp(input, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
+  const image = sharp(imageSource(input), { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
   let width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
   let height = (meta.orientation ?? 1) >= 5 ? meta.width : meta.height;

@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
+import { imageSource } from "../encoders/preprocess.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -73,7 +74,7 @@ export function fullImageName(sha256: string, sourceFile: string): string {
 
 async function tileBuffer(file: string, size: number): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp(file, { pages: 1 })
+  return sharp(imageSource(file), { pages: 1 })
     .rotate()
     .flatten({ background: BACKGROUND })
     .resize(size, size, { fit: "contain", background: BACKGROUND })
@@ -144,7 +145,7 @@ export function createMontageWriter(outputDir: string): MontageWriter {
     async fullImage(image) {
       const name = fullImageName(image.sha256, image.file);
       await ensure(name, () =>
-        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : loadSharp().then((sharp) => sharp(image.file, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer()),
+        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : loadSharp().then((sharp) => sharp(imageSource(image.file), { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer()),
       );
       return name;
     },
