@@ -58,7 +58,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       projectRoot,
       warn: (message) => log(message, "warn"),
       info: (message) => log(message),
-      progress: createProgress({ quiet: (eleventyConfig.logger as { isVerbose?: boolean } | undefined)?.isVerbose === false }),
+      progress: createProgress({ quiet: () => (eleventyConfig.logger as { isVerbose?: boolean } | undefined)?.isVerbose === false }),
     },
     registry,
   );

@@ -15,7 +15,8 @@ export type ProgressFactory = (label: string, total: number) => ProgressTask;
 
 export interface ProgressOptions {
   output?: ProgressOutput;
-  quiet?: boolean;
+  /** No progress at all; a function is asked each time work starts (Eleventy sets --quiet late). */
+  quiet?: boolean | (() => boolean);
   /** Work smaller than this shows no progress at all. */
   minTotal?: number;
   /** Seconds between plain lines when the output is not a terminal. */
@@ -46,7 +47,8 @@ export function createProgress(options: ProgressOptions = {}): ProgressFactory {
   const minTotal = options.minTotal ?? 32;
   const interval = options.plainIntervalSeconds ?? 10;
   return (label, total) => {
-    if (options.quiet || total < minTotal) return NO_PROGRESS;
+    const quiet = typeof options.quiet === "function" ? options.quiet() : options.quiet;
+    if (quiet || total < minTotal) return NO_PROGRESS;
     const started = now();
     let lastDraw = -Infinity;
     let lastLength = 0;
