@@ -1,5 +1,6 @@
 // The BiT converter against an independent torch reference (scripts/reference/bit_reference.py
 // wrote the fixtures), plus the converter's and the safetensors reader's failure modes.
+import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -197,16 +198,10 @@ describe("safetensors", () => {
   });
 });
 
-/** Deterministic uniform [-1, 1) numbers (mulberry32). */
+/** Deterministic uniform [-1, 1) numbers. */
 function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+  const random = seededRandom(seed);
+  return () => random() * 2 - 1;
 }
 
 /** Random weights with the real timm tensor names and shapes of a layout, as safetensors bytes. */

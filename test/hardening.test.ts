@@ -1,5 +1,6 @@
 // Bad input and hostile content: dataset files that are not what they claim, markup in
 // captions, random shortcode arguments, a model file that changes, a full disk.
+import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -18,17 +19,6 @@ import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-com
 const ROOT = process.cwd();
 const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
 
-/** Small deterministic PRNG (mulberry32) so fuzz failures can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function engineFor(dir: string, extra: Partial<ConstructorParameters<typeof CompareEngine>[0]> = {}, specs: EncoderSpec[] = []): CompareEngine {
   return new CompareEngine({
@@ -172,7 +162,7 @@ describe("a full disk while writing outputs", () => {
 
 describe("fuzz: shortcode arguments", () => {
   const defaults = { k: 3, maxK: 50, encoders: ["pixels"], dataset: "d", includeSelf: false, knownEncoders: ["pixels", "phash"] };
-  const random = prng(20261127);
+  const random = seededRandom(20261127);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const values: unknown[] = ["a.png", "", " ", "../x", 0, -1, 1.5, 3, 51, "7", "x", null, undefined, true, [], ["a.png"], [1], {}, { __keywords: true }, NaN, Infinity, "<script>", "pixels,phash", ["pixels"], ["clip"]];
   const keys = ["k", "encoders", "dataset", "includeSelf", "rankOf", "size", "__proto__", "constructor", "toString"];
@@ -197,7 +187,7 @@ describe("fuzz: shortcode arguments", () => {
 });
 
 describe("fuzz: HTML escaping", () => {
-  const random = prng(7);
+  const random = seededRandom(7);
   const alphabet = [..."<>&\"'`=/ abc</script><img src=x onerror=alert(1)>\u202e\u05d0\u0627\u{1F436}\n\t", "</td>", "<!--", "]]>", "&amp;", "&#x3C;"];
   const randomText = () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
   test("300 random captions, labels and alt texts never produce markup of their own", () => {

@@ -1,6 +1,7 @@
 // Incremental indexes: adding, changing or deleting one dataset image embeds only that image and
 // patches the index (no re-adding of the rest), with results identical to a full rebuild; a new
 // process reuses finished query results and the cached ANN graph.
+import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,17 +16,6 @@ const EMOJI_DIR = path.join(ROOT, "node_modules/emoji-datasource-google/img/goog
 const EMOJI = fs.readdirSync(EMOJI_DIR).filter((f) => f.endsWith(".png")).sort();
 const skipFaiss = faissStatus().available ? false : "faiss-node unavailable";
 
-/** mulberry32, so every run uses the same vectors and edit sequences. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const temps: string[] = [];
 after(() => {

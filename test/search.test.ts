@@ -1,4 +1,5 @@
 import { describe, test } from "node:test";
+import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
 import { buildIndex, faissStatus, type SearchHit, type VectorIndex } from "../plugins/encoder-compare/search/index.ts";
 
@@ -6,17 +7,6 @@ const status = faissStatus();
 /** false, or the visible reason every faiss-specific test is skipped. */
 const skipFaiss = status.available ? false : `faiss-node unavailable: ${status.reason}`;
 
-/** mulberry32: a small seeded PRNG, so every run uses the same vectors. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

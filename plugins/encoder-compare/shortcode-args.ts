@@ -28,6 +28,23 @@ function isKeywordObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
 }
 
+/** The `encoders=` keyword (a list, or a comma-separated string), checked against the known ids. */
+export function parseEncoderList(value: unknown, fallback: readonly string[], known: readonly string[]): string[] {
+  let encoders = [...fallback];
+  if (value !== undefined) {
+    const raw = typeof value === "string" ? value.split(",") : value;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((e) => typeof e !== "string" || e.trim() === "")) {
+      throw new ShortcodeArgumentError(`encoders must be a list of encoder ids such as ["pixels", "phash"], got ${JSON.stringify(value)}`);
+    }
+    encoders = raw.map((e: string) => e.trim());
+  }
+  for (const id of encoders) {
+    if (!known.includes(id)) throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${known.join(", ")}`);
+  }
+  if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
+  return encoders;
+}
+
 /**
  * `pageDefaults` is the post's front matter `encoderCompare:` object (same keys as the
  * keywords); the shortcode's own keywords win over it.
@@ -73,20 +90,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     k = value;
   }
 
-  let encoders = [...defaults.encoders];
-  if (keywords.encoders !== undefined) {
-    const raw = typeof keywords.encoders === "string" ? keywords.encoders.split(",") : keywords.encoders;
-    if (!Array.isArray(raw) || raw.length === 0 || raw.some((e) => typeof e !== "string" || e.trim() === "")) {
-      throw new ShortcodeArgumentError(`encoders must be a list of encoder ids such as ["pixels", "phash"], got ${JSON.stringify(keywords.encoders)}`);
-    }
-    encoders = raw.map((e: string) => e.trim());
-  }
-  for (const id of encoders) {
-    if (!defaults.knownEncoders.includes(id)) {
-      throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${defaults.knownEncoders.join(", ")}`);
-    }
-  }
-  if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
+  const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
 
   let dataset = defaults.dataset;
   if (keywords.dataset !== undefined) {

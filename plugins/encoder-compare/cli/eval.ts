@@ -4,10 +4,8 @@ import path from "node:path";
 import { evaluateEncoders } from "../eval/evaluate.ts";
 import { formatEvalText } from "../eval/report.ts";
 import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";
-import { createProgress } from "../progress.ts";
-import { createEngine, createRegistry } from "../setup.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command } from "./common.ts";
-import { ENGINE_FLAGS, optionsFromArgs } from "./site-options.ts";
+import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
 
 export const evalCommand: Command = {
   name: "eval",
@@ -33,13 +31,7 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
     if (parsed.positional.length) throw new UsageError(`eval takes no positional arguments, got "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
     const k = positiveIntegerFlag(parsed, "--k", DEFAULT_EVAL_K);
-    const registry = createRegistry(options);
-    for (const id of options.encoders) if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
-    const engine = createEngine(
-      options,
-      { projectRoot: io.cwd, env: io.env, warn: (m) => io.err.write(`warning: ${m}\n`), info: (m) => io.err.write(`${m}\n`), progress: createProgress({ output: io.err as never }) },
-      registry,
-    );
+    const engine = engineForCommand(options, io);
     const datasetDir = path.resolve(io.cwd, options.dataset);
     try {
       const { report } = await evaluateEncoders(engine, datasetDir, options.encoders, {

@@ -2,11 +2,9 @@
 // CI build restoring .cache/) finds every vector in the store.
 import path from "node:path";
 import { statsName } from "../compare.ts";
-import { createProgress } from "../progress.ts";
-import { createEngine, createRegistry } from "../setup.ts";
 import { collectSummary, formatSummary } from "../summary.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
-import { ENGINE_FLAGS, optionsFromArgs } from "./site-options.ts";
+import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
 
 export const indexCommand: Command = {
   name: "index",
@@ -19,13 +17,7 @@ search index once to check it, and prints the build summary line. Progress shows
     const parsed = parseArgs(args, [], [...ENGINE_FLAGS]);
     if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
-    const registry = createRegistry(options);
-    for (const id of options.encoders) if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
-    const engine = createEngine(
-      options,
-      { projectRoot: io.cwd, env: io.env, warn: (m) => io.err.write(`warning: ${m}\n`), info: (m) => io.err.write(`${m}\n`), progress: createProgress({ output: io.err as never }) },
-      registry,
-    );
+    const engine = engineForCommand(options, io);
     const datasetDir = path.resolve(io.cwd, options.dataset);
     try {
       engine.startBuild();

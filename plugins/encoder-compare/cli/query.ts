@@ -6,10 +6,8 @@ import type { CompareEngine, QueryResult } from "../compare.ts";
 import { escapeHtml } from "../render/escape.ts";
 import { createMontageWriter } from "../render/montage.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
-import { createProgress } from "../progress.ts";
-import { createEngine, createRegistry } from "../setup.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command, type CommandIO } from "./common.ts";
-import { ENGINE_FLAGS, optionsFromArgs } from "./site-options.ts";
+import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
 
 export function truncate(text: string, width: number): string {
   return text.length <= width ? text.padEnd(width) : text.slice(0, Math.max(0, width - 1)) + "…";
@@ -83,15 +81,9 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   const options = await optionsFromArgs(parsed, io.cwd);
   const k = positiveIntegerFlag(parsed, "--k", options.k);
   if (k > options.maxK) throw new UsageError(`--k must be at most ${options.maxK}`);
-  const registry = createRegistry(options);
-  for (const id of options.encoders) if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
   const queries = parsed.positional.map((q) => path.resolve(io.cwd, q));
   for (const q of queries) if (!fs.existsSync(q) || !fs.statSync(q).isFile()) throw new UsageError(`query image ${q} does not exist`);
-  const engine = createEngine(
-    options,
-    { projectRoot: io.cwd, env: io.env, warn: (m) => io.err.write(`warning: ${m}\n`), info: (m) => io.err.write(`${m}\n`), progress: createProgress({ output: io.err as never }) },
-    registry,
-  );
+  const engine = engineForCommand(options, io);
   const datasetDir = path.resolve(io.cwd, options.dataset);
   try {
     const all: Array<{ path: string; results: QueryResult[] }> = [];

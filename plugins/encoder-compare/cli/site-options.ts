@@ -4,8 +4,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import type { CompareEngine } from "../compare.ts";
 import { normalizeOptions, type PluginOptions } from "../options.ts";
-import { UsageError, type ParsedArgs } from "./common.ts";
+import { createProgress } from "../progress.ts";
+import { createEngine, createRegistry } from "../setup.ts";
+import { UsageError, type CommandIO, type ParsedArgs } from "./common.ts";
 
 /** Flags every engine-backed command accepts. */
 export const ENGINE_FLAGS = ["--dataset", "--encoders", "--config", "--cache-dir"] as const;
@@ -34,4 +37,23 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   } catch (error) {
     throw new UsageError((error as Error).message.replace("[encoder-compare] plugin option", "option"));
   }
+}
+
+/** The engine a command runs: unknown encoder ids are usage errors; logs and progress go to stderr. */
+export function engineForCommand(options: PluginOptions, io: CommandIO): CompareEngine {
+  const registry = createRegistry(options);
+  for (const id of options.encoders) {
+    if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
+  }
+  return createEngine(
+    options,
+    {
+      projectRoot: io.cwd,
+      env: io.env,
+      warn: (message) => io.err.write(`warning: ${message}\n`),
+      info: (message) => io.err.write(`${message}\n`),
+      progress: createProgress({ output: io.err }),
+    },
+    registry,
+  );
 }

@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
-import { ShortcodeArgumentError } from "../shortcode-args.ts";
+import { parseEncoderList, ShortcodeArgumentError } from "../shortcode-args.ts";
 
 export interface EvalRequest {
   dataset: string;
@@ -58,18 +58,7 @@ export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults):
 
   const k = keywords.k === undefined ? Math.min(DEFAULT_EVAL_K, defaults.maxK) : wholeNumber("k", keywords.k, 1, defaults.maxK);
 
-  let encoders = [...defaults.encoders];
-  if (keywords.encoders !== undefined) {
-    const raw = typeof keywords.encoders === "string" ? keywords.encoders.split(",") : keywords.encoders;
-    if (!Array.isArray(raw) || raw.length === 0 || raw.some((e) => typeof e !== "string" || e.trim() === "")) {
-      throw new ShortcodeArgumentError(`encoders must be a list of encoder ids such as ["pixels", "phash"], got ${JSON.stringify(keywords.encoders)}`);
-    }
-    encoders = raw.map((e: string) => e.trim());
-  }
-  for (const id of encoders) {
-    if (!defaults.knownEncoders.includes(id)) throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${defaults.knownEncoders.join(", ")}`);
-  }
-  if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
+  const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
 
   const disagreements = keywords.disagreements === undefined ? DEFAULT_DISAGREEMENTS : wholeNumber("disagreements", keywords.disagreements, 0, MAX_DISAGREEMENTS);
 
