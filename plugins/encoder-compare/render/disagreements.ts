@@ -3,6 +3,7 @@
 // plus a list that says in words which results share the query's group). Pure, no blank lines.
 import { escapeHtml } from "./escape.ts";
 import type { WrittenImage } from "./montage.ts";
+import { responsiveImg } from "./table.ts";
 
 export interface DisagreementColumn {
   encoderId: string;
@@ -31,14 +32,6 @@ export interface DisagreementsInput {
   emptyText?: string;
 }
 
-function img(urlBase: string, image: WrittenImage, alt: string, className: string): string {
-  const src = escapeHtml(urlBase + image.name);
-  const src2x = escapeHtml(urlBase + image.name2x);
-  return (
-    `<img class="${className}" src="${src}" srcset="${src} 1x, ${src2x} 2x" width="${image.width}" height="${image.height}" ` +
-    `alt="${escapeHtml(alt)}" loading="lazy" decoding="async">`
-  );
-}
 
 export function renderDisagreements(input: DisagreementsInput): string {
   const [a, b] = input.pair;
@@ -58,7 +51,7 @@ export function renderDisagreements(input: DisagreementsInput): string {
   for (const row of input.rows) {
     lines.push(`<tr data-query="${escapeHtml(row.queryId)}">`);
     lines.push(
-      `<td class="ec-query">${img(input.urlBase, row.queryImage, `Query ${row.queryCaption}`, "ec-query-image")}` +
+      `<td class="ec-query">${responsiveImg(input.urlBase, row.queryImage, `Query ${row.queryCaption}`, "ec-query-image")}` +
         `<p><span class="ec-caption">${escapeHtml(row.queryCaption)}</span> <span class="ec-group">group ${escapeHtml(row.group)}</span></p></td>`,
     );
     for (const column of row.columns) {
@@ -66,7 +59,7 @@ export function renderDisagreements(input: DisagreementsInput): string {
       lines.push(`<p class="ec-first-relevant">First same-group result under ${escapeHtml(column.encoderId)}: #${column.firstRelevantRank}</p>`);
       if (column.montage) {
         const alt = `Top ${column.results.length} results by ${column.encoderLabel}: ${column.results.map((r) => `${r.rank}. ${r.caption}${r.relevant ? " (same group)" : ""}`).join("; ")}`;
-        lines.push(`<div class="ec-montage">${img(input.urlBase, column.montage, alt, "ec-montage-image")}</div>`);
+        lines.push(`<div class="ec-montage">${responsiveImg(input.urlBase, column.montage, alt, "ec-montage-image")}</div>`);
       }
       lines.push(`<ol class="ec-hits">`);
       for (const r of column.results) {

@@ -42,7 +42,8 @@ export function formatScore(score: number): string {
   return score.toFixed(3);
 }
 
-function img(urlBase: string, image: WrittenImage, alt: string, className: string): string {
+/** A lazy-loaded <img> with its 1×/2× srcset, width and height. */
+export function responsiveImg(urlBase: string, image: WrittenImage, alt: string, className: string): string {
   const src = escapeHtml(urlBase + image.name);
   const src2x = escapeHtml(urlBase + image.name2x);
   return (
@@ -91,11 +92,11 @@ export function renderComparisonTable(input: TableInput): string {
   lines.push(`<tbody>`);
   for (const row of input.rows) {
     lines.push(`<tr>`);
-    lines.push(`<td class="ec-query">${linkedToFull(input.urlBase, row.queryFullImage, img(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image"))}</td>`);
+    lines.push(`<td class="ec-query">${linkedToFull(input.urlBase, row.queryFullImage, responsiveImg(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image"))}</td>`);
     lines.push(`<td class="ec-results">`);
     if (row.montage) {
       lines.push(`<div class="ec-montage">`);
-      lines.push(img(input.urlBase, row.montage, resultsAlt(row, input.encoderLabel), "ec-montage-image") + tileLinks(input.urlBase, row, row.montage));
+      lines.push(responsiveImg(input.urlBase, row.montage, resultsAlt(row, input.encoderLabel), "ec-montage-image") + tileLinks(input.urlBase, row, row.montage));
       lines.push(`</div>`);
     }
     if (row.hits.length === 0) {
