@@ -688,7 +688,7 @@ function httpGet(job: DownloadJob, url: URL, headers: Record<string, string>): P
       reject(
         new ModelUnavailableError(
           job.req.id,
-          `network error: ${errorCode(error)}`,
+          `cannot reach ${url.host} (${errorCode(error)})`,
           `Model "${job.req.id}": cannot reach ${displayUrl(url)} to download ${job.req.fileName} (${errorCode(error)}). ` +
             `Check the network, set ENCODER_COMPARE_MODEL_BASE_URL to a reachable mirror, or work offline ` +
             `(ENCODER_COMPARE_OFFLINE=1) with the file already in ${job.target.file}.`,
