@@ -5,15 +5,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-// @ts-expect-error Eleventy 3 ships no type declarations
-import Eleventy from "@11ty/eleventy";
 import sharp from "sharp";
 import { main } from "../plugins/encoder-compare/cli.ts";
-import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
-import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
+import type { CompareEngine } from "../plugins/encoder-compare/compare.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
 import { evaluateEncoders, largestDisagreements } from "../plugins/encoder-compare/eval/evaluate.ts";
-import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
+import { buildWithPlugin } from "./support/eleventy.ts";
+import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/eval");
@@ -48,20 +46,7 @@ async function writeDataset(): Promise<void> {
 }
 
 function engine(): CompareEngine {
-  return new CompareEngine({
-    projectRoot: ROOT,
-    cacheDir: path.join(WORK, "cache"),
-    registry: new EncoderRegistry(ALL_KNOWN_ENCODERS),
-    batchSize: 8,
-    intraOpNumThreads: 1,
-    limitInputPixels: 4_000_000,
-    indexBackend: "js",
-    modelsDir: path.join(WORK, "no-models"),
-    offline: true,
-    strict: false,
-    warn: () => {},
-    info: () => {},
-  });
+  return testEngine(WORK, { batchSize: 8, modelsDir: path.join(WORK, "no-models") });
 }
 
 /** Brute force: ranks (1-based) of the query's group mates when every other row is sorted by (score desc, row asc). */
@@ -199,16 +184,7 @@ describe("encoderEval and rankOf through Eleventy", () => {
     fs.copyFileSync(EMOJI("twitter", "1f415"), path.join(content, "posts/p/dog.png"));
     fs.writeFileSync(path.join(content, "posts/p/index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${markdown}\n`);
     const rel = (p: string) => path.relative(ROOT, p);
-    const elev = new Eleventy(rel(content), rel(path.join(content, "../_site")), {
-      quietMode: true,
-      config(eleventyConfig: any) {
-        eleventyConfig.setUseGitIgnore(false);
-        eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-        eleventyConfig.addPlugin(encoderComparePlugin, { dataset: rel(DATA), cacheDir: rel(path.join(WORK, "cache")), tileSize: 48, encoders: ["pixels", "phash"], ...pluginOptions });
-      },
-    });
-    elev.disableLogger();
-    const [page] = await elev.toJSON();
+    const [page] = await buildWithPlugin(content, path.join(content, "../_site"), { dataset: rel(DATA), cacheDir: rel(path.join(WORK, "cache")), tileSize: 48, encoders: ["pixels", "phash"], ...pluginOptions });
     return page.content as string;
   }
 

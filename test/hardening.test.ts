@@ -7,36 +7,17 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
-import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
+import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-graphs.ts";
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
 import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
 import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
+import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();
 const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
-
-
-function engineFor(dir: string, extra: Partial<ConstructorParameters<typeof CompareEngine>[0]> = {}, specs: EncoderSpec[] = []): CompareEngine {
-  return new CompareEngine({
-    projectRoot: ROOT,
-    cacheDir: path.join(dir, "cache"),
-    registry: new EncoderRegistry([...BUILTIN_ENCODERS, ...specs]),
-    batchSize: 4,
-    intraOpNumThreads: 1,
-    limitInputPixels: 4_000_000,
-    indexBackend: "js",
-    modelsDir: path.join(dir, "models"),
-    offline: true,
-    strict: false,
-    warn: () => {},
-    info: () => {},
-    ...extra,
-  });
-}
 
 describe("dataset files that are not what they claim", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-hard-"));
@@ -82,7 +63,7 @@ describe("dataset files that are not what they claim", () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test("valid ones are embedded, invalid ones skipped with a reason, the index still works", async () => {
-    const engine = engineFor(dir);
+    const engine = testEngine(dir);
     engine.startBuild();
     const { dataset, index } = await engine.datasetIndex("pixels", data);
     assert.deepEqual(dataset.images.map((i) => i.id).sort(), [...valid].sort());
@@ -96,21 +77,21 @@ describe("dataset files that are not what they claim", () => {
   });
 
   test("an SVG with a script is embedded as a picture", async () => {
-    const engine = engineFor(dir);
+    const engine = testEngine(dir);
     const result = await engine.query("pixels", data, path.join(data, "scripted.svg"), { k: 1, includeSelf: false });
     assert.equal(result.hits.length, 1);
     await engine.close();
   });
 
   test("an animated GIF is read from its first frame", async () => {
-    const engine = engineFor(dir);
+    const engine = testEngine(dir);
     const first = await engine.query("pixels", data, path.join(data, "animated.gif"), { k: 1, includeSelf: true });
     assert.equal(first.hits[0].image.id, "animated.gif");
     await engine.close();
   });
 
   test("a query image that is not an image fails with the path and the reason", async () => {
-    const engine = engineFor(dir);
+    const engine = testEngine(dir);
     await assert.rejects(engine.query("pixels", data, path.join(data, "text.jpg"), { k: 1, includeSelf: false }), /cannot read query image .*text\.jpg: /);
     await engine.close();
   });
@@ -126,7 +107,7 @@ describe("a model file that changes on disk", () => {
     fs.writeFileSync(modelFile, buildBuiltinGraph("pixels"));
     const custom: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "mine", source: { kind: "file", path: modelFile } };
     const run = async () => {
-      const engine = engineFor(dir, {}, [custom]);
+      const engine = testEngine(dir, {}, [custom]);
       engine.startBuild();
       await engine.datasetIndex("mine", data);
       const stats = engine.statsFor("mine");

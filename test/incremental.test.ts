@@ -7,9 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { CompareEngine, type IndexUpdate } from "../plugins/encoder-compare/compare.ts";
-import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
+import { type CompareEngine, type EngineOptions, type IndexUpdate } from "../plugins/encoder-compare/compare.ts";
 import { buildIndex, faissStatus, IncrementalIndex, type SearchHit } from "../plugins/encoder-compare/search/index.ts";
+import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();
 const EMOJI_DIR = path.join(ROOT, "node_modules/emoji-datasource-google/img/google/64");
@@ -36,22 +36,8 @@ function makeDataset(root: string, count: number, offset = 0): string {
   return dir;
 }
 
-function engineFor(root: string, backend: "js" | "faiss" | "ann" | "auto", extra: Partial<ConstructorParameters<typeof CompareEngine>[0]> = {}): CompareEngine {
-  return new CompareEngine({
-    projectRoot: ROOT,
-    cacheDir: path.join(root, "cache"),
-    registry: new EncoderRegistry([...BUILTIN_ENCODERS]),
-    batchSize: 8,
-    intraOpNumThreads: 1,
-    limitInputPixels: 4_000_000,
-    indexBackend: backend,
-    modelsDir: path.join(root, "models"),
-    offline: true,
-    strict: false,
-    warn: () => {},
-    info: () => {},
-    ...extra,
-  });
+function engineFor(root: string, backend: "js" | "faiss" | "ann" | "auto", extra: Partial<EngineOptions> = {}): CompareEngine {
+  return testEngine(root, { batchSize: 8, indexBackend: backend, ...extra });
 }
 
 /** One "build": fresh per-build state, the index for `encoder`, and what changed. */

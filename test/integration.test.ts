@@ -6,13 +6,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-// @ts-expect-error Eleventy 3 ships no type declarations
-import Eleventy from "@11ty/eleventy";
-import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
 import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/montage.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import { buildWithPlugin } from "./support/eleventy.ts";
 import { referencePhash, referencePixels } from "./reference/builtin-encoders.ts";
 
 const ROOT = process.cwd();
@@ -129,22 +127,12 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
 
 async function build(summaries: BuildSummary[], content = "content"): Promise<Array<{ url: string; content: string }>> {
   const rel = (p: string) => path.relative(ROOT, path.join(WORK, p));
-  const elev = new Eleventy(rel(content), rel("_site"), {
-    quietMode: true,
-    config(eleventyConfig: any) {
-      // The fixture lives under test/.output, which .gitignore lists (Eleventy skips ignored files).
-      eleventyConfig.setUseGitIgnore(false);
-      eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-      eleventyConfig.addPlugin(encoderComparePlugin, {
-        dataset: rel("dataset"),
-        cacheDir: rel(".cache"),
-        tileSize: TILE,
-        onBuildSummary: (s: BuildSummary) => summaries.push(s),
-      });
-    },
+  return buildWithPlugin(path.join(WORK, content), path.join(WORK, "_site"), {
+    dataset: rel("dataset"),
+    cacheDir: rel(".cache"),
+    tileSize: TILE,
+    onBuildSummary: (s: BuildSummary) => summaries.push(s),
   });
-  elev.disableLogger();
-  return elev.toJSON();
 }
 
 describe("encoderCompare through Eleventy", () => {

@@ -9,15 +9,14 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-// @ts-expect-error Eleventy 3 ships no type declarations
-import Eleventy from "@11ty/eleventy";
-import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
+import type { EngineOptions } from "../plugins/encoder-compare/compare.ts";
 import { main as cli } from "../plugins/encoder-compare/cli.ts";
-import { ALL_KNOWN_ENCODERS, EncoderRegistry, MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
+import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
-import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
 import { encodeModel, ElementType, node, tensorValueInfo } from "../plugins/encoder-compare/models/onnx-builder.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import { buildWithPlugin } from "./support/eleventy.ts";
+import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/models");
@@ -64,23 +63,9 @@ function writeDataset(): string {
   return dir;
 }
 
-function engine(modelsDir: string, extra: Partial<ConstructorParameters<typeof CompareEngine>[0]> = {}, specs: EncoderSpec[] = []) {
+function engine(modelsDir: string, extra: Partial<EngineOptions> = {}, specs: EncoderSpec[] = []) {
   const warnings: string[] = [];
-  const e = new CompareEngine({
-    projectRoot: ROOT,
-    cacheDir: path.join(modelsDir, "store"),
-    registry: new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...specs]),
-    batchSize: 4,
-    intraOpNumThreads: 1,
-    limitInputPixels: 1e7,
-    indexBackend: "js",
-    modelsDir,
-    offline: false,
-    strict: false,
-    warn: (w) => warnings.push(w),
-    info: () => {},
-    ...extra,
-  });
+  const e = testEngine(modelsDir, { cacheDir: path.join(modelsDir, "store"), limitInputPixels: 1e7, modelsDir, offline: false, warn: (w) => warnings.push(w), ...extra }, specs);
   return { engine: e, warnings };
 }
 
@@ -207,24 +192,15 @@ describe("model sources over a loopback server", () => {
     const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-models-"));
     const summaries: BuildSummary[] = [];
     const rel = (p: string) => path.relative(ROOT, p);
-    const elev = new Eleventy(rel(content), rel(path.join(WORK, "_site")), {
-      quietMode: true,
-      config(cfg: any) {
-        cfg.setUseGitIgnore(false);
-        cfg.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-        cfg.addPlugin(encoderComparePlugin, {
-          dataset: rel(dataset),
-          cacheDir: rel(path.join(WORK, ".cache")),
-          modelsDir: models,
-          customEncoders: [spec("gone", "missing.onnx")],
-          encoders: ["gone"],
-          onBuildSummary: (s: BuildSummary) => summaries.push(s),
-        });
-      },
+    const [page] = await buildWithPlugin(content, path.join(WORK, "_site"), {
+      dataset: rel(dataset),
+      cacheDir: rel(path.join(WORK, ".cache")),
+      modelsDir: models,
+      customEncoders: [spec("gone", "missing.onnx")],
+      encoders: ["gone"],
+      onBuildSummary: (s: BuildSummary) => summaries.push(s),
     });
-    elev.disableLogger();
-    const [page] = await elev.toJSON();
-    const caption = page.content.match(/<caption>.*<\/caption>/)[0];
+    const caption = page.content.match(/<caption>.*<\/caption>/)![0];
     assert.equal(
       caption,
       `<caption><span class="ec-encoder">pixels (16×16 thumbnail) — stand-in for Tiny gone</span> <span class="ec-note">(model not available: HTTP 404 from ${base}/missing.onnx)</span> <span class="ec-scope">top 1 of 4 images in dataset, by cosine similarity</span></caption>`,
