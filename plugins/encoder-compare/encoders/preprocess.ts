@@ -5,6 +5,9 @@ import path from "node:path";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgb } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
+import { cropOffset, cropRgb, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
+
+export { cropOffset, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "./preprocess-core.ts";
 
 type SharpFactory = (typeof import("sharp"))["default"];
 let sharpLoaded: SharpFactory | undefined;
@@ -26,56 +29,6 @@ const SHARP_KERNEL: Record<Interpolation, "nearest" | "linear" | "cubic" | "lanc
 
 export interface DecodeOptions {
   limitInputPixels?: number;
-}
-
-/** Resized RGB pixels before normalisation, interleaved HWC, 0..255. */
-export interface RgbPixels {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-/** Size after the resize step, before cropping (integer truncation, as PIL/HF/torchvision do). */
-export function resizedSize(width: number, height: number, spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight">): { width: number; height: number } {
-  if (spec.resizeMode === "stretch") return { width: spec.cropWidth, height: spec.cropHeight };
-  const short = Math.min(width, height);
-  const scale = spec.resizeTo / short;
-  return width <= height
-    ? { width: spec.resizeTo, height: Math.max(spec.resizeTo, Math.floor(height * scale)) }
-    : { width: Math.max(spec.resizeTo, Math.floor(width * scale)), height: spec.resizeTo };
-}
-
-/** One resize-then-centre-crop step. */
-interface Geometry {
-  resizeMode: PreprocessSpec["resizeMode"];
-  resizeTo: number;
-  cropWidth: number;
-  cropHeight: number;
-  interpolation: Interpolation;
-  cropRounding: NonNullable<PreprocessSpec["cropRounding"]>;
-}
-
-/** Python's round(): halves to even, as torchvision's CenterCrop computes its offset. */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  if (diff < 0.5) return floor;
-  if (diff > 0.5) return floor + 1;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
-export function cropOffset(resized: number, crop: number, rounding: Geometry["cropRounding"]): number {
-  return rounding === "half-even" ? roundHalfEven((resized - crop) / 2) : Math.floor((resized - crop) / 2);
-}
-
-function cropRgb(pixels: RgbPixels, left: number, top: number, width: number, height: number): RgbPixels {
-  if (left === 0 && top === 0 && width === pixels.width && height === pixels.height) return pixels;
-  const out = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const from = ((top + y) * pixels.width + left) * 3;
-    out.set(pixels.data.subarray(from, from + width * 3), y * width * 3);
-  }
-  return { width, height, data: out };
 }
 
 function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
@@ -146,29 +99,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   return resizeAndCrop(source, width, height, { ...spec, cropRounding });
 }
 
-/** Rescale, normalise and lay out decoded pixels as one image's Float32 tensor (no batch dim). */
-export function pixelsToTensor(pixels: RgbPixels, spec: PreprocessSpec): Float32Array {
-  const { width, height, data } = pixels;
-  const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  const scale = [0, 1, 2].map((c) => spec.rescale / spec.std[c]);
-  const offset = [0, 1, 2].map((c) => spec.mean[c] / spec.std[c]);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) {
-      const value = data[p * 3 + c] * scale[c] - offset[c];
-      if (spec.layout === "NCHW") out[c * plane + p] = value;
-      else out[p * 3 + c] = value;
-    }
-  }
-  return out;
-}
-
 export async function imageToTensor(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<Float32Array> {
   return pixelsToTensor(await decodeForModel(input, spec, options), spec);
 }
 
-export function tensorShape(spec: PreprocessSpec, batch: number): number[] {
-  return spec.layout === "NCHW"
-    ? [batch, 3, spec.cropHeight, spec.cropWidth]
-    : [batch, spec.cropHeight, spec.cropWidth, 3];
-}

@@ -7,7 +7,7 @@
 // shrinking, weights normalised, then applied in fixed point with rounding between passes
 // (horizontal first), as 8-bit PIL does.
 import type { Interpolation } from "./spec.ts";
-import type { RgbPixels } from "./preprocess.ts";
+import type { RgbPixels } from "./preprocess-core.ts";
 
 interface Filter {
   support: number;
