@@ -118,9 +118,19 @@ describe("model sources over a loopback server", () => {
 
   test("tensor names that differ from the spec fail clearly", async () => {
     const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-models-"));
-    const { engine: e } = engine(models, {}, [spec("wrong", "wrong-names.onnx")]);
-    await assert.rejects(e.encoder("wrong"), /expected input "pixel_values" and output "image_embeds", the model has inputs \[pixel_values\] and outputs \[embeds\]/);
+    // Downloaded: checked before it is kept or pinned, so the model is unavailable (stand-in) and the log says why.
+    const { engine: e, warnings } = engine(models, {}, [spec("wrong", "wrong-names.onnx")]);
+    const result = await e.query("wrong", dataset, path.join(dataset, "1f436.png"), { k: 1, includeSelf: false });
+    assert.equal(result.standInFor?.spec.id, "wrong");
+    assert.match(warnings.join("\n"), /the ONNX model has inputs \[pixel_values\] and outputs \[embeds\], the encoder spec needs input "pixel_values" and output "image_embeds"/);
+    assert.equal(fs.existsSync(path.join(models, "models.lock.json")), false);
     await e.close();
+    // A local file is not downloaded: the session names the mismatch.
+    const local = path.join(models, "wrong-names.onnx");
+    fs.writeFileSync(local, files.get("/wrong-names.onnx")!);
+    const { engine: fileEngine } = engine(models, {}, [spec("wrong-file", "unused", { source: { kind: "file", path: local } })]);
+    await assert.rejects(fileEngine.encoder("wrong-file"), /expected input "pixel_values" and output "image_embeds", the model has inputs \[pixel_values\] and outputs \[embeds\]/);
+    await fileEngine.close();
   });
 
   test("the real CLIP spec through a mirror that serves the wrong bytes: stand-in, nothing cached", async () => {
@@ -133,7 +143,7 @@ describe("model sources over a loopback server", () => {
     assert.equal(result.standInFor?.spec.id, "clip-vit-b32");
     assert.match(result.standInFor!.reason, /mismatch/);
     assert.match(warnings.join("\n"), /CLIP ViT-B\/32 not available \(.*mismatch.*\): its tables use pixels as a stand-in/);
-    assert.deepEqual(fs.readdirSync(path.join(models, "clip-vit-b32")).filter((f) => !f.endsWith(".lock")), []);
+    assert.deepEqual(fs.readdirSync(path.join(models, "clip-vit-b32")).filter((f) => !f.endsWith(".lock") && !f.endsWith(".unavailable.json")), []);
     await e.close();
   });
 

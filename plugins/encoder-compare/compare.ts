@@ -258,10 +258,12 @@ export class CompareEngine {
       const fetchHint = `fetch it with \`npx encoder-compare models pull ${spec.id}\` on a machine with access, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror`;
       if (this.options.strict || !spec.standIn) {
         const why = this.options.strict ? "strict mode is on" : "it has no stand-in";
-        throw new Error(`${spec.label} (${spec.id}) is not available: ${error.reason}; ${why}, so the build stops — ${fetchHint}`, { cause: error });
+        const note = error.note ? ` (${error.note})` : "";
+        throw new Error(`${spec.label} (${spec.id}) is not available: ${error.reason}${note}; ${why}, so the build stops — ${fetchHint}`, { cause: error });
       }
       const standIn = await this.#identity(spec.standIn);
-      this.options.warn(`${spec.label} not available (${error.reason}): its tables use ${standIn.spec.id} as a stand-in, labelled as such; ${fetchHint}`);
+      const note = error.note ? ` (${error.note})` : "";
+      this.options.warn(`${spec.label} not available (${error.reason})${note}: its tables use ${standIn.spec.id} as a stand-in, labelled as such; ${fetchHint}`);
       return { ...standIn, standInFor: { spec, reason: error.reason } };
     }
   }

@@ -1,26 +1,11 @@
 // `encoder-compare models …`: list, pull and verify model files outside a build.
-import path from "node:path";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { modelsDir } from "../models/cache-dir.ts";
-import { verifyModelFile, type ModelFileRequest } from "../models/download.ts";
-import { resolveModel } from "../models/resolve.ts";
+import { verifyModelFile } from "../models/download.ts";
+import { modelFileRequests as downloads, resolveModel } from "../models/resolve.ts";
 import { envFlag } from "../options.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
-
-function downloads(spec: EncoderSpec): ModelFileRequest[] {
-  const source = spec.source;
-  const file = (s: { url: string; sha256?: string; bytes?: number; fileName?: string }): ModelFileRequest => ({
-    id: spec.modelId ?? spec.id,
-    url: s.url,
-    fileName: s.fileName ?? path.basename(new URL(s.url).pathname),
-    sha256: s.sha256,
-    bytes: s.bytes,
-  });
-  if (source.kind === "url") return [file(source)];
-  if (source.kind === "converted") return [file(source.weights)];
-  return [];
-}
 
 function describeSource(spec: EncoderSpec): string {
   const s = spec.source;
@@ -75,8 +60,9 @@ export const modelsPull: Command = {
   summary: "download (and convert) models into the cache now",
   help: `Usage: encoder-compare models pull <id…> [--update-lock] [--offline]
 
-Downloads each model (resumable, verified against its pinned sha256 or the lock file) and, for
-converted models, builds the ONNX graph. --update-lock accepts a new upstream hash for a model
+Downloads each model (resumable, verified against its pinned sha256 or the lock file, and checked
+to be a valid ONNX model or safetensors weights) and, for converted models, builds the ONNX graph.
+It tries now even when a build recently found the model unavailable. --update-lock accepts a new upstream hash for a model
 that has no pinned sha256 and re-records it in models.lock.json.`,
   async run(args, { out, err, env, cwd }) {
     const { positional, flags } = parseArgs(args, ["--update-lock", "--offline"]);
@@ -90,6 +76,8 @@ that has no pinned sha256 and re-records it in models.lock.json.`,
           offline: flags.has("--offline") || envFlag(env.ENCODER_COMPARE_OFFLINE),
           baseUrl: env.ENCODER_COMPARE_MODEL_BASE_URL || undefined,
           updateLock: flags.has("--update-lock"),
+          retryUnavailable: true,
+          env,
           log: (line) => err.write(line + "\n"),
         });
         out.write(`${spec.id}: ready (${typeof model.model === "string" ? model.model : describeSource(spec)})\n`);
@@ -108,7 +96,8 @@ export const modelsVerify: Command = {
   help: `Usage: encoder-compare models verify [id…]
 
 Re-hashes the cached files of the given models (default: every model with downloads) and reports
-any that are missing or do not match their pin. Exits 1 if any problem is found.`,
+any that are missing, do not match their pin, or are not what they claim (an ONNX model that does
+not parse or lacks the spec's input/output, safetensors weights the converter cannot read). Exits 1 if any problem is found.`,
   async run(args, { out, env }) {
     const { positional } = parseArgs(args, []);
     const known = registry();

@@ -126,7 +126,7 @@ export function planImages(sample: readonly Meme[], baseUrl: URL): PlannedImage[
     } catch {
       url = undefined;
     }
-    const last = url ? decodeURIComponent(url.pathname.split("/").pop() ?? "") : "";
+    const last = url ? decodeOrRaw(url.pathname.split("/").pop() ?? "") : "";
     let stem = last.replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
     if (!stem) stem = `meme-${meme.position + 1}`;
     let id = stem;
@@ -134,6 +134,15 @@ export function planImages(sample: readonly Meme[], baseUrl: URL): PlannedImage[
     used.add(id);
     return { id, meme, url };
   });
+}
+
+/** A URL path segment decoded where it is valid percent-encoding, else as written (`bad%E0%A4%A.png`). */
+function decodeOrRaw(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 export interface ImportOptions {
@@ -308,6 +317,7 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
     }
     let bytes: Buffer;
     try {
+      // Any error of this one record (its URL, its reply) is reported and skipped; the import goes on.
       bytes = await httpGetWithRetries(image.url, {
         what: "image URL",
         attempts: options.attempts,
@@ -317,8 +327,10 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
         signal: options.signal,
       });
     } catch (error) {
-      if (!(error instanceof HttpGetError)) throw error;
-      failed.push({ id: image.id, url: displayUrl(image.url), reason: error.message.replace(`${displayUrl(image.url)}: `, "") });
+      if (options.signal?.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = error instanceof HttpGetError ? message.replace(`${displayUrl(image.url)}: `, "") : `cannot fetch it (${message})`;
+      failed.push({ id: image.id, url: displayUrl(image.url), reason });
       return;
     }
     const ext = sniffImageExtension(bytes);

@@ -87,6 +87,8 @@ export const MODEL_ENCODERS: readonly EncoderSpec[] = [
       weights: {
         url: "https://huggingface.co/timm/resnetv2_50x1_bit.goog_in21k/resolve/main/model.safetensors",
         fileName: "model.safetensors",
+        // Unpinned (the lock file pins it); the real file is ~0.27 GB, so a reply past this is not it.
+        maxBytes: 600_000_000,
       },
     },
     inputName: "pixel_values",

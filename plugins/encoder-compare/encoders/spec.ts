@@ -41,10 +41,13 @@ export type ModelSource =
   | { kind: "builtin"; graph: string }
   /** A file on disk, absolute or relative to the project root. */
   | { kind: "file"; path: string }
-  /** A download; sha256/bytes pin it (when absent, the lock file pins it on first download). */
-  | { kind: "url"; url: string; sha256?: string; bytes?: number; fileName?: string }
+  /**
+   * A download; sha256/bytes pin it (when absent, the lock file pins it on first download, and
+   * maxBytes, default 4 GiB, caps it).
+   */
+  | { kind: "url"; url: string; sha256?: string; bytes?: number; maxBytes?: number; fileName?: string }
   /** A graph converted from downloaded weights by one of the project's converters. */
-  | { kind: "converted"; converter: string; weights: { url: string; sha256?: string; bytes?: number; fileName?: string } };
+  | { kind: "converted"; converter: string; weights: { url: string; sha256?: string; bytes?: number; maxBytes?: number; fileName?: string } };
 
 export interface EncoderSpec {
   /** Stable id used in shortcodes and config, e.g. "pixels", "clip-vit-b32". */

@@ -4,18 +4,24 @@
 //   <dir>/<id>/<fileName>.part       bytes received so far; a later call resumes from it
 //   <dir>/<id>/<fileName>.verified   size + mtime + sha256 of the file, so warm builds skip hashing
 //   <dir>/<id>/<fileName>.lock       held by the one process downloading this file
+//   <dir>/<id>/<fileName>.unavailable.json   the last failed try, so builds do not retry it every time
 //   <dir>/models.lock.json           sha256 recorded on first download where no hash is pinned
 
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, type Stats } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { openGet, type Reply } from "../net/client.ts";
+import { errorCode, NetError } from "../net/errors.ts";
+import type { NetLimits } from "../net/limits.ts";
+import { checkUrl, displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
+import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVAILABLE_RETRY_MS, RETRY_AFTER_ENV } from "./unavailable-memo.ts";
+import { contentProblem, describeFormat, formatKey, type ModelFileFormat } from "./verify-content.ts";
 
 export interface ModelFileRequest {
   /** Model id; also the cache sub-directory. */
@@ -26,6 +32,10 @@ export interface ModelFileRequest {
   sha256?: string;
   /** Pinned size in bytes. */
   bytes?: number;
+  /** Largest acceptable size of an unpinned file (default 4 GiB); a download stops at it. */
+  maxBytes?: number;
+  /** What the file must parse as before it is placed and pinned (unchecked when absent). */
+  format?: ModelFileFormat;
 }
 
 export interface EnsureOptions {
@@ -44,6 +54,12 @@ export interface EnsureOptions {
   updateLock?: boolean;
   /** Abort a connection that delivers no bytes for this long (default 30 s). */
   stallTimeoutMs?: number;
+  /** Connect, reply and throughput deadlines (net/limits.ts; stallTimeoutMs above wins over limits.stallTimeoutMs). */
+  limits?: Partial<NetLimits>;
+  /** A failed try is remembered for this long and not repeated (default 1 h; 0 always tries). */
+  unavailableRetryMs?: number;
+  /** Try the network now even if a recent try failed (`models pull`). */
+  retryUnavailable?: boolean;
   /** Automatic resumes after a dropped or stalled connection within one call (default 2). */
   retries?: number;
   /** Wait before the n-th automatic resume: n × this (default 1 s). */
@@ -76,12 +92,15 @@ export interface VerifyResult {
 export class ModelUnavailableError extends Error {
   readonly modelId: string;
   readonly reason: string;
+  /** For the log, not the page: e.g. that this is a remembered failure and how to retry now. */
+  readonly note?: string;
 
-  constructor(modelId: string, reason: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(modelId: string, reason: string, message: string, options?: { cause?: unknown; note?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ModelUnavailableError";
     this.modelId = modelId;
     this.reason = reason;
+    this.note = options?.note;
   }
 }
 
@@ -93,10 +112,8 @@ const DEFAULTS = {
   retryDelayMs: 1_000,
   lockStaleMs: 10 * 60_000,
   lockPollMs: 500,
+  maxUnpinnedBytes: 4 * 1024 ** 3,
 };
-const MAX_REDIRECTS = 5;
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "::1", "localhost"]);
 const SAFE_PATH_SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._@+-]+$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -128,7 +145,7 @@ export async function verifyModelFile(
 ): Promise<VerifyResult> {
   const target = targetFor(req, options.dir);
   const pin = await resolvePin(req, target, false);
-  const check = await checkCachedFile(target.file, pin, options.rehash ?? false);
+  const check = await checkCachedFile(target.file, pin, options.rehash ?? false, req.format);
   if (check.ok) return { ok: true, path: target.file, sha256: check.sha256, bytes: check.bytes };
   return { ok: false, problem: check.problem, path: target.file, sha256: check.sha256, bytes: check.bytes };
 }
@@ -197,7 +214,7 @@ function targetFor(req: ModelFileRequest, dir: string): Target {
 
 async function ensureOffline(req: ModelFileRequest, target: Target): Promise<EnsuredModelFile> {
   const pin = await resolvePin(req, target, false);
-  const check = await checkCachedFile(target.file, pin, false);
+  const check = await checkCachedFile(target.file, pin, false, req.format);
   if (check.ok) return { path: target.file, sha256: check.sha256, bytes: check.bytes, downloaded: false };
   const why = "offline mode is on (offline: true / ENCODER_COMPARE_OFFLINE=1), so it was not downloaded";
   if (check.kind === "missing") {
@@ -223,13 +240,58 @@ async function ensureOnline(
   signal: AbortSignal,
 ): Promise<EnsuredModelFile> {
   const updateLock = options.updateLock ?? false;
-  const cached = await checkCachedFile(target.file, await resolvePin(req, target, updateLock), false);
+  const firstPin = await resolvePin(req, target, updateLock);
+  const cached = await checkCachedFile(target.file, firstPin, false, req.format);
   if (cached.ok) return { path: target.file, sha256: cached.sha256, bytes: cached.bytes, downloaded: false };
+  if (cached.kind === "content") await discardInvalidFile(req, target, firstPin, cached.problem, options, signal);
 
   const sourceUrl = new URL(effectiveUrl(req.url, options.baseUrl));
-  refuseUnlessAllowed(req, sourceUrl, undefined);
+  try {
+    checkUrl(sourceUrl, `${req.fileName} for model "${req.id}"`);
+  } catch (error) {
+    throw new ModelUnavailableError(
+      req.id,
+      `insecure URL refused: ${displayUrl(sourceUrl)}`,
+      `Model "${req.id}": refusing to download ${req.fileName} from ${displayUrl(sourceUrl)}: ${URL_POLICY_TEXT}. ` +
+        `Use an https URL or mirror (ENCODER_COMPARE_MODEL_BASE_URL).`,
+      { cause: error },
+    );
+  }
+
+  const windowMs = options.unavailableRetryMs ?? DEFAULT_UNAVAILABLE_RETRY_MS;
+  const memoUrl = displayUrl(sourceUrl);
+  const tryNow = options.retryUnavailable || updateLock;
+  const remembered = tryNow ? undefined : await recentFailure(target.file, memoUrl, windowMs);
+  if (remembered) {
+    throw new ModelUnavailableError(req.id, remembered.reason, remembered.message, {
+      note:
+        `not tried again: the last try at ${remembered.at.slice(11, 16)} UTC failed; the next build after ` +
+        `${retryTime(remembered, windowMs)} tries again. To retry now: \`npx encoder-compare models pull ${req.id}\` ` +
+        `or ${RETRY_AFTER_ENV}=0`,
+    });
+  }
 
   await mkdir(dirname(target.file), { recursive: true });
+  try {
+    const result = await downloadUnderLock(req, target, sourceUrl, options, signal);
+    await forgetFailure(target.file);
+    return result;
+  } catch (error) {
+    if (error instanceof ModelUnavailableError && !signal.aborted && error.reason !== DISK_WRITE_REASON && !resumable.has(error)) {
+      await rememberFailure(target.file, { at: new Date().toISOString(), url: memoUrl, reason: error.reason, message: error.message });
+    }
+    throw error;
+  }
+}
+
+async function downloadUnderLock(
+  req: ModelFileRequest,
+  target: Target,
+  sourceUrl: URL,
+  options: EnsureOptions,
+  signal: AbortSignal,
+): Promise<EnsuredModelFile> {
+  const updateLock = options.updateLock ?? false;
   const staleMs = options.lockStaleMs ?? DEFAULTS.lockStaleMs;
   const release = await acquireExclusiveLock(target.lock, {
     staleMs,
@@ -244,7 +306,7 @@ async function ensureOnline(
   try {
     // Another process may have finished (and recorded a pin) while we waited for the lock.
     const pin = await resolvePin(req, target, updateLock);
-    const again = await checkCachedFile(target.file, pin, false);
+    const again = await checkCachedFile(target.file, pin, false, req.format);
     if (again.ok) return { path: target.file, sha256: again.sha256, bytes: again.bytes, downloaded: false };
     return await downloadWithResumes({ req, target, pin, url: sourceUrl, options, signal });
   } finally {
@@ -319,17 +381,39 @@ function emptyLockFile(): LockFileContent {
 }
 
 async function recordLockEntry(target: Target, req: ModelFileRequest, sha256: string, bytes: number, signal: AbortSignal) {
+  await editLockEntries(target, req, signal, (entries) => {
+    entries[req.fileName] = { url: req.url, sha256, bytes, recordedAt: new Date().toISOString() };
+  });
+}
+
+/** Forgets the hash recorded for a file found not to be what it claims, so a new download can pin the real one. */
+async function removeLockEntry(target: Target, req: ModelFileRequest, signal: AbortSignal) {
+  await editLockEntries(target, req, signal, (entries) => {
+    delete entries[req.fileName];
+  });
+}
+
+async function editLockEntries(target: Target, req: ModelFileRequest, signal: AbortSignal, edit: (entries: Record<string, LockEntry>) => void) {
   // Other processes may be recording other models into the same file.
   const release = await acquireExclusiveLock(`${target.lockFile}.lock`, { staleMs: 60_000, pollMs: 50, signal });
   try {
     const content = await readLockFile(target.lockFile, req);
     const entries = { ...(content.models[req.id] ?? {}) };
-    entries[req.fileName] = { url: req.url, sha256, bytes, recordedAt: new Date().toISOString() };
-    content.models = sortedKeys({ ...content.models, [req.id]: sortedKeys(entries) });
+    edit(entries);
+    const { [req.id]: _old, ...others } = content.models;
+    content.models = sortedKeys(Object.keys(entries).length ? { ...others, [req.id]: sortedKeys(entries) } : others);
     await writeFileAtomic(target.lockFile, `${JSON.stringify(content, null, 2)}\n`);
   } finally {
     await release();
   }
+}
+
+/** A cached file that is not what it claims (pinned by an older version without the check) goes, with its lock entry. */
+async function discardInvalidFile(req: ModelFileRequest, target: Target, pin: Pin, problem: string, options: EnsureOptions, signal: AbortSignal) {
+  options.log?.(`${target.label}: the cached file is not usable (${problem}); removing it and downloading it again`);
+  await rm(target.file, { force: true });
+  await rm(target.sidecar, { force: true });
+  if (pin.source === "lock") await removeLockEntry(target, req, signal);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,15 +422,17 @@ async function recordLockEntry(target: Target, req: ModelFileRequest, sha256: st
 
 type CacheCheck =
   | { ok: true; sha256: string; bytes: number }
-  | { ok: false; kind: "missing" | "size" | "unpinned" | "sha256"; problem: string; sha256?: string; bytes?: number };
+  | { ok: false; kind: "missing" | "size" | "unpinned" | "sha256" | "content"; problem: string; sha256?: string; bytes?: number };
 
 interface Sidecar {
   size: number;
   mtimeMs: number;
   sha256: string;
+  /** formatKey of the content check the file passed, if any. */
+  content?: string;
 }
 
-async function checkCachedFile(file: string, pin: Pin, rehash: boolean): Promise<CacheCheck> {
+async function checkCachedFile(file: string, pin: Pin, rehash: boolean, format: ModelFileFormat | undefined): Promise<CacheCheck> {
   let stats: Stats;
   try {
     stats = await stat(file);
@@ -370,7 +456,7 @@ async function checkCachedFile(file: string, pin: Pin, rehash: boolean): Promise
       bytes: stats.size,
     };
   }
-  const sha256 = await cachedSha256(file, stats, rehash);
+  const { sha256, content } = await cachedSha256(file, stats, rehash);
   if (sha256 !== pin.sha256) {
     return {
       ok: false,
@@ -380,28 +466,33 @@ async function checkCachedFile(file: string, pin: Pin, rehash: boolean): Promise
       bytes: stats.size,
     };
   }
+  if (format && (rehash || content !== formatKey(format))) {
+    const problem = await contentProblem(file, format);
+    if (problem) return { ok: false, kind: "content", problem: `not a valid ${describeFormat(format)}: ${problem}`, sha256, bytes: stats.size };
+    await writeSidecar(file, sha256, formatKey(format)).catch(() => undefined);
+  }
   return { ok: true, sha256, bytes: stats.size };
 }
 
 /** The file's sha256, from the sidecar while size and mtime are unchanged, else by hashing. */
-async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<string> {
+async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<{ sha256: string; content?: string }> {
   const sidecarPath = `${file}.verified`;
   if (!rehash) {
     const sidecar = await readSidecar(sidecarPath);
-    if (sidecar && sidecar.size === stats.size && sidecar.mtimeMs === stats.mtimeMs) return sidecar.sha256;
+    if (sidecar && sidecar.size === stats.size && sidecar.mtimeMs === stats.mtimeMs) return sidecar;
   }
   const hash = createHash("sha256");
   await hashFileInto(hash, file);
   const sha256 = hash.digest("hex");
   await writeSidecar(file, sha256).catch(() => undefined); // only a speed-up; a read-only cache still works
-  return sha256;
+  return { sha256 };
 }
 
 async function readSidecar(path: string): Promise<Sidecar | undefined> {
   try {
     const value = JSON.parse(await readFile(path, "utf8")) as Partial<Sidecar>;
     if (typeof value.size === "number" && typeof value.mtimeMs === "number" && typeof value.sha256 === "string") {
-      return { size: value.size, mtimeMs: value.mtimeMs, sha256: value.sha256 };
+      return { size: value.size, mtimeMs: value.mtimeMs, sha256: value.sha256, content: typeof value.content === "string" ? value.content : undefined };
     }
   } catch {
     // Missing or torn sidecar: fall back to hashing.
@@ -409,9 +500,9 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
   return undefined;
 }
 
-async function writeSidecar(file: string, sha256: string): Promise<void> {
+async function writeSidecar(file: string, sha256: string, content?: string): Promise<void> {
   const stats = await stat(file);
-  const sidecar: Sidecar = { size: stats.size, mtimeMs: stats.mtimeMs, sha256 };
+  const sidecar: Sidecar = { size: stats.size, mtimeMs: stats.mtimeMs, sha256, content };
   await writeFileAtomic(`${file}.verified`, `${JSON.stringify(sidecar)}\n`);
 }
 
@@ -439,6 +530,10 @@ class ConnectionLost extends Error {
   }
 }
 
+const DISK_WRITE_REASON = "cannot write to the model cache";
+/** Failures the next build should try again (bytes were arriving; it resumes): not remembered. */
+const resumable = new WeakSet<ModelUnavailableError>();
+
 async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> {
   const retries = job.options.retries ?? DEFAULTS.retries;
   const retryDelayMs = job.options.retryDelayMs ?? DEFAULTS.retryDelayMs;
@@ -450,7 +545,7 @@ async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> 
       if (!(error instanceof ConnectionLost)) throw error;
       const have = await sizeOf(job.target.part);
       if (attempt >= retries) {
-        throw new ModelUnavailableError(
+        const failure = new ModelUnavailableError(
           job.req.id,
           error.kind === "stalled" ? "download stalled" : "download interrupted",
           `Model "${job.req.id}": ${error.message} while downloading ${displayUrl(job.url)} to ${job.target.file}. ` +
@@ -458,6 +553,8 @@ async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> 
             `${job.req.id}\`) again to resume.`,
           { cause: error },
         );
+        if (have > 0) resumable.add(failure);
+        throw failure;
       }
       job.options.log?.(
         `${job.target.label}: ${error.message}; resuming from ${formatMB(have)} (retry ${attempt + 1} of ${retries})`,
@@ -467,11 +564,17 @@ async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> 
   }
 }
 
+/** The most bytes the file may have: its pinned size, else the spec's maximum, else the default cap. */
+function sizeCap(job: DownloadJob): number {
+  return job.pin.bytes ?? job.req.maxBytes ?? DEFAULTS.maxUnpinnedBytes;
+}
+
 async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<EnsuredModelFile> {
   const { req, target, pin } = job;
   if (!mayResume) await rm(target.part, { force: true });
   let offset = await sizeOf(target.part);
-  if (pin.bytes !== undefined && offset > pin.bytes) {
+  const cap = sizeCap(job);
+  if (offset > cap) {
     await rm(target.part, { force: true });
     offset = 0;
   }
@@ -481,15 +584,15 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
 
   const headers: Record<string, string> = { "accept-encoding": "identity", "user-agent": "encoder-compare" };
   if (offset > 0) headers.range = `bytes=${offset}-`;
-  const { response, url, timedOut } = await openFollowingRedirects(job, headers);
-  const status = response.statusCode ?? 0;
+  const reply = await openReply(job, headers, (status) => (status === 206 ? cap - offset : cap));
+  const { status, url } = reply;
 
   let append: boolean;
   let total: number | undefined;
   if (status === 206 && offset > 0) {
-    const range = parseContentRange(response.headers["content-range"]);
+    const range = parseContentRange(reply.headers["content-range"]);
     if (!range || range.start !== offset) {
-      response.destroy();
+      reply.discard();
       job.options.log?.(`${target.label}: the server answered the resume with an unexpected range; starting over`);
       return downloadOnce(job, false);
     }
@@ -498,11 +601,11 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
   } else if (status === 200) {
     if (offset > 0) job.options.log?.(`${target.label}: the server does not resume downloads; starting over`);
     append = false;
-    total = contentLength(response);
+    total = contentLength(reply.headers);
   } else if (status === 416 && offset > 0) {
     // The part may already be complete; if it is not valid, fetch it again from the start.
-    response.resume();
-    const serverTotal = parseUnsatisfiedRange(response.headers["content-range"]);
+    reply.discard();
+    const serverTotal = parseUnsatisfiedRange(reply.headers["content-range"]);
     if (serverTotal === undefined || serverTotal === offset) {
       const done = await finishIfValid(job, hash.digest("hex"), offset, "restart");
       if (done) return done;
@@ -510,11 +613,11 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
     job.options.log?.(`${target.label}: the partial download is not usable; starting over`);
     return downloadOnce(job, false);
   } else {
-    response.resume();
+    reply.discard();
     throw new ModelUnavailableError(
       req.id,
       `HTTP ${status} from ${displayUrl(url)}`,
-      `Model "${req.id}": downloading ${req.fileName} failed with HTTP ${status} ${response.statusMessage ?? ""} ` +
+      `Model "${req.id}": downloading ${req.fileName} failed with HTTP ${status} ${reply.statusMessage} ` +
         `from ${displayUrl(url)}${url.toString() === job.url.toString() ? "" : ` (redirected from ${displayUrl(job.url)})`}. ` +
         `Check the URL in the encoder spec, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror that has the file.`,
     );
@@ -523,7 +626,7 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
   const running = append ? hash : createHash("sha256");
 
   if (pin.bytes !== undefined && total !== undefined && total !== pin.bytes) {
-    response.destroy();
+    reply.discard();
     await rm(target.part, { force: true });
     throw mismatchError(job, "size mismatch", `the server offers ${total} bytes`);
   }
@@ -542,13 +645,12 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
   const sink = createWriteStream(target.part, { flags: append ? "a" : "w" });
   sink.on("error", (error) => (diskError ??= error));
   try {
-    await pipeline(response, meter, sink, { signal: job.signal });
+    await pipeline(reply.body, meter, sink, { signal: job.signal });
   } catch (error) {
     progress.stop(false);
     if (job.signal.aborted) throw job.signal.reason;
     if (diskError) throw diskWriteError(job, diskError);
-    if (timedOut()) throw new ConnectionLost("stalled", `no data for ${stallMs(job) / 1000} s`, { cause: error });
-    throw new ConnectionLost("interrupted", `the connection dropped after ${formatMB(received)}`, { cause: error });
+    throw fetchFailure(job, error, received);
   }
   if (total !== undefined && received < total) {
     progress.stop(false);
@@ -561,8 +663,8 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
 }
 
 /**
- * Checks the complete part file against the pin; places it (and records the lock entry when
- * unpinned). A part that fails verification is deleted, then either reported ("throw", a
+ * Checks the complete part file against the pin and its format; places it (and records the
+ * lock entry when unpinned). A part that fails is deleted, then either reported ("throw", a
  * fresh download) or answered with undefined so the caller starts over ("restart", a part
  * left by an earlier run, which may simply be corrupt).
  */
@@ -584,9 +686,22 @@ async function finishIfValid(
       `the downloaded file has sha256 ${sha256} (${bytes} bytes)`,
     );
   }
+  const problem = req.format ? await contentProblem(target.part, req.format) : undefined;
+  if (req.format && problem) {
+    await rm(target.part, { force: true });
+    if (onMismatch === "restart") return undefined;
+    throw new ModelUnavailableError(
+      req.id,
+      `${displayUrl(job.url)} did not send a valid ${describeFormat(req.format)}`,
+      `Model "${req.id}": the file downloaded from ${displayUrl(job.url)} is not a valid ${describeFormat(req.format)}: ${problem}. ` +
+        `It was deleted and nothing was pinned. Check the URL in the encoder spec or the mirror (ENCODER_COMPARE_MODEL_BASE_URL), ` +
+        `then run \`npx encoder-compare models pull ${req.id}\`.`,
+      { note: problem },
+    );
+  }
   if (pin.source === "none") await recordLockEntry(target, req, sha256, bytes, job.signal);
   await rename(target.part, target.file);
-  await writeSidecar(target.file, sha256).catch(() => undefined);
+  await writeSidecar(target.file, sha256, req.format && formatKey(req.format)).catch(() => undefined);
   return { path: target.file, sha256, bytes, downloaded: true };
 }
 
@@ -616,7 +731,7 @@ function mismatchError(job: DownloadJob, reason: string, found: string): ModelUn
 function diskWriteError(job: DownloadJob, cause: unknown): ModelUnavailableError {
   return new ModelUnavailableError(
     job.req.id,
-    "cannot write to the model cache",
+    DISK_WRITE_REASON,
     `Model "${job.req.id}": writing ${job.target.part} failed while downloading ${displayUrl(job.url)}. ` +
       `Free disk space or point ENCODER_COMPARE_MODELS_DIR at a writable directory.`,
     { cause },
@@ -624,83 +739,70 @@ function diskWriteError(job: DownloadJob, cause: unknown): ModelUnavailableError
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP: https only (http for loopback), redirects followed under the same rule
+// HTTP, through the one client (net/): URL policy, deadlines and the size cap live there
 // ---------------------------------------------------------------------------------------------
 
-function refuseUnlessAllowed(req: ModelFileRequest, url: URL, redirectedFrom: URL | undefined): void {
-  const loopback = LOOPBACK_HOSTS.has(url.hostname.toLowerCase());
-  if (url.protocol === "https:" || (url.protocol === "http:" && loopback)) return;
-  const via = redirectedFrom ? ` (redirected from ${displayUrl(redirectedFrom)})` : "";
-  throw new ModelUnavailableError(
-    req.id,
-    `insecure URL refused: ${displayUrl(url)}`,
-    `Model "${req.id}": refusing to download ${req.fileName} from ${displayUrl(url)}${via}: only https URLs are ` +
-      `allowed (plain http only to 127.0.0.1, ::1 or localhost). Use an https URL or mirror ` +
-      `(ENCODER_COMPARE_MODEL_BASE_URL).`,
-  );
-}
-
-interface OpenResponse {
-  response: IncomingMessage;
-  url: URL;
-  timedOut: () => boolean;
-}
-
-async function openFollowingRedirects(job: DownloadJob, headers: Record<string, string>): Promise<OpenResponse> {
-  let url = job.url;
-  let previous: URL | undefined;
-  for (let hop = 0; ; hop++) {
-    refuseUnlessAllowed(job.req, url, previous);
-    const opened = await httpGet(job, url, headers);
-    const status = opened.response.statusCode ?? 0;
-    const location = opened.response.headers.location;
-    if (!REDIRECT_STATUSES.has(status) || !location) return opened;
-    opened.response.resume();
-    if (hop >= MAX_REDIRECTS) {
-      throw new ModelUnavailableError(
-        job.req.id,
-        "too many redirects",
-        `Model "${job.req.id}": ${displayUrl(job.url)} redirected more than ${MAX_REDIRECTS} times ` +
-          `(last to ${displayUrl(new URL(location, url))}); check the URL in the encoder spec.`,
-      );
+async function openReply(job: DownloadJob, headers: Record<string, string>, maxBytes: (status: number) => number): Promise<Reply> {
+  const { limits, stallTimeoutMs } = job.options;
+  try {
+    return await openGet({
+      url: job.url,
+      what: `${job.req.fileName} for model "${job.req.id}"`,
+      headers,
+      signal: job.signal,
+      limits: { ...limits, ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }) },
+      maxBytes,
+    });
+  } catch (error) {
+    if (error instanceof NetError && error.kind === "too-large" && job.pin.bytes !== undefined) {
+      await rm(job.target.part, { force: true });
+      throw mismatchError(job, "size mismatch", error.message);
     }
-    previous = url;
-    url = new URL(location, url);
+    throw fetchFailure(job, error, 0);
   }
 }
 
-function httpGet(job: DownloadJob, url: URL, headers: Record<string, string>): Promise<OpenResponse> {
-  const timeoutMs = stallMs(job);
-  return new Promise((resolvePromise, reject) => {
-    let timedOut = false;
-    const client = url.protocol === "https:" ? https : http;
-    const request = client.get(url, { headers, signal: job.signal }, (response) =>
-      resolvePromise({ response, url, timedOut: () => timedOut }),
-    );
-    // The socket timeout covers the wait for headers and every gap between body chunks.
-    request.setTimeout(timeoutMs, () => {
-      timedOut = true;
-      request.destroy(new Error(`no data for ${timeoutMs / 1000} s`));
-    });
-    request.on("error", (error) => {
-      if (job.signal.aborted) return reject(job.signal.reason);
-      if (timedOut) return reject(new ConnectionLost("stalled", `no reply for ${timeoutMs / 1000} s`, { cause: error }));
-      reject(
-        new ModelUnavailableError(
-          job.req.id,
-          `cannot reach ${url.host} (${errorCode(error)})`,
-          `Model "${job.req.id}": cannot reach ${displayUrl(url)} to download ${job.req.fileName} (${errorCode(error)}). ` +
-            `Check the network, set ENCODER_COMPARE_MODEL_BASE_URL to a reachable mirror, or work offline ` +
-            `(ENCODER_COMPARE_OFFLINE=1) with the file already in ${job.target.file}.`,
-          { cause: error },
-        ),
+/** A NetError as what the download does next: resume (ConnectionLost) or give up (ModelUnavailableError). */
+function fetchFailure(job: DownloadJob, error: unknown, received: number): unknown {
+  if (job.signal.aborted) return job.signal.reason;
+  if (!(error instanceof NetError)) return new ConnectionLost("interrupted", `the connection dropped after ${formatMB(received)}`, { cause: error });
+  const { req, target } = job;
+  const at = displayUrl(error.url);
+  const kept = `${formatMB(received)} are kept in ${target.part}; the next build (or \`npx encoder-compare models pull ${req.id}\`) resumes from there`;
+  const unavailable = (reason: string, message: string) => new ModelUnavailableError(req.id, reason, `Model "${req.id}": ${message}`, { cause: error });
+  switch (error.kind) {
+    case "stalled":
+      return new ConnectionLost("stalled", error.message, { cause: error });
+    case "interrupted":
+      return new ConnectionLost("interrupted", `the connection dropped after ${formatMB(received)}`, { cause: error });
+    case "refused":
+      return unavailable(
+        `insecure URL refused: ${at}`,
+        `refusing to download ${req.fileName} from ${at} (redirected from ${displayUrl(job.url)}): ${URL_POLICY_TEXT}. ` +
+          `Use an https URL or mirror (ENCODER_COMPARE_MODEL_BASE_URL).`,
       );
-    });
-  });
-}
-
-function stallMs(job: DownloadJob): number {
-  return job.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
+    case "too-many-redirects":
+      return unavailable("too many redirects", `${error.message}; check the URL in the encoder spec.`);
+    case "too-large":
+      return unavailable(
+        "download larger than expected",
+        `${error.message} (${job.pin.bytes !== undefined ? "the pinned size" : "the spec's maxBytes, or the 4 GiB default"}); ` +
+          `reading stopped there. ${kept}; if the file really grew, update the encoder spec.`,
+      );
+    case "too-slow":
+    case "deadline":
+      return unavailable(
+        error.kind === "too-slow" ? "download too slow" : "download took too long",
+        `${error.message} while downloading ${at}. ${kept}. The limit is set by ENCODER_COMPARE_MIN_SPEED (bytes/s).`,
+      );
+    default:
+      // unreachable, connect-timeout, no-reply: nothing arrived from this host.
+      return unavailable(
+        `cannot reach ${error.url.host} (${error.kind === "unreachable" ? errorCode(error.cause) : error.kind === "no-reply" ? "no reply" : "no connection"})`,
+        `${error.message} while asking for ${at} (${req.fileName}). Check the network, set ENCODER_COMPARE_MODEL_BASE_URL to a ` +
+          `reachable mirror, or work offline (ENCODER_COMPARE_OFFLINE=1) with the file already in ${target.file}.`,
+      );
+  }
 }
 
 function parseContentRange(header: string | undefined): { start: number; total?: number } | undefined {
@@ -714,14 +816,9 @@ function parseUnsatisfiedRange(header: string | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-function contentLength(response: IncomingMessage): number | undefined {
-  const value = Number(response.headers["content-length"]);
+function contentLength(headers: IncomingHttpHeaders): number | undefined {
+  const value = Number(headers["content-length"]);
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** Origin and path only: signed CDN URLs carry tokens that should not end up in pages or logs. */
-function displayUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -997,9 +1094,4 @@ function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
 
 function isCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
 }

@@ -7,7 +7,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import type { BuiltinGraphName } from "./builtin-graphs.ts";
+import { netLimitsFromEnv } from "../net/limits.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "./download.ts";
+import { RETRY_AFTER_ENV } from "./unavailable-memo.ts";
+import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ResolvedModel {
   /** Either in-memory bytes or a file onnxruntime reads itself (large models). */
@@ -25,13 +28,35 @@ export interface ResolveOptions {
   baseUrl?: string;
   /** Accept a changed upstream hash for an unpinned file and re-record it in the lock file. */
   updateLock?: boolean;
+  /** Try downloads now even if a recent try failed (`models pull`). */
+  retryUnavailable?: boolean;
   log?: (line: string) => void;
+  /** Where fetch limits are read from (README: "Fetches"); default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Converter {
+  version: number;
+  convert: (weights: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+  /** What the weights file must be before it is kept and pinned. */
+  weightsFormat: ModelFileFormat;
 }
 
 /** Converters that turn downloaded weights into an ONNX graph; bump a version to re-convert. */
-export const CONVERTERS: Record<string, { version: number; convert: (weights: Uint8Array) => Uint8Array | Promise<Uint8Array> }> = {
+export const CONVERTERS: Record<string, Converter> = {
   // Imported on use: the converter pulls in onnx-proto, and a cached conversion never needs it.
-  "bit-resnetv2": { version: 1, convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights) },
+  "bit-resnetv2": {
+    version: 1,
+    convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights),
+    weightsFormat: {
+      kind: "safetensors",
+      purpose: "the bit-resnetv2 converter",
+      checkTensors: async (shapes) => {
+        const { describeBitLayout } = await import("./convert-bit.ts");
+        describeBitLayout(new Map([...shapes].map(([name, shape]) => [name, { shape, data: new Float32Array(0) }])));
+      },
+    },
+  },
 };
 
 export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): Promise<ResolvedModel> {
@@ -51,7 +76,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       return { model: bytes, sha256: sha256(bytes), origin: file };
     }
     case "url": {
-      const file = await ensureModelFile(fileRequest(spec.modelId ?? spec.id, source), ensureOptions(options));
+      const file = await ensureModelFile(modelFileRequests(spec)[0]!, ensureOptions(options));
       return { model: file.path, sha256: file.sha256, origin: file.path };
     }
     case "converted": {
@@ -59,7 +84,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       if (!converter) {
         throw new Error(`encoder "${spec.id}": unknown converter "${source.converter}"; known converters: ${Object.keys(CONVERTERS).join(", ")}`);
       }
-      const weights = await ensureModelFile(fileRequest(spec.modelId ?? spec.id, source.weights), ensureOptions(options));
+      const weights = await ensureModelFile(modelFileRequests(spec)[0]!, ensureOptions(options));
       const identity = sha256(`converted\n${source.converter}\n${converter.version}\n${weights.sha256}`);
       const converted = path.join(path.dirname(weights.path), `${source.converter}-v${converter.version}-${weights.sha256.slice(0, 16)}.onnx`);
       if (!fs.existsSync(converted)) {
@@ -68,7 +93,15 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
         try {
           bytes = await converter.convert(fs.readFileSync(weights.path));
         } catch (error) {
-          throw new Error(`encoder "${spec.id}": converting ${weights.path} failed: ${(error as Error).message}`, { cause: error });
+          // The weights passed their checks, so this is the converter meeting a file it cannot read:
+          // the model is unavailable (stand-in or strict failure), the build goes on.
+          throw new ModelUnavailableError(
+            spec.id,
+            `cannot convert its weights (${source.converter})`,
+            `encoder "${spec.id}": converting ${weights.path} failed: ${(error as Error).message}. ` +
+              `Delete that file and run \`npx encoder-compare models pull --update-lock ${spec.modelId ?? spec.id}\` to download it again.`,
+            { cause: error },
+          );
         }
         const temp = `${converted}.${process.pid}.tmp`;
         fs.writeFileSync(temp, bytes);
@@ -131,13 +164,43 @@ async function resolveBuiltin(graph: BuiltinGraphName, modelsDir: string): Promi
   return { model: bytes, sha256: hash, origin };
 }
 
-function fileRequest(id: string, source: { url: string; sha256?: string; bytes?: number; fileName?: string }): ModelFileRequest {
+/** The files an encoder downloads, each with the checks it must pass before it is kept. */
+export function modelFileRequests(spec: EncoderSpec): ModelFileRequest[] {
+  const id = spec.modelId ?? spec.id;
+  const source = spec.source;
+  if (source.kind === "url") {
+    return [fileRequest(id, source, { kind: "onnx", inputName: spec.inputName, outputName: spec.outputName })];
+  }
+  if (source.kind === "converted") return [fileRequest(id, source.weights, CONVERTERS[source.converter]?.weightsFormat)];
+  return [];
+}
+
+function fileRequest(
+  id: string,
+  source: { url: string; sha256?: string; bytes?: number; maxBytes?: number; fileName?: string },
+  format: ModelFileFormat | undefined,
+): ModelFileRequest {
   const fileName = source.fileName ?? decodeURIComponent(new URL(source.url).pathname.split("/").pop() || "model.onnx");
-  return { id, url: source.url, fileName, sha256: source.sha256, bytes: source.bytes };
+  return { id, url: source.url, fileName, sha256: source.sha256, bytes: source.bytes, maxBytes: source.maxBytes, format };
 }
 
 function ensureOptions(options: ResolveOptions): EnsureOptions {
-  return { dir: options.modelsDir, offline: options.offline, baseUrl: options.baseUrl, updateLock: options.updateLock, log: options.log };
+  const env = options.env ?? process.env;
+  const retryAfter = env[RETRY_AFTER_ENV]?.trim();
+  const seconds = retryAfter ? Number(retryAfter) : undefined;
+  if (seconds !== undefined && !(seconds >= 0)) {
+    throw new Error(`${RETRY_AFTER_ENV}=${JSON.stringify(retryAfter)} is not a number of seconds; use e.g. ${RETRY_AFTER_ENV}=0 to retry every build`);
+  }
+  return {
+    dir: options.modelsDir,
+    offline: options.offline,
+    baseUrl: options.baseUrl,
+    updateLock: options.updateLock,
+    retryUnavailable: options.retryUnavailable,
+    unavailableRetryMs: seconds === undefined ? undefined : seconds * 1000,
+    limits: netLimitsFromEnv(env),
+    log: options.log,
+  };
 }
 
 function sha256(bytes: Uint8Array | string): string {

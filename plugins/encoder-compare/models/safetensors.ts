@@ -102,27 +102,58 @@ function decodeToFloat32(dtype: string, raw: Uint8Array, count: number): Float32
   return out;
 }
 
+/** Checks one tensor's dtype and byte range against the data section; returns its element count. */
+function checkExtent(name: string, { dtype, shape, data_offsets: [begin, end] }: HeaderEntry, dataLength: number): number {
+  const elementBytes = BYTES_PER_ELEMENT[dtype];
+  if (elementBytes === undefined) {
+    throw new Error(
+      `safetensors tensor "${name}" has dtype ${dtype}; only ${Object.keys(BYTES_PER_ELEMENT).join(", ")} can be read as float32`,
+    );
+  }
+  const count = shape.reduce((product, dim) => product * dim, 1);
+  if (end - begin !== count * elementBytes) {
+    throw malformed(
+      `tensor "${name}" (${dtype} [${shape.join(", ")}]) needs ${count * elementBytes} bytes but data_offsets span ${end - begin}`,
+    );
+  }
+  if (end > dataLength) {
+    throw malformed(`tensor "${name}" ends at byte ${end} of the data section, which has only ${dataLength} bytes (truncated file?)`);
+  }
+  return count;
+}
+
+/** How many bytes from the start of a `fileBytes`-long file hold its header, read from its first 8 bytes. */
+export function safetensorsHeaderSpan(first8: Uint8Array, fileBytes: number): number {
+  if (first8.byteLength < 8 || fileBytes < 8) throw malformed(`only ${fileBytes} bytes, need at least 8 for the header length`);
+  const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, fileBytes - 8))) {
+    throw malformed(`header length ${headerLength} does not fit in a ${fileBytes}-byte file`);
+  }
+  return 8 + Number(headerLength);
+}
+
+/**
+ * Tensor names and shapes of a `fileBytes`-long safetensors file from its first bytes (the span
+ * safetensorsHeaderSpan gives), after checking that every tensor lies inside the file.
+ */
+export function readSafetensorsHeader(head: Uint8Array, fileBytes: number): Map<string, number[]> {
+  const { entries, dataStart } = parseHeader(head);
+  const shapes = new Map<string, number[]>();
+  for (const [name, entry] of entries) {
+    checkExtent(name, entry, fileBytes - dataStart);
+    shapes.set(name, [...entry.shape]);
+  }
+  return shapes;
+}
+
 /** Decodes every tensor of a safetensors file as float32, in header order. */
 export function readSafetensors(bytes: Uint8Array): Map<string, FloatTensor> {
   const { entries, dataStart } = parseHeader(bytes);
   const dataLength = bytes.byteLength - dataStart;
   const tensors = new Map<string, FloatTensor>();
-  for (const [name, { dtype, shape, data_offsets: [begin, end] }] of entries) {
-    const elementBytes = BYTES_PER_ELEMENT[dtype];
-    if (elementBytes === undefined) {
-      throw new Error(
-        `safetensors tensor "${name}" has dtype ${dtype}; only ${Object.keys(BYTES_PER_ELEMENT).join(", ")} can be read as float32`,
-      );
-    }
-    const count = shape.reduce((product, dim) => product * dim, 1);
-    if (end - begin !== count * elementBytes) {
-      throw malformed(
-        `tensor "${name}" (${dtype} [${shape.join(", ")}]) needs ${count * elementBytes} bytes but data_offsets span ${end - begin}`,
-      );
-    }
-    if (end > dataLength) {
-      throw malformed(`tensor "${name}" ends at byte ${end} of the data section, which has only ${dataLength} bytes (truncated file?)`);
-    }
+  for (const [name, entry] of entries) {
+    const { dtype, shape, data_offsets: [begin, end] } = entry;
+    const count = checkExtent(name, entry, dataLength);
     const raw = bytes.subarray(dataStart + begin, dataStart + end);
     tensors.set(name, { shape: [...shape], data: decodeToFloat32(dtype, raw, count) });
   }
