@@ -659,7 +659,8 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
   await fsyncFile(target.part);
   progress.stop(true);
 
-  return (await finishIfValid(job, running.digest("hex"), received, "throw"))!;
+  // A resumed file that fails its checks may just have a bad start: fetch it whole once before giving up.
+  return (await finishIfValid(job, running.digest("hex"), received, append ? "restart" : "throw")) ?? downloadOnce(job, false);
 }
 
 /**
