@@ -122,14 +122,20 @@ describe("model sources over a loopback server", () => {
     const { engine: e, warnings } = engine(models, {}, [spec("wrong", "wrong-names.onnx")]);
     const result = await e.query("wrong", dataset, path.join(dataset, "1f436.png"), { k: 1, includeSelf: false });
     assert.equal(result.standInFor?.spec.id, "wrong");
-    assert.match(warnings.join("\n"), /the ONNX model has inputs \[pixel_values\] and outputs \[embeds\], the encoder spec needs input "pixel_values" and output "image_embeds"/);
+    assert.match(
+      warnings.join("\n"),
+      /the ONNX model has inputs \[pixel_values\] and outputs \[embeds\], the encoder spec needs input "pixel_values" and output "image_embeds"/,
+    );
     assert.equal(fs.existsSync(path.join(models, "models.lock.json")), false);
     await e.close();
     // A local file is not downloaded: the session names the mismatch.
     const local = path.join(models, "wrong-names.onnx");
     fs.writeFileSync(local, files.get("/wrong-names.onnx")!);
     const { engine: fileEngine } = engine(models, {}, [spec("wrong-file", "unused", { source: { kind: "file", path: local } })]);
-    await assert.rejects(fileEngine.encoder("wrong-file"), /expected input "pixel_values" and output "image_embeds", the model has inputs \[pixel_values\] and outputs \[embeds\]/);
+    await assert.rejects(
+      fileEngine.encoder("wrong-file"),
+      /expected input "pixel_values" and output "image_embeds", the model has inputs \[pixel_values\] and outputs \[embeds\]/,
+    );
     await fileEngine.close();
   });
 

@@ -263,7 +263,8 @@ export class CompareEngine {
       }
       const standIn = await this.#identity(spec.standIn);
       const note = error.note ? ` (${error.note})` : "";
-      this.options.warn(`${spec.label} not available (${error.reason})${note}: its tables use ${standIn.spec.id} as a stand-in, labelled as such; ${fetchHint}`);
+      const uses = `its tables use ${standIn.spec.id} as a stand-in, labelled as such`;
+      this.options.warn(`${spec.label} not available (${error.reason})${note}: ${uses}; ${fetchHint}`);
       return { ...standIn, standInFor: { spec, reason: error.reason } };
     }
   }

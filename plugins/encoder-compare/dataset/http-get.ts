@@ -39,7 +39,10 @@ export interface GetOptions {
 
 function asHttpGetError(error: unknown): unknown {
   if (!(error instanceof NetError)) return error;
-  const message = error.kind === "refused" || error.kind === "too-many-redirects" ? error.message : `${displayUrl(error.url)}: ${error.message.replace(`HTTP ${error.status} from ${displayUrl(error.url)}`, `HTTP ${error.status}`)}`;
+  // The importer's messages are "<url>: <what happened>"; policy errors already name their URLs.
+  const at = displayUrl(error.url);
+  const what = error.kind === "http-status" ? `HTTP ${error.status}` : error.message;
+  const message = error.kind === "refused" || error.kind === "too-many-redirects" ? error.message : `${at}: ${what}`;
   return new HttpGetError(message, error.retryable, { cause: error, retryAfterMs: error.retryAfterMs });
 }
 
