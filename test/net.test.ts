@@ -2,6 +2,7 @@
 // deadlines (endless, trickling and silent servers), remembered failures, and downloads that
 // are kept and pinned only when they are what they claim to be.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -159,6 +160,37 @@ test("a mirror that accepts and never answers costs one reply deadline once; the
 
   await unavailable(ensureModelFile(req, { ...options, unavailableRetryMs: 0 }));
   assert.equal(s.connections, 2, "a window of 0 tries again");
+});
+
+/** A listening socket whose accept queue is full, so a new connection never completes (a firewall that drops packets). */
+async function unacceptingPort(): Promise<{ port: number; stop: () => void }> {
+  const script = [
+    "import socket, sys, time",
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    "fill = [socket.socket() for _ in range(4)]",
+    "[f.setblocking(False) or f.connect_ex(s.getsockname()) for f in fill]",
+    "time.sleep(0.2); print(s.getsockname()[1], flush=True); sys.stdin.read()",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once("error", reject);
+  });
+  return { port, stop: () => child.kill() };
+}
+
+test("a host that never completes the connection is given up at the connect deadline", { timeout: 20_000 }, async () => {
+  const { port, stop } = await unacceptingPort();
+  try {
+    const dir = tempDir();
+    const error = await unavailable(
+      ensureModelFile({ id: "m", url: `http://127.0.0.1:${port}/model.onnx`, fileName: "model.onnx" }, quiet(dir, { limits: { connectTimeoutMs: 300 } })),
+    );
+    assert.equal(error.reason, `cannot reach 127.0.0.1:${port} (no connection)`);
+    assert.match(error.message, /no connection to 127\.0\.0\.1:\d+ within 0\.3 s/);
+  } finally {
+    stop();
+  }
 });
 
 test("two builds against a black-holed mirror: the first ends at the deadline with a stand-in, the second connects nowhere", { timeout: 30_000 }, async () => {

@@ -17,7 +17,8 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-export async function startLoopbackServer(routes: Record<string, Route> = {}): Promise<LoopbackServer> {
+/** Routes match the path without its query; `fallback` answers the rest (default 404). */
+export async function startLoopbackServer(routes: Record<string, Route> = {}, fallback?: Route): Promise<LoopbackServer> {
   const table = new Map(Object.entries(routes));
   const counts = new Map<string, number>();
   const requests: string[] = [];
@@ -31,6 +32,7 @@ export async function startLoopbackServer(routes: Record<string, Route> = {}): P
     counts.set(key, nth);
     const handler = table.get(key);
     if (handler) handler(req, res, nth);
+    else if (fallback) fallback(req, res, nth);
     else res.writeHead(404, { "content-type": "text/plain" }).end("not found");
   });
   server.on("connection", (socket: Socket) => {

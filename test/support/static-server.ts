@@ -1,8 +1,7 @@
 // A static file server for a built site, bound to 127.0.0.1 on a free port (browser tests).
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { startLoopbackServer } from "./loopback-server.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -43,7 +42,7 @@ function fileFor(root: string, urlPath: string): string | undefined {
 export async function serveStatic(root: string): Promise<StaticServer> {
   const absoluteRoot = path.resolve(root);
   const notFound: string[] = [];
-  const server = http.createServer((request, response) => {
+  const server = await startLoopbackServer({}, (request, response) => {
     const urlPath = new URL(request.url ?? "/", "http://localhost").pathname;
     const file = fileFor(absoluteRoot, urlPath);
     const stat = file ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
@@ -63,11 +62,5 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     if (request.method === "HEAD") response.end();
     else fs.createReadStream(file).pipe(response);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    notFound,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { origin: server.origin, notFound, close: () => server.close() };
 }
