@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 
 import { main as cli } from "../plugins/encoder-compare/cli.ts";
 import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/dataset/http-get.ts";
+import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
 import { importJinaMemes } from "../plugins/encoder-compare/dataset/import-jina.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
@@ -88,6 +89,13 @@ test("plain http is allowed to all of 127.0.0.0/8, ::1 and localhost, by the mod
     const error = await unavailable(ensureModelFile({ id: "m", url, fileName: "model.onnx" }, quiet(dir)));
     assert.match(error.reason, /^insecure URL refused/, host);
   }
+});
+
+test("a remote host may not redirect to this machine; loopback may redirect within itself", () => {
+  assert.throws(() => checkUrl(new URL("http://127.0.0.1:8080/admin"), "x", new URL("https://hub.example/a")), /may not redirect to this machine/);
+  assert.throws(() => checkUrl(new URL("https://localhost/a"), "x", new URL("https://hub.example/a")), /may not redirect to this machine/);
+  assert.doesNotThrow(() => checkUrl(new URL("http://127.0.0.1:8080/b"), "x", new URL("http://localhost:8080/a")));
+  assert.doesNotThrow(() => checkUrl(new URL("https://cdn.example/b"), "x", new URL("https://hub.example/a")));
 });
 
 // ---------------------------------------------------------------------------------------------

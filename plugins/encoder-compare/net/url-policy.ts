@@ -24,9 +24,15 @@ export function displayUrl(url: URL): string {
 
 export const URL_POLICY_TEXT = "only https URLs are allowed (plain http only to loopback: 127.0.0.0/8, ::1, localhost)";
 
-/** Throws a `refused` NetError unless `url` is https, or http to a loopback host. */
+/**
+ * Throws a `refused` NetError unless `url` is https, or http to a loopback host; and a remote
+ * host may not redirect to this machine (a reply from the internet must not reach local services).
+ */
 export function checkUrl(url: URL, what: string, redirectedFrom?: URL): void {
-  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) return;
   const subject = redirectedFrom ? `redirect from ${displayUrl(redirectedFrom)} to` : what;
+  if (redirectedFrom && !isLoopbackHost(redirectedFrom.hostname) && isLoopbackHost(url.hostname)) {
+    throw new NetError("refused", url, `${subject} ${displayUrl(url)} refused: a remote host may not redirect to this machine`);
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) return;
   throw new NetError("refused", url, `${subject} ${displayUrl(url)} refused: ${URL_POLICY_TEXT}`);
 }
