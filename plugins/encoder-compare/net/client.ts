@@ -145,6 +145,7 @@ function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: numb
     });
 
     outgoing.on("response", (incoming) => {
+      if (finished) return void incoming.destroy(); // a deadline ended the request first
       response = incoming;
       clear("connect");
       clear("reply");
@@ -189,6 +190,7 @@ function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: numb
         // The consumer stopped reading (destroyed the body): let the connection go.
         finished = true;
         clear();
+        request.signal?.removeEventListener("abort", onAbort);
         incoming.destroy();
         outgoing.destroy();
       });
