@@ -76,7 +76,7 @@ function serve(body: Buffer) {
 
 test("plain http is allowed to all of 127.0.0.0/8, ::1 and localhost, by the model downloader and the importer alike", async () => {
   const dir = tempDir();
-  for (const host of ["127.0.0.2", "127.255.0.9", "[::1]", "localhost", "LOCALHOST"]) {
+  for (const host of ["127.0.0.2", "127.255.0.9", "127.1", "[::1]", "[::ffff:127.0.0.1]", "localhost", "LOCALHOST"]) {
     const url = `http://${host}:1/model.onnx`;
     assert.doesNotThrow(() => assertAllowedUrl(new URL(url), "image URL"), host);
     const error = await unavailable(ensureModelFile({ id: "m", url, fileName: "model.onnx" }, quiet(dir)));

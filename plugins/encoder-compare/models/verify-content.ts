@@ -31,36 +31,49 @@ export async function contentProblem(file: string, format: ModelFileFormat): Pro
   const handle = await open(file, "r");
   try {
     const size = (await handle.stat()).size;
-    const problem = format.kind === "onnx" ? await onnxProblem(handle, size, format) : await safetensorsProblem(handle, size, format);
-    return problem === undefined ? undefined : `${problem}${await looksLike(handle, size)}`;
+    const found = format.kind === "onnx" ? await onnxProblem(handle, size, format) : await safetensorsProblem(handle, size, format);
+    if (!found) return undefined;
+    // A file that does not even parse is shown by its first bytes (often an HTML page).
+    return found.parsed ? found.problem : `${found.problem}${await looksLike(handle, size)}`;
   } finally {
     await handle.close();
   }
 }
 
-async function safetensorsProblem(handle: FileHandle, size: number, format: ModelFileFormat & { kind: "safetensors" }) {
+interface Found {
+  problem: string;
+  /** The file parsed as its format; the problem is in what it holds. */
+  parsed: boolean;
+}
+
+async function safetensorsProblem(handle: FileHandle, size: number, format: ModelFileFormat & { kind: "safetensors" }): Promise<Found | undefined> {
+  let shapes: Map<string, number[]>;
   try {
     const first8 = await readAt(handle, 0, Math.min(8, size));
-    const head = await readAt(handle, 0, safetensorsHeaderSpan(first8, size));
-    await format.checkTensors?.(readSafetensorsHeader(head, size));
+    shapes = readSafetensorsHeader(await readAt(handle, 0, safetensorsHeaderSpan(first8, size)), size);
+  } catch (error) {
+    return { problem: (error as Error).message, parsed: false };
+  }
+  try {
+    await format.checkTensors?.(shapes);
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return { problem: (error as Error).message, parsed: true };
   }
 }
 
-async function onnxProblem(handle: FileHandle, size: number, format: { inputName: string; outputName: string }) {
+async function onnxProblem(handle: FileHandle, size: number, format: { inputName: string; outputName: string }): Promise<Found | undefined> {
   let io: OnnxIo;
   try {
     io = await readOnnxIo(new Cursor(handle, size));
   } catch (error) {
-    return `not a valid ONNX model: ${(error as Error).message}`;
+    return { problem: `not a valid ONNX model: ${(error as Error).message}`, parsed: false };
   }
   if (!io.inputs.includes(format.inputName) || !io.outputs.includes(format.outputName)) {
-    return (
+    const problem =
       `the ONNX model has inputs [${io.inputs.join(", ")}] and outputs [${io.outputs.join(", ")}], ` +
-      `the encoder spec needs input "${format.inputName}" and output "${format.outputName}"`
-    );
+      `the encoder spec needs input "${format.inputName}" and output "${format.outputName}"`;
+    return { problem, parsed: true };
   }
   return undefined;
 }
