@@ -5,7 +5,7 @@ import path from "node:path";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
-import { cropOffset, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
+import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
 
 export { cropOffset, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "./preprocess-core.ts";
 
@@ -51,8 +51,14 @@ export const DEFAULT_MAX_WORK_PIXELS = 16_000_000;
  * two of PIL); any enlarged axis goes through resampleRgbWindow, which samples like PIL and only
  * computes the crop window, reading only the input region that window depends on.
  */
-async function resizeAndCrop(source: Sharp, width: number, height: number, g: Geometry, maxWorkPixels: number): Promise<RgbPixels> {
-  const resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g);
+async function resizeAndCrop(
+  source: Sharp,
+  width: number,
+  height: number,
+  g: Geometry,
+  maxWorkPixels: number,
+  resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g),
+): Promise<RgbPixels> {
   const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
   const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
   if (resized.width > width || resized.height > height) {
@@ -105,18 +111,19 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   const [r, g, b] = spec.background;
   let source = image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha();
   const cropRounding = spec.cropRounding ?? "floor";
-  if (spec.preResize) {
-    const square = await resizeAndCrop(source, width, height, {
+  if (spec.firstPass) {
+    const pass = spec.firstPass;
+    const geometry: Geometry = {
       resizeMode: "shortest-edge",
-      resizeTo: spec.preResize,
-      cropWidth: spec.preResize,
-      cropHeight: spec.preResize,
-      interpolation: spec.interpolation,
-      // The 2021 flows' square pass is neither HF's nor torchvision's: floor, like most code.
+      resizeTo: pass.resizeTo,
+      cropWidth: pass.crop,
+      cropHeight: pass.crop,
+      interpolation: "lanczos3",
       cropRounding: "floor",
-    }, maxWorkPixels);
-    source = rawInput(sharp, square);
-    width = height = spec.preResize;
+    };
+    const square = await resizeAndCrop(source, width, height, geometry, maxWorkPixels, firstPassSize(width, height, pass));
+    source = rawInput(sharp, handOff(square, pass));
+    width = height = pass.crop;
   }
   return resizeAndCrop(source, width, height, { ...spec, cropRounding }, maxWorkPixels);
 }
