@@ -38,7 +38,8 @@ describe("thin images are prepared within a fixed pixel budget", () => {
       for (const encoder of SPECS) {
         const spec = encoder.preprocess;
         const pixels = await decodeForModel(png, spec, { maxWorkPixels: BUDGET });
-        assert.deepEqual([pixels.width, pixels.height, pixels.data.length], [spec.cropWidth, spec.cropHeight, spec.cropWidth * spec.cropHeight * 3], encoder.id);
+        const expected = [spec.cropWidth, spec.cropHeight, spec.cropWidth * spec.cropHeight * 3];
+        assert.deepEqual([pixels.width, pixels.height, pixels.data.length], expected, encoder.id);
         // A one-pixel-wide source enlarged sideways gives rows of one colour each.
         assert.ok(rowsAreUniform(pixels), encoder.id);
         if (spec.resizeMode === "shortest-edge") {
@@ -60,6 +61,9 @@ describe("thin images are prepared within a fixed pixel budget", () => {
   test("work beyond the budget is refused with a reason, not attempted", async () => {
     const png = await strip(1, 10_000);
     // The pixels baseline squashes the whole strip, so all 10000 rows are decoded.
-    await assert.rejects(decodeForModel(png, BUILTIN_ENCODERS[0].preprocess, { maxWorkPixels: 5_000 }), /image is 1×10000; .*over the 5000 limit \(aspect ratio too extreme\)/);
+    await assert.rejects(
+      decodeForModel(png, BUILTIN_ENCODERS[0].preprocess, { maxWorkPixels: 5_000 }),
+      /image is 1×10000; .*over the 5000 limit \(aspect ratio too extreme\)/,
+    );
   });
 });

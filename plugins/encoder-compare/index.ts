@@ -12,6 +12,7 @@ import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
+import { terminalText } from "./terminal-text.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
@@ -43,7 +44,8 @@ export class EncoderCompareError extends Error {
 export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: Partial<PluginOptions> = {}): void {
   const options = normalizeOptions(userOptions);
   const projectRoot = process.cwd();
-  const log = (message: string, type: "info" | "warn" = "info") => {
+  const log = (text: string, type: "info" | "warn" = "info") => {
+    const message = terminalText(text);
     if (eleventyConfig.logger?.logWithOptions) {
       eleventyConfig.logger.logWithOptions({ message, prefix: PREFIX, type, color: type === "warn" ? "yellow" : undefined, force: type === "warn" });
     } else {

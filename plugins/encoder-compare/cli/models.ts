@@ -1,4 +1,5 @@
 // `encoder-compare models …`: list, pull and verify model files outside a build.
+import fs from "node:fs";
 import path from "node:path";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
@@ -108,7 +109,8 @@ export const modelsVerify: Command = {
   help: `Usage: encoder-compare models verify [id…]
 
 Re-hashes the cached files of the given models (default: every model with downloads) and reports
-any that are missing or do not match their pin. Exits 1 if any problem is found.`,
+any that do not match their pin. A model not downloaded yet has nothing to verify and is not a
+problem. Exits 1 if any problem is found.`,
   async run(args, { out, env }) {
     const { positional } = parseArgs(args, []);
     const known = registry();
@@ -121,6 +123,9 @@ any that are missing or do not match their pin. Exits 1 if any problem is found.
       for (const file of downloads(spec)) {
         const result = await verifyModelFile(file, { dir, rehash: true });
         if (result.ok) out.write(`${spec.id}: ok ${result.path} (sha256 ${result.sha256})\n`);
+        else if (!fs.existsSync(result.path)) {
+          out.write(`${spec.id}: not downloaded, nothing to verify (a build fetches it on first use, or \`models pull ${spec.id}\`)\n`);
+        }
         else {
           problems++;
           out.write(`${spec.id}: ${result.problem}\n`);
