@@ -140,6 +140,14 @@ describe("the build's log", () => {
     const log = build.stdout + build.stderr;
     assert.equal(RAW_CONTROL.exec(log), null, JSON.stringify(log));
     assert.match(log, /\[encoder-compare\] 1 dataset image\(s\) skipped: data\/bad\\u001b\]0;pwned\\u0007\.png \(not a supported image\)/);
+
+    // A failing build: Eleventy prints the plugin's error, which names the hostile path escaped.
+    fs.writeFileSync(path.join(site, "broken.njk"), '{% encoderCompare "no\u001b[2Jsuch.png", encoders=["pixels"] %}\n');
+    const failed = spawnSync(process.execPath, [tsx, eleventy, "--config=.eleventy.ts"], { cwd: site, encoding: "utf8" });
+    fs.rmSync(path.join(site, "broken.njk"));
+    assert.equal(failed.status, 1);
+    assert.equal(RAW_CONTROL.exec(failed.stdout + failed.stderr), null, JSON.stringify(failed.stderr));
+    assert.match(failed.stderr, /no\\u001b\[2Jsuch\.png/);
   });
 });
 

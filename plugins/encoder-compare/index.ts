@@ -35,7 +35,12 @@ const PREFIX = "[encoder-compare]";
 
 export class EncoderCompareError extends Error {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    // Eleventy prints it and its causes to the terminal: paths and dataset text in them are
+    // escaped like the log (the causes were made to be shown here, so their messages are too).
+    super(terminalText(message, true), options);
+    for (let cause = options?.cause, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) {
+      cause.message = terminalText(cause.message, true);
+    }
     // Eleventy prints the message chain; the stack of a user-input error helps nobody.
     (this as { skipOriginalStack?: boolean }).skipOriginalStack = true;
   }
