@@ -23,6 +23,8 @@ export interface CommandOptions extends PluginOptions {
   sources: Record<"encoders" | "dataset", OptionSource>;
   /** The site's Eleventy config file that supplied options, if any. */
   siteFile?: string;
+  /** Why the site's config could not be read (its options are then not used). */
+  siteProblem?: string;
 }
 
 async function configModule(parsed: ParsedArgs, cwd: string): Promise<Partial<PluginOptions>> {
@@ -51,7 +53,8 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
     overrides[key] !== undefined ? "flag" : fromConfig[key] !== undefined ? "--config" : site.options[key] !== undefined ? "site" : "plugin default";
   try {
     const options = normalizeOptions({ ...site.options, ...fromConfig, ...overrides });
-    return { ...options, sources: { encoders: source("encoders"), dataset: source("dataset") }, siteFile: site.file };
+    const sources = { encoders: source("encoders"), dataset: source("dataset") };
+    return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
   } catch (error) {
     throw new UsageError((error as Error).message.replace("[encoder-compare] plugin option", "option"));
   }
@@ -101,7 +104,8 @@ function readScripts(cwd: string): Record<string, string> {
 }
 
 /** The engine a command runs: unknown encoder ids are usage errors; logs and progress go to stderr. */
-export function engineForCommand(options: PluginOptions, io: CommandIO): CompareEngine {
+export function engineForCommand(options: PluginOptions & Partial<Pick<CommandOptions, "siteProblem">>, io: CommandIO): CompareEngine {
+  if (options.siteProblem) io.err.write(`warning: ${terminalText(options.siteProblem)}; using the plugin defaults\n`);
   const registry = createRegistry(options);
   for (const id of options.encoders) {
     if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
