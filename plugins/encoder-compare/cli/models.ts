@@ -65,7 +65,10 @@ in the model cache ($ENCODER_COMPARE_MODELS_DIR or ~/.cache/encoder-compare/mode
     if (flags.has("--json")) out.write(JSON.stringify({ modelsDir: dir, encoders: rows }, null, 2) + "\n");
     else {
       out.write(`models dir: ${dir}\n`);
-      for (const r of rows) out.write(`${r.id.padEnd(20)} ${String(r.dim).padStart(5)}-d  ${r.cached.padEnd(10)}  ${r.label}\n${"".padEnd(20)} source: ${r.source}\n`);
+      const idWidth = Math.max(20, ...rows.map((r) => r.id.length));
+      for (const r of rows) {
+        out.write(`${r.id.padEnd(idWidth)} ${String(r.dim).padStart(5)}-d  ${r.cached.padEnd(10)}  ${r.label}\n${"".padEnd(idWidth)} source: ${r.source}\n`);
+      }
     }
     return 0;
   },
