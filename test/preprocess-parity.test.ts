@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { decodeForModel, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
-import { MODEL_ENCODERS, preset2021 } from "../plugins/encoder-compare/encoders/registry.ts";
+import { ALL_KNOWN_ENCODERS, MODEL_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec, PreprocessSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/preprocess/", import.meta.url));
@@ -44,7 +44,7 @@ interface ReferenceMeta {
 }
 
 const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, "meta.json"), "utf8")) as ReferenceMeta;
-const ENCODERS: readonly EncoderSpec[] = [...MODEL_ENCODERS, ...MODEL_ENCODERS.map(preset2021)];
+const ENCODERS: readonly EncoderSpec[] = [...MODEL_ENCODERS, ...PRESETS_2021];
 const specById = new Map(ENCODERS.map((encoder) => [encoder.id, encoder.preprocess]));
 
 function sha256(file: string): string {
@@ -152,6 +152,26 @@ describe("preprocessing parity with the PIL reference (scripts/reference/preproc
         `${"case".padEnd(36)} ${"mean".padStart(7)} ${"max".padStart(7)}${"u8 mean".padStart(8)} ${"u8max".padStart(5)}\n` +
         rows.sort().join("\n"),
     );
+  });
+});
+
+describe("2021 presets", () => {
+  test("the ids from before the two flows were told apart name the September flow", () => {
+    for (const model of MODEL_ENCODERS) {
+      const legacy = ALL_KNOWN_ENCODERS.find((encoder) => encoder.id === `${model.id}-2021`);
+      const september = PRESETS_2021.find((encoder) => encoder.id === `${model.id}-2021-sep`);
+      assert.ok(legacy && september, model.id);
+      assert.deepEqual(legacy.preprocess, september.preprocess);
+      assert.match(legacy.label, new RegExp(`alias of ${september.id}`));
+    }
+  });
+
+  test("July CLIP saw the crafter's floats below −1 wrapped to 254/255 (numpy's astype(uint8)), as the reference does", async () => {
+    const golden = await decodeGolden(path.join(FIXTURES, "golden", "photo--clip-vit-b32-2021-jul.png"));
+    const ours = await decodeForModel(path.join(FIXTURES, "images", "photo.jpg"), specById.get("clip-vit-b32-2021-jul")!);
+    const wrapped = (pixels: RgbPixels) => pixels.data.filter((v) => v >= 250).length;
+    assert.ok(wrapped(golden) > 0, "the photo's dark pixels wrap in the reference");
+    assert.ok(Math.abs(wrapped(ours) - wrapped(golden)) <= wrapped(golden) / 10, `${wrapped(ours)} wrapped values, reference ${wrapped(golden)}`);
   });
 });
 

@@ -8,6 +8,7 @@ import { evalCommand } from "./cli/eval.ts";
 import { indexCommand } from "./cli/index-command.ts";
 import { modelsList, modelsPull, modelsVerify } from "./cli/models.ts";
 import { queryCommand } from "./cli/query.ts";
+import { terminalOutput, terminalText } from "./terminal-text.ts";
 
 export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
 
@@ -25,7 +26,15 @@ function mainHelp(): string {
   ].join("\n");
 }
 
-export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  stdout: Output = process.stdout,
+  stderr: Output = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  // Everything a command prints goes through here; dataset text cannot reach the terminal raw.
+  const out = terminalOutput(stdout);
+  const err = terminalOutput(stderr);
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
     out.write(mainHelp() + "\n");
     return argv.length === 0 ? 2 : 0;
@@ -39,15 +48,16 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
     const args = argv.slice(command.name.split(" ").length);
     if (args.includes("--help") || args.includes("-h")) {
       out.write(command.help + "\n");
+      if (command.helpFooter) out.write(await command.helpFooter(process.cwd()));
       return 0;
     }
     return await command.run(args, { out, err, env, cwd: process.cwd() });
   } catch (error) {
     if (error instanceof UsageError) {
-      err.write(`encoder-compare: ${error.message}\nRun "encoder-compare ${command ? command.name + " " : ""}--help" for usage.\n`);
+      err.write(`encoder-compare: ${terminalText(error.message)}\nRun "encoder-compare ${command ? command.name + " " : ""}--help" for usage.\n`);
       return 2;
     }
-    err.write(`encoder-compare: ${(error as Error).message}\n`);
+    err.write(`encoder-compare: ${terminalText((error as Error).message)}\n`);
     return 1;
   }
 }

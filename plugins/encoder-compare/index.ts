@@ -12,6 +12,7 @@ import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
+import { terminalText } from "./terminal-text.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
@@ -34,7 +35,12 @@ const PREFIX = "[encoder-compare]";
 
 export class EncoderCompareError extends Error {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    // Eleventy prints it and its causes to the terminal: paths and dataset text in them are
+    // escaped like the log (the causes were made to be shown here, so their messages are too).
+    super(terminalText(message, true), options);
+    for (let cause = options?.cause, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) {
+      cause.message = terminalText(cause.message, true);
+    }
     // Eleventy prints the message chain; the stack of a user-input error helps nobody.
     (this as { skipOriginalStack?: boolean }).skipOriginalStack = true;
   }
@@ -43,7 +49,8 @@ export class EncoderCompareError extends Error {
 export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: Partial<PluginOptions> = {}): void {
   const options = normalizeOptions(userOptions);
   const projectRoot = process.cwd();
-  const log = (message: string, type: "info" | "warn" = "info") => {
+  const log = (text: string, type: "info" | "warn" = "info") => {
+    const message = terminalText(text);
     if (eleventyConfig.logger?.logWithOptions) {
       eleventyConfig.logger.logWithOptions({ message, prefix: PREFIX, type, color: type === "warn" ? "yellow" : undefined, force: type === "warn" });
     } else {

@@ -1,5 +1,6 @@
 // Progress of long work (embedding a dataset): one redrawn line with images/s and ETA on a
 // terminal, a plain line every few seconds elsewhere (CI logs), nothing when quiet.
+import { terminalText } from "./terminal-text.ts";
 
 export interface ProgressOutput {
   write(chunk: string): unknown;
@@ -38,7 +39,7 @@ export function progressLine(label: string, done: number, total: number, elapsed
   const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
   const eta = rate > 0 ? (total - done) / rate : Infinity;
   const percent = total ? Math.floor((done / total) * 100) : 100;
-  return `${PREFIX} ${label}: ${done}/${total} images (${percent} %) · ${rate.toFixed(1)} img/s · ETA ${formatDuration(eta)}`;
+  return `${PREFIX} ${terminalText(label)}: ${done}/${total} images (${percent} %) · ${rate.toFixed(1)} img/s · ETA ${formatDuration(eta)}`;
 }
 
 export function createProgress(options: ProgressOptions = {}): ProgressFactory {

@@ -11,9 +11,17 @@ written from its documented semantics (no third-party preprocessing code is used
   bit-m-r50x1         timm eval transforms for resnetv2_50x1_bit.goog_in21k (crop_pct 0.875):
                       torchvision Resize(256) on a PIL image (BILINEAR, long edge
                       int(256 * long / short)), CenterCrop(224) at int(round((h - 224) / 2.0)).
-  <model>-2021        the "2021 preset": first a 96x96 square (shortest edge -> 96 with the model's
-                      filter, long edge int(96 * long / short), centre crop at (L - 96) // 2), then
-                      the model's resize/crop above applied to that square.
+  <model>-2021-<flow> the two 2021 meme-search flows, written from their code (read, not run):
+                      a Jina crafter (shortest edge -> 512 for "jul", 256 for "sep", both sides
+                      int(round(side * target / short)), PIL LANCZOS; centre crop 96x96 at
+                      int((side - 96) / 2); float32 x = (p / 255 - mean) / std with ImageNet
+                      statistics for "jul", 0/1 for "sep"), then what the model's 2021 executor
+                      did with those floats:
+                        CLIP "jul": x.astype(uint8) (truncate, wrap negatives modulo 256), then
+                          CLIP's own resize/crop above (96 -> 224);
+                        CLIP "sep": (x * 255).astype(uint8) in float32, then CLIP's resize/crop;
+                        BiT: the floats were the model input, so the golden is the 96x96 crop and
+                          the test applies the preset's mean/std to it.
 
 Every pipeline starts the same way: EXIF orientation applied (PIL ImageOps.exif_transpose), then
 conversion to RGB with transparency composited onto white (the plugin's documented choice; note
@@ -55,7 +63,14 @@ MODELS = {
     "clip-vit-b32": {"resize_to": 224, "crop": 224, "resample": Image.BICUBIC, "filter": "bicubic", "offsets": "hf"},
     "bit-m-r50x1": {"resize_to": 256, "crop": 224, "resample": Image.BILINEAR, "filter": "bilinear", "offsets": "torchvision"},
 }
-PRE_RESIZE_2021 = 96
+# The 2021 crafters (plugins/encoder-compare/encoders/registry.ts FLOWS_2021).
+FLOWS_2021 = {
+    "jul": {"resize_to": 512, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225),
+            "handoff": {"clip-vit-b32": "uint8", "bit-m-r50x1": "float"}},
+    "sep": {"resize_to": 256, "mean": (0.0, 0.0, 0.0), "std": (1.0, 1.0, 1.0),
+            "handoff": {"clip-vit-b32": "uint8-rescaled", "bit-m-r50x1": "float"}},
+}
+CROP_2021 = 96
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,14 +279,44 @@ def resize_and_crop(image, resize_to, crop, resample, convention, steps):
     return resized.crop((left, top, left + crop, top + crop))
 
 
+def crafter_2021(image, flow, steps):
+    """The 2021 Jina crafter: float32 HWC array of the 96x96 centre crop of a LANCZOS resize."""
+    percent = float(flow["resize_to"]) / min(image.width, image.height)
+    width, height = int(round(image.width * percent)), int(round(image.height * percent))
+    resized = image.resize((width, height), resample=Image.LANCZOS, reducing_gap=None)
+    left, top = int((width - CROP_2021) / 2), int((height - CROP_2021) / 2)
+    steps.append({"from": [image.width, image.height], "resized": [width, height], "crop": [left, top, CROP_2021, CROP_2021]})
+    crop = resized.crop((left, top, left + CROP_2021, top + CROP_2021))
+    floats = np.asarray(crop).astype("float32") / 255
+    floats -= np.array(flow["mean"]).reshape((1, 1, 3))  # float64 operands, result kept float32, as numpy did
+    floats /= np.array(flow["std"]).reshape((1, 1, 3))
+    return crop, floats
+
+
+def to_uint8_wrapping(floats):
+    """numpy's astype(uint8) of 2021 on x86: truncate toward zero, keep the low 8 bits."""
+    return (np.trunc(floats).astype(np.int64) % 256).astype(np.uint8)
+
+
 def reference_crop(path, spec_id):
-    model_id = spec_id[: -len("-2021")] if spec_id.endswith("-2021") else spec_id
+    model_id, flow_id = spec_id, None
+    for candidate in FLOWS_2021:
+        if spec_id.endswith(f"-2021-{candidate}"):
+            model_id, flow_id = spec_id[: -len(f"-2021-{candidate}")], candidate
     model = MODELS[model_id]
     image = load_rgb(path)
     steps = []
-    if spec_id.endswith("-2021"):
-        # The preset's first pass: a 96x96 square with the model's filter, HF-style offsets.
-        image = resize_and_crop(image, PRE_RESIZE_2021, PRE_RESIZE_2021, model["resample"], "hf", steps)
+    if flow_id is not None:
+        flow = FLOWS_2021[flow_id]
+        crop, floats = crafter_2021(image, flow, steps)
+        handoff = flow["handoff"][model_id]
+        if handoff == "float":
+            # The model's input was the crop itself, normalised (the test applies the preset's mean/std).
+            steps.append({"from": [CROP_2021, CROP_2021], "resized": [CROP_2021, CROP_2021], "crop": [0, 0, CROP_2021, CROP_2021]})
+            return crop, steps
+        if handoff == "uint8-rescaled":
+            floats = floats * 255  # float32 times a Python int stays float32
+        image = Image.fromarray(to_uint8_wrapping(floats), "RGB")
     crop = resize_and_crop(image, model["resize_to"], model["crop"], model["resample"], model["offsets"], steps)
     assert crop.mode == "RGB" and crop.size == (model["crop"], model["crop"])
     return crop, steps
@@ -290,7 +335,7 @@ def main(argv):
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for stale in GOLDEN_DIR.glob("*.png"):
         stale.unlink()
-    spec_ids = [m for m in MODELS] + [f"{m}-2021" for m in MODELS]
+    spec_ids = [m for m in MODELS] + [f"{m}-2021-{flow}" for m in MODELS for flow in FLOWS_2021]
     cases = []
     for path in images:
         for spec_id in spec_ids:
@@ -316,7 +361,10 @@ def main(argv):
             "resize": "Image.resize((w, h), resample, reducing_gap=None); long edge int(target * long / short)",
             "clip-vit-b32": "BICUBIC, shortest edge 224, crop 224 at ((w-224)//2, (h-224)//2) (HF CLIPImageProcessor)",
             "bit-m-r50x1": "BILINEAR, shortest edge 256, crop 224 at int(round((w-224)/2.0)) (timm eval / torchvision)",
-            "2021": "first a 96x96 square: shortest edge 96 with the model's filter, crop at ((w-96)//2, (h-96)//2); then the model's own resize/crop",
+            "2021-jul": "crafter: LANCZOS shortest edge 512 (sides int(round())), crop 96 at int((w-96)/2), "
+                        "(p/255 - ImageNet mean)/std in float32; CLIP: astype(uint8) wrapping, then CLIP's resize; BiT: the crop",
+            "2021-sep": "crafter: LANCZOS shortest edge 256 (sides int(round())), crop 96 at int((w-96)/2), p/255 in float32; "
+                        "CLIP: (x*255).astype(uint8), then CLIP's resize; BiT: the crop",
         },
         "images": {f"images/{p.name}": sha256(p) for p in images},
         "cases": cases,

@@ -18,6 +18,8 @@ export interface Command {
   summary: string;
   /** Full --help text. */
   help: string;
+  /** Printed after `help`: what depends on where it runs (e.g. which defaults apply here). */
+  helpFooter?: (cwd: string) => Promise<string>;
   /** Returns the exit code: 0 ok, 1 runtime failure (2 is for UsageError). */
   run(args: string[], io: CommandIO): Promise<number>;
 }

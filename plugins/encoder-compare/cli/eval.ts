@@ -5,7 +5,7 @@ import { evaluateEncoders } from "../eval/evaluate.ts";
 import { formatEvalText } from "../eval/report.ts";
 import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command } from "./common.ts";
-import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
+import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
 export const evalCommand: Command = {
   name: "eval",
@@ -26,13 +26,14 @@ precision@k, recall@k, mAP, hit@1 and MRR per encoder, "*" marking the best valu
   --cache-dir <dir>  embedding store folder (default .cache/encoder-compare)
 
 An encoder whose model is unavailable runs as its stand-in, and the output says so.`,
+  helpFooter: describeDefaults,
   async run(args, io) {
     const parsed = parseArgs(args, ["--json"], [...ENGINE_FLAGS, "--k"]);
     if (parsed.positional.length) throw new UsageError(`eval takes no positional arguments, got "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
     const k = positiveIntegerFlag(parsed, "--k", DEFAULT_EVAL_K);
+    const datasetDir = requireDataset(options, io.cwd);
     const engine = engineForCommand(options, io);
-    const datasetDir = path.resolve(io.cwd, options.dataset);
     try {
       const { report } = await evaluateEncoders(engine, datasetDir, options.encoders, {
         k,
@@ -43,6 +44,7 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
         return 1;
       }
       io.out.write(parsed.flags.has("--json") ? JSON.stringify(report, null, 2) + "\n" : formatEvalText(report));
+      reportSkipped(engine, io);
       return 0;
     } finally {
       await engine.close();

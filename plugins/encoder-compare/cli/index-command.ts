@@ -3,8 +3,9 @@
 import path from "node:path";
 import { statsName } from "../compare.ts";
 import { collectSummary, formatSummary } from "../summary.ts";
+import { terminalText } from "../terminal-text.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
-import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
+import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, requireDataset } from "./site-options.ts";
 
 export const indexCommand: Command = {
   name: "index",
@@ -13,12 +14,13 @@ export const indexCommand: Command = {
 
 Embeds every dataset image with each encoder (only images not already in the store), builds the
 search index once to check it, and prints the build summary line. Progress shows on a terminal.`,
+  helpFooter: describeDefaults,
   async run(args, io) {
     const parsed = parseArgs(args, [], [...ENGINE_FLAGS]);
     if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
+    const datasetDir = requireDataset(options, io.cwd);
     const engine = engineForCommand(options, io);
-    const datasetDir = path.resolve(io.cwd, options.dataset);
     try {
       engine.startBuild();
       for (const id of options.encoders) {
@@ -28,7 +30,7 @@ search index once to check it, and prints the build summary line. Progress shows
       }
       const summary = collectSummary(engine, 0, 0);
       io.out.write(formatSummary(summary) + "\n");
-      for (const s of summary.skipped) io.err.write(`skipped ${path.relative(io.cwd, s.file)}: ${s.reason}\n`);
+      for (const s of summary.skipped) io.err.write(`skipped ${terminalText(path.relative(io.cwd, s.file))}: ${terminalText(s.reason)}\n`);
       return 0;
     } finally {
       await engine.close();

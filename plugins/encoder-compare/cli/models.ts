@@ -1,4 +1,6 @@
 // `encoder-compare models …`: list, pull and verify model files outside a build.
+import fs from "node:fs";
+import path from "node:path";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { modelsDir } from "../models/cache-dir.ts";
@@ -49,7 +51,10 @@ in the model cache ($ENCODER_COMPARE_MODELS_DIR or ~/.cache/encoder-compare/mode
     if (flags.has("--json")) out.write(JSON.stringify({ modelsDir: dir, encoders: rows }, null, 2) + "\n");
     else {
       out.write(`models dir: ${dir}\n`);
-      for (const r of rows) out.write(`${r.id.padEnd(20)} ${String(r.dim).padStart(5)}-d  ${r.cached.padEnd(10)}  ${r.label}\n${"".padEnd(20)} source: ${r.source}\n`);
+      const idWidth = Math.max(20, ...rows.map((r) => r.id.length));
+      for (const r of rows) {
+        out.write(`${r.id.padEnd(idWidth)} ${String(r.dim).padStart(5)}-d  ${r.cached.padEnd(10)}  ${r.label}\n${"".padEnd(idWidth)} source: ${r.source}\n`);
+      }
     }
     return 0;
   },
@@ -96,8 +101,9 @@ export const modelsVerify: Command = {
   help: `Usage: encoder-compare models verify [id…]
 
 Re-hashes the cached files of the given models (default: every model with downloads) and reports
-any that are missing, do not match their pin, or are not what they claim (an ONNX model that does
-not parse or lacks the spec's input/output, safetensors weights the converter cannot read). Exits 1 if any problem is found.`,
+any that do not match their pin or are not what they claim (an ONNX model that does not parse or
+lacks the spec's input/output, safetensors weights the converter cannot read). A model not
+downloaded yet has nothing to verify and is not a problem. Exits 1 if any problem is found.`,
   async run(args, { out, env }) {
     const { positional } = parseArgs(args, []);
     const known = registry();
@@ -110,6 +116,9 @@ not parse or lacks the spec's input/output, safetensors weights the converter ca
       for (const file of downloads(spec)) {
         const result = await verifyModelFile(file, { dir, rehash: true });
         if (result.ok) out.write(`${spec.id}: ok ${result.path} (sha256 ${result.sha256})\n`);
+        else if (!fs.existsSync(result.path)) {
+          out.write(`${spec.id}: not downloaded, nothing to verify (a build fetches it on first use, or \`models pull ${spec.id}\`)\n`);
+        }
         else {
           problems++;
           out.write(`${spec.id}: ${result.problem}\n`);

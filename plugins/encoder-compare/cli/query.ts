@@ -4,30 +4,59 @@ import fs from "node:fs";
 import path from "node:path";
 import type { CompareEngine, QueryResult } from "../compare.ts";
 import { escapeHtml } from "../render/escape.ts";
+import { terminalText } from "../terminal-text.ts";
 import { createMontageWriter } from "../render/montage.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command, type CommandIO } from "./common.ts";
-import { ENGINE_FLAGS, engineForCommand, optionsFromArgs } from "./site-options.ts";
+import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
 export function truncate(text: string, width: number): string {
   return text.length <= width ? text.padEnd(width) : text.slice(0, Math.max(0, width - 1)) + "…";
 }
 
-/** Encoders side by side: one column per encoder, one line per rank. */
-export function formatSideBySide(query: string, results: QueryResult[], width: number): string {
-  const column = Math.max(24, Math.floor((width - 4) / Math.max(1, results.length)) - 2);
-  const heading = results.map((r) => truncate(r.standInFor ? `${r.encoder.id} (stand-in for ${r.standInFor.spec.id})` : r.encoder.label, column));
-  const lines = [`query: ${query}`, `    ${heading.join("  ")}`];
+/**
+ * Encoders side by side: one column per encoder, one line per rank. Columns are as wide as their
+ * longest cell; only when `width` (a terminal's) is given and too narrow for them all are the
+ * widest columns shortened, never below 24 characters. Dataset text is escaped (terminalText).
+ */
+export function formatSideBySide(query: string, results: QueryResult[], width?: number): string {
+  const headings = results.map((r) => terminalText(r.standInFor ? `${r.encoder.id} (stand-in for ${r.standInFor.spec.id})` : r.encoder.label));
   const rows = Math.max(0, ...results.map((r) => r.hits.length));
+  const cells = results.map((r) =>
+    Array.from({ length: rows }, (_, i) => (r.hits[i] ? `${r.hits[i].score.toFixed(3)} ${terminalText(r.hits[i].image.caption)}` : "")),
+  );
+  const columns = fitColumns(
+    results.map((_, c) => Math.max(headings[c].length, ...cells[c].map((cell) => cell.length))),
+    width === undefined ? Infinity : width - 4 - 2 * Math.max(0, results.length - 1),
+  );
+  const lines = [`query: ${terminalText(query)}`, `    ${headings.map((h, c) => truncate(h, columns[c])).join("  ")}`.trimEnd()];
   for (let i = 0; i < rows; i++) {
-    const cells = results.map((r) => {
-      const hit = r.hits[i];
-      return truncate(hit ? `${hit.score.toFixed(3)} ${hit.image.caption}` : "", column);
-    });
-    lines.push(`${String(i + 1).padStart(2)}. ${cells.join("  ")}`.trimEnd());
+    lines.push(`${String(i + 1).padStart(2)}. ${cells.map((column, c) => truncate(column[i], columns[c])).join("  ")}`.trimEnd());
   }
-  for (const r of results) if (r.selfExcluded) lines.push(`    (${r.encoder.id}: the query itself is in the dataset and left out)`);
+  const excluded = [...new Set(results.filter((r) => r.selfExcluded).map((r) => r.encoder.id))];
+  if (excluded.length === results.length && results.length > 0) lines.push("    (the query itself is in the dataset and left out of the results)");
+  else if (excluded.length > 0) lines.push(`    (the query itself is in the dataset and left out of ${excluded.join(", ")}'s results)`);
   return lines.join("\n");
+}
+
+/** Column widths within `room`: the widest columns give up characters first, none below 24 (or its own width). */
+export function fitColumns(wanted: readonly number[], room: number): number[] {
+  const widths = [...wanted];
+  let excess = widths.reduce((sum, w) => sum + w, 0) - room;
+  while (excess > 0) {
+    const widest = Math.max(...widths);
+    if (widest <= 24) break;
+    const next = Math.max(24, ...widths.filter((w) => w < widest));
+    const atWidest = widths.filter((w) => w === widest).length;
+    const cut = Math.min(widest - next, Math.ceil(excess / atWidest));
+    for (let c = 0; c < widths.length && excess > 0; c++) {
+      if (widths[c] === widest) {
+        widths[c] -= Math.min(cut, excess);
+        excess -= Math.min(cut, excess);
+      }
+    }
+  }
+  return widths;
 }
 
 async function writeHtmlPage(file: string, engine: CompareEngine, datasetDir: string, queries: Array<{ path: string; results: QueryResult[] }>, k: number, tile: number): Promise<void> {
@@ -83,8 +112,8 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   if (k > options.maxK) throw new UsageError(`--k must be at most ${options.maxK}`);
   const queries = parsed.positional.map((q) => path.resolve(io.cwd, q));
   for (const q of queries) if (!fs.existsSync(q) || !fs.statSync(q).isFile()) throw new UsageError(`query image ${q} does not exist`);
+  const datasetDir = requireDataset(options, io.cwd);
   const engine = engineForCommand(options, io);
-  const datasetDir = path.resolve(io.cwd, options.dataset);
   try {
     const all: Array<{ path: string; results: QueryResult[] }> = [];
     for (const q of queries) {
@@ -104,7 +133,9 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
       }));
       io.out.write(JSON.stringify(json, null, 2) + "\n");
     } else {
-      const width = (io.out as { columns?: number }).columns ?? 110;
+      // A terminal's width limits the columns; a pipe or file gets every caption whole.
+      const terminal = io.out as { isTTY?: boolean; columns?: number };
+      const width = terminal.isTTY && terminal.columns ? terminal.columns : undefined;
       io.out.write(all.map((q) => formatSideBySide(q.path, q.results, width)).join("\n\n") + "\n");
     }
     const htmlFile = parsed.values.get("--html");
@@ -113,6 +144,7 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
       await writeHtmlPage(target, engine, datasetDir, all, k, options.tileSize);
       io.err.write(`wrote ${target}\n`);
     }
+    reportSkipped(engine, io);
     return 0;
   } finally {
     await engine.close();
@@ -129,7 +161,9 @@ Embeds each query image with every encoder, searches the dataset and prints the 
 encoder side by side (score and caption). --json prints the same as JSON; --html writes a
 standalone comparison page plus its images in <file>_files/. Uses the same embedding store as the
 site build (.cache/encoder-compare), so results already embedded are not recomputed.
-Defaults come from the plugin defaults, overridden by --config (a module whose default export is
-the plugin options) and then by the flags.`,
+Defaults come from the plugin defaults, overridden by the options the site's Eleventy config gives
+the plugin (when run in the site's folder), then by --config (a module whose default export is the
+plugin options), then by the flags. The dataset must exist and hold images.`,
+  helpFooter: describeDefaults,
   run: runQuery,
 };

@@ -1,6 +1,6 @@
-// The options a CLI command runs with: the plugin defaults, then an optional config module
-// (--config file whose default export is plugin options, e.g. the object passed to addPlugin),
-// then the command's flags.
+// The options a CLI command runs with: the plugin defaults, then the options the site's Eleventy
+// config passes to the plugin (when run inside a site), then an optional config module (--config
+// file whose default export is plugin options), then the command's flags.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -8,23 +8,40 @@ import type { CompareEngine } from "../compare.ts";
 import { normalizeOptions, type PluginOptions } from "../options.ts";
 import { createProgress } from "../progress.ts";
 import { createEngine, createRegistry } from "../setup.ts";
+import { terminalText, type TerminalOutput } from "../terminal-text.ts";
+import { listDataset } from "../dataset/load.ts";
 import { UsageError, type CommandIO, type ParsedArgs } from "./common.ts";
+import { readSiteOptions, SITE_CONFIG_FILES } from "./site-config.ts";
 
 /** Flags every engine-backed command accepts. */
 export const ENGINE_FLAGS = ["--dataset", "--encoders", "--config", "--cache-dir"] as const;
 
-export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<PluginOptions> {
-  let fromConfig: Partial<PluginOptions> = {};
+/** What sets each option a command runs with, for --help and error messages. */
+export type OptionSource = "plugin default" | "site" | "--config" | "flag";
+
+export interface CommandOptions extends PluginOptions {
+  sources: Record<"encoders" | "dataset", OptionSource>;
+  /** The site's Eleventy config file that supplied options, if any. */
+  siteFile?: string;
+  /** Why the site's config could not be read (its options are then not used). */
+  siteProblem?: string;
+}
+
+async function configModule(parsed: ParsedArgs, cwd: string): Promise<Partial<PluginOptions>> {
   const configFile = parsed.values.get("--config");
-  if (configFile) {
-    const file = path.resolve(cwd, configFile);
-    if (!fs.existsSync(file)) throw new UsageError(`--config file ${file} does not exist`);
-    const loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
-    if (typeof loaded.default !== "object" || loaded.default === null) {
-      throw new UsageError(`--config file ${file} must export the plugin options object as its default export`);
-    }
-    fromConfig = loaded.default as Partial<PluginOptions>;
+  if (!configFile) return {};
+  const file = path.resolve(cwd, configFile);
+  if (!fs.existsSync(file)) throw new UsageError(`--config file ${file} does not exist`);
+  const loaded = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  if (typeof loaded.default !== "object" || loaded.default === null) {
+    throw new UsageError(`--config file ${file} must export the plugin options object as its default export`);
   }
+  return loaded.default as Partial<PluginOptions>;
+}
+
+export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<CommandOptions> {
+  const site = await readSiteOptions(cwd);
+  const fromConfig = await configModule(parsed, cwd);
   const overrides: Partial<PluginOptions> = {};
   const dataset = parsed.values.get("--dataset");
   if (dataset) overrides.dataset = dataset;
@@ -32,15 +49,63 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   if (cacheDir) overrides.cacheDir = cacheDir;
   const encoders = parsed.values.get("--encoders");
   if (encoders) overrides.encoders = encoders.split(",").map((e) => e.trim()).filter(Boolean);
+  const source = (key: "encoders" | "dataset"): OptionSource =>
+    overrides[key] !== undefined ? "flag" : fromConfig[key] !== undefined ? "--config" : site.options[key] !== undefined ? "site" : "plugin default";
   try {
-    return normalizeOptions({ ...fromConfig, ...overrides });
+    const options = normalizeOptions({ ...site.options, ...fromConfig, ...overrides });
+    const sources = { encoders: source("encoders"), dataset: source("dataset") };
+    return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
   } catch (error) {
     throw new UsageError((error as Error).message.replace("[encoder-compare] plugin option", "option"));
   }
 }
 
+/** For --help: where this folder's defaults come from. */
+export async function describeDefaults(cwd: string): Promise<string> {
+  const site = await readSiteOptions(cwd);
+  const defaults = normalizeOptions(site.options);
+  const from = (key: "encoders" | "dataset") => (site.options[key] !== undefined ? `the site's ${site.file}` : "plugin default");
+  const lines = [
+    "",
+    `Defaults here (${cwd}):`,
+    `  encoders  ${defaults.encoders.join(", ")}  (${from("encoders")})`,
+    `  dataset   ${defaults.dataset}  (${from("dataset")})`,
+  ];
+  if (!site.file) lines.push(`No Eleventy config here (${SITE_CONFIG_FILES.join(", ")}), so the plugin defaults apply.`);
+  if (site.problem) lines.push(`The site's ${site.file} could not be read (${site.problem}), so the plugin defaults apply.`);
+  lines.push("--config <module> overrides the site's options; flags override both.");
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * A dataset a command can search: an existing folder with at least one image. Otherwise an error
+ * naming the folder and the command that makes it: `npm run dataset` for the site's own dataset
+ * when the project has that script, the meme importer for any other folder.
+ */
+export function requireDataset(options: CommandOptions, cwd: string): string {
+  const dir = path.resolve(cwd, options.dataset);
+  const shown = path.relative(cwd, dir) || dir;
+  const scripts = readScripts(cwd);
+  const make =
+    options.sources.dataset !== "flag" && options.sources.dataset !== "--config" && scripts.dataset
+      ? "make it with `npm run dataset`"
+      : `put images in it, or make one with \`npx encoder-compare dataset import jina-memes --out ${shown}\``;
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`dataset folder "${shown}" does not exist; ${make}`);
+  if (listDataset(dir).entries.length === 0) throw new Error(`dataset folder "${shown}" has no images; ${make}`);
+  return dir;
+}
+
+function readScripts(cwd: string): Record<string, string> {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(cwd, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+  } catch {
+    return {};
+  }
+}
+
 /** The engine a command runs: unknown encoder ids are usage errors; logs and progress go to stderr. */
-export function engineForCommand(options: PluginOptions, io: CommandIO): CompareEngine {
+export function engineForCommand(options: PluginOptions & Partial<Pick<CommandOptions, "siteProblem">>, io: CommandIO): CompareEngine {
+  if (options.siteProblem) io.err.write(`warning: ${terminalText(options.siteProblem)}; using the plugin defaults\n`);
   const registry = createRegistry(options);
   for (const id of options.encoders) {
     if (!registry.has(id)) throw new UsageError(`unknown encoder "${id}"; known encoders: ${registry.ids().join(", ")}`);
@@ -50,10 +115,19 @@ export function engineForCommand(options: PluginOptions, io: CommandIO): Compare
     {
       projectRoot: io.cwd,
       env: io.env,
-      warn: (message) => io.err.write(`warning: ${message}\n`),
-      info: (message) => io.err.write(`${message}\n`),
-      progress: createProgress({ output: io.err }),
+      warn: (message) => io.err.write(`warning: ${terminalText(message)}\n`),
+      info: (message) => io.err.write(`${terminalText(message)}\n`),
+      progress: createProgress({ output: (io.err as Partial<TerminalOutput>).unescaped ?? io.err }),
     },
     registry,
   );
+}
+
+/** Dataset images a command could not use, as one warning line on stderr (the build's summary says the same). */
+export function reportSkipped(engine: CompareEngine, io: CommandIO): void {
+  const skipped = [...engine.skippedImages];
+  if (skipped.length === 0) return;
+  const shown = skipped.slice(0, 10).map(([file, reason]) => `${path.relative(io.cwd, file) || file} (${reason})`);
+  const more = skipped.length > shown.length ? `; and ${skipped.length - shown.length} more` : "";
+  io.err.write(`warning: ${skipped.length} dataset image(s) skipped: ${terminalText(shown.join("; "))}${more}\n`);
 }

@@ -1,13 +1,36 @@
 // The pure half of preprocessing: geometry (resize size, centre-crop offsets, crop) and the
 // pixels → tensor step. No Node or sharp imports: the same code runs in the build and in the
 // browser bundle, so a reader's image is prepared exactly as the build prepares dataset images.
-import type { Interpolation, PreprocessSpec } from "./spec.ts";
+import type { FirstPass, Interpolation, PreprocessSpec } from "./spec.ts";
 
 /** Resized RGB pixels before normalisation, interleaved HWC, 0..255. */
 export interface RgbPixels {
   width: number;
   height: number;
   data: Uint8Array;
+}
+
+/** Size after a 2021 crafter's resize: both sides scaled by resizeTo / shortest side, Python-rounded. */
+export function firstPassSize(width: number, height: number, pass: Pick<FirstPass, "resizeTo">): { width: number; height: number } {
+  const scale = pass.resizeTo / Math.min(width, height);
+  return { width: roundHalfEven(width * scale), height: roundHalfEven(height * scale) };
+}
+
+/**
+ * The crafter's float array as the next executor received it (see FirstPass["handoff"]), back
+ * as 8-bit pixels; float32 arithmetic reproduced with Math.fround, step by step as numpy did it.
+ */
+export function handOff(pixels: RgbPixels, pass: FirstPass): RgbPixels {
+  if (pass.handoff === "float") return pixels;
+  const out = new Uint8Array(pixels.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const c = i % 3;
+    let x = Math.fround(Math.fround(pixels.data[i] / 255) - pass.mean[c]);
+    x = Math.fround(x / pass.std[c]);
+    if (pass.handoff === "uint8-rescaled") x = Math.fround(x * 255);
+    out[i] = ((Math.trunc(x) % 256) + 256) % 256;
+  }
+  return { width: pixels.width, height: pixels.height, data: out };
 }
 
 /** Size after the resize step, before cropping (integer truncation, as PIL/HF/torchvision do). */

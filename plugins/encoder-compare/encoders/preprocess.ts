@@ -3,9 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { OutputInfo, Sharp } from "sharp";
-import { resampleRgb } from "./resample.ts";
+import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
-import { cropOffset, cropRgb, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
+import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
 
 export { cropOffset, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "./preprocess-core.ts";
 
@@ -29,6 +29,8 @@ const SHARP_KERNEL: Record<Interpolation, "nearest" | "linear" | "cubic" | "lanc
 
 export interface DecodeOptions {
   limitInputPixels?: number;
+  /** See DEFAULT_MAX_WORK_PIXELS. */
+  maxWorkPixels?: number;
 }
 
 function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
@@ -37,17 +39,42 @@ function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
 }
 
 /**
- * Resizes and centre-crops. Shrinking runs in libvips (fast on large photos, within a level or
- * two of PIL); any enlarged axis goes through resampleRgb, which samples like PIL.
+ * Most pixels one image's preprocessing may hold in any one buffer (decoded region, half-resized
+ * rows, output). Normal images need a small fraction of it; a 1×100000 strip enlarged to a
+ * 224-wide shortest edge would need 224×22,400,000 if resized whole, so only the part that
+ * survives the crop is ever decoded and enlarged, and anything still over this is refused.
  */
-async function resizeAndCrop(source: Sharp, width: number, height: number, g: Geometry): Promise<RgbPixels> {
-  const resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g);
+export const DEFAULT_MAX_WORK_PIXELS = 16_000_000;
+
+/**
+ * Resizes and centre-crops. Shrinking runs in libvips (fast on large photos, within a level or
+ * two of PIL); any enlarged axis goes through resampleRgbWindow, which samples like PIL and only
+ * computes the crop window, reading only the input region that window depends on.
+ */
+async function resizeAndCrop(
+  source: Sharp,
+  width: number,
+  height: number,
+  g: Geometry,
+  maxWorkPixels: number,
+  resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g),
+): Promise<RgbPixels> {
   const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
   const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
   if (resized.width > width || resized.height > height) {
-    const { data, info } = await source.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-    const full = resampleRgb(rawResult(data, info), resized.width, resized.height, g.interpolation);
-    return cropRgb(full, left, top, g.cropWidth, g.cropHeight);
+    const window = { left, top, width: g.cropWidth, height: g.cropHeight };
+    const cols = sourceSpan(width, resized.width, g.interpolation, left, g.cropWidth);
+    const rows = sourceSpan(height, resized.height, g.interpolation, top, g.cropHeight);
+    const region = { left: cols.first, top: rows.first, width: cols.end - cols.first, height: rows.end - rows.first };
+    const work = Math.max(region.width * region.height, g.cropWidth * g.cropHeight);
+    if (work > maxWorkPixels) {
+      throw new Error(
+        `image is ${width}×${height}; preparing it needs ${work} pixels in one buffer, over the ${maxWorkPixels} limit (aspect ratio too extreme)`,
+      );
+    }
+    const whole = region.width === width && region.height === height;
+    const { data, info } = await (whole ? source : source.extract(region)).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    return resampleRgbWindow(rawResult(data, info), { x: region.left, y: region.top }, { width, height }, resized, window, g.interpolation);
   }
   let pipeline = source.resize(resized.width, resized.height, { fit: "fill", kernel: SHARP_KERNEL[g.interpolation], fastShrinkOnLoad: false });
   if (left !== 0 || top !== 0 || resized.width !== g.cropWidth || resized.height !== g.cropHeight) {
@@ -72,6 +99,7 @@ export function imageSource(file: string | Buffer): string | Buffer {
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
 export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<RgbPixels> {
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+  const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
   const sharp = await loadSharp();
@@ -83,20 +111,21 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   const [r, g, b] = spec.background;
   let source = image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha();
   const cropRounding = spec.cropRounding ?? "floor";
-  if (spec.preResize) {
-    const square = await resizeAndCrop(source, width, height, {
+  if (spec.firstPass) {
+    const pass = spec.firstPass;
+    const geometry: Geometry = {
       resizeMode: "shortest-edge",
-      resizeTo: spec.preResize,
-      cropWidth: spec.preResize,
-      cropHeight: spec.preResize,
-      interpolation: spec.interpolation,
-      // The 2021 flows' square pass is neither HF's nor torchvision's: floor, like most code.
+      resizeTo: pass.resizeTo,
+      cropWidth: pass.crop,
+      cropHeight: pass.crop,
+      interpolation: "lanczos3",
       cropRounding: "floor",
-    });
-    source = rawInput(sharp, square);
-    width = height = spec.preResize;
+    };
+    const square = await resizeAndCrop(source, width, height, geometry, maxWorkPixels, firstPassSize(width, height, pass));
+    source = rawInput(sharp, handOff(square, pass));
+    width = height = pass.crop;
   }
-  return resizeAndCrop(source, width, height, { ...spec, cropRounding });
+  return resizeAndCrop(source, width, height, { ...spec, cropRounding }, maxWorkPixels);
 }
 
 export async function imageToTensor(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<Float32Array> {

@@ -1,6 +1,6 @@
 // The encoders the plugin knows by id. Built-ins need no download; users add their own
 // EncoderSpec entries through the plugin's `customEncoders` option.
-import type { EncoderSpec, PreprocessSpec } from "./spec.ts";
+import type { EncoderSpec, FirstPass, PreprocessSpec, RGB } from "./spec.ts";
 
 const WHITE = [255, 255, 255] as const;
 
@@ -114,25 +114,85 @@ export const MODEL_ENCODERS: readonly EncoderSpec[] = [
   },
 ];
 
+const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+export type Flow2021 = "jul" | "sep";
+
 /**
- * The original 2021 post's setup for a model: every image first reduced to 96×96 and
- * normalised with ImageNet mean/std, whatever the model expects. For reproducing old
- * results only; the default specs above use each model's own preprocessing.
+ * The two 2021 meme-search flows, read from their code. Which one produced the posts' figures
+ * cannot be settled from the code alone (README, "The 2021 presets"), so both are offered.
+ * - jul: alexcg1/jina-meme-search-image-backend @ d6e2bd1 (8 July 2021), its own ImageCrafter:
+ *   shortest edge 512, centre 96×96, ImageNet mean/std; then Hub CLIPImageEncoder:v1.
+ * - sep: jina-ai/example-meme-search @ 888ba18 (29 September 2021), Hub ImageNormalizer with
+ *   target_size 96 (shortest edge 256 first), mean 0 / std 1; then Hub CLIPImageEncoder or
+ *   BigTransferEncoder.
+ * `handoff` per model: what its 2021 executor did with the crafter's floats.
  */
-export function preset2021(spec: EncoderSpec): EncoderSpec {
+export const FLOWS_2021: Record<Flow2021, { name: string; pass: Omit<FirstPass, "handoff">; handoff: Record<string, FirstPass["handoff"]> }> = {
+  jul: {
+    name: "July",
+    pass: { resizeTo: 512, crop: 96, mean: IMAGENET_MEAN, std: IMAGENET_STD },
+    // CLIPImageEncoder v1 (OpenAI clip package) cast the floats to uint8, then ran clip's own preprocess.
+    handoff: { "clip-vit-b32": "uint8", "bit-m-r50x1": "float" },
+  },
+  sep: {
+    name: "September",
+    pass: { resizeTo: 256, crop: 96, mean: [0, 0, 0], std: [1, 1, 1] },
+    // CLIPImageEncoder (transformers CLIPFeatureExtractor) scaled floats by 255 into an 8-bit image.
+    handoff: { "clip-vit-b32": "uint8-rescaled", "bit-m-r50x1": "float" },
+  },
+};
+
+/**
+ * A model with one of the 2021 flows in front of it. Where the 2021 executor re-read the crafter's
+ * output as an image, the model's own preprocessing follows (CLIP saw the 96 px crop enlarged to
+ * 224). Where the floats were the model's input (BiT's executor did no preprocessing), the model
+ * gets the 96×96 crop, and mean/std restate the crafter's normalisation in our model's input
+ * convention: the TF BiT took [0,1] images where timm's port takes (u − M) / S, so feeding the
+ * crafter's (p/255 − m) / s means mean m + M·s and std s·S.
+ */
+export function preset2021(spec: EncoderSpec, flow: Flow2021): EncoderSpec {
+  const { name, pass, handoff: handoffs } = FLOWS_2021[flow];
+  const handoff = handoffs[spec.id];
+  if (!handoff) throw new Error(`no 2021 flow is known for encoder "${spec.id}"`);
+  const own = spec.preprocess;
+  const preprocess: PreprocessSpec =
+    handoff === "float"
+      ? {
+          ...own,
+          firstPass: { ...pass, handoff },
+          resizeMode: "shortest-edge",
+          resizeTo: pass.crop,
+          cropWidth: pass.crop,
+          cropHeight: pass.crop,
+          mean: [0, 1, 2].map((c) => pass.mean[c] + own.mean[c] * pass.std[c]) as unknown as RGB,
+          std: [0, 1, 2].map((c) => pass.std[c] * own.std[c]) as unknown as RGB,
+        }
+      : { ...own, firstPass: { ...pass, handoff } };
+  const normalised = pass.mean.some((m) => m !== 0) ? "ImageNet mean/std" : "0..1";
   return {
     ...spec,
-    id: `${spec.id}-2021`,
+    id: `${spec.id}-2021-${flow}`,
     modelId: spec.modelId ?? spec.id,
-    label: `${spec.label} (2021 preset: 96 px, ImageNet mean/std)`,
-    preprocess: { ...spec.preprocess, preResize: 96, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    label: `${spec.label} (2021 ${name} flow: ${pass.resizeTo} px, centre ${pass.crop}×${pass.crop}, ${normalised})`,
+    preprocess,
   };
 }
+
+/** The 2021 preset ids before the two flows were told apart; they name the September flow. */
+function legacy2021(spec: EncoderSpec): EncoderSpec {
+  const sep = preset2021(spec, "sep");
+  return { ...sep, id: `${spec.id}-2021`, label: `${sep.label} [alias of ${sep.id}]` };
+}
+
+export const PRESETS_2021: readonly EncoderSpec[] = MODEL_ENCODERS.flatMap((spec) => [preset2021(spec, "jul"), preset2021(spec, "sep")]);
 
 export const ALL_KNOWN_ENCODERS: readonly EncoderSpec[] = [
   ...BUILTIN_ENCODERS,
   ...MODEL_ENCODERS,
-  ...MODEL_ENCODERS.map(preset2021),
+  ...PRESETS_2021,
+  ...MODEL_ENCODERS.map(legacy2021),
 ];
 
 export class EncoderRegistry {

@@ -7,10 +7,10 @@ export type Interpolation = "nearest" | "bilinear" | "bicubic" | "lanczos3";
 
 export interface PreprocessSpec {
   /**
-   * Optional first pass: shortest edge to this size, centre crop to a square, before the resize
-   * below. Only the "2021" preset uses it, to reproduce the original post's 96×96 inputs.
+   * Optional first pass, before the resize below: a 2021 Jina Hub crafter and the hand-over of
+   * its output to the encoder (see FirstPass). Only the 2021 presets use it.
    */
-  preResize?: number;
+  firstPass?: FirstPass;
   /**
    * "shortest-edge": scale so the shorter side equals `resizeTo` (aspect kept), then crop.
    * "stretch": scale straight to cropWidth × cropHeight, aspect ignored, nothing cropped.
@@ -34,6 +34,29 @@ export interface PreprocessSpec {
   layout: "NCHW" | "NHWC";
   /** Colour that transparent pixels are composited onto, 0..255 per channel. */
   background: RGB;
+}
+
+/**
+ * What a 2021 Jina image crafter (ImageCrafter, Hub ImageNormalizer) did, and how its float
+ * array reached the encoder. The crafter: shortest edge to `resizeTo` with PIL LANCZOS (both sides
+ * Python-rounded, not truncated), centre crop `crop`×`crop` at int((side − crop) / 2), then
+ * x = (p / 255 − mean) / std in float32, channels last.
+ */
+export interface FirstPass {
+  resizeTo: number;
+  crop: number;
+  mean: RGB;
+  std: RGB;
+  /**
+   * "float": the floats were the model's input (BigTransferEncoder); the spec's mean/std below
+   *   restate the crafter's normalisation in the model's input convention.
+   * "uint8": the encoder turned the floats back into an 8-bit image before its own preprocessing,
+   *   as numpy's astype(uint8) does: truncated toward zero and wrapped modulo 256 (CLIPImageEncoder
+   *   v1, July 2021: negative ImageNet-normalised values become 254, 255).
+   * "uint8-rescaled": the same after multiplying by 255 in float32 (transformers' to_pil_image on a
+   *   float array, CLIPImageEncoder of September 2021).
+   */
+  handoff: "float" | "uint8" | "uint8-rescaled";
 }
 
 export type ModelSource =

@@ -1,0 +1,66 @@
+// The plugin options of the Eleventy site the CLI runs in, so that `encoder-compare query` uses
+// the encoders and dataset the site's pages use. The site's Eleventy config is loaded and called
+// with a stand-in eleventyConfig that ignores everything except addPlugin(encoder-compare, options).
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { PluginOptions } from "../options.ts";
+
+/** Eleventy's own config file names, in its order of preference, plus the TypeScript ones tsx runs. */
+export const SITE_CONFIG_FILES = [".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.ts", "eleventy.config.ts"];
+
+export interface SiteOptions {
+  /** The config file read, relative to the site root; undefined when there is none. */
+  file?: string;
+  /** The options the config passes to the plugin (empty when it does not add it). */
+  options: Partial<PluginOptions>;
+  /** Why the config could not be read, when it could not. */
+  problem?: string;
+}
+
+/** The plugin's default export is named so; a site may import it through any path. */
+function isEncoderComparePlugin(plugin: unknown): boolean {
+  return typeof plugin === "function" && plugin.name === "encoderComparePlugin";
+}
+
+/** An eleventyConfig on which every property is a callable no-op, except addPlugin. */
+function recordingConfig(onPlugin: (options: Partial<PluginOptions>) => void): unknown {
+  const target = function () {};
+  const proxy: unknown = new Proxy(target, {
+    get(_, property) {
+      if (property === "addPlugin") {
+        return (plugin: unknown, options?: Partial<PluginOptions>) => {
+          if (isEncoderComparePlugin(plugin)) onPlugin(options ?? {});
+        };
+      }
+      // Not a thenable: `await eleventyConfig.x()` must not wait on it.
+      if (property === "then") return undefined;
+      return proxy;
+    },
+    apply: () => proxy,
+  });
+  return proxy;
+}
+
+const cache = new Map<string, Promise<SiteOptions>>();
+
+export function readSiteOptions(root: string): Promise<SiteOptions> {
+  let pending = cache.get(root);
+  if (!pending) cache.set(root, (pending = load(root)));
+  return pending;
+}
+
+async function load(root: string): Promise<SiteOptions> {
+  const file = SITE_CONFIG_FILES.find((name) => fs.statSync(path.join(root, name), { throwIfNoEntry: false })?.isFile());
+  if (!file) return { options: {} };
+  try {
+    const loaded = (await import(pathToFileURL(path.join(root, file)).href)) as { default?: unknown };
+    const setup = loaded.default;
+    if (typeof setup !== "function") return { file, options: {} };
+    let options: Partial<PluginOptions> = {};
+    await setup(recordingConfig((given) => (options = given)));
+    return { file, options };
+  } catch (error) {
+    return { file, options: {}, problem: (error as Error).message.split("\n")[0] };
+  }
+}
