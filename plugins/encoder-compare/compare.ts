@@ -4,7 +4,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { loadDataset, sha256File, type Dataset, type DatasetImage } from "./dataset/load.ts";
+import { hashFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "./dataset/safe-read.ts";
 import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
 import { imageToTensor } from "./encoders/preprocess.ts";
 import type { EncoderRegistry } from "./encoders/registry.ts";
@@ -27,6 +28,8 @@ export interface EngineOptions {
   batchSize: number;
   intraOpNumThreads: number;
   limitInputPixels: number;
+  /** Dataset members and query images above this many bytes are skipped / refused (default DEFAULT_MAX_IMAGE_BYTES). */
+  maxImageBytes?: number;
   /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on (when faiss loads). */
   indexBackend: "auto" | "faiss" | "js" | "ann";
   /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULT_ANN_THRESHOLD). */
@@ -172,7 +175,7 @@ export class CompareEngine {
   indexUpdates: IndexUpdate[] = [];
   readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
   /** Query image hashes of this build. */
-  #queryShas = new Map<string, string>();
+  #queryShas = new Map<string, { sha: string; real: string }>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
   #store?: EmbeddingStore;
@@ -269,7 +272,7 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
-      dataset = loadDataset(dir, this.store);
+      dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
     }
@@ -403,6 +406,7 @@ export class CompareEngine {
       prefetchBatches: this.options.prefetchBatches,
       decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
+      maxImageBytes: this.options.maxImageBytes,
       onBatch: (entries, done) => {
         this.store.putVectors(encoder.key, entries);
         progress?.update(done);
@@ -417,7 +421,7 @@ export class CompareEngine {
   async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
     const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
-    const querySha = this.#querySha(queryFile);
+    const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.
     const scope = this.#queryScope(encoder, dataset, querySha, options);
@@ -434,7 +438,7 @@ export class CompareEngine {
       return {
         encoder: encoder.spec,
         standInFor: encoder.standInFor,
-        query: { file: queryFile, sha256: querySha },
+        query: { file: queryReal, sha256: querySha },
         vector: remembered.vector,
         hits: remembered.hits,
         selfExcluded: remembered.selfExcluded,
@@ -450,7 +454,8 @@ export class CompareEngine {
     } else {
       let tensor: Float32Array;
       try {
-        tensor = await imageToTensor(queryFile, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
+        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
+        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
       } catch (error) {
         throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
       }
@@ -468,7 +473,7 @@ export class CompareEngine {
     return {
       encoder: encoder.spec,
       standInFor: encoder.standInFor,
-      query: { file: queryFile, sha256: querySha },
+      query: { file: queryReal, sha256: querySha },
       vector,
       hits,
       selfExcluded: exclude !== undefined,
@@ -481,17 +486,19 @@ export class CompareEngine {
    * sha256 of a query image, memoised like dataset files (path, size, mtime in the store) and
    * per build, so a rebuild does not re-read every query image once per encoder.
    */
-  #querySha(file: string): string {
-    let sha = this.#queryShas.get(file);
-    if (sha) return sha;
-    const stat = fs.statSync(file);
-    sha = this.store.knownHash(file, stat);
-    if (!sha) {
-      sha = sha256File(file);
-      this.store.rememberHashes([{ path: file, stat, sha256: sha }]);
+  #querySha(file: string): { sha: string; real: string } {
+    let known = this.#queryShas.get(file);
+    if (known) return known;
+    try {
+      // Where a query may live is the caller's rule (the plugin keeps it inside the project); here it must be a regular file.
+      const hashed = hashFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
+      known = { sha: hashed.sha256, real: hashed.real };
+    } catch (error) {
+      const reason = error instanceof FileRefusedError ? error.message : (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+      throw new Error(`cannot read query image ${file}: ${reason}`, { cause: error });
     }
-    this.#queryShas.set(file, sha);
-    return sha;
+    this.#queryShas.set(file, known);
+    return known;
   }
 
   /** Everything a query's answer depends on besides the dataset state (the fingerprint). */

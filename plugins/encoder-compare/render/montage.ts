@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
-import { imageSource } from "../encoders/preprocess.ts";
+import { BROWSER_IMAGE_TYPES, DEFAULT_MAX_IMAGE_BYTES, imageExtension, readChecked, readHeadChecked, sniffImageType, type ImageType } from "../dataset/safe-read.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -19,7 +19,7 @@ const GAP = 8;
 const BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
 
 export interface ImageFile {
-  /** Absolute source path. */
+  /** Absolute real path, checked by the caller (dataset listing, query resolution); read only while it stays that. */
   file: string;
   sha256: string;
 }
@@ -59,22 +59,21 @@ export function thumbnailBaseName(sha256: string, tile: number): string {
   return contentName("query", [String(tile), sha256]);
 }
 
-/** Formats every browser shows; these are published byte for byte, anything else as webp. */
-const BROWSER_FORMATS = new Set(["png", "jpg", "jpeg", "gif", "webp", "avif"]);
-
-function isBrowserFormat(file: string): boolean {
-  return BROWSER_FORMATS.has(path.extname(file).slice(1).toLowerCase());
-}
-
-/** File name of the published full-size image, e.g. "full-1a2b3c4d5e6f7a8b.png". */
-export function fullImageName(sha256: string, sourceFile: string): string {
-  const ext = isBrowserFormat(sourceFile) ? path.extname(sourceFile).slice(1).toLowerCase() : "webp";
+/**
+ * File name of the published full-size image, e.g. "full-1a2b3c4d5e6f7a8b.png": browser formats
+ * (by content) keep their bytes and an extension naming that format; anything else becomes webp.
+ */
+export function fullImageName(sha256: string, sourceFile: string, type: ImageType): string {
+  const own = path.extname(sourceFile).slice(1).toLowerCase();
+  const ext = !BROWSER_IMAGE_TYPES.has(type) ? "webp" : own === "jpeg" && type === "jpeg" ? own : imageExtension(type);
   return `full-${sha256.slice(0, 16)}.${ext}`;
 }
 
+const READ_POLICY = { maxBytes: DEFAULT_MAX_IMAGE_BYTES };
+
 async function tileBuffer(file: string, size: number): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp(imageSource(file), { pages: 1 })
+  return sharp(await readChecked(file, READ_POLICY), { pages: 1 })
     .rotate()
     .flatten({ background: BACKGROUND })
     .resize(size, size, { fit: "contain", background: BACKGROUND })
@@ -143,10 +142,14 @@ export function createMontageWriter(outputDir: string): MontageWriter {
       return result;
     },
     async fullImage(image) {
-      const name = fullImageName(image.sha256, image.file);
-      await ensure(name, () =>
-        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : loadSharp().then((sharp) => sharp(imageSource(image.file), { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer()),
-      );
+      const type = sniffImageType(readHeadChecked(image.file, READ_POLICY).head);
+      if (!type) throw new Error(`${image.file} is not an image (unrecognised content)`);
+      const name = fullImageName(image.sha256, image.file, type);
+      await ensure(name, async () => {
+        const bytes = await readChecked(image.file, READ_POLICY);
+        if (BROWSER_IMAGE_TYPES.has(type)) return bytes;
+        return (await loadSharp())(bytes, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer();
+      });
       return name;
     },
   };
