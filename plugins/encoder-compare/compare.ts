@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { hashFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
+import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "./dataset/safe-read.ts";
 import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
 import { imageToTensor } from "./encoders/preprocess.ts";
@@ -491,7 +491,7 @@ export class CompareEngine {
     if (known) return known;
     try {
       // Where a query may live is the caller's rule (the plugin keeps it inside the project); here it must be a regular file.
-      const hashed = hashFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
+      const hashed = hashImageFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
       known = { sha: hashed.sha256, real: hashed.real };
     } catch (error) {
       const reason = error instanceof FileRefusedError ? error.message : (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;

@@ -9,6 +9,7 @@ import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.t
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
+import { describeArgumentError } from "./shortcode-source.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
@@ -131,7 +132,9 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         knownEncoders: registry.ids(),
       }, pageDefaults);
     } catch (error) {
-      if (error instanceof ShortcodeArgumentError) throw new EncoderCompareError(`${where}: ${error.message}`, { cause: error });
+      if (error instanceof ShortcodeArgumentError) {
+        throw new EncoderCompareError(`${where}: ${describeArgumentError(error, post, "encoderCompare", projectRoot)}`, { cause: error });
+      }
       throw error;
     }
     const contentDir = path.resolve(projectRoot, eleventyConfig.directories.input);

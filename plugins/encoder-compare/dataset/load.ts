@@ -46,20 +46,21 @@ export interface FileHash {
 }
 
 /**
- * The real path, stat and sha256 of a file opened through safe-read.ts; the hash comes from
- * `memo` when size and mtime match, else from streaming the file. Throws FileRefusedError.
+ * The real path, stat and sha256 of an image file opened through safe-read.ts; the hash comes
+ * from `memo` when size and mtime match, else from streaming the file. Throws FileRefusedError,
+ * also when the bytes are not an image (before hashing them).
  */
-export function hashFile(file: string, policy: ReadPolicy, memo?: HashMemo, fresh?: Array<{ path: string; stat: FileStat; sha256: string }>): FileHash & { head: Buffer } {
+export function hashImageFile(file: string, policy: ReadPolicy, memo?: HashMemo, fresh?: Array<{ path: string; stat: FileStat; sha256: string }>): FileHash {
   const opened = openChecked(file, policy);
   try {
-    const head = readHead(opened);
+    if (!sniffImageType(readHead(opened))) throw new FileRefusedError(`unsupported content: not a PNG, JPEG, GIF, WebP, AVIF, HEIF, TIFF or SVG image`);
     let sha256 = memo?.knownHash(opened.real, opened.stat);
     if (!sha256) {
       sha256 = hashOpened(opened);
       if (fresh) fresh.push({ path: opened.real, stat: opened.stat, sha256 });
       else memo?.rememberHashes([{ path: opened.real, stat: opened.stat, sha256 }]);
     }
-    return { real: opened.real, stat: opened.stat, sha256, head };
+    return { real: opened.real, stat: opened.stat, sha256 };
   } finally {
     fs.closeSync(opened.fd);
   }
@@ -138,19 +139,15 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
   const firstIdBySha = new Map<string, string>();
   const newHashes: Array<{ path: string; stat: FileStat; sha256: string }> = [];
   for (const entry of entries) {
-    let hashed: ReturnType<typeof hashFile>;
+    let hashed: FileHash;
     try {
-      hashed = hashFile(entry.file, policy, memo, newHashes);
+      hashed = hashImageFile(entry.file, policy, memo, newHashes);
     } catch (error) {
       if (!(error instanceof FileRefusedError)) throw error;
       skipped.push({ file: entry.relativeFile, reason: error.message });
       continue;
     }
     const { sha256 } = hashed;
-    if (!sniffImageType(hashed.head)) {
-      skipped.push({ file: entry.relativeFile, reason: "unsupported content: not a PNG, JPEG, GIF, WebP, AVIF, HEIF, TIFF or SVG image" });
-      continue;
-    }
     const firstId = firstIdBySha.get(sha256);
     if (firstId) {
       skipped.push({ file: entry.relativeFile, reason: `same content as "${firstId}"` });
