@@ -263,3 +263,21 @@ describe("5. keyword values Nunjucks cannot read", () => {
     }
   });
 });
+
+describe("14. warning lists are capped", () => {
+  test("a manifest of 2,000 missing files gives one short warning line; the full list goes to a report under the cache", async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    const missing = Array.from({ length: 2_000 }, (_, i) => `missing-${String(i).padStart(6, "0")}.png`);
+    fs.writeFileSync(path.join(p.dataset, "manifest.json"), JSON.stringify({ images: [{ file: "1f436.png" }, ...missing.map((file) => ({ file }))] }));
+    let err = "";
+    const rel = (x: string) => path.relative(ROOT, path.join(p.dir, x));
+    const env = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "models") };
+    const code = await main(["index", "--dataset", rel("dataset"), "--cache-dir", rel(".cache"), "--encoders", "pixels"], { write: () => {} }, { write: (c: string) => (err += c) }, env);
+    assert.equal(code, 0, err);
+    const line = err.split("\n").find((l) => l.includes("skipped"))!;
+    assert.ok(err.length < 2000, `${err.length} characters of warnings`);
+    assert.match(line, /^2000 dataset image\(s\) skipped: .*missing-000000\.png \(file not found\); .* and 1990 more; full list in .*\.cache\/reports\/skipped-images\.txt$/);
+    const report = fs.readFileSync(path.join(p.dir, ".cache/reports/skipped-images.txt"), "utf8").trim().split("\n");
+    assert.equal(report.length, 2_000);
+  });
+});

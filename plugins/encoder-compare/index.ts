@@ -11,6 +11,7 @@ import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/t
 import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { describeArgumentError } from "./shortcode-source.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
+import { cappedList, reportsDir } from "./warning-list.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
 
@@ -78,13 +79,17 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
     const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval)\b/.test(r.content ?? ""));
-    for (const r of unrendered) {
-      log(`${r.inputPath}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
+    if (unrendered.length > 0) {
+      const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
+      log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
     const summary = collectSummary(engine, queriesRendered, writer.written);
     if (queriesRendered > 0 || summary.encoders.length > 0) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
-      const list = summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`).join("; ");
+      const list = cappedList(
+        summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`),
+        { dir: reportsDir(engine.options.cacheDir), name: "skipped-images.txt" },
+      );
       log(`${summary.skipped.length} dataset image(s) skipped: ${list}`, "warn");
     }
     options.onBuildSummary?.(summary);

@@ -77,7 +77,7 @@ function checkPlace(real: string, file: string, policy: ReadPolicy): void {
 export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
   let real: string;
   try {
-    real = fs.realpathSync(file);
+    real = fs.realpathSync.native(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new FileRefusedError(code === "ENOENT" ? "file not found" : `cannot be resolved (${code ?? (error as Error).message})`, { cause: error });
