@@ -1,7 +1,7 @@
 // Trust boundaries (issue #10): what a build reads, writes and shows. Real files, links, FIFOs,
 // sparse files and real Eleventy builds; every case here failed (or hung) before the fix.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -279,5 +279,42 @@ describe("14. warning lists are capped", () => {
     assert.match(line, /^2000 dataset image\(s\) skipped: .*missing-000000\.png \(file not found\); .* and 1990 more; full list in .*\.cache\/reports\/skipped-images\.txt$/);
     const report = fs.readFileSync(path.join(p.dir, ".cache/reports/skipped-images.txt"), "utf8").trim().split("\n");
     assert.equal(report.length, 2_000);
+  });
+});
+
+describe("12. a build killed while writing images", () => {
+  /** Runs the build in a child process and SIGKILLs it once a temp file is written. */
+  function killedBuild(dir: string): Promise<{ paused?: string }> {
+    const rel = (x: string) => path.relative(ROOT, path.join(dir, x));
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/build-child.ts", rel("content"), rel("_site"), rel(".cache")], {
+      env: { ...process.env, DATASET: rel("dataset"), PAUSE_BEFORE_RENAME: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    return new Promise((resolve, reject) => {
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const paused = /^paused (.*)$/m.exec(out);
+        if (paused) child.kill("SIGKILL");
+      });
+      child.on("exit", (code, signal) => {
+        const paused = /^paused (.*)$/m.exec(out)?.[1];
+        if (signal === "SIGKILL" && paused) resolve({ paused });
+        else reject(new Error(`child build: code ${code}, signal ${signal}, output ${out}`));
+      });
+    });
+  }
+
+  test("leaves no temp file in _site, and a rebuild gives the tree of a clean build", { timeout: 120_000 }, async () => {
+    const killed = project(`<% encoderCompare "query.png", k=2 %>`);
+    const { paused } = await killedBuild(killed.dir);
+    assert.ok(paused && fs.existsSync(paused), "the build was killed with a temp file on disk");
+    const site = path.join(killed.dir, "_site");
+    assert.deepEqual([...tree(site).keys()].filter((f) => f.endsWith(".tmp")), []);
+    await build(killed.dir);
+    assert.equal(fs.existsSync(paused!), false, "the stale temp file was removed");
+    const clean = project(`<% encoderCompare "query.png", k=2 %>`);
+    await build(clean.dir);
+    assert.deepEqual(tree(site), tree(path.join(clean.dir, "_site")));
   });
 });

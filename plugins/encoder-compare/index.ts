@@ -65,7 +65,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     registry,
   );
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
-  let writer: MontageWriter = createMontageWriter(outputDir());
+  const newWriter = () => createMontageWriter(outputDir(), { tempDir: path.join(engine.options.cacheDir, "tmp") });
+  let writer: MontageWriter = newWriter();
   const rankOfVectors = new DatasetVectorCache(engine);
   let queriesRendered = 0;
   let runMode = "build";
@@ -73,7 +74,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
     runMode = event?.runMode ?? "build";
     engine.startBuild();
-    writer = createMontageWriter(outputDir());
+    writer = newWriter();
     queriesRendered = 0;
   });
 

@@ -81,19 +81,65 @@ async function tileBuffer(file: string, size: number): Promise<Buffer> {
     .toBuffer();
 }
 
-async function writeAtomically(target: string, data: Buffer): Promise<void> {
-  const temp = `${target}.${process.pid}.tmp`;
+/** Temp names: `<final name>.<pid>.tmp`. */
+const TEMP_NAME = /^(?:montage|query|full)-[0-9a-f]{16}[^/]*\.(\d+)\.tmp$/;
+
+function processAlive(pid: number): boolean {
   try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes temp files whose process is gone (a build killed mid-write), so they never outlive it. */
+function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(TEMP_NAME.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+async function writeAtomically(target: string, data: Buffer, tempDir: string): Promise<void> {
+  let temp = path.join(tempDir, `${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    await fs.promises.mkdir(tempDir, { recursive: true });
     await fs.promises.writeFile(temp, data);
-    await fs.promises.rename(temp, target);
+    try {
+      await fs.promises.rename(temp, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+      // Temp folder on another file system: stage next to the target instead.
+      await fs.promises.rm(temp, { force: true });
+      temp = `${target}.${process.pid}.tmp`;
+      await fs.promises.writeFile(temp, data);
+      await fs.promises.rename(temp, target);
+    }
   } catch (error) {
     await fs.promises.rm(temp, { force: true });
     throw new Error(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-export function createMontageWriter(outputDir: string): MontageWriter {
+export interface MontageWriterOptions {
+  /**
+   * Where images are written before being renamed into the output folder (default: the output
+   * folder itself). The plugin uses the cache folder, so a killed build leaves nothing in _site.
+   */
+  tempDir?: string;
+}
+
+export function createMontageWriter(outputDir: string, writerOptions: MontageWriterOptions = {}): MontageWriter {
   const inFlight = new Map<string, Promise<void>>();
+  const tempDir = writerOptions.tempDir ?? outputDir;
+  for (const dir of new Set([outputDir, tempDir])) removeStaleTemps(dir);
 
   async function ensure(name: string, draw: () => Promise<Buffer>): Promise<void> {
     let pending = inFlight.get(name);
@@ -102,7 +148,7 @@ export function createMontageWriter(outputDir: string): MontageWriter {
       pending = (async () => {
         if (fs.existsSync(target)) return;
         await fs.promises.mkdir(outputDir, { recursive: true });
-        await writeAtomically(target, await draw());
+        await writeAtomically(target, await draw(), tempDir);
         writer.written++;
       })();
       inFlight.set(name, pending);
