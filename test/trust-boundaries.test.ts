@@ -318,3 +318,30 @@ describe("12. a build killed while writing images", () => {
     assert.deepEqual(tree(site), tree(path.join(clean.dir, "_site")));
   });
 });
+
+describe("13. cache and models folders are checked before use", () => {
+  const env = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "models") };
+  const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    let err = "";
+    const code = await main(["index", "--encoders", "pixels", ...args], { write: () => {} }, { write: (c: string) => (err += c) }, { ...env, ...extraEnv });
+    return { code, err };
+  };
+
+  test("--cache-dir on /proc or /sys, or below a file, fails at once naming the option", { timeout: 60_000 }, async () => {
+    for (const [dir, message] of [
+      ["/proc/x", /cacheDir \(--cache-dir\) "\/proc\/x" is under \/proc, a kernel file system/],
+      ["/sys/kernel/x/y", /cacheDir \(--cache-dir\) "\/sys\/kernel\/x\/y" is under \/sys/],
+      [path.join(SECRET, "cache"), /cannot be created: .*secret\.png is a file, not a folder/],
+    ] as const) {
+      const { code, err } = await run(["--cache-dir", dir]);
+      assert.equal(code, 1, dir);
+      assert.match(err, message);
+    }
+  });
+
+  test("a models folder on /proc fails naming $ENCODER_COMPARE_MODELS_DIR", { timeout: 60_000 }, async () => {
+    const { code, err } = await run([], { ENCODER_COMPARE_MODELS_DIR: "/proc/self/models" });
+    assert.equal(code, 1);
+    assert.match(err, /\$ENCODER_COMPARE_MODELS_DIR "\/proc\/self\/models" is under \/proc/);
+  });
+});
