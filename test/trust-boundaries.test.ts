@@ -345,3 +345,46 @@ describe("13. cache and models folders are checked before use", () => {
     assert.match(err, /\$ENCODER_COMPARE_MODELS_DIR "\/proc\/self\/models" is under \/proc/);
   });
 });
+
+describe("11. a read-only cache", () => {
+  /** Makes `dir` read-only for real: a read-only bind mount as root, else (not root) permissions. Returns the undo, or a reason to skip. */
+  function makeReadOnly(dir: string): (() => void) | string {
+    if (process.getuid?.() !== 0) {
+      execFileSync("chmod", ["-R", "a-w", dir]);
+      return () => execFileSync("chmod", ["-R", "u+w", dir]);
+    }
+    try {
+      execFileSync("mount", ["--bind", dir, dir], { stdio: "ignore" });
+      execFileSync("mount", ["-o", "remount,ro,bind", dir], { stdio: "ignore" });
+    } catch {
+      try {
+        execFileSync("umount", [dir], { stdio: "ignore" });
+      } catch {
+        // was not mounted
+      }
+      return "root without CAP_SYS_ADMIN: no read-only bind mount (chmod does not stop root)";
+    }
+    return () => execFileSync("umount", ["-l", dir]);
+  }
+
+  test("a fully cached build renders from it; one that must embed fails naming the folder and the option", { timeout: 60_000 }, async (t) => {
+    const p = project(`<% encoderCompare "query.png", k=2 %>`);
+    const first = await build(p.dir);
+    const cache = path.join(p.dir, ".cache");
+    const undo = makeReadOnly(cache);
+    if (typeof undo === "string") return t.skip(undo);
+    try {
+      const again = await build(p.dir);
+      assert.equal(again.pages[0].content, first.pages[0].content);
+      assert.equal(again.summary.encoders[0].embedded, 0);
+      fs.copyFileSync(EMOJI("1f697"), path.join(p.dataset, "new.png"));
+      await assert.rejects(build(p.dir), (error) => {
+        assert.match(chain(error), /1 image\(s\) of the dataset for pixels must be embedded, but the cache folder .*\.cache is read-only \((EROFS|EACCES)\); .*cacheDir option \(--cache-dir\)/);
+        return true;
+      });
+    } finally {
+      undo();
+    }
+    assert.deepEqual(fs.readdirSync(cache).filter((f) => f.includes("broken")), [], "nothing was moved aside");
+  });
+});

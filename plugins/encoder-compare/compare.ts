@@ -393,6 +393,15 @@ export class CompareEngine {
     }
   }
 
+  /** A read-only cache serves what it holds; what is not in it cannot be embedded and kept. */
+  #requireWritableStore(what: string): void {
+    const reason = this.store.readOnly;
+    if (!reason) return;
+    throw new Error(
+      `${what} must be embedded, but the cache folder ${this.options.cacheDir} is read-only (${reason}); make it writable, or point the cacheDir option (--cache-dir) at a writable folder`,
+    );
+  }
+
   /** Vectors for images, from the store where present; failures land in skippedImages. */
   async #embed(encoder: EncoderIdentity, images: ReadonlyArray<{ sha256: string; file: string }>): Promise<Map<string, Float32Array>> {
     const stats = this.statsFor(statsName(encoder));
@@ -400,6 +409,7 @@ export class CompareEngine {
     stats.cached += vectors.size;
     const missing = images.filter((i) => !vectors.has(i.sha256));
     if (missing.length === 0) return vectors;
+    this.#requireWritableStore(`${missing.length} image(s) of the dataset for ${encoder.spec.id}`);
     const progress = this.options.progress?.(statsName(encoder), missing.length);
     const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
@@ -452,6 +462,7 @@ export class CompareEngine {
     if (vector) {
       stats.cached++;
     } else {
+      this.#requireWritableStore(`the query image ${queryFile} for ${encoder.spec.id}`);
       let tensor: Float32Array;
       try {
         const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });

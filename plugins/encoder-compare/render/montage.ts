@@ -103,22 +103,28 @@ function removeStaleTemps(dir: string): void {
   }
   for (const name of names) {
     const pid = Number(TEMP_NAME.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, name), { force: true });
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      // A read-only folder keeps its leftovers; nothing is written there either.
+    }
   }
 }
 
 async function writeAtomically(target: string, data: Buffer, tempDir: string): Promise<void> {
-  let temp = path.join(tempDir, `${path.basename(target)}.${process.pid}.tmp`);
+  const besideTarget = `${target}.${process.pid}.tmp`;
+  let temp = path.join(tempDir, path.basename(besideTarget));
   try {
-    await fs.promises.mkdir(tempDir, { recursive: true });
-    await fs.promises.writeFile(temp, data);
     try {
+      await fs.promises.mkdir(tempDir, { recursive: true });
+      await fs.promises.writeFile(temp, data);
       await fs.promises.rename(temp, target);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
-      // Temp folder on another file system: stage next to the target instead.
+      if (temp === besideTarget) throw error;
+      // Temp folder read-only or on another file system (EXDEV): stage next to the target instead.
       await fs.promises.rm(temp, { force: true });
-      temp = `${target}.${process.pid}.tmp`;
+      temp = besideTarget;
       await fs.promises.writeFile(temp, data);
       await fs.promises.rename(temp, target);
     }
