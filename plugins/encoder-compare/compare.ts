@@ -397,9 +397,8 @@ export class CompareEngine {
   #requireWritableStore(what: string): void {
     const reason = this.store.readOnly;
     if (!reason) return;
-    throw new Error(
-      `${what} must be embedded, but the cache folder ${this.options.cacheDir} is read-only (${reason}); make it writable, or point the cacheDir option (--cache-dir) at a writable folder`,
-    );
+    const fix = "make it writable, or point the cacheDir option (--cache-dir) at a writable folder";
+    throw new Error(`${what} must be embedded, but the cache folder ${this.options.cacheDir} is read-only (${reason}); ${fix}`);
   }
 
   /** Vectors for images, from the store where present; failures land in skippedImages. */
@@ -505,7 +504,8 @@ export class CompareEngine {
       const hashed = hashImageFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
       known = { sha: hashed.sha256, real: hashed.real };
     } catch (error) {
-      const reason = error instanceof FileRefusedError ? error.message : (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+      const reason = error instanceof FileRefusedError ? error.message : missing ? "file not found" : (error as Error).message;
       throw new Error(`cannot read query image ${file}: ${reason}`, { cause: error });
     }
     this.#queryShas.set(file, known);

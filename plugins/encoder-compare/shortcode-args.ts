@@ -30,7 +30,10 @@ export class ShortcodeArgumentError extends Error {}
  */
 export class UnreadableKeywordError extends ShortcodeArgumentError {
   constructor(readonly keyword: string) {
-    super(`${keyword}= has a value Nunjucks could not read (a bare word, or a number such as 1e9 or 5x, is taken for an unset variable); quote text ("…") and write whole numbers as digits`);
+    super(
+      `${keyword}= has a value Nunjucks could not read (a bare word, or a number such as 1e9 or 5x, is taken for an unset variable); ` +
+        `quote text ("…") and write whole numbers as digits`,
+    );
   }
 }
 

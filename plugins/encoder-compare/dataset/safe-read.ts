@@ -89,8 +89,9 @@ export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
     fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENXIO" ? "not a regular file (a socket)" : code === "ENOENT" ? "file not found" : `cannot be opened (${code ?? (error as Error).message})`;
-    throw new FileRefusedError(reason, { cause: error });
+    if (code === "ENXIO") throw new FileRefusedError("not a regular file (a socket)", { cause: error });
+    if (code === "ENOENT") throw new FileRefusedError("file not found", { cause: error });
+    throw new FileRefusedError(`cannot be opened (${code ?? (error as Error).message})`, { cause: error });
   }
   try {
     const stat = fs.fstatSync(fd);

@@ -55,7 +55,8 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
       chartsPerPage.set(post, n);
       return await renderEncoderEval(ctx, args, `${post}#${n}`);
     } catch (error) {
-      const reason = error instanceof ShortcodeArgumentError ? describeArgumentError(error, this.page?.inputPath, "encoderEval", ctx.projectRoot) : (error as Error).message;
+      const reason =
+        error instanceof ShortcodeArgumentError ? describeArgumentError(error, this.page?.inputPath, "encoderEval", ctx.projectRoot) : (error as Error).message;
       return ctx.fail(`${where}: ${reason}`, error);
     }
   });

@@ -51,7 +51,8 @@ export function modelsDir(options: ModelsDirOptions = {}): string {
         `node_modules, e.g. ${join(home, ".cache", "encoder-compare", "models")}.`,
     );
   }
-  checkDataFolder(chosen, origin === "the models dir option" ? "modelsDir" : origin === "the user cache directory" ? "the user cache directory (or $XDG_CACHE_HOME)" : origin);
+  const option = { "the models dir option": "modelsDir", "the user cache directory": "the user cache directory ($XDG_CACHE_HOME)" }[origin] ?? origin;
+  checkDataFolder(chosen, option);
   return chosen;
 }
 

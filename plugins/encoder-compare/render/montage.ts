@@ -5,7 +5,15 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
-import { BROWSER_IMAGE_TYPES, DEFAULT_MAX_IMAGE_BYTES, imageExtension, readChecked, readHeadChecked, sniffImageType, type ImageType } from "../dataset/safe-read.ts";
+import {
+  BROWSER_IMAGE_TYPES,
+  DEFAULT_MAX_IMAGE_BYTES,
+  imageExtension,
+  readChecked,
+  readHeadChecked,
+  sniffImageType,
+  type ImageType,
+} from "../dataset/safe-read.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */

@@ -93,7 +93,9 @@ export class EmbeddingStore {
       return store;
     } catch (error) {
       fs.rmSync(copyDir, { recursive: true, force: true });
-      throw new Error(`embedding store ${file} cannot be read (${(error as Error).message}) and its folder cannot be written (${reason}); make the folder writable or move the cache with the cacheDir option (--cache-dir)`, { cause: error });
+      const fix = "make the folder writable or move the cache with the cacheDir option (--cache-dir)";
+      const why = `cannot be read (${(error as Error).message}) and its folder cannot be written (${reason})`;
+      throw new Error(`embedding store ${file} ${why}; ${fix}`, { cause: error });
     }
   }
 
