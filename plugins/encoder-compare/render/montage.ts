@@ -14,6 +14,7 @@ import {
   sniffImageType,
   type ImageType,
 } from "../dataset/safe-read.ts";
+import { processAlive } from "../process-alive.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -91,15 +92,6 @@ async function tileBuffer(file: string, size: number): Promise<Buffer> {
 
 /** Temp names: `<final name>.<pid>.tmp`. */
 const TEMP_NAME = /^(?:montage|query|full)-[0-9a-f]{16}[^/]*\.(\d+)\.tmp$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Removes temp files whose process is gone (a build killed mid-write), so they never outlive it. */
 function removeStaleTemps(dir: string): void {
