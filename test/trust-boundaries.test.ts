@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import sharp from "sharp";
 import { main } from "../plugins/encoder-compare/cli.ts";
 import { decodeForModel } from "../plugins/encoder-compare/encoders/preprocess.ts";
@@ -80,6 +81,15 @@ function assertNothingFromOutside(dir: string): void {
   for (const [file, hash] of tree(path.join(dir, "_site"))) assert.notEqual(hash, secret, `${file} is the outside file`);
   const names = [...tree(path.join(dir, "_site")).keys()].join("\n");
   assert.doesNotMatch(names, new RegExp(secret.slice(0, 16)));
+  const storeFile = path.join(dir, ".cache/embeddings.sqlite");
+  if (!fs.existsSync(storeFile)) return;
+  const store = new Database(storeFile, { readonly: true });
+  const hashed = store.prepare("SELECT path, sha256 FROM file_hashes").all() as Array<{ path: string; sha256: string }>;
+  store.close();
+  for (const row of hashed) {
+    assert.ok(row.path.startsWith(`${dir}${path.sep}`), `hashed ${row.path}`);
+    assert.notEqual(row.sha256, secret);
+  }
 }
 
 before(() => {
