@@ -9,7 +9,17 @@ import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
 import { readManifest } from "./manifest.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, hashOpened, openChecked, readHead, realRoots, sniffImageType, type ReadPolicy } from "./safe-read.ts";
+import {
+  DEFAULT_MAX_IMAGE_BYTES,
+  FileRefusedError,
+  hashOpened,
+  openChecked,
+  readHead,
+  realRoots,
+  sniffImageType,
+  statChecked,
+  type ReadPolicy,
+} from "./safe-read.ts";
 
 export const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".tif", ".tiff"]);
 
@@ -51,6 +61,12 @@ export interface FileHash {
  * also when the bytes are not an image (before hashing them).
  */
 export function hashImageFile(file: string, policy: ReadPolicy, memo?: HashMemo, fresh?: Array<{ path: string; stat: FileStat; sha256: string }>): FileHash {
+  if (memo) {
+    // Only images are remembered, so a remembered hash needs no open (warm builds of large datasets).
+    const { real, stat } = statChecked(file, policy);
+    const sha256 = memo.knownHash(real, stat);
+    if (sha256) return { real, stat, sha256 };
+  }
   const opened = openChecked(file, policy);
   try {
     if (!sniffImageType(readHead(opened))) throw new FileRefusedError(`unsupported content: not a PNG, JPEG, GIF, WebP, AVIF, HEIF, TIFF or SVG image`);

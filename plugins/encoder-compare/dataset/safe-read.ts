@@ -73,8 +73,13 @@ function checkPlace(real: string, file: string, policy: ReadPolicy): void {
   }
 }
 
-/** Opens `file` for reading after the checks above; the caller closes `fd`. Throws FileRefusedError. */
-export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
+function checkStat(stat: fs.Stats, policy: ReadPolicy): void {
+  if (!stat.isFile()) throw new FileRefusedError(`not a regular file (${describeFileKind(stat)})`);
+  if (stat.size > policy.maxBytes) throw new FileRefusedError(`${formatBytes(stat.size)}, above the ${formatBytes(policy.maxBytes)} limit`);
+}
+
+/** The real path of `file`, checked against the policy's place rule. */
+function resolveChecked(file: string, policy: ReadPolicy): string {
   let real: string;
   try {
     real = fs.realpathSync.native(file);
@@ -83,6 +88,28 @@ export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
     throw new FileRefusedError(code === "ENOENT" ? "file not found" : `cannot be resolved (${code ?? (error as Error).message})`, { cause: error });
   }
   checkPlace(real, file, policy);
+  return real;
+}
+
+/**
+ * The checks of openChecked without opening the file (no read follows: e.g. a remembered hash
+ * is enough). Whatever reads the file later goes through openChecked again.
+ */
+export function statChecked(file: string, policy: ReadPolicy): { real: string; stat: fs.Stats } {
+  const real = resolveChecked(file, policy);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(real);
+  } catch (error) {
+    throw new FileRefusedError(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+  }
+  checkStat(stat, policy);
+  return { real, stat };
+}
+
+/** Opens `file` for reading after the checks above; the caller closes `fd`. Throws FileRefusedError. */
+export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
+  const real = resolveChecked(file, policy);
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO with no writer must not wait; O_NOCTTY: a terminal never becomes ours.
@@ -95,8 +122,7 @@ export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new FileRefusedError(`not a regular file (${describeFileKind(stat)})`);
-    if (stat.size > policy.maxBytes) throw new FileRefusedError(`${formatBytes(stat.size)}, above the ${formatBytes(policy.maxBytes)} limit`);
+    checkStat(stat, policy);
     // Where the descriptor really points (Linux): a component swapped for a link between the
     // realpath and the open is caught here.
     let opened: string | undefined;
