@@ -22,6 +22,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { processAlive } from "../plugins/encoder-compare/process-alive.ts";
 
 /** Bump whenever the output changes (drawing code, concept list, captions, manifest shape). */
 export const GENERATOR_VERSION = 1;
@@ -663,15 +664,6 @@ function writeIfChanged(file: string, data: Buffer | string): boolean {
   return true;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Remove staging/old folders left behind by interrupted runs (not those of a live process). */
 function cleanStale(outDir: string): void {
   let names: string[];
@@ -682,7 +674,7 @@ function cleanStale(outDir: string): void {
   }
   for (const n of names) {
     const m = /^\.(?:staging|old-images)-(\d+)$/.exec(n);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
       fs.rmSync(path.join(outDir, n), { recursive: true, force: true });
     }
   }

@@ -103,7 +103,7 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
     const thumb = thumbnailBaseName(querySha, TILE);
     const montage = montageBaseName(ranked.map((r) => r.e.sha256), TILE);
     const alt = `Top 2 results for Query image ${query} by ${spec.label}, side by side in the order of the list below`;
-    const full = (sha: string, file: string) => `/encoder-compare/${fullImageName(sha, file)}`;
+    const full = (sha: string, file: string) => `/encoder-compare/${fullImageName(sha, file, "png")}`;
     const tileShare = ((100 * TILE) / (2 * TILE + 8)).toFixed(3);
     const tileLinks = ranked.map((r, i) => `<a href="${full(r.e.sha256, r.e.file)}" tabindex="-1" title="${i + 1}. ${escape(r.e.caption)} (cosine ${r.score.toFixed(3)})"></a>`);
     lines.push(
@@ -155,10 +155,10 @@ describe("encoderCompare through Eleventy", () => {
       }
     }
     // Every result link opens a byte-for-byte copy of the original image.
-    const sources = new Map(fixture.entries.map((e) => [fullImageName(e.sha256, e.file), path.join(WORK, "dataset", e.file)]));
+    const sources = new Map(fixture.entries.map((e) => [fullImageName(e.sha256, e.file, "png"), path.join(WORK, "dataset", e.file)]));
     for (const q of fixture.queries) {
       const file = path.join(WORK, "content/posts/demo", q);
-      sources.set(fullImageName(sha256(file), file), file);
+      sources.set(fullImageName(sha256(file), file, "png"), file);
     }
     const hrefs = [...page.content.matchAll(/href="\/encoder-compare\/([^"]+)"/g)].map((m) => m[1]);
     assert.ok(hrefs.length > 0);

@@ -96,9 +96,12 @@ test("resizedSize follows shortest-edge truncation", () => {
 describe("full-size images", () => {
   const sha = "ab".repeat(32);
   test("are named by content hash and keep a format browsers show", () => {
-    assert.equal(fullImageName(sha, "/d/x.png"), `full-${"ab".repeat(8)}.png`);
-    assert.equal(fullImageName(sha, "/d/X.JPG"), `full-${"ab".repeat(8)}.jpg`);
-    assert.equal(fullImageName(sha, "/d/scan.tiff"), `full-${"ab".repeat(8)}.webp`);
+    assert.equal(fullImageName(sha, "/d/x.png", "png"), `full-${"ab".repeat(8)}.png`);
+    assert.equal(fullImageName(sha, "/d/X.JPG", "jpeg"), `full-${"ab".repeat(8)}.jpg`);
+    assert.equal(fullImageName(sha, "/d/scan.tiff", "tiff"), `full-${"ab".repeat(8)}.webp`);
+    // The content decides: an SVG named .png is re-encoded, a PNG named .gif keeps ".png".
+    assert.equal(fullImageName(sha, "/d/x.png", "svg"), `full-${"ab".repeat(8)}.webp`);
+    assert.equal(fullImageName(sha, "/d/x.gif", "png"), `full-${"ab".repeat(8)}.png`);
   });
   test("are copied byte for byte, or re-encoded to webp, once", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-full-"));

@@ -4,7 +4,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { loadDataset, sha256File, type Dataset, type DatasetImage } from "./dataset/load.ts";
+import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "./dataset/safe-read.ts";
 import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
 import { imageToTensor } from "./encoders/preprocess.ts";
 import type { EncoderRegistry } from "./encoders/registry.ts";
@@ -27,6 +28,8 @@ export interface EngineOptions {
   batchSize: number;
   intraOpNumThreads: number;
   limitInputPixels: number;
+  /** Dataset members and query images above this many bytes are skipped / refused (default DEFAULT_MAX_IMAGE_BYTES). */
+  maxImageBytes?: number;
   /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on (when faiss loads). */
   indexBackend: "auto" | "faiss" | "js" | "ann";
   /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULT_ANN_THRESHOLD). */
@@ -172,7 +175,7 @@ export class CompareEngine {
   indexUpdates: IndexUpdate[] = [];
   readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
   /** Query image hashes of this build. */
-  #queryShas = new Map<string, string>();
+  #queryShas = new Map<string, { sha: string; real: string }>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
   #store?: EmbeddingStore;
@@ -272,7 +275,7 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
-      dataset = loadDataset(dir, this.store);
+      dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
     }
@@ -393,6 +396,14 @@ export class CompareEngine {
     }
   }
 
+  /** A read-only cache serves what it holds; what is not in it cannot be embedded and kept. */
+  #requireWritableStore(what: string): void {
+    const reason = this.store.readOnly;
+    if (!reason) return;
+    const fix = "make it writable, or point the cacheDir option (--cache-dir) at a writable folder";
+    throw new Error(`${what} must be embedded, but the cache folder ${this.options.cacheDir} is read-only (${reason}); ${fix}`);
+  }
+
   /** Vectors for images, from the store where present; failures land in skippedImages. */
   async #embed(encoder: EncoderIdentity, images: ReadonlyArray<{ sha256: string; file: string }>): Promise<Map<string, Float32Array>> {
     const stats = this.statsFor(statsName(encoder));
@@ -400,12 +411,14 @@ export class CompareEngine {
     stats.cached += vectors.size;
     const missing = images.filter((i) => !vectors.has(i.sha256));
     if (missing.length === 0) return vectors;
+    this.#requireWritableStore(`${missing.length} image(s) of the dataset for ${encoder.spec.id}`);
     const progress = this.options.progress?.(statsName(encoder), missing.length);
     const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
       prefetchBatches: this.options.prefetchBatches,
       decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
+      maxImageBytes: this.options.maxImageBytes,
       onBatch: (entries, done) => {
         this.store.putVectors(encoder.key, entries);
         progress?.update(done);
@@ -420,7 +433,7 @@ export class CompareEngine {
   async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
     const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
-    const querySha = this.#querySha(queryFile);
+    const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.
     const scope = this.#queryScope(encoder, dataset, querySha, options);
@@ -437,7 +450,7 @@ export class CompareEngine {
       return {
         encoder: encoder.spec,
         standInFor: encoder.standInFor,
-        query: { file: queryFile, sha256: querySha },
+        query: { file: queryReal, sha256: querySha },
         vector: remembered.vector,
         hits: remembered.hits,
         selfExcluded: remembered.selfExcluded,
@@ -451,9 +464,11 @@ export class CompareEngine {
     if (vector) {
       stats.cached++;
     } else {
+      this.#requireWritableStore(`the query image ${queryFile} for ${encoder.spec.id}`);
       let tensor: Float32Array;
       try {
-        tensor = await imageToTensor(queryFile, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
+        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
+        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
       } catch (error) {
         throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
       }
@@ -471,7 +486,7 @@ export class CompareEngine {
     return {
       encoder: encoder.spec,
       standInFor: encoder.standInFor,
-      query: { file: queryFile, sha256: querySha },
+      query: { file: queryReal, sha256: querySha },
       vector,
       hits,
       selfExcluded: exclude !== undefined,
@@ -484,17 +499,20 @@ export class CompareEngine {
    * sha256 of a query image, memoised like dataset files (path, size, mtime in the store) and
    * per build, so a rebuild does not re-read every query image once per encoder.
    */
-  #querySha(file: string): string {
-    let sha = this.#queryShas.get(file);
-    if (sha) return sha;
-    const stat = fs.statSync(file);
-    sha = this.store.knownHash(file, stat);
-    if (!sha) {
-      sha = sha256File(file);
-      this.store.rememberHashes([{ path: file, stat, sha256: sha }]);
+  #querySha(file: string): { sha: string; real: string } {
+    let known = this.#queryShas.get(file);
+    if (known) return known;
+    try {
+      // Where a query may live is the caller's rule (the plugin keeps it inside the project); here it must be a regular file.
+      const hashed = hashImageFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
+      known = { sha: hashed.sha256, real: hashed.real };
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+      const reason = error instanceof FileRefusedError ? error.message : missing ? "file not found" : (error as Error).message;
+      throw new Error(`cannot read query image ${file}: ${reason}`, { cause: error });
     }
-    this.#queryShas.set(file, sha);
-    return sha;
+    this.#queryShas.set(file, known);
+    return known;
   }
 
   /** Everything a query's answer depends on besides the dataset state (the fingerprint). */

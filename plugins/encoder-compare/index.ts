@@ -9,7 +9,9 @@ import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.t
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
+import { describeArgumentError } from "./shortcode-source.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
+import { cappedList, reportsDir } from "./warning-list.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
 import { terminalText } from "./terminal-text.ts";
@@ -70,7 +72,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     registry,
   );
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
-  let writer: MontageWriter = createMontageWriter(outputDir());
+  const newWriter = () => createMontageWriter(outputDir(), { tempDir: path.join(engine.options.cacheDir, "tmp") });
+  let writer: MontageWriter = newWriter();
   const rankOfVectors = new DatasetVectorCache(engine);
   let queriesRendered = 0;
   let runMode = "build";
@@ -78,19 +81,23 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
     runMode = event?.runMode ?? "build";
     engine.startBuild();
-    writer = createMontageWriter(outputDir());
+    writer = newWriter();
     queriesRendered = 0;
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
     const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval)\b/.test(r.content ?? ""));
-    for (const r of unrendered) {
-      log(`${r.inputPath}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
+    if (unrendered.length > 0) {
+      const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
+      log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
     const summary = collectSummary(engine, queriesRendered, writer.written);
     if (queriesRendered > 0 || summary.encoders.length > 0) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
-      const list = summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`).join("; ");
+      const list = cappedList(
+        summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`),
+        { dir: reportsDir(engine.options.cacheDir), name: "skipped-images.txt" },
+      );
       log(`${summary.skipped.length} dataset image(s) skipped: ${list}`, "warn");
     }
     options.onBuildSummary?.(summary);
@@ -138,7 +145,9 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         knownEncoders: registry.ids(),
       }, pageDefaults);
     } catch (error) {
-      if (error instanceof ShortcodeArgumentError) throw new EncoderCompareError(`${where}: ${error.message}`, { cause: error });
+      if (error instanceof ShortcodeArgumentError) {
+        throw new EncoderCompareError(`${where}: ${describeArgumentError(error, post, "encoderCompare", projectRoot)}`, { cause: error });
+      }
       throw error;
     }
     const contentDir = path.resolve(projectRoot, eleventyConfig.directories.input);

@@ -3,13 +3,9 @@
 // no symlink that leads out).
 import fs from "node:fs";
 import path from "node:path";
+import { describeFileKind, isInside } from "./dataset/safe-read.ts";
 
 export class PathRefusedError extends Error {}
-
-function isInside(root: string, target: string): boolean {
-  const relative = path.relative(root, target);
-  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
-}
 
 /** Resolves `query` for the post at `postFile`; throws PathRefusedError with the reason. */
 export function resolveQueryPath(query: string, postFile: string, contentDir: string, projectRoot: string): string {
@@ -34,14 +30,23 @@ export function resolveQueryPath(query: string, postFile: string, contentDir: st
     if (!isInside(root, real)) throw new PathRefusedError(`the path is a link to ${real}, outside the project`);
     const stat = fs.statSync(real);
     if (stat.isDirectory()) throw new PathRefusedError(`${path.relative(projectRoot, candidate)} is a folder, not an image`);
+    if (!stat.isFile()) throw new PathRefusedError(`${path.relative(projectRoot, candidate)} is not a regular file (${describeFileKind(stat)})`);
     return real;
   }
   throw new PathRefusedError(`file not found; looked at ${candidates.map((c) => path.relative(projectRoot, c)).join(" and ")}`);
 }
 
-/** A folder option (dataset, cache) resolved inside the project. */
+/** A folder option (dataset, cache) resolved inside the project, also after following links. */
 export function resolveProjectDir(dir: string, projectRoot: string, what: string): string {
   const resolved = path.resolve(projectRoot, dir);
   if (!isInside(projectRoot, resolved)) throw new PathRefusedError(`${what} "${dir}" is outside the project`);
+  let real: string;
+  try {
+    real = fs.realpathSync(resolved);
+  } catch {
+    // Not there (yet): the reader says so with its own advice.
+    return resolved;
+  }
+  if (!isInside(fs.realpathSync(projectRoot), real)) throw new PathRefusedError(`${what} "${dir}" is a link to ${real}, outside the project`);
   return resolved;
 }

@@ -3,6 +3,7 @@
 import path from "node:path";
 import { CompareEngine } from "./compare.ts";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
+import { checkDataFolder } from "./folder-check.ts";
 import { modelsDir } from "./models/cache-dir.ts";
 import { envFlag, type PluginOptions } from "./options.ts";
 import type { ProgressFactory } from "./progress.ts";
@@ -21,9 +22,12 @@ export function createRegistry(options: Pick<PluginOptions, "customEncoders">): 
 
 export function createEngine(options: PluginOptions, context: EngineContext, registry = createRegistry(options)): CompareEngine {
   const env = context.env ?? process.env;
+  const cacheDir = path.resolve(context.projectRoot, options.cacheDir);
+  checkDataFolder(cacheDir, "cacheDir (--cache-dir)");
+  const models = modelsDir({ dir: options.modelsDir, env });
   return new CompareEngine({
     projectRoot: context.projectRoot,
-    cacheDir: path.resolve(context.projectRoot, options.cacheDir),
+    cacheDir,
     registry,
     batchSize: options.batchSize,
     intraOpNumThreads: options.intraOpNumThreads,
@@ -34,7 +38,7 @@ export function createEngine(options: PluginOptions, context: EngineContext, reg
     annCandidates: options.annCandidates,
     prefetchBatches: options.prefetchBatches,
     decodeConcurrency: options.decodeConcurrency,
-    modelsDir: modelsDir({ dir: options.modelsDir, env }),
+    modelsDir: models,
     offline: options.offline || envFlag(env.ENCODER_COMPARE_OFFLINE),
     modelBaseUrl: options.modelBaseUrl ?? (env.ENCODER_COMPARE_MODEL_BASE_URL || undefined),
     strict: options.strict || envFlag(env.ENCODER_COMPARE_STRICT),

@@ -24,8 +24,33 @@ const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf"] as const;
 
 export class ShortcodeArgumentError extends Error {}
 
+/**
+ * A keyword given with a value Nunjucks could not read: it takes a bare word (clipp) or a
+ * malformed number (1e9, 5x) for a variable name, and an unset variable is undefined.
+ */
+export class UnreadableKeywordError extends ShortcodeArgumentError {
+  constructor(readonly keyword: string) {
+    super(
+      `${keyword}= has a value Nunjucks could not read (a bare word, or a number such as 1e9 or 5x, is taken for an unset variable); ` +
+        `quote text ("…") and write whole numbers as digits`,
+    );
+  }
+}
+
 function isKeywordObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
+}
+
+/**
+ * Splits a shortcode's arguments into positional ones and the keyword object Nunjucks passes
+ * last (marked __keywords). A keyword that is present but undefined is an UnreadableKeywordError.
+ */
+export function splitShortcodeArgs(args: readonly unknown[]): { positional: unknown[]; keywords: Record<string, unknown> } {
+  const last = args[args.length - 1];
+  if (!isKeywordObject(last)) return { positional: [...args], keywords: {} };
+  const { __keywords: _, ...keywords } = last;
+  for (const [key, value] of Object.entries(keywords)) if (value === undefined) throw new UnreadableKeywordError(key);
+  return { positional: args.slice(0, -1), keywords };
 }
 
 /** The `encoders=` keyword (a list, or a comma-separated string), checked against the known ids. */
@@ -50,7 +75,7 @@ export function parseEncoderList(value: unknown, fallback: readonly string[], kn
  * keywords); the shortcode's own keywords win over it.
  */
 export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefaults, pageDefaults?: unknown): CompareRequest {
-  const last = args[args.length - 1];
+  const given = splitShortcodeArgs(args);
   if (pageDefaults !== undefined && (typeof pageDefaults !== "object" || pageDefaults === null || Array.isArray(pageDefaults))) {
     throw new ShortcodeArgumentError(`front matter "encoderCompare" must be an object of defaults such as { k: 5 }, got ${JSON.stringify(pageDefaults)}`);
   }
@@ -59,8 +84,8 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
       throw new ShortcodeArgumentError(`front matter "encoderCompare" has unknown key "${key}"; known keys: ${KEYWORDS.join(", ")}`);
     }
   }
-  const keywords = { ...(pageDefaults as Record<string, unknown> | undefined), ...(isKeywordObject(last) ? last : {}) };
-  const positional = isKeywordObject(last) ? args.slice(0, -1) : args;
+  const keywords = { ...(pageDefaults as Record<string, unknown> | undefined), ...given.keywords };
+  const positional = given.positional;
 
   const queries: string[] = [];
   for (const arg of positional) {
@@ -75,7 +100,6 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
   if (queries.length === 0) throw new ShortcodeArgumentError(`give at least one query image, e.g. <% encoderCompare "inputs/doge.png" %>`);
 
   for (const key of Object.keys(keywords)) {
-    if (key === "__keywords") continue;
     if (!(KEYWORDS as readonly string[]).includes(key)) {
       throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${KEYWORDS.join(", ")}`);
     }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { statsName } from "../compare.ts";
 import { collectSummary, formatSummary } from "../summary.ts";
 import { terminalText } from "../terminal-text.ts";
+import { cappedList, reportsDir } from "../warning-list.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, requireDataset } from "./site-options.ts";
 
@@ -30,7 +31,13 @@ search index once to check it, and prints the build summary line. Progress shows
       }
       const summary = collectSummary(engine, 0, 0);
       io.out.write(formatSummary(summary) + "\n");
-      for (const s of summary.skipped) io.err.write(`skipped ${terminalText(path.relative(io.cwd, s.file))}: ${terminalText(s.reason)}\n`);
+      if (summary.skipped.length > 0) {
+        const list = cappedList(
+          summary.skipped.map((s) => `${terminalText(path.relative(io.cwd, s.file))} (${terminalText(s.reason)})`),
+          { dir: reportsDir(engine.options.cacheDir), name: "skipped-images.txt" },
+        );
+        io.err.write(`${summary.skipped.length} dataset image(s) skipped: ${list}\n`);
+      }
       return 0;
     } finally {
       await engine.close();

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CompareEngine, QueryResult } from "../compare.ts";
+import { describeFileKind } from "../dataset/safe-read.ts";
 import { escapeHtml } from "../render/escape.ts";
 import { terminalText } from "../terminal-text.ts";
 import { createMontageWriter } from "../render/montage.ts";
@@ -111,7 +112,15 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   const k = positiveIntegerFlag(parsed, "--k", options.k);
   if (k > options.maxK) throw new UsageError(`--k must be at most ${options.maxK}`);
   const queries = parsed.positional.map((q) => path.resolve(io.cwd, q));
-  for (const q of queries) if (!fs.existsSync(q) || !fs.statSync(q).isFile()) throw new UsageError(`query image ${q} does not exist`);
+  for (const q of queries) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(q);
+    } catch {
+      throw new UsageError(`query image ${q} does not exist`);
+    }
+    if (!stat.isFile()) throw new UsageError(`query image ${q} is not a regular file (${describeFileKind(stat)})`);
+  }
   const datasetDir = requireDataset(options, io.cwd);
   const engine = engineForCommand(options, io);
   try {

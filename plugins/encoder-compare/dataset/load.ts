@@ -1,18 +1,31 @@
 // A dataset = a folder of images plus an optional manifest.json or manifest.csv (id, file,
 // caption, group; see manifest.ts).
 // Loading lists the images, hashes each file (memoised by size+mtime in the store) and drops
-// byte-identical duplicates so each content is indexed once.
+// byte-identical duplicates so each content is indexed once. Every member is opened through
+// safe-read.ts: one outside the dataset folder and the project, not a regular file, too large or
+// not an image by its bytes is skipped with its reason.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
 import { readManifest } from "./manifest.ts";
+import {
+  DEFAULT_MAX_IMAGE_BYTES,
+  FileRefusedError,
+  hashOpened,
+  openChecked,
+  readHead,
+  realRoots,
+  sniffImageType,
+  statChecked,
+  type ReadPolicy,
+} from "./safe-read.ts";
 
 export const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".tif", ".tiff"]);
 
 export interface DatasetImage {
   id: string;
-  /** Absolute path. */
+  /** Absolute real path (checked to be inside the dataset folder or the project when listed). */
   file: string;
   /** Path relative to the dataset folder, for messages. */
   relativeFile: string;
@@ -36,8 +49,44 @@ export interface HashMemo {
   rememberHashes(entries: ReadonlyArray<{ path: string; stat: FileStat; sha256: string }>): void;
 }
 
-export function sha256File(file: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+export interface FileHash {
+  real: string;
+  stat: fs.Stats;
+  sha256: string;
+}
+
+/**
+ * The real path, stat and sha256 of an image file opened through safe-read.ts; the hash comes
+ * from `memo` when size and mtime match, else from streaming the file. Throws FileRefusedError,
+ * also when the bytes are not an image (before hashing them).
+ */
+export function hashImageFile(file: string, policy: ReadPolicy, memo?: HashMemo, fresh?: Array<{ path: string; stat: FileStat; sha256: string }>): FileHash {
+  if (memo) {
+    // Only images are remembered, so a remembered hash needs no open (warm builds of large datasets).
+    const { real, stat } = statChecked(file, policy);
+    const sha256 = memo.knownHash(real, stat);
+    if (sha256) return { real, stat, sha256 };
+  }
+  const opened = openChecked(file, policy);
+  try {
+    if (!sniffImageType(readHead(opened))) throw new FileRefusedError(`unsupported content: not a PNG, JPEG, GIF, WebP, AVIF, HEIF, TIFF or SVG image`);
+    let sha256 = memo?.knownHash(opened.real, opened.stat);
+    if (!sha256) {
+      sha256 = hashOpened(opened);
+      if (fresh) fresh.push({ path: opened.real, stat: opened.stat, sha256 });
+      else memo?.rememberHashes([{ path: opened.real, stat: opened.stat, sha256 }]);
+    }
+    return { real: opened.real, stat: opened.stat, sha256 };
+  } finally {
+    fs.closeSync(opened.fd);
+  }
+}
+
+export interface LoadOptions {
+  /** Members may also resolve inside this folder (besides the dataset's own). */
+  projectRoot?: string;
+  /** Members larger than this are skipped (default DEFAULT_MAX_IMAGE_BYTES). */
+  maxImageBytes?: number;
 }
 
 /**
@@ -95,36 +144,33 @@ export function listDataset(dir: string): { name: string; entries: Array<Omit<Da
   return { name: manifest.name ?? path.basename(dir), entries };
 }
 
-export function loadDataset(dir: string, memo?: HashMemo): Dataset {
+export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions = {}): Dataset {
   const { name, entries } = listDataset(dir);
   const images: DatasetImage[] = [];
   const skipped: Dataset["skipped"] = [];
+  const policy: ReadPolicy = {
+    roots: realRoots(dir, ...(options.projectRoot ? [options.projectRoot] : [])),
+    maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+  };
   const firstIdBySha = new Map<string, string>();
   const newHashes: Array<{ path: string; stat: FileStat; sha256: string }> = [];
   for (const entry of entries) {
-    let stat: fs.Stats;
+    let hashed: FileHash;
     try {
-      stat = fs.statSync(entry.file);
-    } catch {
-      skipped.push({ file: entry.relativeFile, reason: "file not found" });
+      hashed = hashImageFile(entry.file, policy, memo, newHashes);
+    } catch (error) {
+      if (!(error instanceof FileRefusedError)) throw error;
+      skipped.push({ file: entry.relativeFile, reason: error.message });
       continue;
     }
-    if (!stat.isFile()) {
-      skipped.push({ file: entry.relativeFile, reason: "not a file" });
-      continue;
-    }
-    let sha256 = memo?.knownHash(entry.file, stat);
-    if (!sha256) {
-      sha256 = sha256File(entry.file);
-      newHashes.push({ path: entry.file, stat, sha256 });
-    }
+    const { sha256 } = hashed;
     const firstId = firstIdBySha.get(sha256);
     if (firstId) {
       skipped.push({ file: entry.relativeFile, reason: `same content as "${firstId}"` });
       continue;
     }
     firstIdBySha.set(sha256, entry.id);
-    images.push({ ...entry, sha256 });
+    images.push({ ...entry, file: hashed.real, sha256 });
   }
   if (newHashes.length) memo?.rememberHashes(newHashes);
   const fingerprint = crypto

@@ -3,6 +3,7 @@
 // This module only reads and parses; load.ts validates the entries and hashes the files.
 import fs from "node:fs";
 import path from "node:path";
+import { MAX_MANIFEST_BYTES, readCheckedSync, realRoots } from "./safe-read.ts";
 
 export const MANIFEST_FILES = ["manifest.json", "manifest.csv"] as const;
 
@@ -103,10 +104,20 @@ function countLineBreaks(text: string): number {
   return (text.match(/\r\n|\r|\n/g) ?? []).length;
 }
 
+/** The manifest's text: a regular file inside the dataset folder, within MAX_MANIFEST_BYTES. */
+function readManifestText(file: string): string {
+  try {
+    return readCheckedSync(file, { roots: realRoots(path.dirname(file)), maxBytes: MAX_MANIFEST_BYTES }).toString("utf8");
+  } catch (error) {
+    throw new Error(`dataset manifest ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 function readJsonManifest(file: string): RawManifest {
   let manifest: { name?: unknown; images?: unknown };
+  const text = readManifestText(file);
   try {
-    manifest = JSON.parse(fs.readFileSync(file, "utf8"));
+    manifest = JSON.parse(text);
   } catch (error) {
     throw new Error(`dataset manifest ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
@@ -122,8 +133,9 @@ function readJsonManifest(file: string): RawManifest {
 
 function readCsvManifest(file: string): RawManifest {
   let records: CsvRecord[];
+  const text = readManifestText(file);
   try {
-    records = parseCsv(fs.readFileSync(file, "utf8"));
+    records = parseCsv(text);
   } catch (error) {
     throw new Error(`dataset manifest ${file} is not valid CSV: ${(error as Error).message}`, { cause: error });
   }

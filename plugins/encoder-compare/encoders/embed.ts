@@ -3,6 +3,7 @@
 // with at most `decodeConcurrency` images in sharp at once. Images that cannot be decoded are
 // reported, never fatal here.
 import os from "node:os";
+import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../dataset/safe-read.ts";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
 
@@ -20,6 +21,8 @@ export interface EmbedOutcome {
 export interface EmbedOptions {
   batchSize: number;
   limitInputPixels?: number;
+  /** Files above this many bytes are not read (default DEFAULT_MAX_IMAGE_BYTES). */
+  maxImageBytes?: number;
   /** Decoded batches kept ready ahead of the one onnxruntime runs (default 2; 0 = no overlap). */
   prefetchBatches?: number;
   /** Images decoded at the same time (default: one per core). */
@@ -53,10 +56,15 @@ function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
 async function decodeBatch(
   inputs: EmbedInput[],
   session: EncoderSession,
-  limitInputPixels: number | undefined,
+  options: Pick<EmbedOptions, "limitInputPixels" | "maxImageBytes">,
   limit: <T>(task: () => Promise<T>) => Promise<T>,
 ): Promise<DecodedBatch> {
-  const settled = await Promise.allSettled(inputs.map((i) => limit(() => imageToTensor(i.file, session.spec.preprocess, { limitInputPixels }))));
+  // `file` is a real path checked when the dataset was listed; readChecked refuses it if it became a link since.
+  const decode = async (input: EmbedInput) => {
+    const bytes = await readChecked(input.file, { maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
+    return imageToTensor(bytes, session.spec.preprocess, { limitInputPixels: options.limitInputPixels });
+  };
+  const settled = await Promise.allSettled(inputs.map((i) => limit(() => decode(i))));
   const batch: DecodedBatch = { inputs: [], tensors: [], failed: [] };
   settled.forEach((result, i) => {
     if (result.status === "fulfilled") {
@@ -88,7 +96,7 @@ export async function embedFiles(session: EncoderSession, inputs: readonly Embed
   let started = 0;
   const refill = (ahead: number) => {
     while (queue.length < ahead && started < chunks.length) {
-      const batch = decodeBatch(chunks[started++], session, options.limitInputPixels, limit);
+      const batch = decodeBatch(chunks[started++], session, options, limit);
       batch.catch(() => {}); // awaited in order below
       queue.push(batch);
     }

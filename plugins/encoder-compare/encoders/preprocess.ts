@@ -1,9 +1,9 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
 import fs from "node:fs";
-import path from "node:path";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../dataset/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
 
@@ -89,11 +89,16 @@ function rawInput(sharp: SharpFactory, pixels: RgbPixels): Sharp {
 }
 
 /**
- * What to hand sharp for an image file. SVGs go in as bytes: given a path, librsvg resolves
- * references to other files relative to it, and a dataset SVG has no business reading files.
+ * What to hand sharp for an image file. Anything that is not a known raster format by its bytes
+ * (an SVG, whatever its name) goes in as bytes: given a path, librsvg resolves references to
+ * other files relative to it, and a dataset SVG has no business reading files.
  */
 export function imageSource(file: string | Buffer): string | Buffer {
-  return typeof file === "string" && path.extname(file).toLowerCase() === ".svg" ? fs.readFileSync(file) : file;
+  if (typeof file !== "string") return file;
+  const policy = { maxBytes: DEFAULT_MAX_IMAGE_BYTES };
+  const { real, head } = readHeadChecked(fs.realpathSync(file), policy);
+  const type = sniffImageType(head);
+  return type && type !== "svg" ? real : readCheckedSync(real, policy);
 }
 
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */

@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
-import { parseEncoderList, ShortcodeArgumentError } from "../shortcode-args.ts";
+import { parseEncoderList, ShortcodeArgumentError, splitShortcodeArgs } from "../shortcode-args.ts";
 
 export interface EvalRequest {
   dataset: string;
@@ -23,10 +23,6 @@ export const DEFAULT_EVAL_K = 10;
 export const DEFAULT_DISAGREEMENTS = 3;
 const MAX_DISAGREEMENTS = 20;
 
-function isKeywordObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && (value as { __keywords?: unknown }).__keywords === true;
-}
-
 function wholeNumber(name: string, raw: unknown, min: number, max: number): number {
   const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -36,14 +32,12 @@ function wholeNumber(name: string, raw: unknown, min: number, max: number): numb
 }
 
 export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults): EvalRequest {
-  const last = args[args.length - 1];
-  const keywords = isKeywordObject(last) ? last : {};
-  const positional = isKeywordObject(last) ? args.slice(0, -1) : args;
+  const { positional, keywords } = splitShortcodeArgs(args);
   if (positional.length > 0) {
     throw new ShortcodeArgumentError(`encoderEval takes keywords only, e.g. <% encoderEval dataset="content/datasets/emoji-memes", k=10 %>; got ${JSON.stringify(positional[0])}`);
   }
   for (const key of Object.keys(keywords)) {
-    if (key !== "__keywords" && !(EVAL_KEYWORDS as readonly string[]).includes(key)) {
+    if (!(EVAL_KEYWORDS as readonly string[]).includes(key)) {
       throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${EVAL_KEYWORDS.join(", ")}`);
     }
   }

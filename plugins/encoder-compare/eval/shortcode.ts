@@ -11,6 +11,7 @@ import { renderDisagreements, type DisagreementsInput } from "../render/disagree
 import { renderEvalTable } from "../render/eval-table.ts";
 import type { MontageWriter } from "../render/montage.ts";
 import { ShortcodeArgumentError } from "../shortcode-args.ts";
+import { describeArgumentError } from "../shortcode-source.ts";
 import { parseEvalArgs } from "./eval-args.ts";
 import { evaluateEncoders, largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
 
@@ -54,7 +55,8 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
       chartsPerPage.set(post, n);
       return await renderEncoderEval(ctx, args, `${post}#${n}`);
     } catch (error) {
-      const reason = error instanceof ShortcodeArgumentError ? error.message : (error as Error).message;
+      const reason =
+        error instanceof ShortcodeArgumentError ? describeArgumentError(error, this.page?.inputPath, "encoderEval", ctx.projectRoot) : (error as Error).message;
       return ctx.fail(`${where}: ${reason}`, error);
     }
   });

@@ -4,6 +4,7 @@
 
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve, sep } from "node:path";
+import { checkDataFolder } from "../folder-check.ts";
 
 export const MODELS_DIR_ENV = "ENCODER_COMPARE_MODELS_DIR";
 
@@ -50,6 +51,8 @@ export function modelsDir(options: ModelsDirOptions = {}): string {
         `node_modules, e.g. ${join(home, ".cache", "encoder-compare", "models")}.`,
     );
   }
+  const option = { "the models dir option": "modelsDir", "the user cache directory": "the user cache directory ($XDG_CACHE_HOME)" }[origin] ?? origin;
+  checkDataFolder(chosen, option);
   return chosen;
 }
 

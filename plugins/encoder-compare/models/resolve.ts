@@ -5,6 +5,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { FileRefusedError, MAX_MODEL_FILE_BYTES, readCheckedSync } from "../dataset/safe-read.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import type { BuiltinGraphName } from "./builtin-graphs.ts";
 import { netLimitsFromEnv } from "../net/limits.ts";
@@ -68,9 +69,10 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       const file = path.resolve(options.projectRoot, source.path);
       let bytes: Uint8Array;
       try {
-        bytes = fs.readFileSync(file);
+        // The model's place is the site's configuration; what is read there must be a regular file.
+        bytes = readCheckedSync(fs.realpathSync(file), { maxBytes: MAX_MODEL_FILE_BYTES });
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        const code = error instanceof FileRefusedError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
         throw new ModelUnavailableError(spec.id, `cannot read ${source.path} (${code})`, `encoder "${spec.id}": cannot read model file ${file} (${code})`, { cause: error });
       }
       return { model: bytes, sha256: sha256(bytes), origin: file };

@@ -5,7 +5,16 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
-import { imageSource } from "../encoders/preprocess.ts";
+import {
+  BROWSER_IMAGE_TYPES,
+  DEFAULT_MAX_IMAGE_BYTES,
+  imageExtension,
+  readChecked,
+  readHeadChecked,
+  sniffImageType,
+  type ImageType,
+} from "../dataset/safe-read.ts";
+import { processAlive } from "../process-alive.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -19,7 +28,7 @@ const GAP = 8;
 const BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
 
 export interface ImageFile {
-  /** Absolute source path. */
+  /** Absolute real path, checked by the caller (dataset listing, query resolution); read only while it stays that. */
   file: string;
   sha256: string;
 }
@@ -59,22 +68,21 @@ export function thumbnailBaseName(sha256: string, tile: number): string {
   return contentName("query", [String(tile), sha256]);
 }
 
-/** Formats every browser shows; these are published byte for byte, anything else as webp. */
-const BROWSER_FORMATS = new Set(["png", "jpg", "jpeg", "gif", "webp", "avif"]);
-
-function isBrowserFormat(file: string): boolean {
-  return BROWSER_FORMATS.has(path.extname(file).slice(1).toLowerCase());
-}
-
-/** File name of the published full-size image, e.g. "full-1a2b3c4d5e6f7a8b.png". */
-export function fullImageName(sha256: string, sourceFile: string): string {
-  const ext = isBrowserFormat(sourceFile) ? path.extname(sourceFile).slice(1).toLowerCase() : "webp";
+/**
+ * File name of the published full-size image, e.g. "full-1a2b3c4d5e6f7a8b.png": browser formats
+ * (by content) keep their bytes and an extension naming that format; anything else becomes webp.
+ */
+export function fullImageName(sha256: string, sourceFile: string, type: ImageType): string {
+  const own = path.extname(sourceFile).slice(1).toLowerCase();
+  const ext = !BROWSER_IMAGE_TYPES.has(type) ? "webp" : own === "jpeg" && type === "jpeg" ? own : imageExtension(type);
   return `full-${sha256.slice(0, 16)}.${ext}`;
 }
 
+const READ_POLICY = { maxBytes: DEFAULT_MAX_IMAGE_BYTES };
+
 async function tileBuffer(file: string, size: number): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp(imageSource(file), { pages: 1 })
+  return sharp(await readChecked(file, READ_POLICY), { pages: 1 })
     .rotate()
     .flatten({ background: BACKGROUND })
     .resize(size, size, { fit: "contain", background: BACKGROUND })
@@ -82,19 +90,62 @@ async function tileBuffer(file: string, size: number): Promise<Buffer> {
     .toBuffer();
 }
 
-async function writeAtomically(target: string, data: Buffer): Promise<void> {
-  const temp = `${target}.${process.pid}.tmp`;
+/** Temp names: `<final name>.<pid>.tmp`. */
+const TEMP_NAME = /^(?:montage|query|full)-[0-9a-f]{16}[^/]*\.(\d+)\.tmp$/;
+
+/** Removes temp files whose process is gone (a build killed mid-write), so they never outlive it. */
+function removeStaleTemps(dir: string): void {
+  let names: string[];
   try {
-    await fs.promises.writeFile(temp, data);
-    await fs.promises.rename(temp, target);
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(TEMP_NAME.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      // A read-only folder keeps its leftovers; nothing is written there either.
+    }
+  }
+}
+
+async function writeAtomically(target: string, data: Buffer, tempDir: string): Promise<void> {
+  const besideTarget = `${target}.${process.pid}.tmp`;
+  let temp = path.join(tempDir, path.basename(besideTarget));
+  try {
+    try {
+      await fs.promises.mkdir(tempDir, { recursive: true });
+      await fs.promises.writeFile(temp, data);
+      await fs.promises.rename(temp, target);
+    } catch (error) {
+      if (temp === besideTarget) throw error;
+      // Temp folder read-only or on another file system (EXDEV): stage next to the target instead.
+      await fs.promises.rm(temp, { force: true });
+      temp = besideTarget;
+      await fs.promises.writeFile(temp, data);
+      await fs.promises.rename(temp, target);
+    }
   } catch (error) {
     await fs.promises.rm(temp, { force: true });
     throw new Error(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-export function createMontageWriter(outputDir: string): MontageWriter {
+export interface MontageWriterOptions {
+  /**
+   * Where images are written before being renamed into the output folder (default: the output
+   * folder itself). The plugin uses the cache folder, so a killed build leaves nothing in _site.
+   */
+  tempDir?: string;
+}
+
+export function createMontageWriter(outputDir: string, writerOptions: MontageWriterOptions = {}): MontageWriter {
   const inFlight = new Map<string, Promise<void>>();
+  const tempDir = writerOptions.tempDir ?? outputDir;
+  for (const dir of new Set([outputDir, tempDir])) removeStaleTemps(dir);
 
   async function ensure(name: string, draw: () => Promise<Buffer>): Promise<void> {
     let pending = inFlight.get(name);
@@ -103,7 +154,7 @@ export function createMontageWriter(outputDir: string): MontageWriter {
       pending = (async () => {
         if (fs.existsSync(target)) return;
         await fs.promises.mkdir(outputDir, { recursive: true });
-        await writeAtomically(target, await draw());
+        await writeAtomically(target, await draw(), tempDir);
         writer.written++;
       })();
       inFlight.set(name, pending);
@@ -143,10 +194,14 @@ export function createMontageWriter(outputDir: string): MontageWriter {
       return result;
     },
     async fullImage(image) {
-      const name = fullImageName(image.sha256, image.file);
-      await ensure(name, () =>
-        isBrowserFormat(image.file) ? fs.promises.readFile(image.file) : loadSharp().then((sharp) => sharp(imageSource(image.file), { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer()),
-      );
+      const type = sniffImageType(readHeadChecked(image.file, READ_POLICY).head);
+      if (!type) throw new Error(`${image.file} is not an image (unrecognised content)`);
+      const name = fullImageName(image.sha256, image.file, type);
+      await ensure(name, async () => {
+        const bytes = await readChecked(image.file, READ_POLICY);
+        if (BROWSER_IMAGE_TYPES.has(type)) return bytes;
+        return (await loadSharp())(bytes, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer();
+      });
       return name;
     },
   };

@@ -2,6 +2,7 @@
 // build does not re-read every dataset image. SQLite in WAL mode: crash-safe, and a build and
 // the preview server can share it.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 
@@ -12,8 +13,29 @@ export interface FileStat {
   mtimeMs: number;
 }
 
+/** Why a folder cannot be written (EROFS, EACCES, …), or undefined when it can. */
+function unwritable(dir: string): string | undefined {
+  for (let at = dir; ; at = path.dirname(at)) {
+    if (fs.existsSync(at)) {
+      try {
+        fs.accessSync(at, fs.constants.W_OK);
+        return undefined;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      }
+    }
+    if (path.dirname(at) === at) return "ENOENT";
+  }
+}
+
 export class EmbeddingStore {
   readonly file: string;
+  /**
+   * Set when the store's folder cannot be written (a read-only mount, a shared cache): the store
+   * is a private copy, read as the cache was; the reason is the error code, e.g. "EROFS".
+   */
+  readOnly?: string;
+  #copyDir?: string;
   readonly #db: Database.Database;
   readonly #getVector: Database.Statement<[string, string], { vector: Buffer }>;
   readonly #putVector: Database.Statement<[string, string, number, Buffer]>;
@@ -40,6 +62,8 @@ export class EmbeddingStore {
    * aside as `<file>.broken-<time>` and replaced; `onWarning` hears about it.
    */
   static open(file: string, onWarning: (message: string) => void = () => {}): EmbeddingStore {
+    const readOnly = unwritable(path.dirname(file));
+    if (readOnly) return EmbeddingStore.#openCopy(file, readOnly);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     try {
       return new EmbeddingStore(file, openDatabase(file));
@@ -50,6 +74,28 @@ export class EmbeddingStore {
       }
       onWarning(`embedding store ${file} was unusable (${(error as Error).message}); moved it to ${aside} and started a new one — embeddings will be recomputed`);
       return new EmbeddingStore(file, openDatabase(file));
+    }
+  }
+
+  /**
+   * A store in a folder that cannot be written is read from a private copy (SQLite cannot open
+   * a WAL database on a read-only file system); nothing is moved aside, and writes go to the
+   * copy, which close() removes.
+   */
+  static #openCopy(file: string, reason: string): EmbeddingStore {
+    const copyDir = fs.mkdtempSync(path.join(os.tmpdir(), "encoder-compare-store-"));
+    const copy = path.join(copyDir, path.basename(file));
+    try {
+      for (const suffix of ["", "-wal"]) if (fs.existsSync(file + suffix)) fs.copyFileSync(file + suffix, copy + suffix);
+      const store = new EmbeddingStore(file, openDatabase(copy));
+      store.readOnly = reason;
+      store.#copyDir = copyDir;
+      return store;
+    } catch (error) {
+      fs.rmSync(copyDir, { recursive: true, force: true });
+      const fix = "make the folder writable or move the cache with the cacheDir option (--cache-dir)";
+      const why = `cannot be read (${(error as Error).message}) and its folder cannot be written (${reason})`;
+      throw new Error(`embedding store ${file} ${why}; ${fix}`, { cause: error });
     }
   }
 
@@ -144,6 +190,7 @@ export class EmbeddingStore {
 
   close(): void {
     this.#db.close();
+    if (this.#copyDir) fs.rmSync(this.#copyDir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,55 @@
+// Folders the build writes to (cacheDir, modelsDir) are checked before first use: a path on a
+// kernel file system (/proc, /sys, /dev) or below a file is refused with the option's name.
+// Recursive mkdir under /proc loops forever on Node 20; this check runs no mkdir at all.
+import fs from "node:fs";
+import path from "node:path";
+
+/** statfs magic numbers of pseudo file systems that hold no user files. */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, "proc"],
+  [0x62656572, "sysfs"],
+  [0x64626720, "debugfs"],
+  [0x27e0eb, "cgroup"],
+  [0x63677270, "cgroup2"],
+  [0x73636673, "securityfs"],
+  [0x74726163, "tracefs"],
+  [0x1cd1, "devpts"],
+  [0x6165676c, "pstore"],
+  [0xcafe4a11, "bpf"],
+]);
+const KERNEL_TREES = ["/proc", "/sys", "/dev"];
+
+export class FolderOptionError extends Error {}
+
+/** The deepest part of `dir` that exists, as a real path. */
+function nearestExisting(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    try {
+      return fs.realpathSync.native(at);
+    } catch {
+      if (path.dirname(at) === at) return at;
+    }
+  }
+}
+
+/**
+ * Throws FolderOptionError unless `dir` (absolute) can be a folder of ordinary files: its
+ * existing part is a folder, not on /proc, /sys, /dev or another kernel file system.
+ * `option` names where the value came from, e.g. "cacheDir (--cache-dir)".
+ */
+export function checkDataFolder(dir: string, option: string): void {
+  const hint = `set ${option} to a folder on disk`;
+  const existing = nearestExisting(path.resolve(dir));
+  const tree = KERNEL_TREES.find((root) => existing === root || existing.startsWith(`${root}/`));
+  if (tree) throw new FolderOptionError(`${option} "${dir}" is under ${tree}, a kernel file system, not a folder for files; ${hint}`);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(existing);
+  } catch (error) {
+    throw new FolderOptionError(`${option} "${dir}": cannot read ${existing} (${(error as NodeJS.ErrnoException).code}); ${hint}`, { cause: error });
+  }
+  if (!stat.isDirectory()) throw new FolderOptionError(`${option} "${dir}" cannot be created: ${existing} is a file, not a folder; ${hint}`);
+  const type = fs.statfsSync?.(existing).type;
+  const pseudo = type === undefined ? undefined : PSEUDO_FILE_SYSTEMS.get(type);
+  if (pseudo) throw new FolderOptionError(`${option} "${dir}" is on ${pseudo}, a kernel file system, not a folder for files; ${hint}`);
+}

@@ -1,0 +1,414 @@
+// Trust boundaries (issue #10): what a build reads, writes and shows. Real files, links, FIFOs,
+// sparse files and real Eleventy builds; every case here failed (or hung) before the fix.
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
+import sharp from "sharp";
+import { main } from "../plugins/encoder-compare/cli.ts";
+import { decodeForModel } from "../plugins/encoder-compare/encoders/preprocess.ts";
+import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
+import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
+import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import { testEngine } from "./support/engine.ts";
+import { buildWithPlugin } from "./support/eleventy.ts";
+
+const ROOT = process.cwd();
+const WORK = path.join(ROOT, "test/.output/trust-boundaries");
+const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
+const OUTSIDE = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
+const SECRET = path.join(OUTSIDE, "secret.png");
+
+const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex");
+
+/** Every file under `dir`, relative path → sha256 of its bytes. */
+function tree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out.set(path.relative(dir, file), sha256(fs.readFileSync(file)));
+  }
+  return out;
+}
+
+/** The message chain of an Eleventy build error. */
+function chain(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: any = error; e; e = e.cause ?? e.originalError) messages.push(e.message);
+  return messages.join("\n");
+}
+
+let projects = 0;
+/** A fresh project folder (Eleventy caches templates by path within a process): a post with `shortcode`, a dataset of three emoji. */
+function project(shortcode: string): { dir: string; dataset: string; post: string } {
+  const dir = path.join(WORK, `p${++projects}`);
+  const dataset = path.join(dir, "dataset");
+  const post = path.join(dir, "content/posts/p");
+  fs.mkdirSync(dataset, { recursive: true });
+  fs.mkdirSync(post, { recursive: true });
+  for (const code of ["1f436", "1f431", "1f34e"]) fs.copyFileSync(EMOJI(code), path.join(dataset, `${code}.png`));
+  fs.copyFileSync(EMOJI("1f415"), path.join(post, "query.png"));
+  fs.writeFileSync(path.join(post, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${shortcode}\n`);
+  return { dir, dataset, post };
+}
+
+async function build(dir: string, options: Record<string, unknown> = {}): Promise<{ pages: Array<{ content: string }>; summary: BuildSummary }> {
+  const rel = (p: string) => path.relative(ROOT, path.join(dir, p));
+  const summaries: BuildSummary[] = [];
+  const pages = await buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), {
+    dataset: rel("dataset"),
+    cacheDir: rel(".cache"),
+    tileSize: 16,
+    encoders: ["pixels"],
+    onBuildSummary: (s: BuildSummary) => summaries.push(s),
+    ...options,
+  });
+  return { pages, summary: summaries[0] };
+}
+
+/** No file of the site holds the outside file's bytes, and the store never hashed a path outside the project. */
+function assertNothingFromOutside(dir: string): void {
+  const secret = sha256(fs.readFileSync(SECRET));
+  for (const [file, hash] of tree(path.join(dir, "_site"))) assert.notEqual(hash, secret, `${file} is the outside file`);
+  const names = [...tree(path.join(dir, "_site")).keys()].join("\n");
+  assert.doesNotMatch(names, new RegExp(secret.slice(0, 16)));
+  const storeFile = path.join(dir, ".cache/embeddings.sqlite");
+  if (!fs.existsSync(storeFile)) return;
+  const store = new Database(storeFile, { readonly: true });
+  const hashed = store.prepare("SELECT path, sha256 FROM file_hashes").all() as Array<{ path: string; sha256: string }>;
+  store.close();
+  for (const row of hashed) {
+    assert.ok(row.path.startsWith(`${dir}${path.sep}`), `hashed ${row.path}`);
+    assert.notEqual(row.sha256, secret);
+  }
+}
+
+before(() => {
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.copyFileSync(EMOJI("1f697"), SECRET);
+});
+after(() => {
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.rmSync(OUTSIDE, { recursive: true, force: true });
+});
+
+describe("1. links out of the project", () => {
+  test("a dataset member linking outside is skipped with its reason, and nothing of it reaches _site", async () => {
+    const p = project(`<% encoderCompare "query.png", k=3 %>`);
+    fs.symlinkSync(SECRET, path.join(p.dataset, "zz.png"));
+    const { summary } = await build(p.dir, { includeSelf: true });
+    const skipped = summary.skipped.find((s) => s.file.endsWith("zz.png"));
+    assert.match(skipped?.reason ?? "", /resolves to .*secret\.png, outside /);
+    assertNothingFromOutside(p.dir);
+  });
+
+  test("JSON and CSV manifest entries that are links to outside are skipped", async () => {
+    for (const kind of ["json", "csv"]) {
+      const p = project(`<% encoderCompare "query.png", k=3 %>`);
+      fs.symlinkSync(SECRET, path.join(p.dataset, "link.png"));
+      const files = ["1f436.png", "link.png"];
+      fs.writeFileSync(
+        path.join(p.dataset, `manifest.${kind}`),
+        kind === "json" ? JSON.stringify({ images: files.map((file) => ({ file })) }) : `file\n${files.join("\n")}\n`,
+      );
+      const { summary } = await build(p.dir);
+      assert.match(summary.skipped.find((s) => s.file.endsWith("link.png"))?.reason ?? "", /outside/, kind);
+      assertNothingFromOutside(p.dir);
+    }
+  });
+
+  test("dataset= naming a folder that links outside fails the build naming the post", async () => {
+    const p = project(`<% encoderCompare "query.png", dataset="linked" %>`);
+    const outsideSet = path.join(OUTSIDE, "set");
+    fs.mkdirSync(outsideSet, { recursive: true });
+    fs.copyFileSync(SECRET, path.join(outsideSet, "secret.png"));
+    fs.symlinkSync(outsideSet, path.join(p.dir, "linked"));
+    // dataset= is relative to the project root (the cwd).
+    const shortcode = `<% encoderCompare "query.png", dataset="${path.relative(ROOT, path.join(p.dir, "linked"))}" %>`;
+    fs.writeFileSync(path.join(p.post, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${shortcode}\n`);
+    await assert.rejects(build(p.dir), (error) => {
+      assert.match(chain(error), /posts\/p\/index\.md: encoderCompare: dataset ".*linked" is a link to .*, outside the project/);
+      return true;
+    });
+    assertNothingFromOutside(p.dir);
+  });
+});
+
+describe("6. only regular files are read", () => {
+  test("a FIFO as a query image fails the build naming it, without waiting on the FIFO", { timeout: 60_000 }, async () => {
+    const p = project(`<% encoderCompare "pipe.png" %>`);
+    execFileSync("mkfifo", [path.join(p.post, "pipe.png")]);
+    await assert.rejects(build(p.dir), (error) => {
+      assert.match(chain(error), /index\.md: encoderCompare "pipe\.png": .*pipe\.png is not a regular file \(a FIFO\)/);
+      return true;
+    });
+  });
+
+  test("a FIFO dataset member is skipped; a FIFO manifest fails naming it", { timeout: 60_000 }, async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    execFileSync("mkfifo", [path.join(p.dataset, "fifo.png")]);
+    const { summary } = await build(p.dir);
+    assert.match(summary.skipped.find((s) => s.file.endsWith("fifo.png"))?.reason ?? "", /^not a regular file \(a FIFO\)$/);
+    const engine = testEngine(path.join(p.dir, "engine"));
+    execFileSync("mkfifo", [path.join(p.dataset, "manifest.json")]);
+    assert.throws(() => engine.dataset(p.dataset), /dataset manifest .*manifest\.json cannot be read: not a regular file \(a FIFO\)/);
+    await engine.close();
+  });
+
+  test("the CLI says a FIFO query is not a regular file, not that it does not exist", { timeout: 60_000 }, async () => {
+    const fifo = path.join(WORK, "cli.fifo");
+    fs.mkdirSync(WORK, { recursive: true });
+    execFileSync("mkfifo", [fifo]);
+    let err = "";
+    const code = await main(["query", fifo], { write: () => {} }, { write: (c: string) => (err += c) }, { ENCODER_COMPARE_OFFLINE: "1" });
+    assert.equal(code, 2);
+    assert.match(err, /query image .*cli\.fifo is not a regular file \(a FIFO\)/);
+  });
+
+  test("a FIFO model file is an unavailable model, not a hang", { timeout: 60_000 }, async () => {
+    const dir = path.join(WORK, "fifo-model");
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync("mkfifo", [path.join(dir, "model.onnx")]);
+    const spec: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "fifo-model", source: { kind: "file", path: path.join(dir, "model.onnx") } };
+    const engine = testEngine(dir, { strict: true }, [spec]);
+    await assert.rejects(engine.encoder("fifo-model"), /not a regular file \(a FIFO\)/);
+    await engine.close();
+  });
+});
+
+describe("7. large files", () => {
+  test("a dataset file over 2 GiB is skipped with the size limit named; the build goes on", async () => {
+    const p = project(`<% encoderCompare "query.png", k=2 %>`);
+    const huge = path.join(p.dataset, "huge.png");
+    fs.writeFileSync(huge, fs.readFileSync(EMOJI("1f438")));
+    fs.truncateSync(huge, 2 ** 31 + 4096); // sparse: no disk used
+    const { pages, summary } = await build(p.dir);
+    assert.match(summary.skipped.find((s) => s.file.endsWith("huge.png"))?.reason ?? "", /^2\.0 GiB, above the 256\.0 MiB limit$/);
+    assert.match(pages[0].content, /<table/);
+  });
+
+  test("hashing streams: peak memory stays far below the file's size", async () => {
+    const dir = path.join(WORK, "stream");
+    fs.mkdirSync(dir, { recursive: true });
+    const big = path.join(dir, "big.png");
+    fs.writeFileSync(big, fs.readFileSync(EMOJI("1f438")));
+    fs.truncateSync(big, 200 * 1024 ** 2);
+    const script = `import { loadDataset } from ${JSON.stringify(path.join(ROOT, "plugins/encoder-compare/dataset/load.ts"))};
+      const d = loadDataset(${JSON.stringify(dir)});
+      console.log(JSON.stringify({ images: d.images.length, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" }));
+    assert.equal(out.images, 1);
+    assert.ok(out.maxRssMiB < 170, `peak RSS ${out.maxRssMiB.toFixed(0)} MiB while hashing a 200 MiB file`);
+  });
+});
+
+describe("10. image type by content", () => {
+  // An SVG named .png that draws a sibling file: red if librsvg follows the reference.
+  const dir = path.join(WORK, "svg");
+  const evil = path.join(dir, "evil.png");
+  before(async () => {
+    fs.mkdirSync(dir, { recursive: true });
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: "#f00" } }).png().toFile(path.join(dir, "sibling.bin"));
+    fs.writeFileSync(
+      evil,
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="32" height="32">` +
+        `<rect width="32" height="32" fill="#fff"/><image xlink:href="sibling.bin" width="32" height="32"/></svg>`,
+    );
+  });
+
+  const isRed = (data: Uint8Array) => data[0] > 200 && data[1] < 60 && data[2] < 60;
+
+  test("preprocessing never lets an SVG named .png read a sibling file", async () => {
+    const pixels = await decodeForModel(evil, BUILTIN_ENCODERS[0].preprocess);
+    assert.ok(!isRed(pixels.data), "the sibling file was drawn");
+  });
+
+  test("thumbnails and full-size copies decide by content: the SVG is drawn without its reference and published as webp", async () => {
+    const out = path.join(dir, "out");
+    const writer = createMontageWriter(out);
+    const image = { file: fs.realpathSync(evil), sha256: sha256(fs.readFileSync(evil)) };
+    const thumb = await writer.thumbnail(image, 16);
+    const { data } = await sharp(path.join(out, thumb.name)).raw().toBuffer({ resolveWithObject: true });
+    assert.ok(!isRed(data), "the sibling file was drawn in the thumbnail");
+    const full = await writer.fullImage(image);
+    assert.match(full, /\.webp$/);
+    assert.notEqual(sha256(fs.readFileSync(path.join(out, full))), image.sha256, "SVG bytes published as a .png");
+  });
+});
+
+describe("5. keyword values Nunjucks cannot read", () => {
+  const compareDefaults = { k: 3, maxK: 50, encoders: ["pixels"], dataset: "d", includeSelf: false, knownEncoders: ["pixels", "phash"] };
+  const evalDefaults = { dataset: "d", encoders: ["pixels", "phash"], maxK: 50, knownEncoders: ["pixels", "phash"] };
+
+  test("every keyword of both shortcodes, present but undefined, is an error naming it", () => {
+    for (const keyword of ["k", "encoders", "dataset", "includeSelf", "rankOf"]) {
+      assert.throws(
+        () => parseCompareArgs(["q.png", { [keyword]: undefined, __keywords: true }], compareDefaults),
+        (e: Error) => e instanceof ShortcodeArgumentError && e.message.startsWith(`${keyword}= has a value Nunjucks could not read`),
+      );
+    }
+    for (const keyword of ["dataset", "k", "encoders", "disagreements", "between"]) {
+      assert.throws(
+        () => parseEvalArgs([{ [keyword]: undefined, __keywords: true }], evalDefaults),
+        (e: Error) => e instanceof ShortcodeArgumentError && e.message.startsWith(`${keyword}= has a value`),
+      );
+    }
+  });
+
+  test("through Eleventy: the build fails naming the post, the keyword and what was written", async () => {
+    const cases: Array<[string, RegExp]> = [
+      [`<% encoderCompare "query.png", k=1e9 %>`, /encoderCompare: k= has a value Nunjucks could not read .*; written as "k=1e9"/],
+      [`<% encoderCompare "query.png", k=5x %>`, /written as "k=5x"/],
+      [`<% encoderCompare "query.png", encoders=clipp %>`, /encoders= has a value .*written as "encoders=clipp"/],
+      [`<% encoderCompare "query.png", rankOf=nosuch %>`, /rankOf= has a value .*written as "rankOf=nosuch"/],
+      [`<% encoderEval disagreements=lots %>`, /encoderEval: disagreements= has a value .*written as "disagreements=lots"/],
+      [`<% encoderCompare "query.png", rankOf="nosuch" %>`, /rankOf: no indexed image with id "nosuch"/],
+    ];
+    for (const [shortcode, message] of cases) {
+      const p = project(shortcode);
+      await assert.rejects(build(p.dir), (error) => {
+        assert.match(chain(error), message, shortcode);
+        assert.match(chain(error), /posts\/p\/index\.md/);
+        return true;
+      });
+    }
+  });
+});
+
+describe("14. warning lists are capped", () => {
+  test("a manifest of 2,000 missing files gives one short warning line; the full list goes to a report under the cache", async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    const missing = Array.from({ length: 2_000 }, (_, i) => `missing-${String(i).padStart(6, "0")}.png`);
+    fs.writeFileSync(path.join(p.dataset, "manifest.json"), JSON.stringify({ images: [{ file: "1f436.png" }, ...missing.map((file) => ({ file }))] }));
+    let err = "";
+    const rel = (x: string) => path.relative(ROOT, path.join(p.dir, x));
+    const env = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "models") };
+    const args = ["index", "--dataset", rel("dataset"), "--cache-dir", rel(".cache"), "--encoders", "pixels"];
+    const code = await main(args, { write: () => {} }, { write: (c: string) => (err += c) }, env);
+    assert.equal(code, 0, err);
+    const line = err.split("\n").find((l) => l.includes("skipped"))!;
+    assert.ok(err.length < 2000, `${err.length} characters of warnings`);
+    assert.match(line, /^2000 dataset image\(s\) skipped: .*missing-000000\.png \(file not found\); .* and 1990 more; /);
+    assert.match(line, /; full list in .*\.cache\/reports\/skipped-images\.txt$/);
+    const report = fs.readFileSync(path.join(p.dir, ".cache/reports/skipped-images.txt"), "utf8").trim().split("\n");
+    assert.equal(report.length, 2_000);
+  });
+});
+
+describe("12. a build killed while writing images", () => {
+  /** Runs the build in a child process and SIGKILLs it once a temp file is written. */
+  function killedBuild(dir: string): Promise<{ paused?: string }> {
+    const rel = (x: string) => path.relative(ROOT, path.join(dir, x));
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/build-child.ts", rel("content"), rel("_site"), rel(".cache")], {
+      env: { ...process.env, DATASET: rel("dataset"), PAUSE_BEFORE_RENAME: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    return new Promise((resolve, reject) => {
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        const paused = /^paused (.*)$/m.exec(out);
+        if (paused) child.kill("SIGKILL");
+      });
+      child.on("exit", (code, signal) => {
+        const paused = /^paused (.*)$/m.exec(out)?.[1];
+        if (signal === "SIGKILL" && paused) resolve({ paused });
+        else reject(new Error(`child build: code ${code}, signal ${signal}, output ${out}`));
+      });
+    });
+  }
+
+  test("leaves no temp file in _site, and a rebuild gives the tree of a clean build", { timeout: 120_000 }, async () => {
+    const killed = project(`<% encoderCompare "query.png", k=2 %>`);
+    const { paused } = await killedBuild(killed.dir);
+    assert.ok(paused && fs.existsSync(paused), "the build was killed with a temp file on disk");
+    const site = path.join(killed.dir, "_site");
+    assert.deepEqual([...tree(site).keys()].filter((f) => f.endsWith(".tmp")), []);
+    await build(killed.dir);
+    assert.equal(fs.existsSync(paused!), false, "the stale temp file was removed");
+    const clean = project(`<% encoderCompare "query.png", k=2 %>`);
+    await build(clean.dir);
+    assert.deepEqual(tree(site), tree(path.join(clean.dir, "_site")));
+  });
+});
+
+describe("13. cache and models folders are checked before use", () => {
+  const env = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "models") };
+  const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    let err = "";
+    const code = await main(["index", "--encoders", "pixels", ...args], { write: () => {} }, { write: (c: string) => (err += c) }, { ...env, ...extraEnv });
+    return { code, err };
+  };
+
+  test("--cache-dir on /proc or /sys, or below a file, fails at once naming the option", { timeout: 60_000 }, async () => {
+    for (const [dir, message] of [
+      ["/proc/x", /cacheDir \(--cache-dir\) "\/proc\/x" is under \/proc, a kernel file system/],
+      ["/sys/kernel/x/y", /cacheDir \(--cache-dir\) "\/sys\/kernel\/x\/y" is under \/sys/],
+      [path.join(SECRET, "cache"), /cannot be created: .*secret\.png is a file, not a folder/],
+    ] as const) {
+      const { code, err } = await run(["--cache-dir", dir]);
+      assert.equal(code, 1, dir);
+      assert.match(err, message);
+    }
+  });
+
+  test("a models folder on /proc fails naming $ENCODER_COMPARE_MODELS_DIR", { timeout: 60_000 }, async () => {
+    const { code, err } = await run([], { ENCODER_COMPARE_MODELS_DIR: "/proc/self/models" });
+    assert.equal(code, 1);
+    assert.match(err, /\$ENCODER_COMPARE_MODELS_DIR "\/proc\/self\/models" is under \/proc/);
+  });
+});
+
+describe("11. a read-only cache", () => {
+  /** Makes `dir` read-only for real: a read-only bind mount as root, else (not root) permissions. Returns the undo, or a reason to skip. */
+  function makeReadOnly(dir: string): (() => void) | string {
+    if (process.getuid?.() !== 0) {
+      execFileSync("chmod", ["-R", "a-w", dir]);
+      return () => execFileSync("chmod", ["-R", "u+w", dir]);
+    }
+    try {
+      execFileSync("mount", ["--bind", dir, dir], { stdio: "ignore" });
+      execFileSync("mount", ["-o", "remount,ro,bind", dir], { stdio: "ignore" });
+    } catch {
+      try {
+        execFileSync("umount", [dir], { stdio: "ignore" });
+      } catch {
+        // was not mounted
+      }
+      return "root without CAP_SYS_ADMIN: no read-only bind mount (chmod does not stop root)";
+    }
+    return () => execFileSync("umount", ["-l", dir]);
+  }
+
+  test("a fully cached build renders from it; one that must embed fails naming the folder and the option", { timeout: 60_000 }, async (t) => {
+    const p = project(`<% encoderCompare "query.png", k=2 %>`);
+    const first = await build(p.dir);
+    const cache = path.join(p.dir, ".cache");
+    const undo = makeReadOnly(cache);
+    if (typeof undo === "string") return t.skip(undo);
+    try {
+      const again = await build(p.dir);
+      assert.equal(again.pages[0].content, first.pages[0].content);
+      assert.equal(again.summary.encoders[0].embedded, 0);
+      fs.copyFileSync(EMOJI("1f697"), path.join(p.dataset, "new.png"));
+      await assert.rejects(build(p.dir), (error) => {
+        const message = chain(error);
+        assert.match(message, /1 image\(s\) of the dataset for pixels must be embedded, but the cache folder .*\.cache is read-only \((EROFS|EACCES)\); /);
+        assert.match(message, /cacheDir option \(--cache-dir\)/);
+        return true;
+      });
+    } finally {
+      undo();
+    }
+    assert.deepEqual(fs.readdirSync(cache).filter((f) => f.includes("broken")), [], "nothing was moved aside");
+  });
+});
