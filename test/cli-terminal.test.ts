@@ -139,7 +139,7 @@ describe("the build's log", () => {
     assert.equal(build.status, 0, build.stderr);
     const log = build.stdout + build.stderr;
     assert.equal(RAW_CONTROL.exec(log), null, JSON.stringify(log));
-    assert.match(log, /\[encoder-compare\] 1 dataset image\(s\) skipped: data\/bad\\u001b\]0;pwned\\u0007\.png \(not a supported image\)/);
+    assert.match(log, /\[encoder-compare\] 1 dataset image\(s\) skipped: data\/bad\\u001b\]0;pwned\\u0007\.png \(unsupported content: not a PNG/);
 
     // A failing build: Eleventy prints the plugin's error, which names the hostile path escaped.
     fs.writeFileSync(path.join(site, "broken.njk"), '{% encoderCompare "no\u001b[2Jsuch.png", encoders=["pixels"] %}\n');
