@@ -52,9 +52,8 @@ function waitForLine(proc: ChildProcess, pattern: RegExp, log: string[]): Promis
   });
 }
 
-test("a post added during --serve --incremental shows up on / and /tags/", { timeout: 60_000 }, async (t) => {
+test("a post added during --serve --incremental shows up on / and /tags/", { timeout: 60_000 }, async () => {
   const log: string[] = [];
-  t.after(() => console.log(log.join("\n")));
   makeSite();
   child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/watch-site.ts")], { cwd: SITE });
   await waitForLine(child, /^\[watch-site\] ready$/, log);

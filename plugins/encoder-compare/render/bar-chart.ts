@@ -12,7 +12,7 @@ import { escapeHtml } from "./escape.ts";
 // drawn at about its natural size on a 375 px phone (text stays ≥ 12 px) instead of being
 // scaled down from a wide layout.
 const WIDTH = 340;
-const VALUE_WIDTH = 78;
+const VALUE_WIDTH = 92;
 const BAR_AREA = WIDTH - VALUE_WIDTH;
 const LABEL_LINE = 16;
 const BAR_HEIGHT = 12;
