@@ -158,7 +158,7 @@ describe("encoder-compare eval", () => {
     assert.match(first.out, /\* best value of the metric/);
     assert.match(
       first.out,
-      /pixels \(16×16 thumbnail\) ran in place of CLIP ViT-B\/32 \(clip-vit-b32\) because the build ran offline and the model was not in the cache: the figures in its row are pixels's, not CLIP ViT-B\/32's\.\n\(technical detail: clip-vit-b32: offline and not in the cache\)/,
+      /pixels \(16×16 thumbnail\) ran in place of CLIP ViT-B\/32 \(clip-vit-b32\) because the build ran offline and the model was not in the cache: the figures in its row are those of pixels, not of CLIP ViT-B\/32\.\n\(technical detail: clip-vit-b32: offline and not in the cache\)/,
     );
     assert.equal((first.out.match(/\*/g) ?? []).length >= 5 + 1, true, "at least one best mark per metric, plus the legend");
   });

@@ -96,7 +96,7 @@ export function provenanceSentences(report: EvalReport): string[] {
     if (e.standIn) {
       lines.push(
         `${labelWithId(e.standIn.id, e.standIn.label)} ran in place of ${labelWithId(e.encoderId, e.label)} because ${plainReason(e.standIn.reason)}: ` +
-          `the figures in its row are ${e.standIn.id}'s, not ${e.label}'s.`,
+          `the figures in its row are those of ${e.standIn.id}, not of ${e.label}.`,
       );
     }
   }
