@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { main } from "../plugins/encoder-compare/cli.ts";
 import { encodersInSource } from "../plugins/encoder-compare/page-stand-ins.ts";
 import { humanFileName } from "../plugins/encoder-compare/render/alt-text.ts";
 import { renderDisagreements } from "../plugins/encoder-compare/render/disagreements.ts";
@@ -138,14 +139,14 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
   const dataset = path.join(WORK, "dataset");
   let builds = 0;
   // A fresh content folder per build: Eleventy caches templates by path within a process.
-  const build = async (body: string) => {
+  const build = async (body: string, extra: Record<string, unknown> = {}) => {
     const content = path.join(WORK, `content-${++builds}`);
     fs.mkdirSync(path.join(content, "p"), { recursive: true });
     fs.copyFileSync(EMOJI("google", "1f436"), path.join(content, "p/doge.png"));
     fs.copyFileSync(EMOJI("google", "1f415"), path.join(content, "p/dog.png"));
     fs.writeFileSync(path.join(content, "p/index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${body}\n`);
     const rel = (p: string) => path.relative(ROOT, p);
-    const pages = await buildWithPlugin(content, path.join(WORK, `_site-${builds}`), { dataset: rel(dataset), cacheDir: rel(path.join(WORK, "cache")), encoders: ["pixels", "phash"], k: 2 });
+    const pages = await buildWithPlugin(content, path.join(WORK, `_site-${builds}`), { dataset: rel(dataset), cacheDir: rel(path.join(WORK, "cache")), encoders: ["pixels", "phash"], k: 2, ...extra });
     return pages.find((p) => p.url === "/p/")!.content;
   };
 
@@ -191,6 +192,33 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
       assert.equal(Number(first) <= 2, Number(matches) > 0, "a match in the top 2 exactly when the first match ranks within it");
     }
     assert.deepEqual([...html.matchAll(/<tr data-encoder="([^"]+)">/g)].map((m) => m[1]), ["pixels", "phash"]);
+  });
+
+  test("a stand-in that duplicates a listed encoder shares its table, which says both", async () => {
+    const offline = { offline: true, modelsDir: path.relative(ROOT, path.join(WORK, "no-models")) };
+    const html = await build(`<% encoderCompare "dog.png", encoders=["clip-vit-b32", "pixels", "phash"] %>`, offline);
+    assert.deepEqual([...html.matchAll(/<table class="encoder-compare" data-encoder="([^"]+)"( data-ran="[^"]+")?>/g)].map((m) => m[1]), ["clip-vit-b32,pixels", "phash"]);
+    assert.match(
+      html,
+      /<caption><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span> <span class="ec-standin" title="[^"]*">also standing in for CLIP ViT-B\/32<\/span> <span class="ec-reason">\(the build ran offline and the model was not in the cache\)<\/span> /,
+    );
+  });
+
+  test("query --json and the text output: the encoder that ran is the key, standingInFor beside it", async () => {
+    const query = path.join(WORK, "content-1/p/dog.png");
+    const run = async (...extra: string[]) => {
+      let out = "";
+      const args = ["query", path.relative(ROOT, query), "--dataset", path.relative(ROOT, dataset), "--encoders", "clip-vit-b32,phash", "--k", "1", "--cache-dir", path.relative(ROOT, path.join(WORK, "cache")), ...extra];
+      const code = await main(args, { write: (c: string) => (out += c) }, { write: () => true }, { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "no-models") });
+      assert.equal(code, 0);
+      return out;
+    };
+    const [{ results }] = JSON.parse(await run("--json"));
+    assert.deepEqual(results.map((r: any) => [r.encoderId, r.standingInFor]), [
+      ["pixels", { encoderId: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "the build ran offline and the model was not in the cache", detail: "offline and not in the cache" }],
+      ["phash", undefined],
+    ]);
+    assert.match(await run(), /\n {4}pixels \(stand-in for clip-vit-b32\) +phash \(64-bit DCT hash\) *\n/);
   });
 
   test("expect= naming a group the dataset lacks, and a scoreboard with no known group, fail naming the fix", async () => {

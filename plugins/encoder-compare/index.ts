@@ -9,7 +9,7 @@ import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.t
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableHit, type TableRow } from "./render/table.ts";
 import { renderVersusTable } from "./render/versus.ts";
-import { asRun, mergeRuns, type EncoderRun } from "./render/encoder-run.ts";
+import { mergeRuns, type EncoderRun, type RequestedRun } from "./render/encoder-run.ts";
 import { countMatches } from "./render/relevance.ts";
 import { renderScoreboard } from "./render/scoreboard.ts";
 import { humanFileName } from "./render/alt-text.ts";
@@ -178,21 +178,27 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       const dataset = engine.dataset(datasetDir);
       if (request.expect) checkExpectedGroups(request.expect, dataset);
       const members = new Map(dataset.images.map((image) => [image.sha256, image]));
-      const runs = new Map<string, EncoderRun>();
+      const requested: RequestedRun[] = [];
       const answers: QueryAnswer[][] = request.encoders.map(() => []);
       for (const [e, encoderId] of request.encoders.entries()) {
         for (const [i, queryFile] of queryFiles.entries()) {
           const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
-          if (!runs.has(encoderId)) runs.set(encoderId, asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor })));
+          if (i === 0) requested.push(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }));
           const member = members.get(result.query.sha256);
           const expect = request.expect ?? (member?.group !== undefined ? [member.group] : undefined);
           const rankOf = request.rankOf ? await describeRankOf(rankOfVectors, encoderId, datasetDir, result, request.rankOf) : undefined;
           answers[e].push({ result, queryAlt: member?.caption || humanFileName(request.queries[i]), expect, rankOf });
         }
       }
-      if (shortcode === "encoderScoreboard") return await renderScoreboardFor(request, runs, answers, datasetDir);
+      // Encoders that ran the same model (a stand-in and the encoder it duplicates) give the same
+      // answers: one table, column or row says both.
+      const encoders: EncoderAnswers[] = mergeRuns(requested).map((run) => {
+        const first = request.encoders.indexOf(run.requestedIds[0]);
+        return { encoderId: run.requestedIds.join(","), firstId: run.requestedIds[0], run, answers: answers[first] };
+      });
+      if (shortcode === "encoderScoreboard") return await renderScoreboardFor(request, encoders, datasetDir);
       const render = request.layout === "versus" ? renderVersus : renderTables;
-      const html = await render(request, runs, answers);
+      const html = await render(request, encoders);
       queriesRendered += queryFiles.length;
       return html;
     } catch (error) {
@@ -202,30 +208,24 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   }
 
   /** encoderScoreboard: per encoder that ran, matches in the top k per query and the first match's rank. */
-  async function renderScoreboardFor(request: CompareRequest, runs: Map<string, EncoderRun>, answers: QueryAnswer[][], datasetDir: string): Promise<string> {
-    const queries = answers[0].map((a, i) => {
+  async function renderScoreboardFor(request: CompareRequest, encoders: EncoderAnswers[], datasetDir: string): Promise<string> {
+    const queries = encoders[0].answers.map((a, i) => {
       if (!a.expect) throw new Error(`"${request.queries[i]}" is not a dataset image with a group, so nothing counts as a match; add expect="<group>" (one group or a list)`);
       return { name: a.queryAlt, groups: a.expect };
     });
-    const seen = new Set<string>();
-    const rows = [];
-    for (const [e, encoderId] of request.encoders.entries()) {
-      const run = runs.get(encoderId)!;
-      // Encoders that ran the same model have the same answers: one row says both.
-      const sameModel = request.encoders.filter((id) => runs.get(id)!.ran.id === run.ran.id);
-      if (seen.has(run.ran.id)) continue;
-      seen.add(run.ran.id);
-      const merged = mergeRuns(sameModel.map((id) => ({ requestedId: id, ran: runs.get(id)!.ran, standingInFor: runs.get(id)!.standingInFor[0] })))[0];
-      const cells = await Promise.all(
-        answers[e].map(async ({ result }, i) => ({
-          matches: countMatches(result.hits.map((h) => ({ group: h.image.group })), { groups: queries[i].groups }),
-          shown: result.hits.length,
-          firstMatch: await firstMatchRank(rankOfVectors, encoderId, datasetDir, result, queries[i].groups),
-        })),
-      );
-      rows.push({ run: merged, cells });
-    }
-    return renderScoreboard({ k: request.k, datasetName: answers[0][0].result.datasetName, queries, rows });
+    const rows = await Promise.all(
+      encoders.map(async ({ run, firstId, answers }) => ({
+        run,
+        cells: await Promise.all(
+          answers.map(async ({ result }, i) => ({
+            matches: countMatches(result.hits.map((h) => ({ group: h.image.group })), { groups: queries[i].groups }),
+            shown: result.hits.length,
+            firstMatch: await firstMatchRank(rankOfVectors, firstId, datasetDir, result, queries[i].groups),
+          })),
+        ),
+      })),
+    );
+    return renderScoreboard({ k: request.k, datasetName: encoders[0].answers[0].result.datasetName, queries, rows });
   }
 
   interface QueryAnswer {
@@ -235,12 +235,21 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     rankOf?: string;
   }
 
+  /** One model that ran, with every encoder id it answered for, and its answers per query. */
+  interface EncoderAnswers {
+    /** The requested ids it answered for, comma-joined (the table's data-encoder). */
+    encoderId: string;
+    firstId: string;
+    run: EncoderRun;
+    answers: QueryAnswer[];
+  }
+
   /** The seed layout: one table per encoder, one row per query. */
-  async function renderTables(request: CompareRequest, runs: Map<string, EncoderRun>, answers: QueryAnswer[][]): Promise<string> {
+  async function renderTables(request: CompareRequest, encoders: EncoderAnswers[]): Promise<string> {
     const tables: string[] = [];
-    for (const [e, encoderId] of request.encoders.entries()) {
+    for (const { encoderId, firstId, run, answers } of encoders) {
       const rows: TableRow[] = [];
-      for (const { result, queryAlt, expect, rankOf } of answers[e]) {
+      for (const { result, queryAlt, expect, rankOf } of answers) {
         const [queryImage, montage, queryFullImage, hitFullImages] = await Promise.all([
           writer.thumbnail({ file: result.query.file, sha256: result.query.sha256 }, options.tileSize),
           result.hits.length ? writer.montage(result.hits.map((h) => h.image), options.tileSize) : Promise.resolve(undefined),
@@ -249,12 +258,12 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         ]);
         rows.push({ queryAlt, queryImage, queryFullImage, montage, hits: tableHits(result, hitFullImages), selfExcluded: result.selfExcluded, rankOf, expect });
       }
-      const first = answers[e][0].result;
+      const first = answers[0].result;
       tables.push(
         renderComparisonTable({
           encoderId,
-          encoderLabel: registry.get(encoderId).label,
-          run: runs.get(encoderId),
+          encoderLabel: registry.get(firstId).label,
+          run,
           datasetName: first.datasetName,
           datasetSize: first.datasetSize,
           k: request.k,
@@ -267,17 +276,17 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   }
 
   /** layout="versus": one table per query, one column per encoder, one row per rank. */
-  async function renderVersus(request: CompareRequest, runs: Map<string, EncoderRun>, answers: QueryAnswer[][]): Promise<string> {
+  async function renderVersus(request: CompareRequest, encoders: EncoderAnswers[]): Promise<string> {
     const tables: string[] = [];
     const tile = Math.max(48, Math.round(options.tileSize / 2));
-    for (const [i, { result: firstResult, queryAlt, expect }] of answers[0].entries()) {
+    for (const [i, { result: firstResult, queryAlt, expect }] of encoders[0].answers.entries()) {
       const query = { file: firstResult.query.file, sha256: firstResult.query.sha256 };
       const [queryImage, queryFullImage] = await Promise.all([writer.thumbnail(query, options.tileSize), writer.fullImage(query)]);
       const columns = await Promise.all(
-        request.encoders.map(async (encoderId, e) => {
-          const { result, rankOf } = answers[e][i];
+        encoders.map(async ({ encoderId, run, answers }) => {
+          const { result, rankOf } = answers[i];
           const [images, fulls] = await Promise.all([Promise.all(result.hits.map((h) => writer.thumbnail(h.image, tile))), Promise.all(result.hits.map((h) => writer.fullImage(h.image)))]);
-          return { encoderId, run: runs.get(encoderId)!, hits: tableHits(result, fulls), images, selfExcluded: result.selfExcluded, rankOf };
+          return { encoderId, run, hits: tableHits(result, fulls), images, selfExcluded: result.selfExcluded, rankOf };
         }),
       );
       tables.push(
