@@ -27,6 +27,14 @@ export default function (eleventyConfig: any) {
     return Math.max(1, Math.round(words / 230));
   });
 
+  // Inline code may wrap between words but never inside one ("--json" must not break at a hyphen).
+  eleventyConfig.amendLibrary("md", (md: any) => {
+    md.renderer.rules.code_inline = (tokens: any[], idx: number) => {
+      const words = tokens[idx].content.split(/( +)/).map((part: string) => (part.trim() ? `<span class="code-word">${md.utils.escapeHtml(part)}</span>` : part));
+      return `<code>${words.join("")}</code>`;
+    };
+  });
+
   eleventyConfig.addPlugin(encoderCompare, {
     // The 2021 post's contenders. Where a model cannot be downloaded, its tables show the
     // stand-in named in its spec (pixels for CLIP, phash for BiT), labelled as a stand-in.

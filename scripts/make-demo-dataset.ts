@@ -25,8 +25,13 @@ import sharp from "sharp";
 import { processAlive } from "../plugins/encoder-compare/process-alive.ts";
 
 /** Bump whenever the output changes (drawing code, concept list, captions, manifest shape). */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 const GENERATOR = `make-demo-dataset@${GENERATOR_VERSION}`;
+
+/** "an orange", "a teal": the article that goes with a word in a generated caption. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? "an" : "a"} ${word}`;
+}
 const DATASET_NAME = "emoji-memes";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -385,7 +390,7 @@ function conceptItems(pkgs: EmojiPackages, def: ConceptDef, index: number): Item
 
   // 3. Meme: coloured panel, caption on top and bottom.
   const panel = PANELS[pick(`${group}/panel`, PANELS.length)];
-  add(a, "meme", `Meme: ${name} (${VENDOR_LABEL[a]}) on a ${panel.name} panel, captioned "${def.top} / ${def.bottom}"`, async (src) =>
+  add(a, "meme", `Meme: ${name} (${VENDOR_LABEL[a]}) on ${withArticle(panel.name)} panel, captioned "${def.top} / ${def.bottom}"`, async (src) =>
     canvas(240, 240, panel.hex)
       .composite([
         { input: await emojiLayer(src, 150), left: 45, top: 45 },

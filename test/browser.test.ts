@@ -18,6 +18,7 @@ const SITE = path.join(ROOT, "test/.output/browser-site");
 const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
 const POST_SOURCE = path.join(ROOT, "content/posts/image-encoders-part-deux/index.md");
 const POST_URL = "/posts/image-encoders-part-deux/";
+const EVAL_URL = "/posts/measuring-the-encoders/";
 const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
@@ -27,7 +28,9 @@ const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install D
 
 async function buildSite(): Promise<void> {
   fs.rmSync(SITE, { recursive: true, force: true });
-  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1" };
+  // Offline with an empty model cache: a stand-in build, whatever this machine has downloaded.
+  const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-browser-models-"));
+  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: models };
   const steps = [
     ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
     ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, SITE)}`],
@@ -40,6 +43,7 @@ async function buildSite(): Promise<void> {
       throw new Error(`npx ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
     }
   }
+  fs.rmSync(models, { recursive: true, force: true });
 }
 
 /** Encoder ids of every table the post should show, in page order: shortcodes × encoders. */
@@ -48,7 +52,8 @@ function expectedTables(): string[] {
   const quoted = (list: string) => [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
   const defaults = quoted(/encoders:\s*\[([^\]]*)\]/.exec(config)?.[1] ?? "");
   const post = fs.readFileSync(POST_SOURCE, "utf8");
-  return [...post.matchAll(/<%\s*encoderCompare\b(.*?)%>/g)].flatMap(([, args]) => {
+  // layout="versus" renders one table per query instead (class encoder-compare-versus).
+  return [...post.matchAll(/<%\s*encoderCompare\b(.*?)%>/g)].filter(([, args]) => !/layout\s*=\s*"versus"/.test(args)).flatMap(([, args]) => {
     const named = /encoders\s*=\s*\[([^\]]*)\]/.exec(args);
     return named ? quoted(named[1]) : defaults;
   });
@@ -243,5 +248,92 @@ describe("the demo site in Chromium", { skip }, () => {
     await screenshot(page, "tag-page-desktop-light.png");
     assert.deepEqual(problems, []);
     await page.close();
+  });
+
+  test("at 375 px the evaluation table and chart are readable: text ≥ 12 px, nothing clipped, no hidden columns", async () => {
+    const { page, problems } = await open(context, server.origin + EVAL_URL, PHONE);
+    await loadAllImages(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
+    const found = await page.evaluate((width) => {
+      const issues: string[] = [];
+      // HTML text: every element holding text of its own, in the table, its caption and note.
+      for (const el of document.querySelectorAll("table.encoder-eval *, table.encoder-eval, .ec-eval-note *")) {
+        const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== "");
+        const style = getComputedStyle(el);
+        if (style.display === "none" || style.visibility === "hidden") continue;
+        // Headers visually hidden for screen readers (each cell carries its metric's name instead).
+        const head = el.closest("thead");
+        if (head && head.getBoundingClientRect().width <= 1) continue;
+        const rect = el.getBoundingClientRect();
+        // (No helper functions in here: the bundler would wrap them in a helper the page does not have.)
+        const what = `${el.tagName.toLowerCase()} "${(el.textContent ?? "").trim().slice(0, 40)}"`;
+        if (own && rect.width > 1 && parseFloat(style.fontSize) < 12) issues.push(`${what}: ${style.fontSize} text`);
+        if (own && (rect.left < -0.5 || rect.right > width + 0.5)) issues.push(`${what}: outside the screen (${Math.round(rect.left)}–${Math.round(rect.right)} px)`);
+        if (own && rect.width > 1 && el.scrollWidth > el.clientWidth + 1 && style.overflowX !== "visible") issues.push(`${what}: clipped (${el.scrollWidth} > ${el.clientWidth})`);
+      }
+      // Every figure cell is on screen: no column hidden behind a sideways scroll.
+      for (const table of document.querySelectorAll<HTMLElement>("table.encoder-eval")) {
+        if (table.scrollWidth > table.clientWidth + 1) issues.push(`table.encoder-eval scrolls sideways (${table.scrollWidth} > ${table.clientWidth})`);
+      }
+      for (const cell of document.querySelectorAll("table.encoder-eval td")) {
+        const rect = cell.getBoundingClientRect();
+        if (rect.width < 1 || rect.right > width + 0.5) issues.push(`td "${cell.textContent}": cell not fully on screen`);
+      }
+      // SVG text: font size as drawn (CSS size × the chart's scale), and inside the chart.
+      for (const svg of document.querySelectorAll<SVGSVGElement>(".encoder-eval-chart svg")) {
+        const box = svg.getBoundingClientRect();
+        const scale = box.width / svg.viewBox.baseVal.width;
+        for (const text of svg.querySelectorAll("text")) {
+          const drawn = parseFloat(getComputedStyle(text).fontSize) * scale;
+          if (drawn < 12) issues.push(`chart text "${text.textContent}": ${drawn.toFixed(1)} px`);
+          const r = text.getBoundingClientRect();
+          if (r.left < box.left - 0.5 || r.right > box.right + 0.5) issues.push(`chart text "${text.textContent}" is cut off at the chart's edge`);
+        }
+      }
+      return issues;
+    }, PHONE.width);
+    assert.deepEqual(found, []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("inline code never breaks inside a word (\"--json\" stays whole) at 375 px", async () => {
+    const { page, problems } = await open(context, server.origin + EVAL_URL, PHONE);
+    const broken = await page.evaluate(() => {
+      const out: string[] = [];
+      for (const code of document.querySelectorAll(".prose :not(pre) > code")) {
+        const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (const m of node.textContent!.matchAll(/\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, m.index!);
+            range.setEnd(node, m.index! + m[0].length);
+            const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+            if (lines.size > 1) out.push(m[0]);
+          }
+        }
+      }
+      return out;
+    });
+    assert.ok(await page.locator(".prose code").count() > 0);
+    assert.deepEqual(broken, []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test("screenshots of the demo and evaluation posts at 1280 and 375 px, light and dark (a stand-in build)", async () => {
+    for (const [url, name] of [[POST_URL, "demo-post"], [EVAL_URL, "eval-post"]] as const) {
+      for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
+        for (const scheme of ["light", "dark"] as const) {
+          const { page, problems } = await open(context, server.origin + url, viewport, scheme);
+          await loadAllImages(page);
+          assert.equal(await page.locator(".standin-banner").count(), 1, `${url}: the stand-in banner`);
+          await screenshot(page, `${name}-${size}-${scheme}.png`);
+          assert.deepEqual(problems, []);
+          await page.close();
+        }
+      }
+    }
   });
 });

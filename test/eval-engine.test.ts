@@ -152,10 +152,28 @@ describe("encoder-compare eval", () => {
     assert.equal(second.out, first.out);
     assert.match(first.out, /^Retrieval quality on dataset\n15 queries from 17 images in dataset/);
     assert.match(first.out, /\nencoder +P@3 +R@3 +mAP +hit@1 +MRR\n/);
-    assert.match(first.out, /\nclip-vit-b32 \(stand-in: pixels\) +\d\.\d{3}/);
+    // pixels ran for clip-vit-b32 too: one row says both, what ran first.
+    assert.match(first.out, /\npixels \(also standing in for clip-vit-b32\) +\d\.\d{3}/);
+    assert.doesNotMatch(first.out, /\nclip-vit-b32/);
     assert.match(first.out, /\* best value of the metric/);
-    assert.match(first.out, /CLIP ViT-B\/32 \(clip-vit-b32\) was not available \(offline and not in the cache\): its figures are those of its stand-in, pixels \(16×16 thumbnail\), not of CLIP ViT-B\/32\./);
+    assert.match(
+      first.out,
+      /pixels \(16×16 thumbnail\) ran in place of CLIP ViT-B\/32 \(clip-vit-b32\) because the build ran offline and the model was not in the cache: the figures in its row are those of pixels, not of CLIP ViT-B\/32\.\n\(technical detail: clip-vit-b32: offline and not in the cache\)/,
+    );
     assert.equal((first.out.match(/\*/g) ?? []).length >= 5 + 1, true, "at least one best mark per metric, plus the legend");
+  });
+
+  test("--json is keyed by the encoder that ran, with standingInFor beside it", async () => {
+    const report = JSON.parse((await run(["--encoders", "clip-vit-b32,phash", "--k", "3", "--json"])).out);
+    const { queries, summary, ...clip } = report.encoders[0];
+    assert.deepEqual(clip, {
+      encoderId: "pixels",
+      label: "pixels (16×16 thumbnail)",
+      standingInFor: { encoderId: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "the build ran offline and the model was not in the cache", detail: "offline and not in the cache" },
+    });
+    assert.ok(queries.length > 0 && summary.meanAveragePrecision > 0, "queries and figures are there");
+    assert.equal(report.encoders[1].encoderId, "phash");
+    assert.equal(report.encoders[1].standingInFor, undefined);
   });
 
   test("--json is the full report, deterministic", async () => {
@@ -222,10 +240,22 @@ describe("encoderEval and rankOf through Eleventy", () => {
 
   test("a stand-in is named in the table, and cannot disagree with the encoder it stands for", async () => {
     const html = await build(`<% encoderEval encoders=["clip-vit-b32", "pixels"], k=3 %>`, { offline: true, modelsDir: path.relative(ROOT, path.join(WORK, "no-models")) });
-    assert.match(html, /<span class="ec-encoder">CLIP ViT-B\/32<\/span> <span class="ec-note">\(stand-in ran: pixels \(16×16 thumbnail\)\)<\/span>/);
-    assert.match(html, /Measured as named: pixels\. CLIP ViT-B\/32 \(clip-vit-b32\) was not available/);
-    assert.match(html, /<p class="encoder-eval-disagreements-none">Where clip-vit-b32 and pixels disagree most on dataset: both ran the same model \(pixels\)/);
-    assert.match(html, /clip-vit-b32 \(stand-in\)<\/text>/);
+    // One row for the model that ran, saying both; no second row with the same figures.
+    const rows = [...html.matchAll(/<tr data-encoder="([^"]*)"><th scope="row">(.*?)<\/th>/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(rows, [
+      [
+        "clip-vit-b32,pixels",
+        `<span class="ec-encoder">pixels (16×16 thumbnail)</span> <span class="ec-standin" title="the build ran offline and the model was not in the cache (CLIP ViT-B/32: offline and not in the cache)">also standing in for CLIP ViT-B/32</span>`,
+      ],
+    ]);
+    assert.match(html, /Measured as named: pixels\. pixels \(16×16 thumbnail\) ran in place of CLIP ViT-B\/32 \(clip-vit-b32\) because the build ran offline/);
+    assert.match(html, /<details class="ec-detail"><summary>Technical detail<\/summary>clip-vit-b32: offline and not in the cache<\/details>/);
+    assert.match(
+      html,
+      /<p class="encoder-eval-disagreements-none">Where pixels \(stand-in for clip-vit-b32\) and pixels disagree most on dataset: both ran the same model \(pixels\)/,
+    );
+    assert.match(html, /<text x="4" y="\d+">pixels \(also standing in for clip-vit-b32\)<\/text>/);
+    assert.match(html, /<desc id="[^"]+">P@3: pixels \(also standing in for clip-vit-b32\) \d\.\d{3}; /);
   });
 
   test("rankOf says where a dataset image ranks under each encoder, consistent with the search", async () => {

@@ -100,24 +100,34 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
       .filter(({ e }) => e.sha256 !== querySha)
       .sort((a, b) => b.score - a.score || a.i - b.i)
       .slice(0, 2);
+    // A query that is a dataset image takes its caption as alt text and its group as what counts as a match.
+    const member = entries.find((e) => e.sha256 === querySha);
+    const queryAlt = member ? member.caption : query[0].toUpperCase() + query.slice(1, query.lastIndexOf("."));
+    const group = member?.id.split("--")[0];
     const thumb = thumbnailBaseName(querySha, TILE);
     const montage = montageBaseName(ranked.map((r) => r.e.sha256), TILE);
-    const alt = `Top 2 results for Query image ${query} by ${spec.label}, side by side in the order of the list below`;
+    const alt = `Top 2 results for ${queryAlt} by ${spec.label}, side by side in the order of the list below`;
     const full = (sha: string, file: string) => `/encoder-compare/${fullImageName(sha, file, "png")}`;
     const tileShare = ((100 * TILE) / (2 * TILE + 8)).toFixed(3);
     const tileLinks = ranked.map((r, i) => `<a href="${full(r.e.sha256, r.e.file)}" tabindex="-1" title="${i + 1}. ${escape(r.e.caption)} (cosine ${r.score.toFixed(3)})"></a>`);
     lines.push(
       `<tr>`,
-      `<td class="ec-query"><a href="${full(querySha, query)}"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" alt="Query image ${query}" loading="lazy" decoding="async"></a></td>`,
+      `<td class="ec-query"><a href="${full(querySha, query)}"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" alt="${escape(queryAlt)}" loading="lazy" decoding="async"></a></td>`,
       `<td class="ec-results">`,
       `<div class="ec-montage">`,
       `<img class="ec-montage-image" src="/encoder-compare/${montage}.webp" srcset="/encoder-compare/${montage}.webp 1x, /encoder-compare/${montage}@2x.webp 2x" width="${2 * TILE + 8}" height="${TILE}" alt="${escape(alt)}" loading="lazy" decoding="async">` +
         `<div class="ec-tiles" style="--ec-tile-share:${tileShare}%" aria-hidden="true">${tileLinks.join("")}</div>`,
       `</div>`,
       `<ol class="ec-hits">`,
-      ...ranked.map((r) => `<li><a class="ec-caption" href="${full(r.e.sha256, r.e.file)}">${escape(r.e.caption)}</a> <span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`),
+      ...ranked.map((r) => {
+        const match = r.e.id.startsWith(`${group}--`);
+        const mark = group === undefined ? "" : match ? `<span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span>` : `<span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>`;
+        const cls = group === undefined ? "" : match ? ` class="ec-match"` : ` class="ec-miss"`;
+        return `<li${cls}>${mark}<a class="ec-caption" href="${full(r.e.sha256, r.e.file)}">${escape(r.e.caption)}</a> <span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`;
+      }),
       `</ol>`,
     );
+    if (group !== undefined) lines.push(`<p class="ec-tally">${ranked.filter((r) => r.e.id.startsWith(`${group}--`)).length} of 2 results are ${group}</p>`);
     if (entries.some((e) => e.sha256 === querySha)) lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
     lines.push(`</td>`, `</tr>`);
   }

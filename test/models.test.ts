@@ -219,7 +219,9 @@ describe("model sources over a loopback server", () => {
     const caption = page.content.match(/<caption>.*<\/caption>/)![0];
     assert.equal(
       caption,
-      `<caption><span class="ec-encoder">pixels (16×16 thumbnail) — stand-in for Tiny gone</span> <span class="ec-note">(model not available: HTTP 404 from ${base}/missing.onnx)</span> <span class="ec-scope">top 1 of 4 images in dataset, by cosine similarity</span></caption>`,
+      // What ran leads, the stand-in mark follows; the reason in plain words, the HTTP detail in the title.
+      `<caption><span class="ec-encoder">pixels (16×16 thumbnail)</span> <span class="ec-standin" title="the model hub did not serve the file (Tiny gone: HTTP 404 from ${base}/missing.onnx)">stand-in for Tiny gone</span> ` +
+        `<span class="ec-reason">(the model hub did not serve the file)</span> <span class="ec-scope">top 1 of 4 images in dataset, by cosine similarity</span></caption>`,
     );
     assert.deepEqual(summaries[0].encoders.map((e) => e.id), ["gone→pixels"]);
   });

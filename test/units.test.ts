@@ -20,11 +20,18 @@ const kw = (o: Record<string, unknown>) => ({ ...o, __keywords: true });
 
 describe("parseCompareArgs", () => {
   test("positional paths and defaults", () => {
-    assert.deepEqual(parseCompareArgs(["a.png", "b.png"], defaults), { queries: ["a.png", "b.png"], k: 3, encoders: ["pixels", "phash"], dataset: "data", includeSelf: false });
+    assert.deepEqual(parseCompareArgs(["a.png", "b.png"], defaults), { queries: ["a.png", "b.png"], k: 3, encoders: ["pixels", "phash"], dataset: "data", includeSelf: false, layout: "tables" });
   });
   test("keywords override defaults", () => {
     const r = parseCompareArgs(["a.png", kw({ k: 5, encoders: "phash", includeSelf: true, dataset: "other" })], defaults);
-    assert.deepEqual(r, { queries: ["a.png"], k: 5, encoders: ["phash"], dataset: "other", includeSelf: true });
+    assert.deepEqual(r, { queries: ["a.png"], k: 5, encoders: ["phash"], dataset: "other", includeSelf: true, layout: "tables" });
+  });
+  test("expect= takes one group or a list; layout= tables or versus", () => {
+    assert.deepEqual(parseCompareArgs(["a.png", kw({ expect: "dog-face" })], defaults).expect, ["dog-face"]);
+    assert.deepEqual(parseCompareArgs(["a.png", kw({ expect: ["dog-face", "cat-face", "dog-face"] })], defaults).expect, ["dog-face", "cat-face"]);
+    assert.equal(parseCompareArgs(["a.png", kw({ layout: "versus" })], defaults).layout, "versus");
+    assert.throws(() => parseCompareArgs(["a.png", kw({ expect: [] })], defaults), /expect must be a dataset group such as "dog-face" or a list of groups, got \[\]/);
+    assert.throws(() => parseCompareArgs(["a.png", kw({ layout: "grid" })], defaults), /layout must be one of "tables", "versus", got "grid"/);
   });
   test("an array of paths counts as several queries", () => {
     assert.deepEqual(parseCompareArgs([["a.png", "b.png"]], defaults).queries, ["a.png", "b.png"]);

@@ -17,6 +17,7 @@ import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "./search/ann-ca
 import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
+import type { RequestedRun } from "./render/encoder-run.ts";
 
 /** Bump when preprocessing or post-processing changes in a way that changes vectors. */
 export const PIPELINE_VERSION = 2;
@@ -151,6 +152,13 @@ export function statsName(encoder: Pick<LoadedEncoder, "spec" | "standInFor">): 
   return encoder.standInFor ? `${encoder.standInFor.spec.id}→${encoder.spec.id}` : encoder.spec.id;
 }
 
+/** How a requested encoder ran (its own model, or a stand-in and why), for the display strings. */
+export function requestedRun(requestedId: string, encoder: Pick<LoadedEncoder, "spec" | "standInFor">): RequestedRun {
+  const ran = { id: encoder.spec.id, label: encoder.spec.label };
+  const s = encoder.standInFor;
+  return s ? { requestedId, ran, standingInFor: { id: s.spec.id, label: s.spec.label, reason: s.reason } } : { requestedId, ran };
+}
+
 export function encoderKey(spec: EncoderSpec, modelSha256: string): string {
   const identity = {
     pipeline: PIPELINE_VERSION,
@@ -270,6 +278,11 @@ export class CompareEngine {
       this.options.warn(`${spec.label} not available (${error.reason})${note}: ${uses}; ${fetchHint}`);
       return { ...standIn, standInFor: { spec, reason: error.reason } };
     }
+  }
+
+  /** How an encoder id runs in this build, without starting onnxruntime (models are resolved, maybe downloaded). */
+  async runOf(id: string): Promise<RequestedRun> {
+    return requestedRun(id, await this.#identity(id));
   }
 
   dataset(dir: string): Dataset {

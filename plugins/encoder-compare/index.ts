@@ -7,12 +7,20 @@ import { createProgress } from "./progress.ts";
 import { createEngine, createRegistry } from "./setup.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
-import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
-import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
-import { describeArgumentError } from "./shortcode-source.ts";
+import { renderComparisonTable, renderErrorBox, type TableHit, type TableRow } from "./render/table.ts";
+import { renderVersusTable } from "./render/versus.ts";
+import { mergeRuns, type EncoderRun, type RequestedRun } from "./render/encoder-run.ts";
+import { countMatches } from "./render/relevance.ts";
+import { renderScoreboard } from "./render/scoreboard.ts";
+import { humanFileName } from "./render/alt-text.ts";
+import { parseCompareArgs, ShortcodeArgumentError, type CompareRequest } from "./shortcode-args.ts";
+import { requestedRun, type QueryResult } from "./compare.ts";
+import type { Dataset } from "./dataset/load.ts";
+import { pageStandIns } from "./page-stand-ins.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
+import { DatasetVectorCache, describeRankOf, firstMatchRank } from "./eval/rank-of.ts";
+import { describeArgumentError } from "./shortcode-source.ts";
 import { cappedList, reportsDir } from "./warning-list.ts";
-import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
 import { terminalText } from "./terminal-text.ts";
 
@@ -24,6 +32,7 @@ export interface EleventyConfigLike {
   directories: { input: string; output: string };
   addAsyncShortcode(name: string, fn: (...args: any[]) => Promise<string>): void;
   on(event: string, fn: (arg: any) => unknown): void;
+  addGlobalData?(name: string, value: unknown): void;
   logger?: { logWithOptions?: (o: { message: string; prefix?: string; type?: string; color?: string; force?: boolean }) => void };
 }
 
@@ -104,18 +113,30 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     if (runMode === "build") await engine.close();
   });
 
-  eleventyConfig.addAsyncShortcode("encoderCompare", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
-    try {
-      return await renderCompare(this.page?.inputPath ?? "(unknown page)", args, this.ctx?.encoderCompare);
-    } catch (error) {
-      // While previewing, a broken shortcode shows up in the page and the terminal and the
-      // server keeps running; a build fails.
-      if (runMode === "build" || !(error instanceof EncoderCompareError)) throw error;
-      const message = error.message.startsWith(`${PREFIX} `) ? error.message.slice(PREFIX.length + 1) : error.message;
-      log(message, "warn");
-      return renderErrorBox(message);
-    }
-  });
+  // encoderCompare renders tables; encoderScoreboard summarises the same queries for prose.
+  for (const shortcode of ["encoderCompare", "encoderScoreboard"]) {
+    eleventyConfig.addAsyncShortcode(shortcode, async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
+      try {
+        return await renderCompare(this.page?.inputPath ?? "(unknown page)", args, this.ctx?.encoderCompare, shortcode);
+      } catch (error) {
+        // While previewing, a broken shortcode shows up in the page and the terminal and the
+        // server keeps running; a build fails.
+        if (runMode === "build" || !(error instanceof EncoderCompareError)) throw error;
+        const message = error.message.startsWith(`${PREFIX} `) ? error.message.slice(PREFIX.length + 1) : error.message;
+        log(message, "warn");
+        return renderErrorBox(message);
+      }
+    });
+  }
+
+  // Page data for layouts (a banner, a mark in listings, the meta description): see page-stand-ins.ts.
+  eleventyConfig.addGlobalData?.("eleventyComputed.encoderStandIns", () => (data: { page?: { inputPath?: string }; encoderCompare?: unknown }) =>
+    pageStandIns(data.page?.inputPath, data.encoderCompare, {
+      defaults: options.encoders,
+      known: registry.ids(),
+      standInOf: async (id) => (await engine.runOf(id)).standingInFor,
+    }),
+  );
 
   registerEncoderEval(eleventyConfig, {
     engine,
@@ -132,8 +153,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     },
   });
 
-  async function renderCompare(post: string, args: unknown[], pageDefaults: unknown): Promise<string> {
-    const where = `${PREFIX} ${post}: encoderCompare`;
+  async function renderCompare(post: string, args: unknown[], pageDefaults: unknown, shortcode = "encoderCompare"): Promise<string> {
+    const where = `${PREFIX} ${post}: ${shortcode}`;
     let request;
     try {
       request = parseCompareArgs(args, {
@@ -170,59 +191,153 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     }
 
     try {
-      const tables: string[] = [];
-      for (const encoderId of request.encoders) {
-        const rows: TableRow[] = [];
-        let datasetSize = 0;
-        let datasetName = "";
-        let standIn: { label: string; note: string } | undefined;
+      const dataset = engine.dataset(datasetDir);
+      if (request.expect) checkExpectedGroups(request.expect, dataset);
+      const members = new Map(dataset.images.map((image) => [image.sha256, image]));
+      const requested: RequestedRun[] = [];
+      const answers: QueryAnswer[][] = request.encoders.map(() => []);
+      for (const [e, encoderId] of request.encoders.entries()) {
         for (const [i, queryFile] of queryFiles.entries()) {
           const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
-          datasetSize = result.datasetSize;
-          datasetName = result.datasetName;
-          if (result.standInFor) {
-            standIn = {
-              label: `${result.encoder.label} — stand-in for ${result.standInFor.spec.label}`,
-              note: `(model not available: ${result.standInFor.reason})`,
-            };
-          }
+          if (i === 0) requested.push(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }));
+          const member = members.get(result.query.sha256);
+          const expect = request.expect ?? (member?.group !== undefined ? [member.group] : undefined);
           const rankOf = request.rankOf ? await describeRankOf(rankOfVectors, encoderId, datasetDir, result, request.rankOf) : undefined;
-          const queryAlt = `Query image ${path.basename(request.queries[i])}`;
-          const [queryImage, montage, queryFullImage, hitFullImages] = await Promise.all([
-            writer.thumbnail({ file: queryFile, sha256: result.query.sha256 }, options.tileSize),
-            result.hits.length ? writer.montage(result.hits.map((h) => h.image), options.tileSize) : Promise.resolve(undefined),
-            writer.fullImage({ file: queryFile, sha256: result.query.sha256 }),
-            Promise.all(result.hits.map((h) => writer.fullImage(h.image))),
-          ]);
-          rows.push({
-            queryAlt,
-            queryImage,
-            queryFullImage,
-            montage,
-            hits: result.hits.map((h, j) => ({ rank: h.rank, score: h.score, caption: h.image.caption, fullImage: hitFullImages[j] })),
-            selfExcluded: result.selfExcluded,
-            rankOf,
-          });
+          answers[e].push({ result, queryAlt: member?.caption || humanFileName(request.queries[i]), expect, rankOf });
         }
-        const spec = registry.get(encoderId);
-        tables.push(
-          renderComparisonTable({
-            encoderId,
-            encoderLabel: standIn?.label ?? spec.label,
-            note: standIn?.note,
-            datasetName,
-            datasetSize,
-            k: request.k,
-            urlBase: `/${options.outputSubdir}/`,
-            rows,
-          }),
-        );
       }
+      // Encoders that ran the same model (a stand-in and the encoder it duplicates) give the same
+      // answers: one table, column or row says both.
+      const encoders: EncoderAnswers[] = mergeRuns(requested).map((run) => {
+        const first = request.encoders.indexOf(run.requestedIds[0]);
+        return { encoderId: run.requestedIds.join(","), firstId: run.requestedIds[0], run, answers: answers[first] };
+      });
+      if (shortcode === "encoderScoreboard") return await renderScoreboardFor(request, encoders, datasetDir);
+      const render = request.layout === "versus" ? renderVersus : renderTables;
+      const html = await render(request, encoders);
       queriesRendered += queryFiles.length;
-      return tables.join("\n");
+      return html;
     } catch (error) {
       if (error instanceof EncoderCompareError) throw error;
       throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** encoderScoreboard: per encoder that ran, matches in the top k per query and the first match's rank. */
+  async function renderScoreboardFor(request: CompareRequest, encoders: EncoderAnswers[], datasetDir: string): Promise<string> {
+    const queries = encoders[0].answers.map((a, i) => {
+      if (!a.expect) throw new Error(`"${request.queries[i]}" is not a dataset image with a group, so nothing counts as a match; add expect="<group>" (one group or a list)`);
+      return { name: a.queryAlt, groups: a.expect };
+    });
+    const rows = await Promise.all(
+      encoders.map(async ({ run, firstId, answers }) => ({
+        run,
+        cells: await Promise.all(
+          answers.map(async ({ result }, i) => ({
+            matches: countMatches(result.hits.map((h) => ({ group: h.image.group })), { groups: queries[i].groups }),
+            shown: result.hits.length,
+            firstMatch: await firstMatchRank(rankOfVectors, firstId, datasetDir, result, queries[i].groups),
+          })),
+        ),
+      })),
+    );
+    return renderScoreboard({ k: request.k, datasetName: encoders[0].answers[0].result.datasetName, queries, rows });
+  }
+
+  interface QueryAnswer {
+    result: QueryResult;
+    queryAlt: string;
+    expect?: string[];
+    rankOf?: string;
+  }
+
+  /** One model that ran, with every encoder id it answered for, and its answers per query. */
+  interface EncoderAnswers {
+    /** The requested ids it answered for, comma-joined (the table's data-encoder). */
+    encoderId: string;
+    firstId: string;
+    run: EncoderRun;
+    answers: QueryAnswer[];
+  }
+
+  /** The seed layout: one table per encoder, one row per query. */
+  async function renderTables(request: CompareRequest, encoders: EncoderAnswers[]): Promise<string> {
+    const tables: string[] = [];
+    for (const { encoderId, firstId, run, answers } of encoders) {
+      const rows: TableRow[] = [];
+      for (const { result, queryAlt, expect, rankOf } of answers) {
+        const [queryImage, montage, queryFullImage, hitFullImages] = await Promise.all([
+          writer.thumbnail({ file: result.query.file, sha256: result.query.sha256 }, options.tileSize),
+          result.hits.length ? writer.montage(result.hits.map((h) => h.image), options.tileSize) : Promise.resolve(undefined),
+          writer.fullImage({ file: result.query.file, sha256: result.query.sha256 }),
+          Promise.all(result.hits.map((h) => writer.fullImage(h.image))),
+        ]);
+        rows.push({ queryAlt, queryImage, queryFullImage, montage, hits: tableHits(result, hitFullImages), selfExcluded: result.selfExcluded, rankOf, expect });
+      }
+      const first = answers[0].result;
+      tables.push(
+        renderComparisonTable({
+          encoderId,
+          encoderLabel: registry.get(firstId).label,
+          run,
+          datasetName: first.datasetName,
+          datasetSize: first.datasetSize,
+          k: request.k,
+          urlBase: `/${options.outputSubdir}/`,
+          rows,
+        }),
+      );
+    }
+    return tables.join("\n");
+  }
+
+  /** layout="versus": one table per query, one column per encoder, one row per rank. */
+  async function renderVersus(request: CompareRequest, encoders: EncoderAnswers[]): Promise<string> {
+    const tables: string[] = [];
+    const tile = Math.max(48, Math.round(options.tileSize / 2));
+    for (const [i, { result: firstResult, queryAlt, expect }] of encoders[0].answers.entries()) {
+      const query = { file: firstResult.query.file, sha256: firstResult.query.sha256 };
+      const [queryImage, queryFullImage] = await Promise.all([writer.thumbnail(query, options.tileSize), writer.fullImage(query)]);
+      const columns = await Promise.all(
+        encoders.map(async ({ encoderId, run, answers }) => {
+          const { result, rankOf } = answers[i];
+          const [images, fulls] = await Promise.all([Promise.all(result.hits.map((h) => writer.thumbnail(h.image, tile))), Promise.all(result.hits.map((h) => writer.fullImage(h.image)))]);
+          return { encoderId, run, hits: tableHits(result, fulls), images, selfExcluded: result.selfExcluded, rankOf };
+        }),
+      );
+      tables.push(
+        renderVersusTable({
+          queryAlt,
+          queryImage,
+          queryFullImage,
+          expect,
+          k: request.k,
+          datasetName: firstResult.datasetName,
+          datasetSize: firstResult.datasetSize,
+          urlBase: `/${options.outputSubdir}/`,
+          columns,
+        }),
+      );
+    }
+    return tables.join("\n");
+  }
+}
+
+function tableHits(result: QueryResult, fullImages: string[]): TableHit[] {
+  return result.hits.map((h, j) => ({ rank: h.rank, score: h.score, caption: h.image.caption, fullImage: fullImages[j], group: h.image.group }));
+}
+
+/** expect= names groups the dataset has, or the marks would silently all read "not a match". */
+function checkExpectedGroups(expect: readonly string[], dataset: Dataset): void {
+  const groups = new Set(dataset.images.map((image) => image.group).filter((g): g is string => g !== undefined));
+  for (const g of expect) {
+    if (!groups.has(g)) {
+      const known = [...groups].sort().slice(0, 5);
+      throw new Error(
+        known.length
+          ? `expect="${g}": dataset ${dataset.name} has no group "${g}"; its groups look like ${known.map((k) => `"${k}"`).join(", ")}`
+          : `expect="${g}": dataset ${dataset.name} has no groups; give images a "group" in its manifest (see README, Datasets)`,
+      );
     }
   }
 }

@@ -9,6 +9,10 @@ export interface CompareRequest {
   includeSelf: boolean;
   /** A dataset id whose rank under each encoder is shown for every query. */
   rankOf?: string;
+  /** Dataset groups a result must be in to be marked a match (else the query's own group, when it is a dataset member). */
+  expect?: string[];
+  /** "tables": one table per encoder (default); "versus": one table per query, one column per encoder. */
+  layout: "tables" | "versus";
 }
 
 export interface RequestDefaults {
@@ -20,7 +24,8 @@ export interface RequestDefaults {
   knownEncoders: readonly string[];
 }
 
-const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf"] as const;
+const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf", "expect", "layout"] as const;
+export const LAYOUTS = ["tables", "versus"] as const;
 
 export class ShortcodeArgumentError extends Error {}
 
@@ -140,5 +145,28 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     rankOf = keywords.rankOf.trim();
   }
 
-  return { queries, k, encoders, dataset, includeSelf, ...(rankOf === undefined ? {} : { rankOf }) };
+  let expect: string[] | undefined;
+  if (keywords.expect !== undefined) {
+    const raw = typeof keywords.expect === "string" ? keywords.expect.split(",") : keywords.expect;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((g) => typeof g !== "string" || g.trim() === "")) {
+      throw new ShortcodeArgumentError(`expect must be a dataset group such as "dog-face" or a list of groups, got ${JSON.stringify(keywords.expect)}`);
+    }
+    expect = [...new Set(raw.map((g: string) => g.trim()))];
+  }
+
+  const layout = keywords.layout ?? "tables";
+  if (typeof layout !== "string" || !(LAYOUTS as readonly string[]).includes(layout)) {
+    throw new ShortcodeArgumentError(`layout must be one of ${LAYOUTS.map((l) => `"${l}"`).join(", ")}, got ${JSON.stringify(keywords.layout)}`);
+  }
+
+  return {
+    queries,
+    k,
+    encoders,
+    dataset,
+    includeSelf,
+    layout: layout as CompareRequest["layout"],
+    ...(rankOf === undefined ? {} : { rankOf }),
+    ...(expect === undefined ? {} : { expect }),
+  };
 }

@@ -2,7 +2,7 @@
 // stdout depends only on the inputs (two runs print the same bytes); timings go to stderr.
 import path from "node:path";
 import { evaluateEncoders } from "../eval/evaluate.ts";
-import { formatEvalText } from "../eval/report.ts";
+import { evalReportJson, formatEvalText } from "../eval/report.ts";
 import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
@@ -43,7 +43,7 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
         io.err.write(`encoder-compare: dataset ${report.dataset.name} has no group with two or more images; give images a "group" in manifest.json or manifest.csv\n`);
         return 1;
       }
-      io.out.write(parsed.flags.has("--json") ? JSON.stringify(report, null, 2) + "\n" : formatEvalText(report));
+      io.out.write(parsed.flags.has("--json") ? JSON.stringify(evalReportJson(report), null, 2) + "\n" : formatEvalText(report));
       reportSkipped(engine, io);
       return 0;
     } finally {

@@ -2,8 +2,9 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
-import type { CompareEngine, QueryResult } from "../compare.ts";
+import { requestedRun, type CompareEngine, type QueryResult } from "../compare.ts";
 import { describeFileKind } from "../dataset/safe-read.ts";
+import { asRun, describeRun, plainReason } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import { terminalText } from "../terminal-text.ts";
 import { createMontageWriter } from "../render/montage.ts";
@@ -15,13 +16,18 @@ export function truncate(text: string, width: number): string {
   return text.length <= width ? text.padEnd(width) : text.slice(0, Math.max(0, width - 1)) + "…";
 }
 
+/** The run behind a result, keyed by the encoder asked for (the stand-in's target when one ran). */
+function resultRun(r: QueryResult) {
+  return asRun(requestedRun(r.standInFor?.spec.id ?? r.encoder.id, { spec: r.encoder, standInFor: r.standInFor }));
+}
+
 /**
  * Encoders side by side: one column per encoder, one line per rank. Columns are as wide as their
  * longest cell; only when `width` (a terminal's) is given and too narrow for them all are the
  * widest columns shortened, never below 24 characters. Dataset text is escaped (terminalText).
  */
 export function formatSideBySide(query: string, results: QueryResult[], width?: number): string {
-  const headings = results.map((r) => terminalText(r.standInFor ? `${r.encoder.id} (stand-in for ${r.standInFor.spec.id})` : r.encoder.label));
+  const headings = results.map((r) => terminalText(r.standInFor ? describeRun(resultRun(r)).shortName : r.encoder.label));
   const rows = Math.max(0, ...results.map((r) => r.hits.length));
   const cells = results.map((r) =>
     Array.from({ length: rows }, (_, i) => (r.hits[i] ? `${r.hits[i].score.toFixed(3)} ${terminalText(r.hits[i].image.caption)}` : "")),
@@ -82,8 +88,8 @@ async function writeHtmlPage(file: string, engine: CompareEngine, datasetDir: st
     tables.push(
       renderComparisonTable({
         encoderId,
-        encoderLabel: first.standInFor ? `${first.encoder.label} — stand-in for ${first.standInFor.spec.label}` : first.encoder.label,
-        note: first.standInFor ? `(model not available: ${first.standInFor.reason})` : undefined,
+        encoderLabel: first.encoder.label,
+        run: resultRun(first),
         datasetName: dataset.name,
         datasetSize: dataset.images.length,
         k,
@@ -134,8 +140,10 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
       const json = all.map((q) => ({
         query: q.path,
         results: q.results.map((r) => ({
-          encoder: r.encoder.id,
-          standInFor: r.standInFor ? { encoder: r.standInFor.spec.id, reason: r.standInFor.reason } : undefined,
+          encoderId: r.encoder.id,
+          standingInFor: r.standInFor
+            ? { encoderId: r.standInFor.spec.id, label: r.standInFor.spec.label, reason: plainReason(r.standInFor.reason), detail: r.standInFor.reason }
+            : undefined,
           selfExcluded: r.selfExcluded,
           hits: r.hits.map((h) => ({ rank: h.rank, score: Number(h.score.toFixed(6)), id: h.image.id, caption: h.image.caption, group: h.image.group })),
         })),

@@ -2,6 +2,8 @@
 // one encoder, over the whole dataset, with the same scores and tie-breaking as the results.
 import type { CompareEngine, QueryResult } from "../compare.ts";
 import type { Dataset } from "../dataset/load.ts";
+import { requestedRun } from "../compare.ts";
+import { asRun, describeRun } from "../render/encoder-run.ts";
 import { formatScore } from "../render/table.ts";
 import { ranksOf, scoreRows } from "./ranking.ts";
 
@@ -35,7 +37,7 @@ export class RankOfError extends Error {}
 export async function describeRankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, targetId: string): Promise<string> {
   const { dataset, dim, vectors } = await cache.get(encoderId, datasetDir);
   const row = dataset.images.findIndex((image) => image.id === targetId);
-  const under = result.standInFor ? `${encoderId} (stand-in: ${result.encoder.id})` : encoderId;
+  const under = describeRun(asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }))).shortName;
   if (row < 0) {
     const examples = dataset.images.slice(0, 2).map((image) => `"${image.id}"`).join(", ");
     throw new RankOfError(
@@ -50,4 +52,18 @@ export async function describeRankOf(cache: DatasetVectorCache, encoderId: strin
   const selfRow = result.selfExcluded ? dataset.images.findIndex((image) => image.sha256 === result.query.sha256) : -1;
   const [rank] = ranksOf(scores, [row], selfRow >= 0 ? new Set([selfRow]) : undefined);
   return `${targetId} is #${rank} under ${under}, cosine ${formatScore(scores[row])}`;
+}
+
+/** Rank of the first result in one of `groups` over the whole dataset (query left out when it was); undefined when none is indexed. */
+export async function firstMatchRank(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, groups: readonly string[]): Promise<number | undefined> {
+  const { dataset, dim, vectors } = await cache.get(encoderId, datasetDir);
+  const targets: number[] = [];
+  let selfRow = -1;
+  dataset.images.forEach((image, row) => {
+    if (result.selfExcluded && image.sha256 === result.query.sha256) selfRow = row;
+    else if (image.group !== undefined && groups.includes(image.group)) targets.push(row);
+  });
+  if (targets.length === 0) return undefined;
+  const ranks = ranksOf(scoreRows(vectors, dim, result.vector), targets, selfRow >= 0 ? new Set([selfRow]) : undefined);
+  return Math.min(...ranks);
 }

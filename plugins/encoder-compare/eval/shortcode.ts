@@ -12,7 +12,9 @@ import { renderEvalTable } from "../render/eval-table.ts";
 import type { MontageWriter } from "../render/montage.ts";
 import { ShortcodeArgumentError } from "../shortcode-args.ts";
 import { describeArgumentError } from "../shortcode-source.ts";
+import { asRun } from "../render/encoder-run.ts";
 import { parseEvalArgs } from "./eval-args.ts";
+import { evaluationRun } from "./report.ts";
 import { evaluateEncoders, largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
 
 /** Results shown per encoder in a disagreement row (at most k). */
@@ -90,30 +92,28 @@ async function renderPair(ctx: EncoderEvalContext, evaluation: Evaluation, pair:
   const tile = Math.max(40, Math.round(ctx.options.tileSize / 2));
   const shown = Math.min(DISAGREEMENT_RESULTS, report.k);
   const [a, b] = pair;
+  const runOf = (e: EncoderEvaluation) => ({ ...asRun(evaluationRun(e)), requestedId: e.encoderId });
   const input: DisagreementsInput = {
-    pair: [
-      { id: a.encoderId, label: a.standIn ? `${a.label} (stand-in: ${a.standIn.id})` : a.label },
-      { id: b.encoderId, label: b.standIn ? `${b.label} (stand-in: ${b.standIn.id})` : b.label },
-    ],
+    pair: [runOf(a), runOf(b)],
     datasetName: report.dataset.name,
     shown,
     urlBase: `/${ctx.options.outputSubdir}/`,
     rows: [],
   };
   if (ranAs(a) === ranAs(b)) {
-    input.emptyText = `both ran the same model (${ranAs(a)}) on this build, because a model was not available and its stand-in ran, so they cannot disagree.`;
+    input.emptyText = `both ran the same model (${ranAs(a)}) on this build, because a model could not be had and its stand-in ran, so they cannot disagree.`;
     return renderDisagreements(input);
   }
   for (const d of largestDisagreements(report, [a.encoderId, b.encoderId], count)) {
     const columns = await Promise.all(
       pair.map(async (e, side) => {
         const results = evaluation.topResults(e.encoderId, d.queryId, shown);
+        const fulls = await Promise.all(results.map((r) => writer.fullImage(r.image)));
         return {
           encoderId: e.encoderId,
-          encoderLabel: input.pair[side].label,
           firstRelevantRank: d.ranks[side],
           montage: results.length ? await writer.montage(results.map((r) => r.image), tile) : undefined,
-          results: results.map((r) => ({ rank: r.rank, caption: r.image.caption, relevant: r.relevant })),
+          results: results.map((r, j) => ({ rank: r.rank, score: r.score, caption: r.image.caption, fullImage: fulls[j], group: r.image.group })),
         };
       }),
     );
@@ -123,6 +123,7 @@ async function renderPair(ctx: EncoderEvalContext, evaluation: Evaluation, pair:
       queryCaption: query.caption,
       group: d.group,
       queryImage: await writer.thumbnail(query, tile),
+      queryFullImage: await writer.fullImage(query),
       columns: [columns[0], columns[1]],
     });
   }

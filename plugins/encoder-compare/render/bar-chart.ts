@@ -2,17 +2,21 @@
 // labelled with its encoder and value, so it reads without colour or a legend. Shapes and text
 // use currentColor (the page's text colour, light or dark); `.ec-bar` and `.ec-track` can be
 // restyled by the site. No script. The figcaption holds every value as text (in a <details>).
-import { bestEncoders, formatMetric } from "../eval/report.ts";
+import { bestEncoders, evalRows, formatMetric, rowIsBest } from "../eval/report.ts";
+import { describeRun } from "./encoder-run.ts";
 import type { EvalReport } from "../eval/evaluate.ts";
 import { SUMMARY_METRICS } from "../eval/metrics.ts";
 import { escapeHtml } from "./escape.ts";
 
-const WIDTH = 640;
-const LABEL_WIDTH = 180;
-const VALUE_WIDTH = 110;
-const BAR_AREA = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
-const BAR_HEIGHT = 14;
-const ROW = 20;
+// Narrow on purpose: each encoder's name sits on its own line above its bar, so the chart is
+// drawn at about its natural size on a 375 px phone (text stays ≥ 12 px) instead of being
+// scaled down from a wide layout.
+const WIDTH = 340;
+const VALUE_WIDTH = 92;
+const BAR_AREA = WIDTH - VALUE_WIDTH;
+const LABEL_LINE = 16;
+const BAR_HEIGHT = 12;
+const ROW = LABEL_LINE + BAR_HEIGHT + 8;
 const GROUP_HEADING = 22;
 const GROUP_GAP = 10;
 const TOP = 8;
@@ -25,8 +29,9 @@ function round(n: number): string {
 /** The chart's values in words: the text alternative and the visible fallback. */
 export function chartSummary(report: EvalReport): string {
   const best = bestEncoders(report);
+  const rows = evalRows(report);
   const groups = SUMMARY_METRICS.map(({ key, name }) => {
-    const values = report.encoders.map((e) => `${e.encoderId} ${formatMetric(e.summary[key])}${best.get(key)!.has(e.encoderId) ? " (best)" : ""}`);
+    const values = rows.map((row) => `${describeRun(row.run).shortName} ${formatMetric(row.evaluation.summary[key])}${rowIsBest(best, key, row) ? " (best)" : ""}`);
     return `${name(report.k)}: ${values.join(", ")}`;
   });
   return `${groups.join("; ")}.`;
@@ -35,7 +40,7 @@ export function chartSummary(report: EvalReport): string {
 /** `idBase` must be unique on the page (it prefixes the title and desc ids). */
 export function renderBarChart(report: EvalReport, idBase: string): string {
   const best = bestEncoders(report);
-  const perGroup = GROUP_HEADING + report.encoders.length * ROW + GROUP_GAP;
+  const perGroup = GROUP_HEADING + evalRows(report).length * ROW + GROUP_GAP;
   const height = TOP + SUMMARY_METRICS.length * perGroup + AXIS;
   const titleId = `${idBase}-title`;
   const descId = `${idBase}-desc`;
@@ -45,31 +50,33 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   parts.push(`<figure class="encoder-eval-chart">`);
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${titleId} ${descId}" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" ` +
-      `style="max-width:100%;height:auto" font-family="inherit" font-size="13" fill="currentColor">`,
+      `style="max-width:100%;height:auto" font-family="inherit" font-size="12" fill="currentColor">`,
   );
   parts.push(`<title id="${titleId}">${escapeHtml(title)}</title>`);
   parts.push(`<desc id="${descId}">${escapeHtml(summary)}</desc>`);
   const axisTop = TOP;
   const axisBottom = height - AXIS;
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    const x = round(LABEL_WIDTH + tick * BAR_AREA);
+    const x = round(tick * BAR_AREA);
     parts.push(`<line class="ec-grid" x1="${x}" y1="${axisTop}" x2="${x}" y2="${axisBottom}" stroke="currentColor" stroke-opacity="${tick === 0 ? 0.6 : 0.15}"/>`);
-    parts.push(`<text x="${x}" y="${axisBottom + 15}" text-anchor="middle" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
+    const anchor = tick === 0 ? "start" : tick === 1 ? "end" : "middle";
+    parts.push(`<text x="${x}" y="${axisBottom + 15}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
   }
+  const rows = evalRows(report);
   SUMMARY_METRICS.forEach(({ key, name }, g) => {
     const groupTop = TOP + g * perGroup;
-    parts.push(`<text x="0" y="${groupTop + 15}" font-weight="bold">${escapeHtml(name(report.k))}</text>`);
-    report.encoders.forEach((e, i) => {
-      const value = e.summary[key];
+    parts.push(`<text x="4" y="${groupTop + 15}" font-weight="bold">${escapeHtml(name(report.k))}</text>`);
+    rows.forEach((row, i) => {
+      const value = row.evaluation.summary[key];
       const y = groupTop + GROUP_HEADING + i * ROW;
-      const isBest = best.get(key)!.has(e.encoderId);
-      const label = e.standIn ? `${e.encoderId} (stand-in)` : e.encoderId;
-      parts.push(`<text x="12" y="${y + 11}">${escapeHtml(label)}</text>`);
-      parts.push(`<rect class="ec-track" x="${LABEL_WIDTH}" y="${y}" width="${BAR_AREA}" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.2"/>`);
+      const isBest = rowIsBest(best, key, row);
+      const barY = y + LABEL_LINE;
+      parts.push(`<text x="4" y="${y + 12}">${escapeHtml(describeRun(row.run).shortName)}</text>`);
+      parts.push(`<rect class="ec-track" x="0" y="${barY}" width="${BAR_AREA}" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.2"/>`);
       parts.push(
-        `<rect class="ec-bar${isBest ? " ec-bar-best" : ""}" x="${LABEL_WIDTH}" y="${y}" width="${round(Math.max(0, Math.min(1, value)) * BAR_AREA)}" height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${isBest ? 0.85 : 0.45}"/>`,
+        `<rect class="ec-bar${isBest ? " ec-bar-best" : ""}" x="0" y="${barY}" width="${round(Math.max(0, Math.min(1, value)) * BAR_AREA)}" height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${isBest ? 0.85 : 0.45}"/>`,
       );
-      parts.push(`<text x="${LABEL_WIDTH + BAR_AREA + 8}" y="${y + 11}"${isBest ? ` font-weight="bold"` : ""}>${formatMetric(value)}${isBest ? " best" : ""}</text>`);
+      parts.push(`<text x="${BAR_AREA + 6}" y="${barY + 11}"${isBest ? ` font-weight="bold"` : ""}>${formatMetric(value)}${isBest ? " best" : ""}</text>`);
     });
   });
   parts.push(`</svg>`);

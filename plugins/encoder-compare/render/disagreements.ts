@@ -1,16 +1,17 @@
 // "Where they disagree": for a pair of encoders, the queries whose first same-group result they
 // rank furthest apart, each as one row — the query, then each encoder's top results (montage
 // plus a list that says in words which results share the query's group). Pure, no blank lines.
+import { describeRun, type EncoderRun } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
 import type { WrittenImage } from "./montage.ts";
-import { responsiveImg } from "./table.ts";
+import { groupLabel, tallySentence } from "./relevance.ts";
+import { hitItem, responsiveImg, type TableHit } from "./table.ts";
 
 export interface DisagreementColumn {
   encoderId: string;
-  encoderLabel: string;
   firstRelevantRank: number;
   montage?: WrittenImage;
-  results: Array<{ rank: number; caption: string; relevant: boolean }>;
+  results: TableHit[];
 }
 
 export interface DisagreementRow {
@@ -18,11 +19,14 @@ export interface DisagreementRow {
   queryCaption: string;
   group: string;
   queryImage: WrittenImage;
+  /** File name (under urlBase) of the full-size query image. */
+  queryFullImage?: string;
   columns: [DisagreementColumn, DisagreementColumn];
 }
 
 export interface DisagreementsInput {
-  pair: [{ id: string; label: string }, { id: string; label: string }];
+  /** The two encoders as they ran (a stand-in is named and marked). */
+  pair: [EncoderRun & { requestedId: string }, EncoderRun & { requestedId: string }];
   datasetName: string;
   /** Results shown per encoder. */
   shown: number;
@@ -34,39 +38,40 @@ export interface DisagreementsInput {
 
 
 export function renderDisagreements(input: DisagreementsInput): string {
-  const [a, b] = input.pair;
-  const title = `Where ${a.id} and ${b.id} disagree most on ${input.datasetName}`;
+  const [a, b] = input.pair.map((run) => describeRun(run));
+  const title = `Where ${a.shortName} and ${b.shortName} disagree most on ${input.datasetName}`;
   if (input.rows.length === 0) {
     return `<p class="encoder-eval-disagreements-none">${escapeHtml(`${title}: ${input.emptyText ?? "they rank the first same-group result of every query alike."}`)}</p>`;
   }
   const lines: string[] = [];
-  lines.push(`<table class="encoder-eval-disagreements" data-encoders="${escapeHtml(`${a.id},${b.id}`)}">`);
+  lines.push(`<table class="encoder-eval-disagreements" data-encoders="${escapeHtml(`${input.pair[0].requestedId},${input.pair[1].requestedId}`)}">`);
   lines.push(
     `<caption>${escapeHtml(title)} <span class="ec-scope">${escapeHtml(
       `queries whose first result from the same group ranks furthest apart; top ${input.shown} results of each, the query itself left out`,
     )}</span></caption>`,
   );
-  lines.push(`<thead><tr><th scope="col">Query</th><th scope="col">${escapeHtml(a.label)}</th><th scope="col">${escapeHtml(b.label)}</th></tr></thead>`);
+  lines.push(`<thead><tr><th scope="col">Query</th><th scope="col">${a.html}</th><th scope="col">${b.html}</th></tr></thead>`);
   lines.push(`<tbody>`);
   for (const row of input.rows) {
     lines.push(`<tr data-query="${escapeHtml(row.queryId)}">`);
+    const query = responsiveImg(input.urlBase, row.queryImage, row.queryCaption, "ec-query-image");
     lines.push(
-      `<td class="ec-query">${responsiveImg(input.urlBase, row.queryImage, `Query ${row.queryCaption}`, "ec-query-image")}` +
-        `<p><span class="ec-caption">${escapeHtml(row.queryCaption)}</span> <span class="ec-group">group ${escapeHtml(row.group)}</span></p></td>`,
+      `<td class="ec-query">${row.queryFullImage ? `<a href="${escapeHtml(input.urlBase + row.queryFullImage)}">${query}</a>` : query}` +
+        `<p><span class="ec-caption">${escapeHtml(row.queryCaption)}</span> ${groupLabel(row.group)}</p></td>`,
     );
-    for (const column of row.columns) {
+    const relevance = { groups: [row.group] };
+    for (const [side, column] of row.columns.entries()) {
+      const display = [a, b][side];
       lines.push(`<td class="ec-results">`);
-      lines.push(`<p class="ec-first-relevant">First same-group result under ${escapeHtml(column.encoderId)}: #${column.firstRelevantRank}</p>`);
+      lines.push(`<p class="ec-first-relevant">First ${escapeHtml(row.group)} result under ${escapeHtml(display.shortName)}: #${column.firstRelevantRank}</p>`);
       if (column.montage) {
-        const alt = `Top ${column.results.length} results by ${column.encoderLabel}: ${column.results.map((r) => `${r.rank}. ${r.caption}${r.relevant ? " (same group)" : ""}`).join("; ")}`;
+        const alt = `Top ${column.results.length} results by ${display.name}, side by side in the order of the list below`;
         lines.push(`<div class="ec-montage">${responsiveImg(input.urlBase, column.montage, alt, "ec-montage-image")}</div>`);
       }
       lines.push(`<ol class="ec-hits">`);
-      for (const r of column.results) {
-        const mark = r.relevant ? ` <span class="ec-relevant">same group</span>` : "";
-        lines.push(`<li><span class="ec-caption">${escapeHtml(r.caption)}</span>${mark}</li>`);
-      }
+      for (const r of column.results) lines.push(hitItem(input.urlBase, r, relevance));
       lines.push(`</ol>`);
+      lines.push(`<p class="ec-tally">${escapeHtml(tallySentence(column.results, relevance))}</p>`);
       lines.push(`</td>`);
     }
     lines.push(`</tr>`);

@@ -1,7 +1,8 @@
 // The evaluation's metric table: one row per encoder, one column per metric, the best value of
 // each metric in bold and followed by the word "best" (so it does not depend on colour).
 // Pure, no blank lines.
-import { bestEncoders, formatMetric, protocolSentence, provenanceSentences } from "../eval/report.ts";
+import { bestEncoders, evalRows, formatMetric, protocolSentence, provenanceSentences, rowIsBest, standInDetails } from "../eval/report.ts";
+import { describeRun } from "./encoder-run.ts";
 import type { EvalReport } from "../eval/evaluate.ts";
 import { SUMMARY_METRICS } from "../eval/metrics.ts";
 import { escapeHtml } from "./escape.ts";
@@ -16,19 +17,23 @@ export function renderEvalTable(report: EvalReport): string {
   const headers = SUMMARY_METRICS.map((m) => `<th scope="col"><abbr title="${escapeHtml(m.meaning(report.k))}">${escapeHtml(m.name(report.k))}</abbr></th>`);
   lines.push(`<thead><tr><th scope="col">Encoder</th>${headers.join("")}</tr></thead>`);
   lines.push(`<tbody>`);
-  for (const e of report.encoders) {
-    // The reason is in the note under the table; the row only says whose figures these are.
-    const note = e.standIn ? ` <span class="ec-note">(stand-in ran: ${escapeHtml(e.standIn.label)})</span>` : "";
-    const cells = SUMMARY_METRICS.map(({ key }) => {
-      const value = formatMetric(e.summary[key]);
+  for (const row of evalRows(report)) {
+    // What ran leads; the reason is in the note under the table and in the mark's title.
+    const display = describeRun(row.run);
+    const cells = SUMMARY_METRICS.map(({ key, name }) => {
+      const value = formatMetric(row.evaluation.summary[key]);
       const data = `<data value="${value}">${value}</data>`;
-      return best.get(key)!.has(e.encoderId) ? `<td class="ec-best"><strong>${data}</strong> <span class="ec-best-mark">best</span></td>` : `<td>${data}</td>`;
+      // data-label names the column where a narrow screen stacks the cells.
+      const label = ` data-label="${escapeHtml(name(report.k))}"`;
+      return rowIsBest(best, key, row) ? `<td class="ec-best"${label}><strong>${data}</strong> <span class="ec-best-mark">best</span></td>` : `<td${label}>${data}</td>`;
     });
-    lines.push(`<tr data-encoder="${escapeHtml(e.encoderId)}"><th scope="row"><span class="ec-encoder">${escapeHtml(e.label)}</span>${note}</th>${cells.join("")}</tr>`);
+    lines.push(`<tr data-encoder="${escapeHtml(row.requestedIds.join(","))}"><th scope="row">${display.html}</th>${cells.join("")}</tr>`);
   }
   lines.push(`</tbody>`);
   lines.push(`</table>`);
-  const legend = report.encoders.length > 1 ? "The best value of each metric is in bold and marked “best”. " : "";
-  lines.push(`<p class="ec-eval-note">${escapeHtml(legend + provenanceSentences(report).join(" "))}</p>`);
+  const legend = evalRows(report).length > 1 ? "The best value of each metric is in bold and marked “best”. " : "";
+  const details = standInDetails(report);
+  const technical = details.length ? ` <details class="ec-detail"><summary>Technical detail</summary>${escapeHtml(details.join("; "))}</details>` : "";
+  lines.push(`<div class="ec-eval-note"><p>${escapeHtml(legend + provenanceSentences(report).join(" "))}</p>${technical}</div>`);
   return lines.join("\n");
 }

@@ -1,8 +1,10 @@
 // One encoder's comparison as an HTML table: "Query image | Top k results", one row per
 // query, as in the original post. Pure: data in, string out, no blank lines (markdown-it
 // would end the HTML block at one).
+import { describeRun, type EncoderRun, type RunDisplay } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
 import type { WrittenImage } from "./montage.ts";
+import { hitMark, tallySentence, type Relevance } from "./relevance.ts";
 
 export interface TableHit {
   rank: number;
@@ -10,6 +12,8 @@ export interface TableHit {
   caption: string;
   /** File name (under urlBase) of the full-size image the result links to. */
   fullImage?: string;
+  /** The result's dataset group, when the dataset has groups. */
+  group?: string;
 }
 
 export interface TableRow {
@@ -23,12 +27,17 @@ export interface TableRow {
   selfExcluded: boolean;
   /** Where a chosen dataset image ranks for this query (the shortcode's rankOf), as plain text. */
   rankOf?: string;
+  /** The groups a result must be in to count as a match (the query's group, or `expect=`); absent: no marks. */
+  expect?: readonly string[];
 }
 
 export interface TableInput {
+  /** The encoder asked for (the table's data-encoder). */
   encoderId: string;
   encoderLabel: string;
-  /** Extra words after the label, e.g. why a stand-in ran. */
+  /** What ran, when known: a stand-in is named and marked from this (encoderLabel is then unused). */
+  run?: EncoderRun;
+  /** Extra words after the label. */
   note?: string;
   datasetName: string;
   datasetSize: number;
@@ -57,14 +66,31 @@ function linkedToFull(urlBase: string, file: string | undefined, html: string): 
   return file ? `<a href="${escapeHtml(urlBase + file)}">${html}</a>` : html;
 }
 
-function hitCaption(urlBase: string, hit: TableHit): string {
+export function hitCaption(urlBase: string, hit: TableHit): string {
   const text = escapeHtml(hit.caption);
   return hit.fullImage ? `<a class="ec-caption" href="${escapeHtml(urlBase + hit.fullImage)}">${text}</a>` : `<span class="ec-caption">${text}</span>`;
 }
 
 // The list below the montage names every result, so the image's alt only says what it shows.
-function resultsAlt(row: TableRow, encoderLabel: string): string {
-  return `Top ${row.hits.length} results for ${row.queryAlt} by ${encoderLabel}, side by side in the order of the list below`;
+function resultsAlt(row: TableRow, encoderName: string): string {
+  return `Top ${row.hits.length} results for ${row.queryAlt} by ${encoderName}, side by side in the order of the list below`;
+}
+
+/** The display strings of the table's encoder: the run when given, else the plain label. */
+export function tableEncoder(input: Pick<TableInput, "encoderId" | "encoderLabel" | "run">): RunDisplay {
+  return describeRun(input.run ?? { ran: { id: input.encoderId, label: input.encoderLabel }, standingInFor: [] });
+}
+
+/** The caption's encoder part: what ran, its stand-in mark, and the plain reason (details in the title). */
+export function encoderCaption(display: RunDisplay): string {
+  return display.reason ? `${display.html} <span class="ec-reason">(${escapeHtml(display.reason)})</span>` : display.html;
+}
+
+/** One listed result: relevance mark, caption link, group label, score. */
+export function hitItem(urlBase: string, hit: TableHit, relevance: Relevance | undefined): string {
+  const mark = relevance ? hitMark(hit.group, relevance) : "";
+  return `<li${relevance ? ` class="${hit.group !== undefined && relevance.groups.includes(hit.group) ? "ec-match" : "ec-miss"}"` : ""}>${mark}${hitCaption(urlBase, hit)} ` +
+    `<span class="ec-score">cosine <data value="${formatScore(hit.score)}">${formatScore(hit.score)}</data></span></li>`;
 }
 
 // Invisible links laid over the montage's tiles, so a click on a tile opens that result. They
@@ -82,9 +108,11 @@ function tileLinks(urlBase: string, row: TableRow, montage: WrittenImage): strin
 export function renderComparisonTable(input: TableInput): string {
   const lines: string[] = [];
   const note = input.note ? ` <span class="ec-note">${escapeHtml(input.note)}</span>` : "";
-  lines.push(`<table class="encoder-compare" data-encoder="${escapeHtml(input.encoderId)}">`);
+  const encoder = tableEncoder(input);
+  const ran = encoder.id !== input.encoderId ? ` data-ran="${escapeHtml(encoder.id)}"` : "";
+  lines.push(`<table class="encoder-compare" data-encoder="${escapeHtml(input.encoderId)}"${ran}>`);
   lines.push(
-    `<caption><span class="ec-encoder">${escapeHtml(input.encoderLabel)}</span>${note} ` +
+    `<caption>${encoderCaption(encoder)}${note} ` +
       `<span class="ec-scope">top ${input.k} of ${input.datasetSize} images in ${escapeHtml(input.datasetName)}, by cosine similarity</span></caption>`,
   );
   lines.push(`<colgroup><col class="ec-col-query"><col class="ec-col-results"></colgroup>`);
@@ -96,19 +124,17 @@ export function renderComparisonTable(input: TableInput): string {
     lines.push(`<td class="ec-results">`);
     if (row.montage) {
       lines.push(`<div class="ec-montage">`);
-      lines.push(responsiveImg(input.urlBase, row.montage, resultsAlt(row, input.encoderLabel), "ec-montage-image") + tileLinks(input.urlBase, row, row.montage));
+      lines.push(responsiveImg(input.urlBase, row.montage, resultsAlt(row, encoder.name), "ec-montage-image") + tileLinks(input.urlBase, row, row.montage));
       lines.push(`</div>`);
     }
     if (row.hits.length === 0) {
       lines.push(`<p class="ec-empty">No results: the dataset has no other images.</p>`);
     } else {
+      const relevance = row.expect?.length ? { groups: row.expect } : undefined;
       lines.push(`<ol class="ec-hits">`);
-      for (const hit of row.hits) {
-        lines.push(
-          `<li>${hitCaption(input.urlBase, hit)} <span class="ec-score">cosine <data value="${formatScore(hit.score)}">${formatScore(hit.score)}</data></span></li>`,
-        );
-      }
+      for (const hit of row.hits) lines.push(hitItem(input.urlBase, hit, relevance));
       lines.push(`</ol>`);
+      if (relevance) lines.push(`<p class="ec-tally">${escapeHtml(tallySentence(row.hits, relevance))}</p>`);
     }
     if (row.rankOf) lines.push(`<p class="ec-rank-of">${escapeHtml(row.rankOf)}</p>`);
     if (row.selfExcluded) lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
