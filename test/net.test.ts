@@ -226,7 +226,7 @@ test("two builds against a black-holed mirror: the first ends at the deadline wi
   };
   try {
     const first = await build();
-    assert.match(first, /stand-in for Hole<\/span> <span class="ec-note">\(model not available: cannot reach 127\.0\.0\.1:\d+ \(no reply\)\)/);
+    assert.match(first, /title="the model hub could not be reached \(Hole: cannot reach 127\.0\.0\.1:\d+ \(no reply\)\)">stand-in for Hole<\/span> <span class="ec-reason">\(the model hub could not be reached\)/);
     assert.equal(s.connections, 1);
     const second = await build();
     assert.equal(second, first, "the page says the same thing");
