@@ -12,6 +12,7 @@ import { parseCompareArgs, ShortcodeArgumentError } from "./shortcode-args.ts";
 import { collectSummary, formatSummary } from "./summary.ts";
 import { DatasetVectorCache, describeRankOf } from "./eval/rank-of.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
+import { createTryItPublisher } from "./tryit/publish.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
@@ -65,6 +66,14 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
   let writer: MontageWriter = createMontageWriter(outputDir());
   const rankOfVectors = new DatasetVectorCache(engine);
+  const tryIt = createTryItPublisher({
+    engine,
+    writer: () => writer,
+    outputDir,
+    urlBase: `/${options.outputSubdir}/`,
+    tileSize: options.tileSize,
+    limitInputPixels: options.limitInputPixels,
+  });
   let queriesRendered = 0;
   let runMode = "build";
 
@@ -129,6 +138,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         dataset: options.dataset,
         includeSelf: options.includeSelf,
         knownEncoders: registry.ids(),
+        tryIt: options.tryIt,
       }, pageDefaults);
     } catch (error) {
       if (error instanceof ShortcodeArgumentError) throw new EncoderCompareError(`${where}: ${error.message}`, { cause: error });
@@ -202,6 +212,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
           }),
         );
       }
+      if (request.tryIt) tables.push(await tryIt.placeholder({ encoders: request.encoders, datasetDir, k: request.k, includeSelf: request.includeSelf }));
       queriesRendered += queryFiles.length;
       return tables.join("\n");
     } catch (error) {

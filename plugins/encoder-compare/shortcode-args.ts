@@ -9,6 +9,8 @@ export interface CompareRequest {
   includeSelf: boolean;
   /** A dataset id whose rank under each encoder is shown for every query. */
   rankOf?: string;
+  /** Add the "Try your own image" control under the tables (absent = no). */
+  tryIt?: true;
 }
 
 export interface RequestDefaults {
@@ -18,9 +20,10 @@ export interface RequestDefaults {
   dataset: string;
   includeSelf: boolean;
   knownEncoders: readonly string[];
+  tryIt?: boolean;
 }
 
-const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf"] as const;
+const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf", "tryIt"] as const;
 
 export class ShortcodeArgumentError extends Error {}
 
@@ -116,5 +119,8 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     rankOf = keywords.rankOf.trim();
   }
 
-  return { queries, k, encoders, dataset, includeSelf, ...(rankOf === undefined ? {} : { rankOf }) };
+  const tryIt = keywords.tryIt ?? defaults.tryIt ?? false;
+  if (typeof tryIt !== "boolean") throw new ShortcodeArgumentError(`tryIt must be true or false, got ${JSON.stringify(keywords.tryIt)}`);
+
+  return { queries, k, encoders, dataset, includeSelf, ...(rankOf === undefined ? {} : { rankOf }), ...(tryIt ? { tryIt } : {}) };
 }

@@ -17,6 +17,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".webp": "image/webp",
   ".avif": "image/avif",
   ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
 };
 
 export interface StaticServer {

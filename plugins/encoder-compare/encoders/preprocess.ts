@@ -44,7 +44,7 @@ async function resizeAndCrop(source: Sharp, width: number, height: number, g: Ge
   const resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g);
   const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
   const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
-  if (resized.width > width || resized.height > height) {
+  if (g.portableResize || resized.width > width || resized.height > height) {
     const { data, info } = await source.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     const full = resampleRgb(rawResult(data, info), resized.width, resized.height, g.interpolation);
     return cropRgb(full, left, top, g.cropWidth, g.cropHeight);
@@ -92,6 +92,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
       interpolation: spec.interpolation,
       // The 2021 flows' square pass is neither HF's nor torchvision's: floor, like most code.
       cropRounding: "floor",
+      portableResize: spec.portableResize,
     });
     source = rawInput(sharp, square);
     width = height = spec.preResize;
