@@ -213,6 +213,12 @@ describe("Try your own image (Chromium)", { skip }, () => {
     // The results: the build's table markup, announced in the live region.
     assert.equal(await page.locator(".ec-tryit-results table.encoder-compare").count(), ENCODERS.length);
     assert.match((await page.getByRole("status").textContent()) ?? "", /^Results for new-5\.jpg are below\. Best match by pixels: .+; by phash: .+\.$/);
+    // Not an image: one line in the live region, and the widget keeps working.
+    const notImage = path.join(WORK, "queries", "notes.txt");
+    fs.writeFileSync(notImage, "not an image");
+    await input.setInputFiles(notImage);
+    await page.getByText("Could not use notes.txt: this browser cannot decode it as an image.").waitFor();
+
     const origin = new URL(server.origin).origin;
     const foreign = requests.filter((r) => !r.url.startsWith("blob:") && !r.url.startsWith("data:") && new URL(r.url).origin !== origin);
     assert.deepEqual(foreign, []);

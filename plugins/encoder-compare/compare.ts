@@ -219,6 +219,12 @@ export class CompareEngine {
     return loaded;
   }
 
+  /** Which encoder runs for `id` (its stand-in when the model cannot be had), without starting a session. */
+  async runningEncoder(id: string): Promise<Pick<LoadedEncoder, "spec" | "standInFor">> {
+    const { spec, standInFor } = await this.#identity(id);
+    return { spec, standInFor };
+  }
+
   /**
    * Model and store key of an encoder, without a session: a build whose vectors are all cached
    * never starts onnxruntime (creating a session for a large model takes seconds).

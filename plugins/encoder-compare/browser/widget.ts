@@ -63,7 +63,7 @@ async function embed(loaded: LoadedIndex, pixels: Parameters<typeof portableGeom
   return l2Normalize(output.data as Float32Array);
 }
 
-function ui(panel: HTMLElement, datasetSize: number, datasetName: string) {
+function ui(panel: HTMLElement, datasetSize: number, datasetName: string, skipped: readonly string[]) {
   const id = panel.id;
   panel.innerHTML = "";
   const intro = document.createElement("p");
@@ -82,7 +82,14 @@ function ui(panel: HTMLElement, datasetSize: number, datasetName: string) {
   status.setAttribute("aria-live", "polite");
   const results = document.createElement("div");
   results.className = "ec-tryit-results";
-  panel.append(intro, label, document.createTextNode(" "), input, status, results);
+  panel.append(intro);
+  for (const reason of skipped) {
+    const note = document.createElement("p");
+    note.className = "ec-tryit-skipped";
+    note.textContent = reason + ".";
+    panel.append(note);
+  }
+  panel.append(label, document.createTextNode(" "), input, status, results);
   return { input, status, results };
 }
 
@@ -95,8 +102,12 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
   panel.setAttribute("aria-busy", "true");
   const loaded = await Promise.all(config.indexes.map(loadIndex));
   panel.removeAttribute("aria-busy");
+  if (loaded.length === 0) {
+    panel.textContent = config.skipped.join(". ") + ".";
+    return;
+  }
   const first = loaded[0].index;
-  const { input, status, results } = ui(panel, first.images.length, first.dataset.name);
+  const { input, status, results } = ui(panel, first.images.length, first.dataset.name, config.skipped);
   let busy = Promise.resolve();
 
   const run = (file: File) => {

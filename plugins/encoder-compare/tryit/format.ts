@@ -38,6 +38,8 @@ export interface TryItIndex {
 /** What the shortcode puts on the placeholder element (as JSON in data-tryit). */
 export interface TryItConfig {
   indexes: string[];
+  /** One sentence per encoder of the shortcode that the widget does not run (downloaded models). */
+  skipped: string[];
   k: number;
   includeSelf: boolean;
   /** URLs of the widget bundle and of onnxruntime-web's WebAssembly file. */

@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { CompareEngine } from "../compare.ts";
+import type { EncoderSpec } from "../encoders/spec.ts";
 import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { MontageWriter, WrittenImage } from "../render/montage.ts";
@@ -47,12 +48,11 @@ export function writeHashed(dir: string, stem: string, bytes: Uint8Array | strin
   return name;
 }
 
-/** The graph the browser runs for an encoder, or why it has none. */
-function browserGraph(source: { kind: string; graph?: string }, label: string): Uint8Array {
-  if (source.kind !== "builtin") {
-    throw new Error(`"${label}" is a downloaded model; tryIt publishes built-in encoders and stand-ins only (a browser variant of real models is not published yet)`);
-  }
-  return buildBuiltinGraph(source.graph as BuiltinGraphName);
+/** Why the widget leaves out an encoder whose graph is a downloaded model (hundreds of MB), as the reader reads it. */
+export function notPublishedReason(spec: EncoderSpec): string {
+  const bytes = spec.source.kind === "url" ? spec.source.bytes : undefined;
+  const size = bytes ? `its ${Math.round(bytes / 1e6)} MB model is` : "its model is";
+  return `${spec.label} runs at build time only: ${size} not published for browsers`;
 }
 
 export function createTryItPublisher(context: PublisherContext): TryItPublisher {
@@ -63,10 +63,11 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
   async function publishIndex(encoderId: string, datasetDir: string): Promise<string> {
     const { engine } = context;
     const dir = context.outputDir();
-    const loaded = await engine.encoder(encoderId);
+    const loaded = await engine.runningEncoder(encoderId);
     const { dataset, dim, vectors } = await engine.datasetVectors(encoderId, datasetDir);
     const spec = loaded.spec;
-    const graph = browserGraph(spec.source, loaded.standInFor?.spec.label ?? spec.label);
+    if (spec.source.kind !== "builtin") throw new Error(`${spec.id} is not a built-in encoder`);
+    const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
     const encoding = context.encoding ?? "f16";
     const shards: TryItIndex["vectors"]["shards"] = [];
     let scale: number | undefined;
@@ -126,9 +127,15 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       }
       const bundle = await assets;
       const urls = [];
-      for (const encoderId of request.encoders) urls.push(await index(encoderId, request.datasetDir));
+      const skipped = [];
+      for (const encoderId of request.encoders) {
+        const { spec } = await context.engine.runningEncoder(encoderId);
+        if (spec.source.kind === "builtin") urls.push(await index(encoderId, request.datasetDir));
+        else skipped.push(notPublishedReason(spec));
+      }
       const config: TryItConfig = {
         indexes: urls,
+        skipped,
         k: request.k,
         includeSelf: request.includeSelf,
         widget: context.urlBase + bundle.widget,
