@@ -9,13 +9,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-// @ts-expect-error Eleventy 3 ships no type declarations
-import Eleventy from "@11ty/eleventy";
 import { chromium, type Browser, type Page } from "playwright-core";
 import sharp, { type Sharp } from "sharp";
-import encoderComparePlugin from "../plugins/encoder-compare/index.ts";
 import { seededRandom } from "./support/prng.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
+import { buildTryItSite } from "./support/try-it-site.ts";
 
 const ROOT = process.cwd();
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -80,29 +78,6 @@ async function makeQueries(dir: string): Promise<string[]> {
   return files;
 }
 
-async function buildSite(site: string, cacheDir: string): Promise<void> {
-  const content = path.join(WORK, "content");
-  fs.rmSync(content, { recursive: true, force: true });
-  fs.mkdirSync(content, { recursive: true });
-  fs.copyFileSync(path.join(DATASET, "images", fs.readdirSync(path.join(DATASET, "images"))[0]), path.join(content, "q.png"));
-  const page = (body: string) =>
-    `---\npermalink: "{{ page.fileSlug }}/"\n---\n<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Try it</title></head>` +
-    `<body><main><h1>Try it</h1>\n${body}\n</main></body></html>\n`;
-  const shortcode = (extra: string) => `<% encoderCompare "q.png", encoders=["pixels","phash"], k=${K}${extra} %>`;
-  fs.writeFileSync(path.join(content, "with.njk"), page(shortcode(", tryIt=true")));
-  fs.writeFileSync(path.join(content, "without.njk"), page(shortcode("")));
-  const elev = new Eleventy(path.relative(ROOT, content), path.relative(ROOT, site), {
-    quietMode: true,
-    config(eleventyConfig: any) {
-      eleventyConfig.setUseGitIgnore(false);
-      eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-      eleventyConfig.addPlugin(encoderComparePlugin, { dataset: DATASET, cacheDir: path.relative(ROOT, cacheDir), offline: true });
-    },
-  });
-  elev.disableLogger();
-  await elev.write();
-}
-
 async function cliTop5(queries: string[], cacheDir: string): Promise<Map<string, Map<string, Hit[]>>> {
   const args = ["plugins/encoder-compare/bin.js", "query", "--json", "--k", String(K), "--encoders", ENCODERS.join(","), "--dataset", DATASET, "--cache-dir", cacheDir, ...queries];
   const { stdout } = await run("node", args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
@@ -115,14 +90,12 @@ describe("Try your own image (Chromium)", { skip }, () => {
   let browser: Browser;
   let queries: string[];
   let expected: Map<string, Map<string, Hit[]>>;
-  const site = path.join(WORK, "site");
   const cacheDir = path.join(WORK, "cache");
 
   before(async () => {
     await run("npx", ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"], { cwd: ROOT });
-    fs.rmSync(site, { recursive: true, force: true });
     queries = await makeQueries(path.join(WORK, "queries"));
-    await buildSite(site, cacheDir);
+    const { site } = await buildTryItSite(WORK, { dataset: DATASET, encoders: ENCODERS, k: K, cacheDir });
     expected = await cliTop5(queries, cacheDir);
     server = await serveStatic(site);
     browser = await chromium.launch({
