@@ -18,7 +18,10 @@ import { buildTryItSite } from "./support/try-it-site.ts";
 const ROOT = process.cwd();
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const WORK = path.join(ROOT, "test/.output/try-it");
-const DATASET = "content/datasets/emoji-memes";
+const DEMO = "content/datasets/emoji-memes";
+/** The first 240 images of the demo dataset: enough near-ties to test parity, quick to embed. */
+const DATASET = path.relative(ROOT, path.join(WORK, "dataset"));
+const DATASET_SIZE = 240;
 const ENCODERS = ["pixels", "phash"];
 const K = 5;
 const TOLERANCE = 2e-3;
@@ -89,14 +92,24 @@ describe("Try your own image (Chromium)", { skip }, () => {
   let server: StaticServer;
   let browser: Browser;
   let queries: string[];
+  /** A dataset member, byte for byte: left out of its own results in the browser as in the CLI. */
+  let selfQuery: string;
   let expected: Map<string, Map<string, Hit[]>>;
   const cacheDir = path.join(WORK, "cache");
 
   before(async () => {
     await run("npx", ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"], { cwd: ROOT });
+    const demo = JSON.parse(fs.readFileSync(path.join(DEMO, "manifest.json"), "utf8")) as { name: string; images: Array<{ file: string }> };
+    const images = demo.images.slice(0, DATASET_SIZE);
+    fs.mkdirSync(path.join(DATASET, "images"), { recursive: true });
+    for (const image of images) fs.copyFileSync(path.join(DEMO, image.file), path.join(DATASET, image.file));
+    fs.writeFileSync(path.join(DATASET, "manifest.json"), JSON.stringify({ name: demo.name, images }));
     queries = await makeQueries(path.join(WORK, "queries"));
+    selfQuery = path.join(WORK, "queries", "member.png");
+    const manifest = JSON.parse(fs.readFileSync(path.join(DATASET, "manifest.json"), "utf8")) as { images: Array<{ file: string }> };
+    fs.copyFileSync(path.join(DATASET, manifest.images[3].file), selfQuery);
     const { site } = await buildTryItSite(WORK, { dataset: DATASET, encoders: ENCODERS, k: K, cacheDir });
-    expected = await cliTop5(queries, cacheDir);
+    expected = await cliTop5([...queries, selfQuery], cacheDir);
     server = await serveStatic(site);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -142,7 +155,8 @@ describe("Try your own image (Chromium)", { skip }, () => {
     assert.match(beforeOpen[1], /^\/encoder-compare\/tryit-loader-[0-9a-f]{16}\.js$/);
 
     opened = true;
-    await button.focus();
+    // Reachable with Tab, opened with Enter.
+    for (let i = 0; i < 60 && !(await button.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press("Tab");
     await page.keyboard.press("Enter");
     assert.equal(await button.getAttribute("aria-expanded"), "true");
     const input = page.getByLabel("Choose an image (or drop or paste one here)");
@@ -186,6 +200,15 @@ describe("Try your own image (Chromium)", { skip }, () => {
     // The results: the build's table markup, announced in the live region.
     assert.equal(await page.locator(".ec-tryit-results table.encoder-compare").count(), ENCODERS.length);
     assert.match((await page.getByRole("status").textContent()) ?? "", /^Results for new-5\.jpg are below\. Best match by pixels: .+; by phash: .+\.$/);
+    const self = page.evaluate(
+      () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
+    );
+    await input.setInputFiles(selfQuery);
+    for (const { encoder, hits } of ((await self) as { results: Array<{ encoder: string; hits: Hit[] }> }).results) {
+      assert.deepEqual(hits.map((h) => h.id), expected.get("member.png")!.get(encoder)!.map((h) => h.id), encoder);
+    }
+    assert.equal(await page.locator(".ec-tryit-results .ec-self").count(), ENCODERS.length);
+
     // Not an image: one line in the live region, and the widget keeps working.
     const notImage = path.join(WORK, "queries", "notes.txt");
     fs.writeFileSync(notImage, "not an image");
