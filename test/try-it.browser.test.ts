@@ -14,6 +14,9 @@ import sharp, { type Sharp } from "sharp";
 import { seededRandom } from "./support/prng.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 import { buildTryItSite } from "./support/try-it-site.ts";
+import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
+import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-graphs.ts";
 
 const ROOT = process.cwd();
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -108,7 +111,18 @@ describe("Try your own image (Chromium)", { skip }, () => {
     selfQuery = path.join(WORK, "queries", "member.png");
     const manifest = JSON.parse(fs.readFileSync(path.join(DATASET, "manifest.json"), "utf8")) as { images: Array<{ file: string }> };
     fs.copyFileSync(path.join(DATASET, manifest.images[3].file), selfQuery);
-    const { site } = await buildTryItSite(WORK, { dataset: DATASET, encoders: ENCODERS, k: K, cacheDir });
+    // "mine": a downloaded-model stand-in (the pixels graph as a file) that the site opts in to publishing.
+    const model = path.join(WORK, "mine.onnx");
+    fs.writeFileSync(model, buildBuiltinGraph("pixels"));
+    const mine: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "mine", label: "Mine", source: { kind: "file", path: path.relative(ROOT, model) } };
+    const { site } = await buildTryItSite(WORK, {
+      dataset: DATASET,
+      encoders: ENCODERS,
+      k: K,
+      cacheDir,
+      extraPages: { "opt-in": `encoders=["phash", "mine"], k=${K}` },
+      pluginOptions: { customEncoders: [mine], tryItModels: ["mine"] },
+    });
     expected = await cliTop5([...queries, selfQuery], cacheDir);
     server = await serveStatic(site);
     browser = await chromium.launch({
@@ -221,6 +235,39 @@ describe("Try your own image (Chromium)", { skip }, () => {
     assert.deepEqual(requests.filter((r) => r.method !== "GET"), []);
     assert.deepEqual(problems, []);
     assert.deepEqual(server.notFound, []);
+    await context.close();
+  });
+
+  test("an opted-in model shows its download size and is fetched only when the reader asks", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const graphs: string[] = [];
+    page.on("request", (request) => {
+      if (/\/graph-mine-/.test(request.url())) graphs.push(request.url());
+    });
+    await page.goto(server.origin + "/opt-in/");
+    await page.getByRole("button", { name: "Try your own image" }).click();
+    const input = page.getByLabel("Choose an image (or drop or paste one here)");
+    await input.waitFor();
+    const load = page.getByRole("button", { name: /^Also run Mine \(0 MB download\)$/ });
+    await load.waitFor();
+    // Two different files: choosing the same file again fires no change event.
+    const query = async (file: string) => {
+      const results = page.evaluate(
+        () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
+      );
+      await input.setInputFiles(file);
+      return ((await results) as { results: Array<{ encoder: string; hits: Hit[] }> }).results;
+    };
+    assert.deepEqual((await query(queries[0])).map((r) => r.encoder), ["phash"]);
+    assert.deepEqual(graphs, []);
+    await load.click();
+    await page.getByText("Mine is loaded; it runs on your next image.").waitFor();
+    assert.equal(graphs.length, 1);
+    const results = await query(queries[1]);
+    assert.deepEqual(results.map((r) => r.encoder), ["phash", "mine"]);
+    // The same graph as the built-in pixels: the same answer as the CLI's pixels.
+    assert.deepEqual(results[1].hits.map((h) => h.id), expected.get(path.basename(queries[1]))!.get("pixels")!.map((h) => h.id));
     await context.close();
   });
 });

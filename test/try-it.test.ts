@@ -77,6 +77,7 @@ describe("tryIt option and keyword", () => {
     assert.equal(parseCompareArgs(["a.png", { tryIt: false, __keywords: true }], { ...defaults, tryIt: true }).tryIt, undefined);
     assert.throws(() => parseCompareArgs(["a.png", { tryIt: "yes", __keywords: true }], defaults), /tryIt must be true or false, got "yes"/);
     assert.throws(() => normalizeOptions({ tryIt: 1 as unknown as boolean }), /plugin option `tryIt` must be true or false/);
+    assert.throws(() => normalizeOptions({ tryItModels: "clip-vit-b32" as unknown as string[] }), /plugin option `tryItModels` must be an array of encoder ids, got "clip-vit-b32"/);
   });
 });
 

@@ -73,6 +73,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     urlBase: `/${options.outputSubdir}/`,
     tileSize: options.tileSize,
     limitInputPixels: options.limitInputPixels,
+    models: options.tryItModels,
   });
   let queriesRendered = 0;
   let runMode = "build";

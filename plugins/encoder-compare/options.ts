@@ -17,6 +17,8 @@ export interface PluginOptions {
   includeSelf: boolean;
   /** Put a "Try your own image" control under every comparison (shortcodes can also ask with tryIt=true). */
   tryIt: boolean;
+  /** Encoder ids whose downloaded model the "Try your own image" widget may offer; readers see its size and load it on request. */
+  tryItModels: string[];
   /** Embedding store and other build caches, relative to the project root. */
   cacheDir: string;
   /** Folder under the site output where montages and thumbnails are written. */
@@ -62,6 +64,7 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   maxK: 50,
   includeSelf: false,
   tryIt: false,
+  tryItModels: [],
   cacheDir: ".cache/encoder-compare",
   outputSubdir: "encoder-compare",
   tileSize: 160,
@@ -127,6 +130,9 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   }
   for (const name of ["modelsDir", "modelBaseUrl"] as const) {
     if (options[name] !== undefined && (typeof options[name] !== "string" || options[name] === "")) fail(`\`${name}\` must be a non-empty string`);
+  }
+  if (!Array.isArray(options.tryItModels) || options.tryItModels.some((e) => typeof e !== "string")) {
+    fail(`\`tryItModels\` must be an array of encoder ids, got ${JSON.stringify(options.tryItModels)}`);
   }
   if (!Array.isArray(options.customEncoders)) fail("`customEncoders` must be an array of encoder specs");
   if (options.onBuildSummary !== undefined && typeof options.onBuildSummary !== "function") fail("`onBuildSummary` must be a function");

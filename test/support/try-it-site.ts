@@ -11,7 +11,17 @@ export interface TryItSite {
   site: string;
 }
 
-export async function buildTryItSite(work: string, options: { dataset: string; encoders: string[]; k: number; cacheDir: string }): Promise<TryItSite> {
+export interface TryItSiteOptions {
+  dataset: string;
+  encoders: string[];
+  k: number;
+  cacheDir: string;
+  /** More pages: name → shortcode arguments after the query image (tryIt is added). */
+  extraPages?: Record<string, string>;
+  pluginOptions?: Record<string, unknown>;
+}
+
+export async function buildTryItSite(work: string, options: TryItSiteOptions): Promise<TryItSite> {
   const root = process.cwd();
   const content = path.join(work, "content");
   const site = path.join(work, "site");
@@ -27,12 +37,13 @@ export async function buildTryItSite(work: string, options: { dataset: string; e
   const shortcode = (extra: string) => `<% encoderCompare "q.png", encoders=[${encoders}], k=${options.k}${extra} %>`;
   fs.writeFileSync(path.join(content, "with.njk"), page(shortcode(", tryIt=true")));
   fs.writeFileSync(path.join(content, "without.njk"), page(shortcode("")));
+  for (const [name, args] of Object.entries(options.extraPages ?? {})) fs.writeFileSync(path.join(content, `${name}.njk`), page(`<% encoderCompare "q.png", ${args}, tryIt=true %>`));
   const elev = new Eleventy(path.relative(root, content), path.relative(root, site), {
     quietMode: true,
     config(eleventyConfig: any) {
       eleventyConfig.setUseGitIgnore(false);
       eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-      eleventyConfig.addPlugin(encoderComparePlugin, { dataset: options.dataset, cacheDir: path.relative(root, options.cacheDir), offline: true });
+      eleventyConfig.addPlugin(encoderComparePlugin, { dataset: options.dataset, cacheDir: path.relative(root, options.cacheDir), offline: true, ...options.pluginOptions });
     },
   });
   elev.disableLogger();

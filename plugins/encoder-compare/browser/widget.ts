@@ -15,7 +15,8 @@ import { montage, thumbnail } from "./montage.ts";
 interface LoadedIndex {
   index: TryItIndex;
   vectors: Float32Array;
-  session: ort.InferenceSession;
+  /** Absent until the reader loads an opt-in model. */
+  session?: ort.InferenceSession;
   rowBySha: Map<string, number>;
 }
 
@@ -34,10 +35,7 @@ async function fetchOk(url: string): Promise<Response> {
 async function loadIndex(url: string): Promise<LoadedIndex> {
   const index = (await (await fetchOk(url)).json()) as TryItIndex;
   const base = new URL(index.urlBase, location.href).href;
-  const [graph, shards] = await Promise.all([
-    fetchOk(base + index.graph.file).then((r) => r.arrayBuffer()),
-    Promise.all(index.vectors.shards.map((shard) => fetchOk(base + shard.file).then((r) => r.arrayBuffer()))),
-  ]);
+  const shards = await Promise.all(index.vectors.shards.map((shard) => fetchOk(base + shard.file).then((r) => r.arrayBuffer())));
   const vectors = new Float32Array(index.images.length * index.encoder.dim);
   let offset = 0;
   for (const bytes of shards) {
@@ -45,8 +43,45 @@ async function loadIndex(url: string): Promise<LoadedIndex> {
     vectors.set(decoded, offset);
     offset += decoded.length;
   }
-  const session = await ort.InferenceSession.create(new Uint8Array(graph), { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-  return { index, vectors, session, rowBySha: new Map(index.images.map((image, row) => [image.sha, row])) };
+  const loaded: LoadedIndex = { index, vectors, rowBySha: new Map(index.images.map((image, row) => [image.sha, row])) };
+  if (!index.graph.optIn) await loadGraph(loaded);
+  return loaded;
+}
+
+async function loadGraph(loaded: LoadedIndex): Promise<void> {
+  const url = new URL(loaded.index.urlBase, location.href).href + loaded.index.graph.file;
+  const graph = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
+  loaded.session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+}
+
+function encoderLabel(index: TryItIndex): string {
+  return index.standIn?.label ?? index.encoder.label;
+}
+
+/** A button per opt-in model, naming its download size; nothing is fetched until it is pressed. */
+function optInButtons(loaded: readonly LoadedIndex[], status: HTMLElement): HTMLElement[] {
+  return loaded
+    .filter((entry) => entry.index.graph.optIn)
+    .map((entry) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "ec-tryit-load";
+      const label = encoderLabel(entry.index);
+      button.textContent = `Also run ${label} (${(entry.index.graph.bytes / 1e6).toFixed(0)} MB download)`;
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        status.textContent = `Downloading ${label}…`;
+        try {
+          await loadGraph(entry);
+          button.textContent = `${label} is loaded`;
+          status.textContent = `${label} is loaded; it runs on your next image.`;
+        } catch (error) {
+          button.disabled = false;
+          status.textContent = `Could not load ${label}: ${(error as Error).message}`;
+        }
+      });
+      return button;
+    });
 }
 
 async function sha16(file: Blob): Promise<string | undefined> {
@@ -59,7 +94,7 @@ async function embed(loaded: LoadedIndex, pixels: Parameters<typeof portableGeom
   const { encoder } = loaded.index;
   const tensor = pixelsToTensor(portableGeometry(pixels, encoder.preprocess), encoder.preprocess);
   const input = new ort.Tensor("float32", tensor, tensorShape(encoder.preprocess, 1));
-  const output = (await loaded.session.run({ [encoder.inputName]: input }))[encoder.outputName];
+  const output = (await loaded.session!.run({ [encoder.inputName]: input }))[encoder.outputName];
   return l2Normalize(output.data as Float32Array);
 }
 
@@ -90,7 +125,7 @@ function ui(panel: HTMLElement, datasetSize: number, datasetName: string, skippe
     panel.append(note);
   }
   panel.append(label, document.createTextNode(" "), input, status, results);
-  return { input, status, results };
+  return { intro, input, status, results };
 }
 
 export async function mount(panel: HTMLElement, configJson: string): Promise<void> {
@@ -107,7 +142,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
     return;
   }
   const first = loaded[0].index;
-  const { input, status, results } = ui(panel, first.images.length, first.dataset.name, config.skipped);
+  const { intro, input, status, results } = ui(panel, first.images.length, first.dataset.name, config.skipped);
+  intro.after(...optInButtons(loaded, status));
   let busy = Promise.resolve();
 
   const run = (file: File) => {
@@ -123,7 +159,9 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
     const [{ pixels, bitmap }, sha] = await Promise.all([decodeImage(file, background, config.limitInputPixels), sha16(file)]);
     const tables: string[] = [];
     const report: TryItResults = { file: name, results: [] };
-    for (const entry of loaded) {
+    const ready = loaded.filter((entry) => entry.session);
+    if (ready.length === 0) throw new Error("load an encoder above first");
+    for (const entry of ready) {
       const { index } = entry;
       const decoded = index.encoder.preprocess.background.join() === background.join() ? pixels : (await decodeImage(file, index.encoder.preprocess.background, config.limitInputPixels)).pixels;
       const vector = await embed(entry, decoded);
@@ -141,7 +179,7 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
       tables.push(
         renderComparisonTable({
           encoderId: index.encoder.id,
-          encoderLabel: index.standIn?.label ?? index.encoder.label,
+          encoderLabel: encoderLabel(index),
           note: index.standIn?.note,
           datasetName: index.dataset.name,
           datasetSize: index.images.length,
@@ -162,6 +200,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
 
   input.addEventListener("change", () => {
     if (input.files?.[0]) run(input.files[0]);
+    // So that choosing the same file again (say, after loading a model) runs it again.
+    input.value = "";
   });
   panel.addEventListener("dragover", (event) => event.preventDefault());
   panel.addEventListener("drop", (event) => {

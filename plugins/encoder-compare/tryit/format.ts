@@ -25,7 +25,8 @@ export interface TryItIndex {
   encoder: { id: string; label: string; dim: number; inputName: string; outputName: string; preprocess: PreprocessSpec };
   /** Caption words the build-time table shows for a stand-in. */
   standIn?: { label: string; note: string };
-  graph: { file: string; bytes: number };
+  /** optIn: a downloaded model, fetched only when the reader asks for it after seeing its size. */
+  graph: { file: string; bytes: number; optIn?: true };
   dataset: { name: string };
   /** Vectors, row-major in `images` order; scale only for "i8" (value = byte × scale). */
   vectors: { encoding: VectorEncoding; scale?: number; shards: Array<{ file: string; rows: number; bytes: number }> };

@@ -28,6 +28,8 @@ export interface PublisherContext {
   urlBase: string;
   tileSize: number;
   limitInputPixels: number;
+  /** Encoder ids whose downloaded model may be published (the plugin's tryItModels). */
+  models: readonly string[];
   encoding?: VectorEncoding;
 }
 
@@ -55,6 +57,25 @@ export function notPublishedReason(spec: EncoderSpec): string {
   return `${spec.label} runs at build time only: ${size} not published for browsers`;
 }
 
+/** The encoder's ONNX graph under the output folder: built, or copied from the model cache (named by the model's key). */
+function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngine["runningEncoder"]>>): TryItIndex["graph"] {
+  const { spec, model } = encoder;
+  if (spec.source.kind === "builtin") {
+    const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
+    return { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength };
+  }
+  if (typeof model !== "string") return { file: writeHashed(dir, `graph-${spec.id}`, model, ".onnx"), bytes: model.byteLength, optIn: true };
+  // Hundreds of MB: named by the model's store key (its sha256 is in it) rather than hashed again.
+  const file = `graph-${spec.id}-${encoder.key.slice(0, 16)}.onnx`;
+  const target = path.join(dir, file);
+  if (!fs.existsSync(target)) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(model, `${target}.${process.pid}.tmp`);
+    fs.renameSync(`${target}.${process.pid}.tmp`, target);
+  }
+  return { file, bytes: fs.statSync(target).size, optIn: true };
+}
+
 export function createTryItPublisher(context: PublisherContext): TryItPublisher {
   const indexes = new Map<string, Promise<string>>();
   let assets: Promise<TryItAssets> | undefined;
@@ -66,8 +87,6 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
     const loaded = await engine.runningEncoder(encoderId);
     const { dataset, dim, vectors } = await engine.datasetVectors(encoderId, datasetDir);
     const spec = loaded.spec;
-    if (spec.source.kind !== "builtin") throw new Error(`${spec.id} is not a built-in encoder`);
-    const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
     const encoding = context.encoding ?? "f16";
     const shards: TryItIndex["vectors"]["shards"] = [];
     let scale: number | undefined;
@@ -89,7 +108,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       ...(loaded.standInFor
         ? { standIn: { label: `${spec.label} — stand-in for ${loaded.standInFor.spec.label}`, note: `(model not available: ${loaded.standInFor.reason})` } }
         : {}),
-      graph: { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength },
+      graph: publishGraph(dir, loaded),
       dataset: { name: dataset.name },
       vectors: { encoding, ...(scale === undefined ? {} : { scale }), shards },
       images: dataset.images.map((image, i) => ({
@@ -130,7 +149,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       const skipped = [];
       for (const encoderId of request.encoders) {
         const { spec } = await context.engine.runningEncoder(encoderId);
-        if (spec.source.kind === "builtin") urls.push(await index(encoderId, request.datasetDir));
+        if (spec.source.kind === "builtin" || context.models.includes(spec.id)) urls.push(await index(encoderId, request.datasetDir));
         else skipped.push(notPublishedReason(spec));
       }
       const config: TryItConfig = {
