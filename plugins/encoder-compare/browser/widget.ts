@@ -67,7 +67,8 @@ function optInButtons(loaded: readonly LoadedIndex[], status: HTMLElement): HTML
       button.type = "button";
       button.className = "ec-tryit-load";
       const label = encoderLabel(entry.index);
-      button.textContent = `Also run ${label} (${(entry.index.graph.bytes / 1e6).toFixed(0)} MB download)`;
+      const weights = entry.index.graph.weights === "fp16" ? ", float16 weights" : "";
+      button.textContent = `Also run ${label} (${(entry.index.graph.bytes / 1e6).toFixed(0)} MB download${weights})`;
       button.addEventListener("click", async () => {
         button.disabled = true;
         status.textContent = `Downloading ${label}…`;

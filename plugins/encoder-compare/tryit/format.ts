@@ -26,7 +26,8 @@ export interface TryItIndex {
   /** Caption words the build-time table shows for a stand-in. */
   standIn?: { label: string; note: string };
   /** optIn: a downloaded model, fetched only when the reader asks for it after seeing its size. */
-  graph: { file: string; bytes: number; optIn?: true };
+  /** weights "fp16": float16 weights cast to float32 in the graph (models/fp16-weights.ts). */
+  graph: { file: string; bytes: number; optIn?: true; weights?: "fp16" };
   dataset: { name: string };
   /** Vectors, row-major in `images` order; scale only for "i8" (value = byte × scale). */
   vectors: { encoding: VectorEncoding; scale?: number; shards: Array<{ file: string; rows: number; bytes: number }> };

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { CompareEngine } from "../compare.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
+import { halveWeights } from "../models/fp16-weights.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { MontageWriter, WrittenImage } from "../render/montage.ts";
 import { bundleTryIt, type TryItAssets } from "./bundle.ts";
@@ -63,6 +64,11 @@ function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngine["ru
   if (spec.source.kind === "builtin") {
     const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
     return { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength };
+  }
+  if (spec.source.kind === "converted") {
+    // Our own conversion (BiT): published with float16 weights, half the download.
+    const halved = halveWeights(typeof model === "string" ? new Uint8Array(fs.readFileSync(model)) : model);
+    return { file: writeHashed(dir, `graph-${spec.id}-fp16`, halved, ".onnx"), bytes: halved.byteLength, optIn: true, weights: "fp16" };
   }
   if (typeof model !== "string") return { file: writeHashed(dir, `graph-${spec.id}`, model, ".onnx"), bytes: model.byteLength, optIn: true };
   // Hundreds of MB: named by the model's store key (its sha256 is in it) rather than hashed again.
