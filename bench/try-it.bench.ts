@@ -1,18 +1,25 @@
 // "Try your own image" in headless Chromium: bytes fetched when the reader opens the control,
 // and time from file chosen to results, on the demo dataset (built-ins) and on a synthetic
-// 10,000-image index; plus what f16 and i8 vector shards cost in ranking against float32.
+// 10,000-image index; plus what f16 and i8 vector shards, and float16 weights for a converted
+// BiT, cost in ranking against float32.
 // Run alone: node --import tsx bench/try-it.bench.ts
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import sharp from "sharp";
+import { imageToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
+import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
+import { EncoderSession } from "../plugins/encoder-compare/encoders/session.ts";
+import { bitTensorShapes, convertBitTensors, RESNETV2_50X1_BIT_LAYOUT } from "../plugins/encoder-compare/models/convert-bit.ts";
+import { halveWeights } from "../plugins/encoder-compare/models/fp16-weights.ts";
+import type { FloatTensor } from "../plugins/encoder-compare/models/safetensors.ts";
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
 import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex, type VectorEncoding } from "../plugins/encoder-compare/tryit/format.ts";
 import { hashedName } from "../plugins/encoder-compare/tryit/publish.ts";
 import { testEngine } from "../test/support/engine.ts";
 import { serveStatic } from "../test/support/static-server.ts";
 import { buildTryItSite } from "../test/support/try-it-site.ts";
-import { BENCH_CACHE, check, clusteredVectors, fmt, median, report, ROOT, type Row } from "./lib/common.ts";
+import { BENCH_CACHE, check, clusteredVectors, fmt, gaussian, median, report, ROOT, seededRandom, type Row } from "./lib/common.ts";
 
 const DATASET = "content/datasets/emoji-memes";
 const ENCODERS = ["pixels", "phash"];
@@ -134,4 +141,43 @@ for (const encoder of ENCODERS) {
   }
 }
 await engine.close();
+
+// What float16 weights cost a converted model: BiT-M R50x1's layout with random weights (the
+// real ones cannot be downloaded here), fp32 vs halveWeights, on demo images.
+{
+  const random = seededRandom(50);
+  const tensors = new Map<string, FloatTensor>();
+  for (const [name, shape] of bitTensorShapes(RESNETV2_50X1_BIT_LAYOUT)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isNormWeight = /norm.*\.weight$/.test(name);
+    for (let i = 0; i < data.length; i++) data[i] = isNormWeight ? 1 + 0.1 * gaussian(random) : name.endsWith(".bias") ? 0.1 * gaussian(random) : gaussian(random);
+    tensors.set(name, { shape, data });
+  }
+  const full = convertBitTensors(tensors);
+  const half = halveWeights(full);
+  const spec = MODEL_ENCODERS.find((e) => e.id === "bit-m-r50x1")!;
+  const files = fs.readdirSync(images).sort().slice(0, process.env.BENCH_QUICK ? 12 : 40).map((name) => path.join(images, name));
+  const tensorsIn = await Promise.all(files.map((file) => imageToTensor(file, spec.preprocess)));
+  const embedAll = async (model: Uint8Array) => {
+    const session = await EncoderSession.create(spec, model, { intraOpNumThreads: 0 });
+    const out: Float32Array[] = [];
+    for (const t of tensorsIn) out.push(...(await session.embedBatch([t])));
+    await session.release();
+    return out;
+  };
+  const [a, b] = [await embedAll(full), await embedAll(half)];
+  const flat = (list: Float32Array[]) => Float32Array.from(list.flatMap((v) => [...v]));
+  const [fa, fb] = [flat(a), flat(b)];
+  let minCosine = 1;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) {
+    minCosine = Math.min(minCosine, a[i].reduce((sum, v, j) => sum + v * b[i][j], 0));
+    const query = Float64Array.from(a[i]);
+    const want = exactSearch(fa, a.length, query, K, new Set([i]));
+    const got = exactSearch(fb, b.length, Float64Array.from(b[i]), K, new Set([i]));
+    if (want.map((h) => h.id).join() === got.map((h) => h.id).join()) same++;
+  }
+  rows.push({ goal, metric: "BiT R50x1 fp16 weights vs fp32 (random weights): size", value: `${fmt(half.byteLength / 1e6, 0)} MB`, note: `fp32 ${fmt(full.byteLength / 1e6, 0)} MB` });
+  rows.push({ goal, metric: "BiT R50x1 fp16 weights vs fp32 (random weights): same top 5", value: `${same}/${a.length}`, note: `min cosine fp32·fp16 ${minCosine.toFixed(5)}; demo images` });
+}
 report(rows);
