@@ -93,6 +93,7 @@ async function cliTop5(queries: string[], cacheDir: string): Promise<Map<string,
 
 describe("Try your own image (Chromium)", { skip }, () => {
   let server: StaticServer;
+  let site: string;
   let browser: Browser;
   let queries: string[];
   /** A dataset member, byte for byte: left out of its own results in the browser as in the CLI. */
@@ -115,14 +116,14 @@ describe("Try your own image (Chromium)", { skip }, () => {
     const model = path.join(WORK, "mine.onnx");
     fs.writeFileSync(model, buildBuiltinGraph("pixels"));
     const mine: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "mine", label: "Mine", source: { kind: "file", path: path.relative(ROOT, model) } };
-    const { site } = await buildTryItSite(WORK, {
+    ({ site } = await buildTryItSite(WORK, {
       dataset: DATASET,
       encoders: ENCODERS,
       k: K,
       cacheDir,
       extraPages: { "opt-in": `encoders=["phash", "mine"], k=${K}` },
       pluginOptions: { customEncoders: [mine], tryItModels: ["mine"] },
-    });
+    }));
     expected = await cliTop5([...queries, selfQuery], cacheDir);
     server = await serveStatic(site);
     browser = await chromium.launch({
@@ -269,5 +270,28 @@ describe("Try your own image (Chromium)", { skip }, () => {
     // The same graph as the built-in pixels: the same answer as the CLI's pixels.
     assert.deepEqual(results[1].hits.map((h) => h.id), expected.get(path.basename(queries[1]))!.get("pixels")!.map((h) => h.id));
     await context.close();
+  });
+
+  test("on a cross-origin-isolated page (onnxruntime with threads) the answer is the same", async () => {
+    const isolated = await serveStatic(site, { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(isolated.origin + "/with/");
+      assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+      await page.getByRole("button", { name: "Try your own image" }).click();
+      const input = page.getByLabel("Choose an image (or drop or paste one here)");
+      await input.waitFor();
+      const results = page.evaluate(
+        () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
+      );
+      await input.setInputFiles(queries[2]);
+      for (const { encoder, hits } of ((await results) as { results: Array<{ encoder: string; hits: Hit[] }> }).results) {
+        assert.deepEqual(hits.map((h) => h.id), expected.get(path.basename(queries[2]))!.get(encoder)!.map((h) => h.id), encoder);
+      }
+    } finally {
+      await context.close();
+      await isolated.close();
+    }
   });
 });

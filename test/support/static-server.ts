@@ -41,7 +41,8 @@ function fileFor(root: string, urlPath: string): string | undefined {
   return decoded.endsWith("/") ? path.join(file, "index.html") : file;
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+/** `headers` are added to every file response (e.g. the cross-origin isolation pair). */
+export async function serveStatic(root: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const absoluteRoot = path.resolve(root);
   const notFound: string[] = [];
   const server = http.createServer((request, response) => {
@@ -58,6 +59,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
       return;
     }
     response.writeHead(200, {
+      ...headers,
       "content-type": CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
       "content-length": stat.size,
     });
