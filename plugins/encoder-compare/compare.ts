@@ -99,7 +99,7 @@ export interface IndexUpdate {
 }
 
 /** The model behind an encoder id, without an onnxruntime session (enough to look up vectors). */
-interface EncoderIdentity {
+export interface EncoderIdentity {
   spec: EncoderSpec;
   standInFor?: LoadedEncoder["standInFor"];
   key: string;
@@ -228,6 +228,15 @@ export class CompareEngine {
       loaded.catch(() => this.#encoders.delete(id));
     }
     return loaded;
+  }
+
+  /**
+   * Which encoder runs for `id` (its stand-in when the model cannot be had), its store key and its
+   * model (bytes or a file path), without starting a session.
+   */
+  async runningEncoder(id: string): Promise<Pick<EncoderIdentity, "spec" | "standInFor" | "key" | "model">> {
+    const { spec, standInFor, key, model } = await this.#identity(id);
+    return { spec, standInFor, key, model };
   }
 
   /**

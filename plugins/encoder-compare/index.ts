@@ -23,6 +23,7 @@ import { describeArgumentError } from "./shortcode-source.ts";
 import { cappedList, reportsDir } from "./warning-list.ts";
 import { registerEncoderEval } from "./eval/shortcode.ts";
 import { terminalText } from "./terminal-text.ts";
+import { createTryItPublisher } from "./tryit/publish.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions } from "./options.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "./encoders/spec.ts";
@@ -84,6 +85,15 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   const newWriter = () => createMontageWriter(outputDir(), { tempDir: path.join(engine.options.cacheDir, "tmp") });
   let writer: MontageWriter = newWriter();
   const rankOfVectors = new DatasetVectorCache(engine);
+  const tryIt = createTryItPublisher({
+    engine,
+    writer: () => writer,
+    outputDir,
+    urlBase: `/${options.outputSubdir}/`,
+    tileSize: options.tileSize,
+    limitInputPixels: options.limitInputPixels,
+    models: options.tryItModels,
+  });
   let queriesRendered = 0;
   let runMode = "build";
 
@@ -164,6 +174,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         dataset: options.dataset,
         includeSelf: options.includeSelf,
         knownEncoders: registry.ids(),
+        tryIt: options.tryIt,
       }, pageDefaults);
     } catch (error) {
       if (error instanceof ShortcodeArgumentError) {
@@ -215,8 +226,11 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       if (shortcode === "encoderScoreboard") return await renderScoreboardFor(request, encoders, datasetDir);
       const render = request.layout === "versus" ? renderVersus : renderTables;
       const html = await render(request, encoders);
+      const tryItHtml = request.tryIt
+        ? await tryIt.placeholder({ encoders: request.encoders, datasetDir, k: request.k, includeSelf: request.includeSelf })
+        : "";
       queriesRendered += queryFiles.length;
-      return html;
+      return tryItHtml ? `${html}\n${tryItHtml}` : html;
     } catch (error) {
       if (error instanceof EncoderCompareError) throw error;
       throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });

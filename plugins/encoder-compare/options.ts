@@ -15,6 +15,10 @@ export interface PluginOptions {
   maxK: number;
   /** Show the query's own file when it is in the dataset (default: leave it out and say so). */
   includeSelf: boolean;
+  /** Put a "Try your own image" control under every comparison (shortcodes can also ask with tryIt=true). */
+  tryIt: boolean;
+  /** Encoder ids whose downloaded model the "Try your own image" widget may offer; readers see its size and load it on request. */
+  tryItModels: string[];
   /** Embedding store and other build caches, relative to the project root. */
   cacheDir: string;
   /** Folder under the site output where montages and thumbnails are written. */
@@ -59,6 +63,8 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   k: 3,
   maxK: 50,
   includeSelf: false,
+  tryIt: false,
+  tryItModels: [],
   cacheDir: ".cache/encoder-compare",
   outputSubdir: "encoder-compare",
   tileSize: 160,
@@ -119,11 +125,14 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   positiveInt("prefetchBatches", options.prefetchBatches, true);
   positiveInt("decodeConcurrency", options.decodeConcurrency, true);
   if (typeof options.annFactory !== "string" || options.annFactory.trim() === "") fail("`annFactory` must be a faiss factory string such as \"HNSW32,Flat\"");
-  for (const name of ["includeSelf", "offline", "strict"] as const) {
+  for (const name of ["includeSelf", "offline", "strict", "tryIt"] as const) {
     if (typeof options[name] !== "boolean") fail(`\`${name}\` must be true or false`);
   }
   for (const name of ["modelsDir", "modelBaseUrl"] as const) {
     if (options[name] !== undefined && (typeof options[name] !== "string" || options[name] === "")) fail(`\`${name}\` must be a non-empty string`);
+  }
+  if (!Array.isArray(options.tryItModels) || options.tryItModels.some((e) => typeof e !== "string")) {
+    fail(`\`tryItModels\` must be an array of encoder ids, got ${JSON.stringify(options.tryItModels)}`);
   }
   if (!Array.isArray(options.customEncoders)) fail("`customEncoders` must be an array of encoder specs");
   if (options.onBuildSummary !== undefined && typeof options.onBuildSummary !== "function") fail("`onBuildSummary` must be a function");

@@ -13,6 +13,8 @@ export interface CompareRequest {
   expect?: string[];
   /** "tables": one table per encoder (default); "versus": one table per query, one column per encoder. */
   layout: "tables" | "versus";
+  /** Add the "Try your own image" control under the tables (absent = no). */
+  tryIt?: true;
 }
 
 export interface RequestDefaults {
@@ -22,9 +24,10 @@ export interface RequestDefaults {
   dataset: string;
   includeSelf: boolean;
   knownEncoders: readonly string[];
+  tryIt?: boolean;
 }
 
-const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf", "expect", "layout"] as const;
+const KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "rankOf", "expect", "layout", "tryIt"] as const;
 export const LAYOUTS = ["tables", "versus"] as const;
 
 export class ShortcodeArgumentError extends Error {}
@@ -159,6 +162,9 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     throw new ShortcodeArgumentError(`layout must be one of ${LAYOUTS.map((l) => `"${l}"`).join(", ")}, got ${JSON.stringify(keywords.layout)}`);
   }
 
+  const tryIt = keywords.tryIt ?? defaults.tryIt ?? false;
+  if (typeof tryIt !== "boolean") throw new ShortcodeArgumentError(`tryIt must be true or false, got ${JSON.stringify(keywords.tryIt)}`);
+
   return {
     queries,
     k,
@@ -168,5 +174,6 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     layout: layout as CompareRequest["layout"],
     ...(rankOf === undefined ? {} : { rankOf }),
     ...(expect === undefined ? {} : { expect }),
+    ...(tryIt ? { tryIt } : {}),
   };
 }

@@ -16,6 +16,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".webp": "image/webp",
   ".avif": "image/avif",
   ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
 };
 
 export interface StaticServer {
@@ -39,7 +40,8 @@ function fileFor(root: string, urlPath: string): string | undefined {
   return decoded.endsWith("/") ? path.join(file, "index.html") : file;
 }
 
-export async function serveStatic(root: string): Promise<StaticServer> {
+/** `headers` are added to every file response (e.g. the cross-origin isolation pair). */
+export async function serveStatic(root: string, headers: Record<string, string> = {}): Promise<StaticServer> {
   const absoluteRoot = path.resolve(root);
   const notFound: string[] = [];
   const server = await startLoopbackServer({}, (request, response) => {
@@ -56,6 +58,7 @@ export async function serveStatic(root: string): Promise<StaticServer> {
       return;
     }
     response.writeHead(200, {
+      ...headers,
       "content-type": CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
       "content-length": stat.size,
     });

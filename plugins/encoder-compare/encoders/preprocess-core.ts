@@ -51,6 +51,7 @@ export interface Geometry {
   cropHeight: number;
   interpolation: Interpolation;
   cropRounding: NonNullable<PreprocessSpec["cropRounding"]>;
+  portableResize?: boolean;
 }
 
 /** Python's round(): halves to even, as torchvision's CenterCrop computes its offset. */

@@ -61,7 +61,7 @@ async function resizeAndCrop(
 ): Promise<RgbPixels> {
   const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
   const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
-  if (resized.width > width || resized.height > height) {
+  if (g.portableResize || resized.width > width || resized.height > height) {
     const window = { left, top, width: g.cropWidth, height: g.cropHeight };
     const cols = sourceSpan(width, resized.width, g.interpolation, left, g.cropWidth);
     const rows = sourceSpan(height, resized.height, g.interpolation, top, g.cropHeight);
@@ -125,6 +125,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
       cropHeight: pass.crop,
       interpolation: "lanczos3",
       cropRounding: "floor",
+      portableResize: spec.portableResize,
     };
     const square = await resizeAndCrop(source, width, height, geometry, maxWorkPixels, firstPassSize(width, height, pass));
     source = rawInput(sharp, handOff(square, pass));

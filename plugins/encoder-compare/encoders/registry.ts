@@ -17,6 +17,8 @@ function squashedPixels(size: number): PreprocessSpec {
     std: [1, 1, 1],
     layout: "NCHW",
     background: WHITE,
+    // Exact in the browser too (the "Try your own image" widget), where a libvips shrink is not to be had.
+    portableResize: true,
   };
 }
 

@@ -4,6 +4,7 @@ import os from "node:os";
 import type * as Ort from "onnxruntime-node";
 import type { EncoderSpec } from "./spec.ts";
 import { tensorShape } from "./preprocess.ts";
+import { l2Normalize } from "./normalize.ts";
 
 export interface SessionOptions {
   /** onnxruntime intra-op threads; 0 = one per available core. */
@@ -79,13 +80,4 @@ export class EncoderSession {
   }
 }
 
-/** A normalised copy; an all-zero vector stays zero rather than becoming NaN. */
-export function l2Normalize(vector: ArrayLike<number>): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
-  const out = new Float32Array(vector.length);
-  if (sum === 0) return out;
-  const inv = 1 / Math.sqrt(sum);
-  for (let i = 0; i < vector.length; i++) out[i] = vector[i] * inv;
-  return out;
-}
+export { l2Normalize } from "./normalize.ts";

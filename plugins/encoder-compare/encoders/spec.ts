@@ -34,6 +34,11 @@ export interface PreprocessSpec {
   layout: "NCHW" | "NHWC";
   /** Colour that transparent pixels are composited onto, 0..255 per channel. */
   background: RGB;
+  /**
+   * Every resize through the TypeScript resampler (resample.ts), shrinking included, instead of
+   * libvips: slower on large photos, but the browser widget (browser/) reproduces it exactly.
+   */
+  portableResize?: boolean;
 }
 
 /**

@@ -1,0 +1,114 @@
+// What the build publishes for the "Try your own image" widget and the widget reads: one JSON
+// index per encoder × dataset, its vectors as binary shards, the encoder's ONNX graph. Pure
+// (no Node imports): the browser bundle imports it too.
+import type { PreprocessSpec } from "../encoders/spec.ts";
+import type { WrittenImage } from "../render/montage.ts";
+
+export const TRYIT_FORMAT = 1;
+
+export type VectorEncoding = "f16" | "i8";
+
+export interface TryItImage {
+  id: string;
+  caption: string;
+  group?: string;
+  /** First 16 hex digits of the file's sha256: the widget leaves the reader's image out of its own results, as the build does. */
+  sha: string;
+  /** Tile-size thumbnail (and its 2× file) under urlBase, drawn into the results montage. */
+  thumb: string;
+  thumb2x: string;
+}
+
+export interface TryItIndex {
+  format: typeof TRYIT_FORMAT;
+  /** The encoder that ran (a stand-in when the requested model was not available). */
+  encoder: { id: string; label: string; dim: number; inputName: string; outputName: string; preprocess: PreprocessSpec };
+  /** Caption words the build-time table shows for a stand-in. */
+  standIn?: { label: string; note: string };
+  /** optIn: a downloaded model, fetched only when the reader asks for it after seeing its size. */
+  /** weights "fp16": float16 weights cast to float32 in the graph (models/fp16-weights.ts). */
+  graph: { file: string; bytes: number; optIn?: true; weights?: "fp16" };
+  dataset: { name: string };
+  /** Vectors, row-major in `images` order; scale only for "i8" (value = byte × scale). */
+  vectors: { encoding: VectorEncoding; scale?: number; shards: Array<{ file: string; rows: number; bytes: number }> };
+  images: TryItImage[];
+  /** Where the files named here live, ending in "/". */
+  urlBase: string;
+  tileSize: number;
+}
+
+/** What the shortcode puts on the placeholder element (as JSON in data-tryit). */
+export interface TryItConfig {
+  indexes: string[];
+  /** One sentence per encoder of the shortcode that the widget does not run (downloaded models). */
+  skipped: string[];
+  k: number;
+  includeSelf: boolean;
+  /** URLs of the widget bundle and of onnxruntime-web's WebAssembly file. */
+  widget: string;
+  wasm: string;
+  /** Larger images are refused, as the build refuses them (the plugin's limitInputPixels). */
+  limitInputPixels: number;
+}
+
+export type { WrittenImage };
+
+/** IEEE half-precision bits of a float32 value, rounded to nearest even. */
+export function toHalf(value: number): number {
+  const f32 = new Float32Array([value]);
+  const bits = new Uint32Array(f32.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  let e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    let half = mantissa >> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mantissa >> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
+  return sign | half;
+}
+
+export function fromHalf(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+export function encodeVectors(vectors: Float32Array, encoding: VectorEncoding): { bytes: Uint8Array; scale?: number } {
+  if (encoding === "f16") {
+    const out = new Uint16Array(vectors.length);
+    for (let i = 0; i < vectors.length; i++) out[i] = toHalf(vectors[i]);
+    return { bytes: new Uint8Array(out.buffer) };
+  }
+  let max = 0;
+  for (const v of vectors) max = Math.max(max, Math.abs(v));
+  const scale = max > 0 ? max / 127 : 1;
+  const out = new Int8Array(vectors.length);
+  for (let i = 0; i < vectors.length; i++) out[i] = Math.round(vectors[i] / scale);
+  return { bytes: new Uint8Array(out.buffer), scale };
+}
+
+/** Shard bytes (little-endian) → float32 values. */
+export function decodeVectors(bytes: ArrayBuffer, encoding: VectorEncoding, scale = 1): Float32Array {
+  if (encoding === "i8") return Float32Array.from(new Int8Array(bytes), (v) => v * scale);
+  const halves = new Uint16Array(bytes);
+  const table = new Float32Array(65536);
+  for (let i = 0; i < 65536; i++) table[i] = fromHalf(i);
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
+  return out;
+}

@@ -1,0 +1,176 @@
+// Build side of "Try your own image": writes what the in-page widget needs under the output
+// folder, every file named by a hash of its content, and returns the placeholder markup the
+// shortcode puts under its tables. Nothing here runs unless a shortcode (or the site) asks for it.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { CompareEngine } from "../compare.ts";
+import type { EncoderSpec } from "../encoders/spec.ts";
+import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
+import { halveWeights } from "../models/fp16-weights.ts";
+import { escapeHtml } from "../render/escape.ts";
+import type { MontageWriter, WrittenImage } from "../render/montage.ts";
+import { bundleTryIt, type TryItAssets } from "./bundle.ts";
+import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "./format.ts";
+
+/** Rows per vector shard: about 4 MB at the largest built-in's 768 fp16 values. */
+const SHARD_ROWS = 2560;
+
+export interface TryItPublisher {
+  /** Markup for one shortcode: a hidden placeholder the loader turns into the control, and the loader script. */
+  placeholder(request: { encoders: readonly string[]; datasetDir: string; k: number; includeSelf: boolean }): Promise<string>;
+}
+
+export interface PublisherContext {
+  engine: CompareEngine;
+  writer: () => MontageWriter;
+  outputDir: () => string;
+  /** URL of outputDir, ending in "/". */
+  urlBase: string;
+  tileSize: number;
+  limitInputPixels: number;
+  /** Encoder ids whose downloaded model may be published (the plugin's tryItModels). */
+  models: readonly string[];
+  encoding?: VectorEncoding;
+}
+
+export function hashedName(stem: string, bytes: Uint8Array | string, ext: string): string {
+  return `${stem}-${crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)}${ext}`;
+}
+
+/** Writes `bytes` as a content-named file once; returns its name. */
+export function writeHashed(dir: string, stem: string, bytes: Uint8Array | string, ext: string): string {
+  const name = hashedName(stem, bytes, ext);
+  const target = path.join(dir, name);
+  if (!fs.existsSync(target)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const temp = `${target}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, bytes);
+    fs.renameSync(temp, target);
+  }
+  return name;
+}
+
+/** Why the widget leaves out an encoder whose graph is a downloaded model (hundreds of MB), as the reader reads it. */
+export function notPublishedReason(spec: EncoderSpec): string {
+  const bytes = spec.source.kind === "url" ? spec.source.bytes : undefined;
+  const size = bytes ? `its ${Math.round(bytes / 1e6)} MB model is` : "its model is";
+  return `${spec.label} runs at build time only: ${size} not published for browsers`;
+}
+
+/** The encoder's ONNX graph under the output folder: built, or copied from the model cache (named by the model's key). */
+function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngine["runningEncoder"]>>): TryItIndex["graph"] {
+  const { spec, model } = encoder;
+  if (spec.source.kind === "builtin") {
+    const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
+    return { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength };
+  }
+  if (spec.source.kind === "converted") {
+    // Our own conversion (BiT): published with float16 weights, half the download.
+    const halved = halveWeights(typeof model === "string" ? new Uint8Array(fs.readFileSync(model)) : model);
+    return { file: writeHashed(dir, `graph-${spec.id}-fp16`, halved, ".onnx"), bytes: halved.byteLength, optIn: true, weights: "fp16" };
+  }
+  if (typeof model !== "string") return { file: writeHashed(dir, `graph-${spec.id}`, model, ".onnx"), bytes: model.byteLength, optIn: true };
+  // Hundreds of MB: named by the model's store key (its sha256 is in it) rather than hashed again.
+  const file = `graph-${spec.id}-${encoder.key.slice(0, 16)}.onnx`;
+  const target = path.join(dir, file);
+  if (!fs.existsSync(target)) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(model, `${target}.${process.pid}.tmp`);
+    fs.renameSync(`${target}.${process.pid}.tmp`, target);
+  }
+  return { file, bytes: fs.statSync(target).size, optIn: true };
+}
+
+export function createTryItPublisher(context: PublisherContext): TryItPublisher {
+  const indexes = new Map<string, Promise<string>>();
+  let assets: Promise<TryItAssets> | undefined;
+  let assetsDir = "";
+
+  async function publishIndex(encoderId: string, datasetDir: string): Promise<string> {
+    const { engine } = context;
+    const dir = context.outputDir();
+    const loaded = await engine.runningEncoder(encoderId);
+    const { dataset, dim, vectors } = await engine.datasetVectors(encoderId, datasetDir);
+    const spec = loaded.spec;
+    const encoding = context.encoding ?? "f16";
+    const shards: TryItIndex["vectors"]["shards"] = [];
+    let scale: number | undefined;
+    for (let start = 0; start < dataset.images.length; start += SHARD_ROWS) {
+      const rows = Math.min(SHARD_ROWS, dataset.images.length - start);
+      const encoded = encodeVectors(vectors.subarray(start * dim, (start + rows) * dim), encoding);
+      scale ??= encoded.scale;
+      shards.push({ file: writeHashed(dir, "vectors", encoded.bytes, `.${encoding}`), rows, bytes: encoded.bytes.byteLength });
+    }
+    const writer = context.writer();
+    const thumbs: WrittenImage[] = [];
+    // A few at a time: sharp already uses every core per image.
+    for (let i = 0; i < dataset.images.length; i += 8) {
+      thumbs.push(...(await Promise.all(dataset.images.slice(i, i + 8).map((image) => writer.thumbnail(image, context.tileSize)))));
+    }
+    const index: TryItIndex = {
+      format: TRYIT_FORMAT,
+      encoder: { id: spec.id, label: spec.label, dim, inputName: spec.inputName, outputName: spec.outputName, preprocess: spec.preprocess },
+      ...(loaded.standInFor
+        ? { standIn: { label: `${spec.label} — stand-in for ${loaded.standInFor.spec.label}`, note: `(model not available: ${loaded.standInFor.reason})` } }
+        : {}),
+      graph: publishGraph(dir, loaded),
+      dataset: { name: dataset.name },
+      vectors: { encoding, ...(scale === undefined ? {} : { scale }), shards },
+      images: dataset.images.map((image, i) => ({
+        id: image.id,
+        caption: image.caption,
+        ...(image.group === undefined ? {} : { group: image.group }),
+        sha: image.sha256.slice(0, 16),
+        thumb: thumbs[i].name,
+        thumb2x: thumbs[i].name2x,
+      })),
+      urlBase: context.urlBase,
+      tileSize: context.tileSize,
+    };
+    return context.urlBase + writeHashed(dir, `index-${spec.id}`, JSON.stringify(index), ".json");
+  }
+
+  function index(encoderId: string, datasetDir: string): Promise<string> {
+    const key = `${encoderId}\0${datasetDir}`;
+    let pending = indexes.get(key);
+    if (!pending) {
+      pending = publishIndex(encoderId, datasetDir);
+      indexes.set(key, pending);
+      pending.catch(() => indexes.delete(key));
+    }
+    return pending;
+  }
+
+  return {
+    async placeholder(request) {
+      // A new output folder (another build, a test) gets its own copy of the bundle.
+      if (!assets || assetsDir !== context.outputDir()) {
+        assetsDir = context.outputDir();
+        assets = bundleTryIt(assetsDir);
+        indexes.clear();
+      }
+      const bundle = await assets;
+      const urls = [];
+      const skipped = [];
+      for (const encoderId of request.encoders) {
+        const { spec } = await context.engine.runningEncoder(encoderId);
+        if (spec.source.kind === "builtin" || context.models.includes(spec.id)) urls.push(await index(encoderId, request.datasetDir));
+        else skipped.push(notPublishedReason(spec));
+      }
+      const config: TryItConfig = {
+        indexes: urls,
+        skipped,
+        k: request.k,
+        includeSelf: request.includeSelf,
+        widget: context.urlBase + bundle.widget,
+        wasm: context.urlBase + bundle.wasm,
+        limitInputPixels: context.limitInputPixels,
+      };
+      return (
+        `<div class="ec-tryit" data-tryit="${escapeHtml(JSON.stringify(config))}" hidden></div>\n` +
+        `<script type="module" src="${escapeHtml(context.urlBase + bundle.loader)}"></script>`
+      );
+    },
+  };
+}
