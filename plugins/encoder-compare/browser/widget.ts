@@ -6,6 +6,7 @@ import * as ort from "onnxruntime-web/wasm";
 import { l2Normalize } from "../encoders/normalize.ts";
 import { portableGeometry } from "../encoders/portable-resize.ts";
 import { pixelsToTensor, tensorShape } from "../encoders/preprocess-core.ts";
+import { describeRun } from "../render/encoder-run.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
 import { exactSearch } from "../search/exact.ts";
 import { decodeVectors, type TryItConfig, type TryItIndex } from "../tryit/format.ts";
@@ -55,7 +56,7 @@ async function loadGraph(loaded: LoadedIndex): Promise<void> {
 }
 
 function encoderLabel(index: TryItIndex): string {
-  return index.standIn?.label ?? index.encoder.label;
+  return index.run ? describeRun(index.run).name : index.encoder.label;
 }
 
 /** A button per opt-in model, naming its download size; nothing is fetched until it is pressed. */
@@ -180,8 +181,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
       tables.push(
         renderComparisonTable({
           encoderId: index.encoder.id,
-          encoderLabel: encoderLabel(index),
-          note: index.standIn?.note,
+          encoderLabel: index.encoder.label,
+          run: index.run,
           datasetName: index.dataset.name,
           datasetSize: index.images.length,
           k: config.k,

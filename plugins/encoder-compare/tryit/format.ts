@@ -2,6 +2,7 @@
 // index per encoder × dataset, its vectors as binary shards, the encoder's ONNX graph. Pure
 // (no Node imports): the browser bundle imports it too.
 import type { PreprocessSpec } from "../encoders/spec.ts";
+import type { EncoderRun } from "../render/encoder-run.ts";
 import type { WrittenImage } from "../render/montage.ts";
 
 export const TRYIT_FORMAT = 1;
@@ -24,7 +25,8 @@ export interface TryItIndex {
   /** The encoder that ran (a stand-in when the requested model was not available). */
   encoder: { id: string; label: string; dim: number; inputName: string; outputName: string; preprocess: PreprocessSpec };
   /** Caption words the build-time table shows for a stand-in. */
-  standIn?: { label: string; note: string };
+  /** Present when a stand-in ran: what ran and what it stands in for, worded by describeRun like the build's tables. */
+  run?: EncoderRun;
   /** optIn: a downloaded model, fetched only when the reader asks for it after seeing its size. */
   /** weights "fp16": float16 weights cast to float32 in the graph (models/fp16-weights.ts). */
   graph: { file: string; bytes: number; optIn?: true; weights?: "fp16" };

@@ -4,10 +4,11 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { CompareEngine } from "../compare.ts";
+import { requestedRun, type CompareEngine } from "../compare.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { halveWeights } from "../models/fp16-weights.ts";
+import { asRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { MontageWriter, WrittenImage } from "../render/montage.ts";
 import { bundleTryIt, type TryItAssets } from "./bundle.ts";
@@ -112,7 +113,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       format: TRYIT_FORMAT,
       encoder: { id: spec.id, label: spec.label, dim, inputName: spec.inputName, outputName: spec.outputName, preprocess: spec.preprocess },
       ...(loaded.standInFor
-        ? { standIn: { label: `${spec.label} — stand-in for ${loaded.standInFor.spec.label}`, note: `(model not available: ${loaded.standInFor.reason})` } }
+        ? { run: asRun(requestedRun(loaded.standInFor.spec.id, loaded)) }
         : {}),
       graph: publishGraph(dir, loaded),
       dataset: { name: dataset.name },
