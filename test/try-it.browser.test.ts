@@ -87,8 +87,8 @@ async function makeQueries(dir: string): Promise<string[]> {
 async function cliTop5(queries: string[], cacheDir: string): Promise<Map<string, Map<string, Hit[]>>> {
   const args = ["plugins/encoder-compare/bin.js", "query", "--json", "--k", String(K), "--encoders", ENCODERS.join(","), "--dataset", DATASET, "--cache-dir", cacheDir, ...queries];
   const { stdout } = await run("node", args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-  const parsed = JSON.parse(stdout) as Array<{ query: string; results: Array<{ encoder: string; hits: Hit[] }> }>;
-  return new Map(parsed.map((q) => [path.basename(q.query), new Map(q.results.map((r) => [r.encoder, r.hits]))]));
+  const parsed = JSON.parse(stdout) as Array<{ query: string; results: Array<{ encoderId: string; hits: Hit[] }> }>;
+  return new Map(parsed.map((q) => [path.basename(q.query), new Map(q.results.map((r) => [r.encoderId, r.hits]))]));
 }
 
 describe("Try your own image (Chromium)", { skip }, () => {
@@ -192,9 +192,9 @@ describe("Try your own image (Chromium)", { skip }, () => {
         () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
       );
       await input.setInputFiles(query);
-      const detail = (await results) as { file: string; results: Array<{ encoder: string; hits: Hit[] }> };
+      const detail = (await results) as { file: string; results: Array<{ encoderId: string; hits: Hit[] }> };
       assert.equal(detail.file, name);
-      for (const { encoder, hits } of detail.results) {
+      for (const { encoderId: encoder, hits } of detail.results) {
         const want = expected.get(name)!.get(encoder)!;
         const f = figures.get(encoder)!;
         const sameIds = want.map((h) => h.id).join() === hits.map((h) => h.id).join();
@@ -221,7 +221,7 @@ describe("Try your own image (Chromium)", { skip }, () => {
       () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
     );
     await input.setInputFiles(selfQuery);
-    for (const { encoder, hits } of ((await self) as { results: Array<{ encoder: string; hits: Hit[] }> }).results) {
+    for (const { encoderId: encoder, hits } of ((await self) as { results: Array<{ encoderId: string; hits: Hit[] }> }).results) {
       assert.deepEqual(hits.map((h) => h.id), expected.get("member.png")!.get(encoder)!.map((h) => h.id), encoder);
     }
     assert.equal(await page.locator(".ec-tryit-results .ec-self").count(), ENCODERS.length);
@@ -260,15 +260,15 @@ describe("Try your own image (Chromium)", { skip }, () => {
         () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
       );
       await input.setInputFiles(file);
-      return ((await results) as { results: Array<{ encoder: string; hits: Hit[] }> }).results;
+      return ((await results) as { results: Array<{ encoderId: string; hits: Hit[] }> }).results;
     };
-    assert.deepEqual((await query(queries[0])).map((r) => r.encoder), ["phash"]);
+    assert.deepEqual((await query(queries[0])).map((r) => r.encoderId), ["phash"]);
     assert.deepEqual(graphs, []);
     await load.click();
     await page.getByText("Mine is loaded; it runs on your next image.").waitFor();
     assert.equal(graphs.length, 1);
     const results = await query(queries[1]);
-    assert.deepEqual(results.map((r) => r.encoder), ["phash", "mine"]);
+    assert.deepEqual(results.map((r) => r.encoderId), ["phash", "mine"]);
     // The same graph as the built-in pixels: the same answer as the CLI's pixels.
     assert.deepEqual(results[1].hits.map((h) => h.id), expected.get(path.basename(queries[1]))!.get("pixels")!.map((h) => h.id));
     await context.close();
@@ -288,7 +288,7 @@ describe("Try your own image (Chromium)", { skip }, () => {
         () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
       );
       await input.setInputFiles(queries[2]);
-      for (const { encoder, hits } of ((await results) as { results: Array<{ encoder: string; hits: Hit[] }> }).results) {
+      for (const { encoderId: encoder, hits } of ((await results) as { results: Array<{ encoderId: string; hits: Hit[] }> }).results) {
         assert.deepEqual(hits.map((h) => h.id), expected.get(path.basename(queries[2]))!.get(encoder)!.map((h) => h.id), encoder);
       }
     } finally {

@@ -24,7 +24,7 @@ interface LoadedIndex {
 /** What the widget reports after each query (also dispatched as an "encoder-compare:results" event). */
 export interface TryItResults {
   file: string;
-  results: Array<{ encoder: string; hits: Array<{ rank: number; id: string; caption: string; score: number }> }>;
+  results: Array<{ encoderId: string; standingInFor?: string[]; hits: Array<{ rank: number; id: string; caption: string; score: number }> }>;
 }
 
 async function fetchOk(url: string): Promise<Response> {
@@ -190,12 +190,12 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
           rows: [row],
         }),
       );
-      report.results.push({ encoder: index.encoder.id, hits: hits.map((h, i) => ({ rank: i + 1, id: index.images[h.id].id, caption: index.images[h.id].caption, score: h.score })) });
+      report.results.push({ encoderId: index.encoder.id, ...(index.run ? { standingInFor: index.run.standingInFor.map((s) => s.id) } : {}), hits: hits.map((h, i) => ({ rank: i + 1, id: index.images[h.id].id, caption: index.images[h.id].caption, score: h.score })) });
     }
     bitmap.close();
     for (const img of results.querySelectorAll("img")) if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
     results.innerHTML = tables.join("\n");
-    const best = report.results.map((r) => `${r.encoder}: ${r.hits[0]?.caption ?? "no results"}`);
+    const best = report.results.map((r) => `${r.encoderId}: ${r.hits[0]?.caption ?? "no results"}`);
     status.textContent = `Results for ${name} are below. Best match by ${best.join("; by ")}.`;
     panel.dispatchEvent(new CustomEvent("encoder-compare:results", { detail: report, bubbles: true }));
   }
