@@ -219,6 +219,12 @@ export class CompareEngine {
     return loaded;
   }
 
+  /** What runs for an encoder id and its store key, without starting onnxruntime. */
+  async encoderIdentity(id: string): Promise<Pick<LoadedEncoder, "spec" | "standInFor" | "key">> {
+    const { spec, standInFor, key } = await this.#identity(id);
+    return { spec, standInFor, key };
+  }
+
   /**
    * Model and store key of an encoder, without a session: a build whose vectors are all cached
    * never starts onnxruntime (creating a session for a large model takes seconds).
