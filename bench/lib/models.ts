@@ -10,7 +10,7 @@ import { BENCH_CACHE, ensureDir, gaussian, log, seededRandom } from "./common.ts
 
 /** Path of the random-weight ResNetV2-50x1 ONNX graph (built on first use, ~100 MB). */
 export function ensureBitModel(): string {
-  const file = path.join(BENCH_CACHE, "models", "bit-r50x1-random-v1.onnx");
+  const file = path.join(BENCH_CACHE, "models", "bit-r50x1-random-v2.onnx");
   if (fs.existsSync(file)) return file;
   ensureDir(path.dirname(file));
   log("converting a random-weight ResNetV2-50x1 to ONNX (once) …");

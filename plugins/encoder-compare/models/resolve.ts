@@ -31,7 +31,7 @@ export interface ResolveOptions {
 /** Converters that turn downloaded weights into an ONNX graph; bump a version to re-convert. */
 export const CONVERTERS: Record<string, { version: number; convert: (weights: Uint8Array) => Uint8Array | Promise<Uint8Array> }> = {
   // Imported on use: the converter pulls in onnx-proto, and a cached conversion never needs it.
-  "bit-resnetv2": { version: 1, convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights) },
+  "bit-resnetv2": { version: 2, convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights) },
 };
 
 export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): Promise<ResolvedModel> {
