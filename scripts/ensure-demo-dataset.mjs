@@ -24,7 +24,8 @@ function upToDate() {
   }
 }
 
-if (!upToDate()) {
+// Other folders (--out, --inputs) are the generator's own business.
+if (process.argv.length > 2 || !upToDate()) {
   const tsx = path.join(ROOT, "node_modules/.bin/tsx");
   const child = spawnSync(tsx, [GENERATOR_SOURCE, "--if-missing", ...process.argv.slice(2)], { stdio: "inherit" });
   process.exitCode = child.status ?? 1;
