@@ -250,7 +250,7 @@ describe("encoderEval and rankOf through Eleventy", () => {
     assert.match(self, /<p class="ec-rank-of">dog-face--google is the query image itself, left out of its own results under pixels<\/p>/);
   });
 
-  test("a rebuild with unchanged inputs ranks nothing, starts no onnxruntime session and renders the same; a changed image or group is ranked again", async () => {
+  test("an unchanged rebuild ranks nothing and starts no onnxruntime session; a changed image or group ranks again", async () => {
     const data = path.join(WORK, "memo-dataset");
     fs.cpSync(DATA, data, { recursive: true });
     const summaries: BuildSummary[] = [];

@@ -51,10 +51,14 @@ export function ensureTorchGraph(kind: keyof typeof TORCH_GRAPHS): { file: strin
   const file = path.join(BENCH_CACHE, "models", TORCH_GRAPHS[kind]);
   if (fs.existsSync(file)) return { file };
   const probe = spawnSync(TORCH_PYTHON, ["-c", "import torch, onnx"], { encoding: "utf8" });
-  if (probe.status !== 0) return { skipped: `python3-torch and python3-onnx are not installed for ${TORCH_PYTHON} (apt-get install python3-torch python3-onnx)` };
+  if (probe.status !== 0) {
+    return { skipped: `python3-torch and python3-onnx are not installed for ${TORCH_PYTHON} (apt-get install python3-torch python3-onnx)` };
+  }
   log(`exporting a random-weight ${kind} graph with torch (once) …`);
   const run = spawnSync(TORCH_PYTHON, [EXPORT_SCRIPT, path.dirname(file), kind], { encoding: "utf8" });
-  if (run.status !== 0 || !fs.existsSync(file)) return { skipped: `exporting ${kind} with torch failed: ${(run.stderr || run.stdout).trim().split("\n").at(-1)}` };
+  if (run.status !== 0 || !fs.existsSync(file)) {
+    return { skipped: `exporting ${kind} with torch failed: ${(run.stderr || run.stdout).trim().split("\n").at(-1)}` };
+  }
   return { file };
 }
 

@@ -45,7 +45,8 @@ export async function describeRankOf(cache: DatasetVectorCache, encoderId: strin
   const { store } = cache.engine;
   const dataset = cache.engine.dataset(datasetDir);
   const { key } = await cache.engine.encoderIdentity(encoderId);
-  const scope = crypto.createHash("sha256").update(JSON.stringify(["rankOf", RANK_MEMO_VERSION, key, dataset.dir, result.query.sha256, result.selfExcluded, targetId, cache.engine.options.limitInputPixels])).digest("hex");
+  const asked = ["rankOf", RANK_MEMO_VERSION, key, dataset.dir, result.query.sha256, result.selfExcluded, targetId, cache.engine.options.limitInputPixels];
+  const scope = crypto.createHash("sha256").update(JSON.stringify(asked)).digest("hex");
   let found = parseRank(store.getQueryResult(scope, dataset.fingerprint));
   if (!found) {
     found = await rankOf(cache, encoderId, datasetDir, result, targetId);

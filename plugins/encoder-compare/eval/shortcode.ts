@@ -82,7 +82,8 @@ export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly 
     );
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  ctx.info(`encoderEval ${report.dataset.name}: ${report.dataset.queries} queries × ${report.encoders.length} encoders ${ranked ? "ranked" : "remembered (inputs unchanged)"} in ${seconds} s`);
+  const how = ranked ? "ranked" : "remembered (inputs unchanged)";
+  ctx.info(`encoderEval ${report.dataset.name}: ${report.dataset.queries} queries × ${report.encoders.length} encoders ${how} in ${seconds} s`);
   ctx.onEvaluated?.(report.dataset.queries * report.encoders.length, ranked);
   const idBase = `ec-eval-${crypto.createHash("sha256").update(chartKey).digest("hex").slice(0, 10)}`;
   const parts = [renderEvalTable(report), renderBarChart(report, idBase)];
