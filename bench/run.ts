@@ -2,7 +2,8 @@
 //   npm run bench                      all suites (a few minutes)
 //   npm run bench -- --quick           fewer configurations and repetitions
 //   npm run bench -- --only=encode,scale
-// Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14). Figures are
+// Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14),
+// warm (issue 13: warm builds, real-size graphs, the seed's job). Figures are
 // printed, never asserted; the target column says whether each goal is met on this machine.
 import { spawnSync } from "node:child_process";
 import os from "node:os";
@@ -16,6 +17,7 @@ const SUITES: Record<string, { file: string; flags?: string[] }> = {
   preview: { file: "bench/preview.bench.ts" },
   scale: { file: "bench/scale.bench.ts", flags: ["--expose-gc"] },
   tryit: { file: "bench/try-it.bench.ts" },
+  warm: { file: "bench/warm.bench.ts" },
 };
 
 const args = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { main } from "../plugins/encoder-compare/cli.ts";
 import type { CompareEngine } from "../plugins/encoder-compare/compare.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
 import { evaluateEncoders, largestDisagreements } from "../plugins/encoder-compare/eval/evaluate.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 
@@ -277,6 +278,51 @@ describe("encoderEval and rankOf through Eleventy", () => {
 
     const self = await build(`<% encoderCompare "doge.png", encoders=["pixels"], rankOf="dog-face--google" %>`);
     assert.match(self, /<p class="ec-rank-of">dog-face--google is the query image itself, left out of its own results under pixels<\/p>/);
+  });
+
+  test("an unchanged rebuild ranks nothing and starts no onnxruntime session; a changed image or group ranks again", async () => {
+    const data = path.join(WORK, "memo-dataset");
+    fs.cpSync(DATA, data, { recursive: true });
+    const summaries: BuildSummary[] = [];
+    const models = path.join(WORK, "memo-models");
+    const again = (markdown = `<% encoderEval k=3, disagreements=2, between=["phash", "pixels"] %>`) =>
+      build(markdown, {
+        dataset: path.relative(ROOT, data),
+        cacheDir: path.relative(ROOT, path.join(WORK, "memo-cache")),
+        modelsDir: path.relative(ROOT, models),
+        onBuildSummary: (s: BuildSummary) => summaries.push(s),
+      });
+    const normalize = (html: string) => html.replaceAll(/ec-eval-[0-9a-f]{10}/g, "ec-eval-ID");
+    const first = await again();
+    const ranks = `<% encoderCompare "doge.png", k=2, rankOf="cat-face--twitter" %>`;
+    const firstRanks = await again(ranks);
+    summaries.pop();
+    // Nothing to embed or rank: a rebuild never starts onnxruntime, so graph files it could not load do no harm.
+    const graphs = fs.readdirSync(path.join(models, "builtin")).filter((f) => f.endsWith(".onnx"));
+    assert.ok(graphs.length >= 2, "the built-in graphs were written");
+    for (const f of graphs) fs.writeFileSync(path.join(models, "builtin", f), fs.readFileSync(path.join(models, "builtin", f)).subarray(0, 64));
+    const second = await again();
+    assert.equal(await again(ranks), firstRanks);
+    summaries.pop();
+    fs.rmSync(models, { recursive: true, force: true });
+    const queries = 15; // 5 groups of 3 images; dog (a group of one) and banana (no group) are distractors
+    assert.deepEqual(summaries.map((s) => s.evaluations), [{ ranked: 2 * queries, remembered: 0 }, { ranked: 0, remembered: 2 * queries }]);
+    assert.equal(normalize(second), normalize(first));
+    assert.match(second, /<tr data-query=/);
+
+    // Same name, other content (another emoji): the file is hashed again and the report is stale.
+    fs.copyFileSync(EMOJI("google", "1f600"), path.join(data, "images/car--google.png"));
+    await again();
+    const manifest = path.join(data, "manifest.csv");
+    const relabelled = fs.readFileSync(manifest, "utf8").replace("A banana,\r\n", "A banana,frog\r\n");
+    assert.notEqual(relabelled, fs.readFileSync(manifest, "utf8"));
+    fs.writeFileSync(manifest, relabelled);
+    await again();
+    await again();
+    assert.deepEqual(
+      summaries.slice(2).map((s) => s.evaluations?.ranked),
+      [2 * queries, 2 * (queries + 1), 0],
+    );
   });
 
   test("bad input fails the build naming the post and what is wrong", async () => {

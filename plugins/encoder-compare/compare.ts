@@ -230,6 +230,12 @@ export class CompareEngine {
     return loaded;
   }
 
+  /** What runs for an encoder id and its store key, without starting onnxruntime. */
+  async encoderIdentity(id: string): Promise<Pick<LoadedEncoder, "spec" | "standInFor" | "key">> {
+    const { spec, standInFor, key } = await this.#identity(id);
+    return { spec, standInFor, key };
+  }
+
   /**
    * Which encoder runs for `id` (its stand-in when the model cannot be had), its store key and its
    * model (bytes or a file path), without starting a session.

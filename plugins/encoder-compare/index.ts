@@ -95,6 +95,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     models: options.tryItModels,
   });
   let queriesRendered = 0;
+  let evaluations = { ranked: 0, remembered: 0 };
   let runMode = "build";
 
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
@@ -102,6 +103,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     engine.startBuild();
     writer = newWriter();
     queriesRendered = 0;
+    evaluations = { ranked: 0, remembered: 0 };
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
@@ -110,8 +112,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
-    const summary = collectSummary(engine, queriesRendered, writer.written);
-    if (queriesRendered > 0 || summary.encoders.length > 0) log(formatSummary(summary));
+    const summary = collectSummary(engine, queriesRendered, writer.written, evaluations);
+    if (queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered > 0) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
       const list = cappedList(
         summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`),
@@ -155,6 +157,10 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     projectRoot,
     writer: () => writer,
     info: (message) => log(message),
+    onEvaluated: (rankings, ranked) => {
+      if (ranked) evaluations.ranked += rankings;
+      else evaluations.remembered += rankings;
+    },
     fail: (message, cause) => {
       if (runMode === "build") throw new EncoderCompareError(message, { cause });
       const shown = message.startsWith(`${PREFIX} `) ? message.slice(PREFIX.length + 1) : message;

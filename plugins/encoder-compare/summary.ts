@@ -10,6 +10,8 @@ export interface BuildSummary {
   /** How each index changed in this build: rows added and removed, or rebuilt from all rows. */
   indexes?: IndexUpdate[];
   queries: number;
+  /** encoderEval rankings (queries × encoders): ranked in this build, or remembered from an earlier one. */
+  evaluations?: { ranked: number; remembered: number };
   imagesWritten: number;
   skipped: Array<{ file: string; reason: string }>;
 }
@@ -18,12 +20,14 @@ export function collectSummary(
   engine: Pick<CompareEngine, "stats" | "backendsUsed" | "skippedImages"> & Partial<Pick<CompareEngine, "indexUpdates">>,
   queries: number,
   imagesWritten: number,
+  evaluations?: BuildSummary["evaluations"],
 ): BuildSummary {
   return {
     encoders: [...engine.stats].map(([id, s]) => ({ id, ...s })),
     backends: [...engine.backendsUsed].sort(),
     indexes: engine.indexUpdates ? [...engine.indexUpdates] : undefined,
     queries,
+    ...(evaluations ? { evaluations: { ...evaluations } } : {}),
     imagesWritten,
     skipped: [...engine.skippedImages].map(([file, reason]) => ({ file, reason })),
   };
@@ -35,6 +39,8 @@ export function formatSummary(summary: BuildSummary): string {
   const change = changed.length ? ` (${changed.map((u) => `+${u.added} −${u.removed}`).join(", ")} rows)` : "";
   parts.push(`index: ${summary.backends.length ? summary.backends.join("+") : "none"}${change}`);
   parts.push(`${summary.queries} ${summary.queries === 1 ? "query" : "queries"}`);
+  const evals = summary.evaluations;
+  if (evals && evals.ranked + evals.remembered > 0) parts.push(`eval: ${evals.ranked} queries ranked, ${evals.remembered} remembered`);
   if (summary.imagesWritten > 0) parts.push(`${summary.imagesWritten} images written`);
   return parts.join(" · ");
 }

@@ -1,5 +1,6 @@
 // `rankOf="<dataset id>"` on encoderCompare: where one dataset image ranks for a query under
 // one encoder, over the whole dataset, with the same scores and tie-breaking as the results.
+import crypto from "node:crypto";
 import type { CompareEngine, QueryResult } from "../compare.ts";
 import type { Dataset } from "../dataset/load.ts";
 import { requestedRun } from "../compare.ts";
@@ -12,12 +13,12 @@ export class DatasetVectorCache {
   readonly #entries = new Map<string, Promise<{ dataset: Dataset; dim: number; vectors: Float32Array }>>();
 
   constructor(
-    private readonly engine: CompareEngine,
+    readonly engine: CompareEngine,
     private readonly capacity = 4,
   ) {}
 
   async get(encoderId: string, datasetDir: string): Promise<{ dataset: Dataset; dim: number; vectors: Float32Array }> {
-    const encoder = await this.engine.encoder(encoderId);
+    const encoder = await this.engine.encoderIdentity(encoderId);
     const key = `${encoder.key}:${this.engine.dataset(datasetDir).fingerprint}`;
     let entry = this.#entries.get(key);
     if (!entry) {
@@ -33,11 +34,45 @@ export class DatasetVectorCache {
 
 export class RankOfError extends Error {}
 
-/** One sentence, e.g. "dog-face--twitter is #5 under bit-m-r50x1, cosine 0.734". */
+/** Bump when ranking changes: remembered ranks are then ignored. */
+const RANK_MEMO_VERSION = 1;
+
+/**
+ * One sentence, e.g. "dog-face--twitter is #5 under bit-m-r50x1, cosine 0.734". The rank is
+ * remembered in the store with the query results, so a rebuild with the same encoder, dataset
+ * state and query reads neither the dataset's vectors nor the index.
+ */
 export async function describeRankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, targetId: string): Promise<string> {
+  const under = describeRun(asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }))).shortName;
+  const { store } = cache.engine;
+  const dataset = cache.engine.dataset(datasetDir);
+  const { key } = await cache.engine.encoderIdentity(encoderId);
+  const asked = ["rankOf", RANK_MEMO_VERSION, key, dataset.dir, result.query.sha256, result.selfExcluded, targetId, cache.engine.options.limitInputPixels];
+  const scope = crypto.createHash("sha256").update(JSON.stringify(asked)).digest("hex");
+  let found = parseRank(store.getQueryResult(scope, dataset.fingerprint));
+  if (!found) {
+    found = await rankOf(cache, encoderId, datasetDir, result, targetId);
+    store.putQueryResult(scope, dataset.fingerprint, JSON.stringify(found));
+  }
+  if (found.self) return `${targetId} is the query image itself, left out of its own results under ${under}`;
+  return `${targetId} is #${found.rank} under ${under}, cosine ${formatScore(found.score)}`;
+}
+
+type Rank = { self: true; rank?: undefined; score?: undefined } | { self?: undefined; rank: number; score: number };
+
+function parseRank(json: string | undefined): Rank | undefined {
+  if (!json) return undefined;
+  try {
+    const r = JSON.parse(json);
+    return r?.self === true || (Number.isInteger(r?.rank) && typeof r?.score === "number") ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function rankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, targetId: string): Promise<Rank> {
   const { dataset, dim, vectors } = await cache.get(encoderId, datasetDir);
   const row = dataset.images.findIndex((image) => image.id === targetId);
-  const under = describeRun(asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }))).shortName;
   if (row < 0) {
     const examples = dataset.images.slice(0, 2).map((image) => `"${image.id}"`).join(", ");
     throw new RankOfError(
@@ -45,13 +80,11 @@ export async function describeRankOf(cache: DatasetVectorCache, encoderId: strin
     );
   }
   const target = dataset.images[row];
-  if (result.selfExcluded && target.sha256 === result.query.sha256) {
-    return `${targetId} is the query image itself, left out of its own results under ${under}`;
-  }
+  if (result.selfExcluded && target.sha256 === result.query.sha256) return { self: true };
   const scores = scoreRows(vectors, dim, result.vector);
   const selfRow = result.selfExcluded ? dataset.images.findIndex((image) => image.sha256 === result.query.sha256) : -1;
   const [rank] = ranksOf(scores, [row], selfRow >= 0 ? new Set([selfRow]) : undefined);
-  return `${targetId} is #${rank} under ${under}, cosine ${formatScore(scores[row])}`;
+  return { rank, score: scores[row] };
 }
 
 /** Rank of the first result in one of `groups` over the whole dataset (query left out when it was); undefined when none is indexed. */

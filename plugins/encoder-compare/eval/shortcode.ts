@@ -15,7 +15,8 @@ import { describeArgumentError } from "../shortcode-source.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { parseEvalArgs } from "./eval-args.ts";
 import { evaluationRun } from "./report.ts";
-import { evaluateEncoders, largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
+import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
+import { evaluateRemembered } from "./memo.ts";
 
 /** Results shown per encoder in a disagreement row (at most k). */
 const DISAGREEMENT_RESULTS = 5;
@@ -28,6 +29,8 @@ export interface EncoderEvalContext {
   /** The current build's image writer (replaced every build). */
   writer: () => MontageWriter;
   info: (message: string) => void;
+  /** Hears of each evaluation: its queries × encoders, and whether they were ranked or remembered. */
+  onEvaluated?: (rankings: number, ranked: boolean) => void;
   /** Turns a failure into the shortcode's outcome: throws in a build, may return an error box while serving. */
   fail: (message: string, cause: unknown) => string;
 }
@@ -69,14 +72,23 @@ export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly 
   const request = parseEvalArgs(args, { dataset: options.dataset, encoders: options.encoders, maxK: options.maxK, knownEncoders: ctx.registry.ids() });
   const datasetDir = request.dataset === options.dataset ? path.resolve(ctx.projectRoot, options.dataset) : resolveProjectDir(request.dataset, ctx.projectRoot, "dataset");
   const started = performance.now();
-  const evaluation = await evaluateEncoders(engine, datasetDir, request.encoders, { k: request.k });
+  const shown = Math.min(DISAGREEMENT_RESULTS, request.k);
+  const disagreements = request.disagreements > 0 && request.between ? { pair: request.between, count: request.disagreements, shown } : undefined;
+  const { evaluation, ranked } = await evaluateRemembered(engine, datasetDir, request.encoders, {
+    k: request.k,
+    disagreements,
+    limitInputPixels: options.limitInputPixels,
+  });
   const { report } = evaluation;
   if (report.dataset.queries === 0) {
     throw new Error(
       `dataset ${report.dataset.name} has no group with two or more images, so there is nothing to measure; give images a "group" in its manifest (see README, Datasets)`,
     );
   }
-  ctx.info(`encoderEval ${report.dataset.name}: ${report.dataset.queries} queries × ${report.encoders.length} encoders in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const how = ranked ? "ranked" : "remembered (inputs unchanged)";
+  ctx.info(`encoderEval ${report.dataset.name}: ${report.dataset.queries} queries × ${report.encoders.length} encoders ${how} in ${seconds} s`);
+  ctx.onEvaluated?.(report.dataset.queries * report.encoders.length, ranked);
   const idBase = `ec-eval-${crypto.createHash("sha256").update(chartKey).digest("hex").slice(0, 10)}`;
   const parts = [renderEvalTable(report), renderBarChart(report, idBase)];
   if (request.disagreements > 0 && request.between) {

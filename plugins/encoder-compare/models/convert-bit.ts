@@ -238,6 +238,7 @@ class BitGraph {
   private readonly groupedShape: string;
   private readonly groupOnes: string;
   private readonly groupZeros: string;
+  private readonly channelConstants = new Map<string, string>();
 
   constructor(private readonly tensors: ReadonlyMap<string, FloatTensor>) {
     this.groupedShape = this.graph.int64Constant("group_norm.grouped_shape", [0, GROUP_NORM_GROUPS, -1]);
@@ -264,22 +265,41 @@ class BitGraph {
 
   /**
    * GroupNorm + ReLU without the GroupNormalization op (its onnxruntime support differs by
-   * opset): InstanceNormalization over [N, G, C/G·H·W], then the per-channel affine.
+   * opset): InstanceNormalization over [N, G, C/G·H·W], then the per-channel affine as one
+   * inference-mode BatchNormalization (mean 0, variance 1, epsilon 0: exactly w·x + b) — one
+   * pass over the activations where a Mul and an Add took two.
    */
   private groupNormRelu(input: string, module: string): string {
     const g = this.graph;
     const weight = this.tensor(`${module}.weight`);
     const bias = this.tensor(`${module}.bias`);
-    const channelDims = [weight.shape[0], 1, 1];
+    const channels = weight.shape[0];
     const grouped = g.node("Reshape", [input, this.groupedShape], `${module}.grouped`);
     const normalized = g.node("InstanceNormalization", [grouped, this.groupOnes, this.groupZeros], `${module}.normalized`, {
       epsilon: { float: GROUP_NORM_EPS },
     });
     const inputShape = g.node("Shape", [input], `${module}.input_shape`);
     const ungrouped = g.node("Reshape", [normalized, inputShape], `${module}.ungrouped`);
-    const scaled = g.node("Mul", [ungrouped, g.floatConstant(`${module}.weight`, channelDims, weight.data)], `${module}.scaled`);
-    const shifted = g.node("Add", [scaled, g.floatConstant(`${module}.bias`, channelDims, bias.data)], `${module}.shifted`);
-    return g.node("Relu", [shifted], `${module}.act`);
+    const affine = g.node(
+      "BatchNormalization",
+      [
+        ungrouped,
+        g.floatConstant(`${module}.weight`, [channels], weight.data),
+        g.floatConstant(`${module}.bias`, [channels], bias.data),
+        this.channelConstant("zeros", channels, 0),
+        this.channelConstant("ones", channels, 1),
+      ],
+      `${module}.affine`,
+      { epsilon: { float: 0 } },
+    );
+    return g.node("Relu", [affine], `${module}.act`);
+  }
+
+  /** One shared constant vector per channel count (BatchNormalization's mean and variance). */
+  private channelConstant(kind: "zeros" | "ones", channels: number, value: number): string {
+    const name = `affine.${kind}.${channels}`;
+    if (!this.channelConstants.has(name)) this.channelConstants.set(name, this.graph.floatConstant(name, [channels], new Float32Array(channels).fill(value)));
+    return name;
   }
 
   private stem(input: string): string {
@@ -328,7 +348,7 @@ class BitGraph {
       irVersion: irVersionFor(opset),
       opsetImport: [{ domain: "", version: opset }],
       producerName: "encoder-compare convert-bit",
-      producerVersion: "1",
+      producerVersion: "2",
       docString: "BiT ResNetV2 pre-logits embedding (not L2-normalised), converted from timm safetensors weights",
       metadataProps: [{ key: "layout", value: JSON.stringify(layout) }],
       graph: {

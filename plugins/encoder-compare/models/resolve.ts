@@ -47,7 +47,7 @@ interface Converter {
 export const CONVERTERS: Record<string, Converter> = {
   // Imported on use: the converter pulls in onnx-proto, and a cached conversion never needs it.
   "bit-resnetv2": {
-    version: 1,
+    version: 2,
     convert: async (weights) => (await import("./convert-bit.ts")).convertBitSafetensors(weights),
     weightsFormat: {
       kind: "safetensors",

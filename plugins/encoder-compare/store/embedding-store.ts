@@ -43,6 +43,8 @@ export class EmbeddingStore {
   readonly #putHash: Database.Statement<[string, number, number, string]>;
   #getResult?: Database.Statement<[string], { fingerprint: string; result: string }>;
   #putResult?: Database.Statement<[string, string, string]>;
+  #getEval?: Database.Statement<[string], { fingerprint: string; report: string }>;
+  #putEval?: Database.Statement<[string, string, string]>;
   /** Every remembered file hash, read in one query on first use (one query per file is 10× slower). */
   #hashMemo?: Map<string, { size: number; mtimeMs: number; sha256: string }>;
 
@@ -153,6 +155,19 @@ export class EmbeddingStore {
     this.#putResult.run(scope, fingerprint, result);
   }
 
+  /** A finished `encoderEval` report (JSON) for `scope`, if it was computed against the dataset state `fingerprint`. */
+  getEvalReport(scope: string, fingerprint: string): string | undefined {
+    this.#getEval ??= this.#db.prepare("SELECT fingerprint, report FROM eval_reports WHERE scope = ?");
+    const row = this.#getEval.get(scope);
+    return row && row.fingerprint === fingerprint ? row.report : undefined;
+  }
+
+  /** Remembers an evaluation report; one entry per scope (the latest dataset state). */
+  putEvalReport(scope: string, fingerprint: string, report: string): void {
+    this.#putEval ??= this.#db.prepare("INSERT OR REPLACE INTO eval_reports (scope, fingerprint, report) VALUES (?, ?, ?)");
+    this.#putEval.run(scope, fingerprint, report);
+  }
+
   knownHash(filePath: string, stat: FileStat): string | undefined {
     if (!this.#hashMemo) {
       this.#hashMemo = new Map();
@@ -215,6 +230,9 @@ function openDatabase(file: string): Database.Database {
     // Added within schema 1 (older versions of the plugin ignore it): finished query results.
     db.exec(`CREATE TABLE IF NOT EXISTS query_results (
       scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID;`);
+    // Likewise: finished encoderEval reports.
+    db.exec(`CREATE TABLE IF NOT EXISTS eval_reports (
+      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, report TEXT NOT NULL) WITHOUT ROWID;`);
     db.prepare("SELECT 1 FROM embeddings LIMIT 1").all();
     return db;
   } catch (error) {
