@@ -94,14 +94,16 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
     const targets = edges.get(file)!;
     if (folder === "" && !ROOT_ENTRIES.has(rel(file))) problems.push(`${rel(file)}: loose file at the plugin root; move it into a folder of the flow`);
     const rank = (FLOW_ORDER as readonly string[]).indexOf(folder);
-    if (folder !== "" && rank < 0) problems.push(`${rel(file)}: folder "${folder}/" is not in the flow order (${FLOW_ORDER.join(" → ")})`);
+    if (folder !== "" && rank < 0) problems.push(`${rel(file)}: folder "${folder}/" is not one of the flow's folders`);
     for (const target of targets) {
       const targetFolder = folderOf(root, target);
       const targetRank = (FLOW_ORDER as readonly string[]).indexOf(targetFolder);
       if (folder === "" || rank < 0 || targetRank < 0 || targetFolder === folder) continue;
       if (ENTRY_FOLDERS.has(targetFolder)) {
         problems.push(`${rel(file)} imports ${rel(target)}: nothing may import "${targetFolder}/", where control comes in`);
-      } else if (targetRank < rank && !ENTRY_FOLDERS.has(folder) && !pure.has(target) && !SHARED_HELPERS.has(rel(target))) problems.push(`${rel(file)} imports ${rel(target)}: "${folder}/" may not import "${targetFolder}/", which stands above it`);
+      } else if (targetRank < rank && !ENTRY_FOLDERS.has(folder) && !pure.has(target) && !SHARED_HELPERS.has(rel(target))) {
+        problems.push(`${rel(file)} imports ${rel(target)}: "${folder}/" may not import "${targetFolder}/", which stands above it`);
+      }
     }
     readFileSync(file, "utf8").split("\n").forEach((line, i) => {
       if (line.length > MAX_LINE) problems.push(`${rel(file)}:${i + 1}: line of ${line.length} characters (limit ${MAX_LINE})`);

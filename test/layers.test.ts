@@ -98,12 +98,12 @@ const KNOWN_DEBT: string[] = [
   "store/embedding-store.ts: line over 160",
   "summary.ts: loose file at the plugin root; move it into a folder of the flow",
   "terminal-text.ts: loose file at the plugin root; move it into a folder of the flow",
-  "tryit/bundle.ts: folder \"tryit/\" is not in the flow order (eleventy \u2192 engine \u2192 dataset \u2192 encoders \u2192 models \u2192 net \u2192 store \u2192 search \u2192 eval \u2192 render \u2192 browser \u2192 cli)",
-  "tryit/format.ts: folder \"tryit/\" is not in the flow order (eleventy \u2192 engine \u2192 dataset \u2192 encoders \u2192 models \u2192 net \u2192 store \u2192 search \u2192 eval \u2192 render \u2192 browser \u2192 cli)",
-  "tryit/publish.ts: folder \"tryit/\" is not in the flow order (eleventy \u2192 engine \u2192 dataset \u2192 encoders \u2192 models \u2192 net \u2192 store \u2192 search \u2192 eval \u2192 render \u2192 browser \u2192 cli)",
+  "tryit/bundle.ts: folder \"tryit/\" is not one of the flow's folders",
+  "tryit/format.ts: folder \"tryit/\" is not one of the flow's folders",
+  "tryit/publish.ts: folder \"tryit/\" is not one of the flow's folders",
   "warning-list.ts: loose file at the plugin root; move it into a folder of the flow",
-  "import loop: search/incremental.ts \u2192 search/index.ts \u2192 search/incremental.ts",
-  "import loop: tryit/bundle.ts \u2192 tryit/publish.ts \u2192 tryit/bundle.ts",
+  "import loop: search/incremental.ts → search/index.ts → search/incremental.ts",
+  "import loop: tryit/bundle.ts → tryit/publish.ts → tryit/bundle.ts",
 ];
 
 function normalized(problems: string[]): string[] {
