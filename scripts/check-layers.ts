@@ -40,24 +40,27 @@ function sourceFiles(dir: string): string[] {
 
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm;
 
-/** Relative imports resolved to files, and whether the file also imports a Node built-in or a package. */
-function importsOf(file: string): { local: string[]; external: boolean } {
+interface LocalImport {
+  target: string;
+  /** `import type`: erased at run time, so it brings no code and no I/O along. */
+  typeOnly: boolean;
+}
+
+/** Relative imports resolved to files, and whether the file also imports a Node built-in or a package at run time. */
+function importsOf(file: string): { local: LocalImport[]; external: boolean } {
   const text = readFileSync(file, "utf8");
-  const local: string[] = [];
+  const local: LocalImport[] = [];
   let external = false;
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2] ?? m[3]!;
-    if (/^import\s+type\s/.test(m[0].trim())) {
-      if (spec.startsWith(".")) local.push(resolve(dirname(file), spec));
-      continue;
-    }
-    if (spec.startsWith(".")) local.push(resolve(dirname(file), spec));
-    else external = true;
+    const typeOnly = /^(?:import|export)\s+type\s/.test(m[0].trim());
+    if (spec.startsWith(".")) local.push({ target: resolve(dirname(file), spec), typeOnly });
+    else if (!typeOnly) external = true;
   }
   return { local, external };
 }
 
-/** Pure helpers: no external import, and every local import is itself pure (a fixpoint over the graph). */
+/** Pure helpers: no external import at run time, and every value import is itself pure (a fixpoint over the graph). */
 function pureFiles(edges: Map<string, string[]>, external: Set<string>): Set<string> {
   const pure = new Set([...edges.keys()].filter((f) => !external.has(f)));
   for (let changed = true; changed; ) {
@@ -82,13 +85,21 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
   const files = sourceFiles(root);
   const rel = (f: string) => relative(root, f);
   const edges = new Map<string, string[]>();
+  const valueEdges = new Map<string, string[]>();
+  const typeOnly = new Map<string, Set<string>>();
   const external = new Set<string>();
   for (const file of files) {
     const { local, external: usesExternal } = importsOf(file);
-    edges.set(file, local.filter((t) => t.startsWith(root + sep)));
+    const inside = local.filter((i) => i.target.startsWith(root + sep));
+    edges.set(file, [...new Set(inside.map((i) => i.target))]);
+    valueEdges.set(file, inside.filter((i) => !i.typeOnly).map((i) => i.target));
+    typeOnly.set(file, new Set(inside.filter((i) => i.typeOnly).map((i) => i.target)));
     if (usesExternal) external.add(file);
   }
-  const pure = pureFiles(edges, external);
+  const pure = pureFiles(valueEdges, external);
+  // A sideways import is fine when it brings only types (a contract, no code) or a pure helper.
+  const sideways = (file: string, target: string) =>
+    pure.has(target) || SHARED_HELPERS.has(relative(root, target)) || (typeOnly.get(file)!.has(target) && !valueEdges.get(file)!.includes(target));
   for (const file of files) {
     const folder = folderOf(root, file);
     const targets = edges.get(file)!;
@@ -101,7 +112,7 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
       if (folder === "" || rank < 0 || targetRank < 0 || targetFolder === folder) continue;
       if (ENTRY_FOLDERS.has(targetFolder)) {
         problems.push(`${rel(file)} imports ${rel(target)}: nothing may import "${targetFolder}/", where control comes in`);
-      } else if (targetRank < rank && !ENTRY_FOLDERS.has(folder) && !pure.has(target) && !SHARED_HELPERS.has(rel(target))) {
+      } else if (targetRank < rank && !ENTRY_FOLDERS.has(folder) && !sideways(file, target)) {
         problems.push(`${rel(file)} imports ${rel(target)}: "${folder}/" may not import "${targetFolder}/", which stands above it`);
       }
     }
@@ -109,11 +120,19 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
       if (line.length > MAX_LINE) problems.push(`${rel(file)}:${i + 1}: line of ${line.length} characters (limit ${MAX_LINE})`);
     });
   }
-  problems.push(...findLoops(edges).map((loop) => `import loop: ${loop.map(rel).join(" → ")}`));
+  problems.push(...findLoops(edges).map((loop) => `import loop among files: ${loop.map(rel).join(", ")}`));
+  const folderEdges = new Map<string, string[]>();
+  for (const [file, targets] of edges) {
+    const from = folderOf(root, file);
+    if (from === "") continue;
+    const to = targets.map((t) => folderOf(root, t)).filter((f) => f !== "" && f !== from);
+    folderEdges.set(from, [...new Set([...(folderEdges.get(from) ?? []), ...to])]);
+  }
+  problems.push(...findLoops(folderEdges).map((loop) => `import loop among folders: ${loop.map((f) => `${f}/`).join(", ")}`));
   return problems;
 }
 
-/** Every strongly connected group of more than one file, each reported once as a path that closes on itself. */
+/** Every strongly connected group of more than one node (or a node importing itself), each reported once, sorted. */
 function findLoops(edges: Map<string, string[]>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -142,7 +161,7 @@ function findLoops(edges: Map<string, string[]>): string[][] {
       group.push(member);
     } while (member !== node);
     const selfLoop = (edges.get(node) ?? []).includes(node);
-    if (group.length > 1 || selfLoop) loops.push([...group.sort(), group[0]!]);
+    if (group.length > 1 || selfLoop) loops.push(group.sort());
   };
   for (const node of [...edges.keys()].sort()) if (!index.has(node)) visit(node);
   return loops;
