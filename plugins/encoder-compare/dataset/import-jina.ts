@@ -59,7 +59,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function parseMemesJson(data: unknown, source: string): Meme[] {
   const templates = Array.isArray(data) ? data : isRecord(data) ? firstArray(data, ["templates", "data", "memes"]) : undefined;
   if (!templates) {
-    throw new Error(`${source}: expected a JSON array of meme templates ({ "name", "generated_memes": [{ "image_url", "caption_text" }] }), got ${Array.isArray(data) ? "an array" : typeof data}`);
+    throw new Error(
+      `${source}: expected a JSON array of meme templates ({ "name", "generated_memes": [{ "image_url", "caption_text" }] }), ` +
+        `got ${Array.isArray(data) ? "an array" : typeof data}`,
+    );
   }
   const memes: Meme[] = [];
   let templatesWithMemes = 0;
@@ -71,7 +74,12 @@ export function parseMemesJson(data: unknown, source: string): Meme[] {
     const name = firstString(template, ["name", "template", "title"]) ?? `template-${t + 1}`;
     for (const entry of list) {
       const fields = isRecord(entry) ? entry : {};
-      memes.push({ template: name, imageUrl: firstString(fields, ["image_url", "imageUrl", "url", "src"]), caption: firstString(fields, ["caption_text", "caption", "text", "title"]), position: memes.length });
+      memes.push({
+        template: name,
+        imageUrl: firstString(fields, ["image_url", "imageUrl", "url", "src"]),
+        caption: firstString(fields, ["caption_text", "caption", "text", "title"]),
+        position: memes.length,
+      });
     }
   });
   if (templatesWithMemes === 0) {
@@ -383,10 +391,14 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
   failed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   writeAtomically(path.join(options.outDir, REPORT_FILE), JSON.stringify({ sampled: planned.length, imported: images.length, failed }, null, 2) + "\n");
 
-  options.log(`imported ${images.length} of ${planned.length} sampled memes (${downloaded} downloaded, ${reused} already here) into ${options.outDir}; manifest: ${manifestFile}`);
+  options.log(
+    `imported ${images.length} of ${planned.length} sampled memes (${downloaded} downloaded, ${reused} already here) into ${options.outDir}; ` +
+      `manifest: ${manifestFile}`,
+  );
   if (failed.length) {
     const shown = failed.slice(0, 20).map((f) => `  ${f.id}: ${f.reason}${f.url ? ` (${f.url})` : ""}`);
-    options.log(`${failed.length} image(s) failed:\n${shown.join("\n")}${failed.length > shown.length ? `\n  … and ${failed.length - shown.length} more` : ""}\n  full list: ${path.join(options.outDir, REPORT_FILE)}`);
+    const more = failed.length > shown.length ? `\n  … and ${failed.length - shown.length} more` : "";
+    options.log(`${failed.length} image(s) failed:\n${shown.join("\n")}${more}\n  full list: ${path.join(options.outDir, REPORT_FILE)}`);
   }
   return { memes: memes.length, sampled: planned.length, downloaded, reused, failed, manifestFile };
 }

@@ -107,7 +107,10 @@ function listFilesRecursively(dir: string, prefix = ""): string[] {
 /** Reads the manifest (or lists the folder) without hashing. */
 export function listDataset(dir: string): { name: string; entries: Array<Omit<DatasetImage, "sha256">> } {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new Error(`dataset folder "${dir}" does not exist; set the plugin's \`dataset\` option or the shortcode's dataset= to a folder of images (run \`npm run dataset\` for the demo one)`);
+    throw new Error(
+      `dataset folder "${dir}" does not exist; set the plugin's \`dataset\` option or the shortcode's dataset= to a folder of images ` +
+        `(run \`npm run dataset\` for the demo one)`,
+    );
   }
   const manifest = readManifest(dir);
   if (!manifest) {

@@ -142,7 +142,10 @@ function readCsvManifest(file: string): RawManifest {
   const [header, ...rows] = records;
   const columns = (header?.fields ?? []).map((c) => c.trim().toLowerCase());
   if (!columns.includes("file")) {
-    throw new Error(`dataset manifest ${file}: the first row must name the columns, including "file" (expected a header such as id,file,caption,group), got ${JSON.stringify(header?.fields.join(",") ?? "")}`);
+    throw new Error(
+      `dataset manifest ${file}: the first row must name the columns, including "file" (expected a header such as id,file,caption,group), ` +
+        `got ${JSON.stringify(header?.fields.join(",") ?? "")}`,
+    );
   }
   const position = new Map<string, number>();
   for (const [index, column] of columns.entries()) {
@@ -156,7 +159,9 @@ function readCsvManifest(file: string): RawManifest {
     if (row.fields.length === 1 && row.fields[0] === "") continue;
     const where = `row ${index + 2} (line ${row.line})`;
     if (row.fields.length !== columns.length) {
-      throw new Error(`dataset manifest ${file}: ${where} has ${row.fields.length} fields but the header has ${columns.length}; quote fields that contain commas`);
+      throw new Error(
+        `dataset manifest ${file}: ${where} has ${row.fields.length} fields but the header has ${columns.length}; quote fields that contain commas`,
+      );
     }
     const cell = (column: string) => {
       const at = position.get(column);

@@ -5,7 +5,11 @@ import { cropOffset, cropRgb, firstPassSize, handOff, resizedSize, type RgbPixel
 import { resampleRgb } from "./resample.ts";
 import type { PreprocessSpec, RGB } from "./spec.ts";
 
-function resizeAndCrop(pixels: RgbPixels, spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight" | "interpolation">, rounding: "floor" | "half-even"): RgbPixels {
+function resizeAndCrop(
+  pixels: RgbPixels,
+  spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight" | "interpolation">,
+  rounding: "floor" | "half-even",
+): RgbPixels {
   const resized = resizedSize(pixels.width, pixels.height, spec);
   const full = resampleRgb(pixels, resized.width, resized.height, spec.interpolation);
   const left = cropOffset(resized.width, spec.cropWidth, rounding);

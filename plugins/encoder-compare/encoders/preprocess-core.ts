@@ -34,7 +34,11 @@ export function handOff(pixels: RgbPixels, pass: FirstPass): RgbPixels {
 }
 
 /** Size after the resize step, before cropping (integer truncation, as PIL/HF/torchvision do). */
-export function resizedSize(width: number, height: number, spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight">): { width: number; height: number } {
+export function resizedSize(
+  width: number,
+  height: number,
+  spec: Pick<PreprocessSpec, "resizeMode" | "resizeTo" | "cropWidth" | "cropHeight">,
+): { width: number; height: number } {
   if (spec.resizeMode === "stretch") return { width: spec.cropWidth, height: spec.cropHeight };
   const short = Math.min(width, height);
   const scale = spec.resizeTo / short;

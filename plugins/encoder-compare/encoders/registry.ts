@@ -43,7 +43,9 @@ export const BUILTIN_ENCODERS: readonly EncoderSpec[] = [
     dim: 64,
     preprocess: squashedPixels(32),
     license: "Built into encoder-compare (MIT); no weights.",
-    description: "Perceptual hash: the sign pattern of the low-frequency DCT of a 32×32 grayscale image. Cosine = 1 − 2·hamming/64; robust to small edits, blind to meaning.",
+    description:
+      "Perceptual hash: the sign pattern of the low-frequency DCT of a 32×32 grayscale image. " +
+      "Cosine = 1 − 2·hamming/64; robust to small edits, blind to meaning.",
   },
 ];
 
@@ -110,7 +112,9 @@ export const MODEL_ENCODERS: readonly EncoderSpec[] = [
       layout: "NCHW",
       background: WHITE,
     },
-    license: "Google Research Big Transfer BiT-M R50x1 (ImageNet-21k) weights, Apache-2.0; timm resnetv2_50x1_bit.goog_in21k, converted to ONNX by encoder-compare",
+    license:
+      "Google Research Big Transfer BiT-M R50x1 (ImageNet-21k) weights, Apache-2.0; " +
+      "timm resnetv2_50x1_bit.goog_in21k, converted to ONNX by encoder-compare",
     description: "Google's ResNetV2-50 trained on ImageNet-21k classes: the 2048-d pre-logits features. Sees textures and shapes more than meaning.",
     standIn: "phash",
   },

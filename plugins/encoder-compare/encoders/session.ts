@@ -49,7 +49,8 @@ export class EncoderSession {
       await session.release();
       throw new Error(
         `encoder "${spec.id}": the model's tensors do not match its spec — expected input "${spec.inputName}" and output "${spec.outputName}", ` +
-          `the model has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}]; fix inputName/outputName in the encoder spec`,
+          `the model has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}]; ` +
+            `fix inputName/outputName in the encoder spec`,
       );
     }
     return new EncoderSession(spec, session, ort);

@@ -34,7 +34,9 @@ function wholeNumber(name: string, raw: unknown, min: number, max: number): numb
 export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults): EvalRequest {
   const { positional, keywords } = splitShortcodeArgs(args);
   if (positional.length > 0) {
-    throw new ShortcodeArgumentError(`encoderEval takes keywords only, e.g. <% encoderEval dataset="content/datasets/emoji-memes", k=10 %>; got ${JSON.stringify(positional[0])}`);
+    throw new ShortcodeArgumentError(
+      `encoderEval takes keywords only, e.g. <% encoderEval dataset="content/datasets/emoji-memes", k=10 %>; got ${JSON.stringify(positional[0])}`,
+    );
   }
   for (const key of Object.keys(keywords)) {
     if (!(EVAL_KEYWORDS as readonly string[]).includes(key)) {
@@ -54,13 +56,17 @@ export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults):
 
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
 
-  const disagreements = keywords.disagreements === undefined ? DEFAULT_DISAGREEMENTS : wholeNumber("disagreements", keywords.disagreements, 0, MAX_DISAGREEMENTS);
+  const disagreements =
+    keywords.disagreements === undefined ? DEFAULT_DISAGREEMENTS : wholeNumber("disagreements", keywords.disagreements, 0, MAX_DISAGREEMENTS);
 
   let between: [string, string] | undefined = encoders.length >= 2 ? [encoders[0], encoders[1]] : undefined;
   if (keywords.between !== undefined) {
     const raw = typeof keywords.between === "string" ? keywords.between.split(",").map((e) => e.trim()) : keywords.between;
     if (!Array.isArray(raw) || raw.length !== 2 || raw.some((e) => typeof e !== "string" || !encoders.includes(e)) || raw[0] === raw[1]) {
-      throw new ShortcodeArgumentError(`between must name two different encoders of this evaluation (${encoders.join(", ")}), e.g. between=["${encoders[0]}", "${encoders[1] ?? "…"}"]; got ${JSON.stringify(keywords.between)}`);
+      throw new ShortcodeArgumentError(
+        `between must name two different encoders of this evaluation (${encoders.join(", ")}), ` +
+          `e.g. between=["${encoders[0]}", "${encoders[1] ?? "…"}"]; got ${JSON.stringify(keywords.between)}`,
+      );
     }
     between = [raw[0], raw[1]];
   }

@@ -77,7 +77,12 @@ interface EncoderRun {
   foreignRows: Set<number>;
 }
 
-export async function evaluateEncoders(engine: CompareEngine, datasetDir: string, encoderIds: readonly string[], options: EvaluateOptions): Promise<Evaluation> {
+export async function evaluateEncoders(
+  engine: CompareEngine,
+  datasetDir: string,
+  encoderIds: readonly string[],
+  options: EvaluateOptions,
+): Promise<Evaluation> {
   if (encoderIds.length === 0) throw new Error("evaluation needs at least one encoder");
   const loaded: Array<{ id: string; encoder: Pick<LoadedEncoder, "spec" | "standInFor">; dataset: Dataset; dim: number; vectors: Float32Array }> = [];
   // The identity, not a session: when every vector is in the store, onnxruntime never starts.

@@ -88,7 +88,13 @@ async function rankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: 
 }
 
 /** Rank of the first result in one of `groups` over the whole dataset (query left out when it was); undefined when none is indexed. */
-export async function firstMatchRank(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, groups: readonly string[]): Promise<number | undefined> {
+export async function firstMatchRank(
+  cache: DatasetVectorCache,
+  encoderId: string,
+  datasetDir: string,
+  result: QueryResult,
+  groups: readonly string[],
+): Promise<number | undefined> {
   const { dataset, dim, vectors } = await cache.get(encoderId, datasetDir);
   const targets: number[] = [];
   let selfRow = -1;

@@ -27,7 +27,11 @@ export function bestEncoders(report: EvalReport): Map<SummaryMetric, Set<string>
 /** How an evaluated encoder ran: what ran leads, what it stands in for follows. */
 export function evaluationRun(e: EncoderEvaluation): RequestedRun {
   return e.standIn
-    ? { requestedId: e.encoderId, ran: { id: e.standIn.id, label: e.standIn.label }, standingInFor: { id: e.encoderId, label: e.label, reason: e.standIn.reason } }
+    ? {
+        requestedId: e.encoderId,
+        ran: { id: e.standIn.id, label: e.standIn.label },
+        standingInFor: { id: e.encoderId, label: e.label, reason: e.standIn.reason },
+      }
     : { requestedId: e.encoderId, ran: { id: e.encoderId, label: e.label } };
 }
 

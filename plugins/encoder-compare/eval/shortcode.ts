@@ -70,7 +70,8 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
 export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly unknown[], chartKey: string): Promise<string> {
   const { options, engine } = ctx;
   const request = parseEvalArgs(args, { dataset: options.dataset, encoders: options.encoders, maxK: options.maxK, knownEncoders: ctx.registry.ids() });
-  const datasetDir = request.dataset === options.dataset ? path.resolve(ctx.projectRoot, options.dataset) : resolveProjectDir(request.dataset, ctx.projectRoot, "dataset");
+  const datasetDir =
+    request.dataset === options.dataset ? path.resolve(ctx.projectRoot, options.dataset) : resolveProjectDir(request.dataset, ctx.projectRoot, "dataset");
   const started = performance.now();
   const shown = Math.min(DISAGREEMENT_RESULTS, request.k);
   const disagreements = request.disagreements > 0 && request.between ? { pair: request.between, count: request.disagreements, shown } : undefined;
@@ -82,7 +83,8 @@ export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly 
   const { report } = evaluation;
   if (report.dataset.queries === 0) {
     throw new Error(
-      `dataset ${report.dataset.name} has no group with two or more images, so there is nothing to measure; give images a "group" in its manifest (see README, Datasets)`,
+      `dataset ${report.dataset.name} has no group with two or more images, so there is nothing to measure; ` +
+        `give images a "group" in its manifest (see README, Datasets)`,
     );
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

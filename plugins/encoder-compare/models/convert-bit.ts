@@ -110,7 +110,9 @@ function countIndices(names: Iterable<string>, pattern: RegExp): number {
     if (match) seen.add(Number(match[1]));
   }
   for (let i = 0; i < seen.size; i++) {
-    if (!seen.has(i)) throw new Error(`BiT weights: index ${i} is missing from tensors matching ${pattern.source} (found ${[...seen].sort((a, b) => a - b).join(", ")})`);
+    if (!seen.has(i)) {
+      throw new Error(`BiT weights: index ${i} is missing from tensors matching ${pattern.source} (found ${[...seen].sort((a, b) => a - b).join(", ")})`);
+    }
   }
   return seen.size;
 }

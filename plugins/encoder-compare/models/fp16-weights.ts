@@ -31,7 +31,12 @@ export function halveWeights(model: Uint8Array): Uint8Array {
     const halves = new Uint16Array(values.length);
     for (let j = 0; j < values.length; j++) halves[j] = toHalf(values[j]);
     const name = `${tensor.name}__fp16`;
-    graph.initializer![i] = onnx.TensorProto.create({ name, dims: tensor.dims, dataType: onnx.TensorProto.DataType.FLOAT16, rawData: new Uint8Array(halves.buffer) });
+    graph.initializer![i] = onnx.TensorProto.create({
+      name,
+      dims: tensor.dims,
+      dataType: onnx.TensorProto.DataType.FLOAT16,
+      rawData: new Uint8Array(halves.buffer),
+    });
     casts.push(
       onnx.NodeProto.create({
         opType: "Cast",

@@ -73,7 +73,8 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
         bytes = readCheckedSync(fs.realpathSync(file), { maxBytes: MAX_MODEL_FILE_BYTES });
       } catch (error) {
         const code = error instanceof FileRefusedError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-        throw new ModelUnavailableError(spec.id, `cannot read ${source.path} (${code})`, `encoder "${spec.id}": cannot read model file ${file} (${code})`, { cause: error });
+        const detail = `encoder "${spec.id}": cannot read model file ${file} (${code})`;
+        throw new ModelUnavailableError(spec.id, `cannot read ${source.path} (${code})`, detail, { cause: error });
       }
       return { model: bytes, sha256: sha256(bytes), origin: file };
     }

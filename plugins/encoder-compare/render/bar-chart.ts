@@ -31,7 +31,9 @@ export function chartSummary(report: EvalReport): string {
   const best = bestEncoders(report);
   const rows = evalRows(report);
   const groups = SUMMARY_METRICS.map(({ key, name }) => {
-    const values = rows.map((row) => `${describeRun(row.run).shortName} ${formatMetric(row.evaluation.summary[key])}${rowIsBest(best, key, row) ? " (best)" : ""}`);
+    const values = rows.map(
+      (row) => `${describeRun(row.run).shortName} ${formatMetric(row.evaluation.summary[key])}${rowIsBest(best, key, row) ? " (best)" : ""}`,
+    );
     return `${name(report.k)}: ${values.join(", ")}`;
   });
   return `${groups.join("; ")}.`;
@@ -49,7 +51,8 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   const parts: string[] = [];
   parts.push(`<figure class="encoder-eval-chart">`);
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${titleId} ${descId}" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${titleId} ${descId}" ` +
+      `viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" ` +
       `style="max-width:100%;height:auto" font-family="inherit" font-size="12" fill="currentColor">`,
   );
   parts.push(`<title id="${titleId}">${escapeHtml(title)}</title>`);
@@ -58,7 +61,9 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   const axisBottom = height - AXIS;
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     const x = round(tick * BAR_AREA);
-    parts.push(`<line class="ec-grid" x1="${x}" y1="${axisTop}" x2="${x}" y2="${axisBottom}" stroke="currentColor" stroke-opacity="${tick === 0 ? 0.6 : 0.15}"/>`);
+    parts.push(
+      `<line class="ec-grid" x1="${x}" y1="${axisTop}" x2="${x}" y2="${axisBottom}" stroke="currentColor" stroke-opacity="${tick === 0 ? 0.6 : 0.15}"/>`,
+    );
     const anchor = tick === 0 ? "start" : tick === 1 ? "end" : "middle";
     parts.push(`<text x="${x}" y="${axisBottom + 15}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
   }
@@ -72,16 +77,20 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
       const isBest = rowIsBest(best, key, row);
       const barY = y + LABEL_LINE;
       parts.push(`<text x="4" y="${y + 12}">${escapeHtml(describeRun(row.run).shortName)}</text>`);
-      parts.push(`<rect class="ec-track" x="0" y="${barY}" width="${BAR_AREA}" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.2"/>`);
       parts.push(
-        `<rect class="ec-bar${isBest ? " ec-bar-best" : ""}" x="0" y="${barY}" width="${round(Math.max(0, Math.min(1, value)) * BAR_AREA)}" height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${isBest ? 0.85 : 0.45}"/>`,
+        `<rect class="ec-track" x="0" y="${barY}" width="${BAR_AREA}" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.2"/>`,
+      );
+      parts.push(
+        `<rect class="ec-bar${isBest ? " ec-bar-best" : ""}" x="0" y="${barY}" width="${round(Math.max(0, Math.min(1, value)) * BAR_AREA)}" ` +
+          `height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${isBest ? 0.85 : 0.45}"/>`,
       );
       parts.push(`<text x="${BAR_AREA + 6}" y="${barY + 11}"${isBest ? ` font-weight="bold"` : ""}>${formatMetric(value)}${isBest ? " best" : ""}</text>`);
     });
   });
   parts.push(`</svg>`);
   parts.push(
-    `<figcaption>${escapeHtml(`${title}.`)} <details class="ec-chart-values"><summary>The chart's values as text</summary>${escapeHtml(summary)}</details></figcaption>`,
+    `<figcaption>${escapeHtml(`${title}.`)} ` +
+      `<details class="ec-chart-values"><summary>The chart's values as text</summary>${escapeHtml(summary)}</details></figcaption>`,
   );
   parts.push(`</figure>`);
   return parts.join("\n");

@@ -41,7 +41,8 @@ export function renderDisagreements(input: DisagreementsInput): string {
   const [a, b] = input.pair.map((run) => describeRun(run));
   const title = `Where ${a.shortName} and ${b.shortName} disagree most on ${input.datasetName}`;
   if (input.rows.length === 0) {
-    return `<p class="encoder-eval-disagreements-none">${escapeHtml(`${title}: ${input.emptyText ?? "they rank the first same-group result of every query alike."}`)}</p>`;
+    const text = `${title}: ${input.emptyText ?? "they rank the first same-group result of every query alike."}`;
+    return `<p class="encoder-eval-disagreements-none">${escapeHtml(text)}</p>`;
   }
   const lines: string[] = [];
   lines.push(`<table class="encoder-eval-disagreements" data-encoders="${escapeHtml(`${input.pair[0].requestedId},${input.pair[1].requestedId}`)}">`);

@@ -65,7 +65,8 @@ function unique(items: readonly string[]): string[] {
 export function describeRun(run: EncoderRun): RunDisplay {
   const { ran, standingInFor } = run;
   if (standingInFor.length === 0) {
-    return { id: ran.id, label: ran.label, mark: "", name: ran.label, shortName: ran.id, reason: "", detail: "", html: `<span class="ec-encoder">${escapeHtml(ran.label)}</span>` };
+    const html = `<span class="ec-encoder">${escapeHtml(ran.label)}</span>`;
+    return { id: ran.id, label: ran.label, mark: "", name: ran.label, shortName: ran.id, reason: "", detail: "", html };
   }
   const lead = run.alsoAsItself ? "also standing in for" : "stand-in for";
   const mark = `${lead} ${joinWords(standingInFor.map((s) => s.label))}`;
@@ -79,7 +80,9 @@ export function describeRun(run: EncoderRun): RunDisplay {
     shortName: `${ran.id} (${lead} ${standingInFor.map((s) => s.id).join(", ")})`,
     reason,
     detail,
-    html: `<span class="ec-encoder">${escapeHtml(ran.label)}</span> <span class="ec-standin" title="${escapeHtml(`${reason} (${detail})`)}">${escapeHtml(mark)}</span>`,
+    html:
+      `<span class="ec-encoder">${escapeHtml(ran.label)}</span> ` +
+      `<span class="ec-standin" title="${escapeHtml(`${reason} (${detail})`)}">${escapeHtml(mark)}</span>`,
   };
 }
 

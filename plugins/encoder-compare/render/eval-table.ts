@@ -12,7 +12,8 @@ export function renderEvalTable(report: EvalReport): string {
   const lines: string[] = [];
   lines.push(`<table class="encoder-eval" data-dataset="${escapeHtml(report.dataset.name)}" data-k="${report.k}">`);
   lines.push(
-    `<caption><span class="ec-title">Retrieval quality on ${escapeHtml(report.dataset.name)}.</span> <span class="ec-scope">${escapeHtml(protocolSentence(report))}</span></caption>`,
+    `<caption><span class="ec-title">Retrieval quality on ${escapeHtml(report.dataset.name)}.</span> ` +
+      `<span class="ec-scope">${escapeHtml(protocolSentence(report))}</span></caption>`,
   );
   const headers = SUMMARY_METRICS.map((m) => `<th scope="col"><abbr title="${escapeHtml(m.meaning(report.k))}">${escapeHtml(m.name(report.k))}</abbr></th>`);
   lines.push(`<thead><tr><th scope="col">Encoder</th>${headers.join("")}</tr></thead>`);
@@ -25,7 +26,8 @@ export function renderEvalTable(report: EvalReport): string {
       const data = `<data value="${value}">${value}</data>`;
       // data-label names the column where a narrow screen stacks the cells.
       const label = ` data-label="${escapeHtml(name(report.k))}"`;
-      return rowIsBest(best, key, row) ? `<td class="ec-best"${label}><strong>${data}</strong> <span class="ec-best-mark">best</span></td>` : `<td${label}>${data}</td>`;
+      if (!rowIsBest(best, key, row)) return `<td${label}>${data}</td>`;
+      return `<td class="ec-best"${label}><strong>${data}</strong> <span class="ec-best-mark">best</span></td>`;
     });
     lines.push(`<tr data-encoder="${escapeHtml(row.requestedIds.join(","))}"><th scope="row">${display.html}</th>${cells.join("")}</tr>`);
   }

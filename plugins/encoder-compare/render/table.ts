@@ -89,7 +89,8 @@ export function encoderCaption(display: RunDisplay): string {
 /** One listed result: relevance mark, caption link, group label, score. */
 export function hitItem(urlBase: string, hit: TableHit, relevance: Relevance | undefined): string {
   const mark = relevance ? hitMark(hit.group, relevance) : "";
-  return `<li${relevance ? ` class="${hit.group !== undefined && relevance.groups.includes(hit.group) ? "ec-match" : "ec-miss"}"` : ""}>${mark}${hitCaption(urlBase, hit)} ` +
+  const matchClass = relevance ? ` class="${hit.group !== undefined && relevance.groups.includes(hit.group) ? "ec-match" : "ec-miss"}"` : "";
+  return `<li${matchClass}>${mark}${hitCaption(urlBase, hit)} ` +
     `<span class="ec-score">cosine <data value="${formatScore(hit.score)}">${formatScore(hit.score)}</data></span></li>`;
 }
 
@@ -120,7 +121,8 @@ export function renderComparisonTable(input: TableInput): string {
   lines.push(`<tbody>`);
   for (const row of input.rows) {
     lines.push(`<tr>`);
-    lines.push(`<td class="ec-query">${linkedToFull(input.urlBase, row.queryFullImage, responsiveImg(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image"))}</td>`);
+    const queryImg = responsiveImg(input.urlBase, row.queryImage, row.queryAlt, "ec-query-image");
+    lines.push(`<td class="ec-query">${linkedToFull(input.urlBase, row.queryFullImage, queryImg)}</td>`);
     lines.push(`<td class="ec-results">`);
     if (row.montage) {
       lines.push(`<div class="ec-montage">`);

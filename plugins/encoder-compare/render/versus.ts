@@ -35,9 +35,11 @@ export function renderVersusTable(input: VersusInput): string {
   const lines: string[] = [];
   lines.push(`<table class="encoder-compare-versus" data-encoders="${escapeHtml(input.columns.map((c) => c.encoderId).join(","))}">`);
   lines.push(
-    `<caption><span class="ec-versus-query">${input.queryFullImage ? `<a href="${escapeHtml(input.urlBase + input.queryFullImage)}">${query}</a>` : query}</span>` +
+    `<caption><span class="ec-versus-query">` +
+      `${input.queryFullImage ? `<a href="${escapeHtml(input.urlBase + input.queryFullImage)}">${query}</a>` : query}</span>` +
       `<span class="ec-title">${escapeHtml(input.queryAlt)}</span> ` +
-      `<span class="ec-scope">top ${input.k} of ${input.datasetSize} images in ${escapeHtml(input.datasetName)} per encoder, by cosine similarity</span></caption>`,
+      `<span class="ec-scope">top ${input.k} of ${input.datasetSize} images in ${escapeHtml(input.datasetName)} per encoder, ` +
+      `by cosine similarity</span></caption>`,
   );
   lines.push(`<thead><tr><th scope="col" class="ec-rank">Rank</th>${encoders.map((d) => `<th scope="col">${encoderCaption(d)}</th>`).join("")}</tr></thead>`);
   lines.push(`<tbody>`);
@@ -53,7 +55,11 @@ export function renderVersusTable(input: VersusInput): string {
   }
   lines.push(`</tbody>`);
   const notes = input.columns.map((c) => {
-    const parts = [relevance ? tallySentence(c.hits, relevance) : "", c.rankOf ?? "", c.selfExcluded ? "the query is in the dataset and left out of its own results" : ""].filter(Boolean);
+    const parts = [
+      relevance ? tallySentence(c.hits, relevance) : "",
+      c.rankOf ?? "",
+      c.selfExcluded ? "the query is in the dataset and left out of its own results" : "",
+    ].filter(Boolean);
     return `<td>${parts.map((p) => `<p class="ec-tally">${escapeHtml(p)}</p>`).join("")}</td>`;
   });
   if (notes.some((n) => n.includes("ec-tally"))) lines.push(`<tfoot><tr><th scope="row" class="ec-rank">Total</th>${notes.join("")}</tr></tfoot>`);

@@ -21,7 +21,8 @@ export function annCacheName(parts: readonly string[]): string {
 
 export function readAnnSnapshot(dir: string, name: string): AnnSnapshot | undefined {
   try {
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), "utf8")) as { format?: number; labels?: unknown; graphBytes?: number; graphFile?: unknown };
+    type Meta = { format?: number; labels?: unknown; graphBytes?: number; graphFile?: unknown };
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), "utf8")) as Meta;
     if (meta.format !== FORMAT || !Array.isArray(meta.labels) || typeof meta.graphFile !== "string" || meta.graphFile.includes("/")) return undefined;
     const graph = fs.readFileSync(path.join(dir, meta.graphFile));
     if (graph.length !== meta.graphBytes) return undefined;

@@ -67,13 +67,18 @@ export class IncrementalIndex implements VectorIndex {
     }
     if ((backend === "faiss" || backend === "ann") && !faissStatus().available) {
       const status = faissStatus();
-      throw new Error(`The faiss search backend was requested but is unavailable: ${status.available ? "unknown" : status.reason}. Use backend "auto" or "js" to search without it.`);
+      throw new Error(
+        `The faiss search backend was requested but is unavailable: ${status.available ? "unknown" : status.reason}. ` +
+          `Use backend "auto" or "js" to search without it.`,
+      );
     }
     this.backend = backend === "auto" ? "js" : backend;
     this.dim = dim;
     this.annFactory = options.annFactory ?? DEFAULT_ANN_FACTORY;
     this.annCandidates = options.annCandidates ?? DEFAULT_ANN_CANDIDATES;
-    if (!Number.isInteger(this.annCandidates) || this.annCandidates < 1) throw new Error(`annCandidates must be a positive integer, got ${this.annCandidates}.`);
+    if (!Number.isInteger(this.annCandidates) || this.annCandidates < 1) {
+      throw new Error(`annCandidates must be a positive integer, got ${this.annCandidates}.`);
+    }
     this.#slab = new VectorSlab(dim, 0, { kernel: this.backend === "js" });
   }
 
@@ -118,7 +123,10 @@ export class IncrementalIndex implements VectorIndex {
       if (this.#slotOfKey.has(key)) continue;
       const vector = vectorOf(key);
       if (!vector || vector.length !== this.dim) {
-        throw new Error(`Index vector for "${key}" has ${vector?.length ?? 0} values, the index has dimension ${this.dim}: check that every embedding has the encoder's dimension.`);
+        throw new Error(
+          `Index vector for "${key}" has ${vector?.length ?? 0} values, the index has dimension ${this.dim}: ` +
+            `check that every embedding has the encoder's dimension.`,
+        );
       }
       added.push({ key, vector });
     }
@@ -228,7 +236,9 @@ export class IncrementalIndex implements VectorIndex {
   search(query: Float32Array, k: number, exclude?: ReadonlySet<number>): SearchHit[] {
     if (!(query instanceof Float32Array)) throw new Error("Search query must be a Float32Array.");
     if (query.length !== this.dim) {
-      throw new Error(`Search query has dimension ${query.length} but the index has dimension ${this.dim}: embed the query with the same encoder as the dataset.`);
+      throw new Error(
+        `Search query has dimension ${query.length} but the index has dimension ${this.dim}: embed the query with the same encoder as the dataset.`,
+      );
     }
     if (!Number.isInteger(k) || k <= 0) throw new Error(`Search k must be a positive integer, got ${k}.`);
     const query64 = Float64Array.from(query);

@@ -74,7 +74,9 @@ export class EmbeddingStore {
       for (const suffix of ["", "-wal", "-shm"]) {
         if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
       }
-      onWarning(`embedding store ${file} was unusable (${(error as Error).message}); moved it to ${aside} and started a new one — embeddings will be recomputed`);
+      onWarning(
+        `embedding store ${file} was unusable (${(error as Error).message}); moved it to ${aside} and started a new one — embeddings will be recomputed`,
+      );
       return new EmbeddingStore(file, openDatabase(file));
     }
   }
