@@ -5,6 +5,7 @@ import path from "node:path";
 import { normalizeOptions, type PluginOptions } from "./options.ts";
 import { createProgress } from "./progress.ts";
 import { createEngine, createRegistry } from "./setup.ts";
+import { defaultDatasetName, resolveRequestedDataset } from "./dataset/embeddings-option.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableRow } from "./render/table.ts";
@@ -126,7 +127,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         k: options.k,
         maxK: options.maxK,
         encoders: options.encoders,
-        dataset: options.dataset,
+        dataset: defaultDatasetName(options.dataset),
         includeSelf: options.includeSelf,
         knownEncoders: registry.ids(),
       }, pageDefaults);
@@ -148,7 +149,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     });
     let datasetDir: string;
     try {
-      datasetDir = request.dataset === options.dataset ? path.resolve(projectRoot, options.dataset) : resolveProjectDir(request.dataset, projectRoot, "dataset");
+      datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
     } catch (error) {
       throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
     }
@@ -160,10 +161,12 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         let datasetSize = 0;
         let datasetName = "";
         let standIn: { label: string; note: string } | undefined;
+        let datasetNote: string | undefined;
         for (const [i, queryFile] of queryFiles.entries()) {
           const result = await engine.query(encoderId, datasetDir, queryFile, { k: request.k, includeSelf: request.includeSelf });
           datasetSize = result.datasetSize;
           datasetName = result.datasetName;
+          datasetNote = result.datasetNote;
           if (result.standInFor) {
             standIn = {
               label: `${result.encoder.label} — stand-in for ${result.standInFor.spec.label}`,
@@ -193,7 +196,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
           renderComparisonTable({
             encoderId,
             encoderLabel: standIn?.label ?? spec.label,
-            note: standIn?.note,
+            note: [standIn?.note, datasetNote && `(${datasetNote})`].filter(Boolean).join(" ") || undefined,
             datasetName,
             datasetSize,
             k: request.k,

@@ -1,6 +1,6 @@
 // `encoder-compare eval`: the encoderEval table in the terminal, or the whole report as JSON.
 // stdout depends only on the inputs (two runs print the same bytes); timings go to stderr.
-import path from "node:path";
+import { datasetLocation } from "../dataset/embeddings-option.ts";
 import { evaluateEncoders } from "../eval/evaluate.ts";
 import { formatEvalText } from "../eval/report.ts";
 import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";
@@ -32,7 +32,7 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
     const options = await optionsFromArgs(parsed, io.cwd);
     const k = positiveIntegerFlag(parsed, "--k", DEFAULT_EVAL_K);
     const engine = engineForCommand(options, io);
-    const datasetDir = path.resolve(io.cwd, options.dataset);
+    const datasetDir = datasetLocation(options.dataset, options.datasets, io.cwd);
     try {
       const { report } = await evaluateEncoders(engine, datasetDir, options.encoders, {
         k,

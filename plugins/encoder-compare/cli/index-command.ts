@@ -1,6 +1,7 @@
 // `encoder-compare index`: embed a dataset with each encoder now, so the next build (or a
 // CI build restoring .cache/) finds every vector in the store.
 import path from "node:path";
+import { datasetLocation } from "../dataset/embeddings-option.ts";
 import { statsName } from "../compare.ts";
 import { collectSummary, formatSummary } from "../summary.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
@@ -18,7 +19,7 @@ search index once to check it, and prints the build summary line. Progress shows
     if (parsed.positional.length) throw new UsageError(`unexpected argument "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
     const engine = engineForCommand(options, io);
-    const datasetDir = path.resolve(io.cwd, options.dataset);
+    const datasetDir = datasetLocation(options.dataset, options.datasets, io.cwd);
     try {
       engine.startBuild();
       for (const id of options.encoders) {

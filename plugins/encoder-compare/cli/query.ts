@@ -2,6 +2,7 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
+import { datasetLocation } from "../dataset/embeddings-option.ts";
 import type { CompareEngine, QueryResult } from "../compare.ts";
 import { escapeHtml } from "../render/escape.ts";
 import { createMontageWriter } from "../render/montage.ts";
@@ -84,7 +85,7 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   const queries = parsed.positional.map((q) => path.resolve(io.cwd, q));
   for (const q of queries) if (!fs.existsSync(q) || !fs.statSync(q).isFile()) throw new UsageError(`query image ${q} does not exist`);
   const engine = engineForCommand(options, io);
-  const datasetDir = path.resolve(io.cwd, options.dataset);
+  const datasetDir = datasetLocation(options.dataset, options.datasets, io.cwd);
   try {
     const all: Array<{ path: string; results: QueryResult[] }> = [];
     for (const q of queries) {
