@@ -13,6 +13,7 @@ import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/enc
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file.ts";
+import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 
@@ -209,5 +210,27 @@ describe("embeddings folder as a dataset", () => {
         await e.close();
       }
     });
+  });
+});
+
+describe("embeddings dataset through Eleventy", () => {
+  test("dataset=\"name\" from the datasets option renders the native dataset's table, plus where its vectors came from", async () => {
+    const content = path.join(WORK, "content");
+    fs.mkdirSync(path.join(content, "posts"), { recursive: true });
+    fs.copyFileSync(QUERIES[0], path.join(content, "posts", "q.png"));
+    fs.writeFileSync(path.join(content, "posts", "native.md"), '---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders="pixels", k=3 %>\n');
+    fs.writeFileSync(path.join(content, "posts", "cluster.md"), '---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders="pixels", k=3, dataset="memes-at-scale" %>\n');
+    const rel = (p: string) => path.relative(ROOT, p);
+    const pages = await buildWithPlugin(content, path.join(WORK, "_site"), {
+      dataset: rel(DATA),
+      datasets: { "memes-at-scale": { embeddings: rel(EXPORTED), name: "dataset" } },
+      cacheDir: rel(path.join(WORK, "cache")),
+      tileSize: 32,
+    });
+    const html = (name: string) => pages.find((p) => p.inputPath.endsWith(`${name}.md`))!.content;
+    const note = ' <span class="ec-note">(vectors verified: 12 sampled images (seed 0) re-embedded with pixels, cosine ≥ 1.000)</span>';
+    const expected = html("native").replace('<span class="ec-encoder">pixels (16×16 thumbnail)</span>', `$&${note}`);
+    assert.notEqual(expected, html("native"));
+    assert.equal(html("cluster"), expected);
   });
 });
