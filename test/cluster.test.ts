@@ -11,6 +11,7 @@ import type { CompareEngine, QueryResult } from "../plugins/encoder-compare/comp
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
 import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
+import { normalizeOptions } from "../plugins/encoder-compare/options.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
@@ -90,6 +91,16 @@ describe(".npy shards", () => {
     folder.close();
   });
 
+  test("a shard cut at any byte is refused naming the file (header or data)", () => {
+    const source = path.join(EXPORTED, "img_emb", "img_emb_2.npy");
+    const bytes = fs.readFileSync(source);
+    const cut = path.join(WORK, "cut.npy");
+    for (const length of [0, 3, 8, 11, 60, 127, 128, 129, bytes.length - 1]) {
+      fs.writeFileSync(cut, bytes.subarray(0, length));
+      assert.throws(() => readNpyHeader(cut), (error: Error) => error.message.startsWith(`${cut}: `) && /truncated|not a \.npy file/.test(error.message), `cut at ${length}`);
+    }
+  });
+
   test("a truncated shard is an error naming the file; a missing shard number too", async () => {
     const broken = path.join(WORK, "truncated");
     fs.cpSync(EXPORTED, broken, { recursive: true });
@@ -98,6 +109,19 @@ describe(".npy shards", () => {
     await assert.rejects(EmbeddingsFolder.open(broken), (error: Error) => error.message.startsWith(`${shard}: is truncated: its header says 5×768 float32`));
     fs.rmSync(shard);
     await assert.rejects(EmbeddingsFolder.open(broken), /shard number 1 is missing \(found img_emb_2\.npy after img_emb_0\.npy\)/);
+  });
+});
+
+describe("embeddings dataset options", () => {
+  test("the object form is checked key by key, in one line naming the option", () => {
+    const bad = (dataset: unknown) => () => normalizeOptions({ dataset } as never);
+    assert.throws(bad({ embeddings: "e", nprobe: 0 }), /^Error: \[encoder-compare\] plugin option `dataset`: `nprobe` must be an integer ≥ 1, got 0$/);
+    assert.throws(bad({ embeddings: "e", indx: "i" }), /plugin option `dataset`: `indx` is unknown; known: embeddings, encoder, images, index/);
+    assert.throws(bad({ encoder: "pixels" }), /plugin option `dataset`: `embeddings` must be the folder written by `clip-retrieval inference`/);
+    assert.throws(bad(""), /plugin option `dataset` must be a folder path or \{ embeddings, encoder, images, index \}/);
+    assert.throws(() => normalizeOptions({ datasets: { big: { embeddings: "e", verifySample: -1 } } }), /plugin option `datasets.big`: `verifySample` must be an integer ≥ 0, got -1/);
+    assert.throws(() => normalizeOptions({ datasets: [] as never }), /plugin option `datasets` must be an object of name → dataset/);
+    assert.throws(() => embeddingsDatasets({ dataset: { embeddings: path.relative(ROOT, DATA) }, datasets: {} }, ROOT), /plugin option `dataset`: `encoder` is missing; name the encoder id that computed the vectors in /);
   });
 });
 
