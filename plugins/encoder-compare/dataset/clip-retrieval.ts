@@ -5,7 +5,7 @@
 // offset when asked for, so the folder's size is bounded by the disk, not by memory.
 import fs from "node:fs";
 import path from "node:path";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
 
 export interface EmbeddingsShard {
@@ -33,7 +33,8 @@ export class EmbeddingsFolder {
   readonly rows: number;
   readonly dim: number;
   readonly #fds = new Map<string, number>();
-  #columns?: Promise<Set<string>>;
+  /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
+  readonly #parquet = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
 
   private constructor(dir: string, shards: EmbeddingsShard[]) {
     this.dir = dir;
@@ -118,25 +119,28 @@ export class EmbeddingsFolder {
     }
   }
 
-  async #metadataColumns(): Promise<Set<string>> {
-    const first = this.shards[0].metadata;
-    if (!first) return new Set();
-    this.#columns ??= parquetMetadataAsync(await asyncBufferFromFile(first)).then((meta) => new Set(meta.schema.slice(1).map((element) => element.name)));
-    return this.#columns;
+  #parquetFile(name: string): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
+    let opened = this.#parquet.get(name);
+    if (!opened) {
+      opened = asyncBufferFromFile(name).then(async (file) => ({ file, metadata: await parquetMetadataAsync(file) }));
+      this.#parquet.set(name, opened);
+    }
+    return opened;
   }
 
   /** Metadata of the given rows (in the order asked); rows without metadata get only `row`. */
   async metadata(rows: readonly number[]): Promise<RowMetadata[]> {
-    const present = await this.#metadataColumns();
-    const columns = METADATA_COLUMNS.filter((c) => present.has(c));
     const out = new Map<number, RowMetadata>();
     for (const row of rows) {
       if (out.has(row)) continue;
       const shard = this.#shardOf(row);
       const entry: RowMetadata = { row };
-      if (shard.metadata && columns.length) {
+      const parquet = shard.metadata ? await this.#parquetFile(shard.metadata) : undefined;
+      const present = new Set(parquet?.metadata.schema.slice(1).map((element) => element.name));
+      const columns = METADATA_COLUMNS.filter((c) => present.has(c));
+      if (parquet && columns.length) {
         const inShard = row - shard.firstRow;
-        const [record] = await parquetReadObjects({ file: await asyncBufferFromFile(shard.metadata), columns: [...columns], rowStart: inShard, rowEnd: inShard + 1 });
+        const [record] = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart: inShard, rowEnd: inShard + 1 });
         for (const column of columns) {
           const value = record?.[column];
           if (value !== null && value !== undefined && value !== "") entry[column] = String(value);
@@ -150,6 +154,7 @@ export class EmbeddingsFolder {
   close(): void {
     for (const fd of this.#fds.values()) fs.closeSync(fd);
     this.#fds.clear();
+    this.#parquet.clear();
   }
 }
 
