@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parquetWriteFile } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli.ts";
 import type { CompareEngine, QueryResult } from "../plugins/encoder-compare/compare.ts";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
@@ -89,6 +90,25 @@ describe(".npy shards", () => {
       { row: 0, id: "images/1f34e-google.png", image_path: "images/1f34e-google.png", caption: "1f34e-google.png" },
     ]);
     folder.close();
+  });
+
+  test("metadata strings lose terminal control bytes; other columns are ignored", async () => {
+    const folder = path.join(WORK, "hostile");
+    fs.cpSync(EXPORTED, folder, { recursive: true });
+    parquetWriteFile({
+      filename: path.join(folder, "metadata", "metadata_2.parquet"),
+      columnData: [
+        { name: "image_path", data: ["images/1f697-google.png", "images/1f697-twitter.png"], type: "STRING" },
+        { name: "caption", data: ["\u001b[2J<b>car</b>\r\n", null], type: "STRING" },
+        { name: "aesthetic", data: [6.5, 4.25], type: "DOUBLE" },
+      ],
+    });
+    const opened = await EmbeddingsFolder.open(folder);
+    assert.deepEqual(await opened.metadata([10, 11]), [
+      { row: 10, image_path: "images/1f697-google.png", caption: " [2J<b>car</b>  " },
+      { row: 11, image_path: "images/1f697-twitter.png" },
+    ]);
+    opened.close();
   });
 
   test("a shard cut at any byte is refused naming the file (header or data)", () => {

@@ -26,6 +26,7 @@ export interface RowMetadata {
 
 const METADATA_COLUMNS = ["id", "image_path", "caption", "url"] as const;
 const SHARD = /^img_emb_(\d+)\.npy$/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 export class EmbeddingsFolder {
   readonly dir: string;
@@ -143,7 +144,9 @@ export class EmbeddingsFolder {
         const [record] = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart: inShard, rowEnd: inShard + 1 });
         for (const column of columns) {
           const value = record?.[column];
-          if (value !== null && value !== undefined && value !== "") entry[column] = String(value);
+          // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
+          const text = value === null || value === undefined ? "" : String(value).replace(CONTROL_CHARACTERS, " ");
+          if (text.trim() !== "") entry[column] = text;
         }
       }
       out.set(row, entry);
