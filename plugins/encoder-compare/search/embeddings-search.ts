@@ -43,8 +43,9 @@ export class EmbeddingsSearch {
     const asked = Math.min(Math.max(this.candidates, want), this.index.rows);
     const { labels } = this.index.index.search(Array.from(query), asked);
     const hits: SearchHit[] = [];
-    for (const label of new Set(labels)) {
-      if (label < 0) continue;
+    // Read in row order: neighbouring rows share pages of the shard files.
+    const rows = [...new Set(labels)].filter((label) => label >= 0).sort((a, b) => a - b);
+    for (const label of rows) {
       this.folder.readRows(label, 1, this.#row);
       hits.push({ id: label, score: dotRow(this.#row, 0, q) });
     }
