@@ -13,6 +13,7 @@ import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrie
 import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/options.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
@@ -265,7 +266,9 @@ describe("embeddings dataset through Eleventy", () => {
     fs.writeFileSync(path.join(content, "posts", "native.md"), '---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders="pixels", k=3 %>\n');
     fs.writeFileSync(path.join(content, "posts", "cluster.md"), '---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders="pixels", k=3, dataset="memes-at-scale" %>\n');
     const rel = (p: string) => path.relative(ROOT, p);
+    const summaries: BuildSummary[] = [];
     const pages = await buildWithPlugin(content, path.join(WORK, "_site"), {
+      onBuildSummary: (summary: BuildSummary) => summaries.push(summary),
       dataset: rel(DATA),
       datasets: { "memes-at-scale": { embeddings: rel(EXPORTED), name: "dataset" } },
       cacheDir: rel(path.join(WORK, "cache")),
@@ -276,5 +279,6 @@ describe("embeddings dataset through Eleventy", () => {
     const expected = html("native").replace('<span class="ec-encoder">pixels (16×16 thumbnail)</span>', `$&${note}`);
     assert.notEqual(expected, html("native"));
     assert.equal(html("cluster"), expected);
+    assert.deepEqual(summaries.map((summary) => summary.backends), [["exact-scan", "js"]]);
   });
 });

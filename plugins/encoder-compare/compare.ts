@@ -16,6 +16,7 @@ import { ModelUnavailableError } from "./models/download.ts";
 import { resolveModel } from "./models/resolve.ts";
 import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "./search/ann-cache.ts";
 import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
+import type { EmbeddingsSearch } from "./search/embeddings-search.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
 
@@ -185,7 +186,8 @@ export class CompareEngine {
   #store?: EmbeddingStore;
   stats = new Map<string, EncoderStats>();
   skippedImages = new Map<string, string>();
-  backendsUsed = new Set<SearchBackend>();
+  /** Backends that served queries; embeddings folders add "faiss-file" (an index file) or "exact-scan". */
+  backendsUsed = new Set<SearchBackend | EmbeddingsSearch["backend"]>();
   /** Indexes already counted in this build's stats (several shortcodes share one). */
   #countedIndexes = new Set<string>();
 
@@ -528,6 +530,7 @@ export class CompareEngine {
       const bySha = await this.#embed(encoder, images);
       return new Map(images.filter((image) => bySha.has(image.sha256)).map((image) => [image.file, bySha.get(image.sha256)!]));
     });
+    this.backendsUsed.add(dataset.search.backend);
     const querySha = this.#querySha(queryFile);
     const vector = await this.#queryVector(encoder, queryFile, querySha);
     // The query's own image may be among the rows (possibly more than once): ask for a few more.
