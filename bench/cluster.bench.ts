@@ -105,6 +105,14 @@ async function child(): Promise<void> {
   const openIndex = performance.now() - started;
   const search = new EmbeddingsSearch(folder, index, EMBEDDINGS_DEFAULTS.candidates);
   const { latency, recall } = measure(search, queries, truth);
+  // What a table needs after the search: the metadata of its k hits (hyparquet, footers cached).
+  const hitRows = search.search(queries[1], K).map((h) => h.id);
+  started = performance.now();
+  await folder.metadata(hitRows);
+  const firstMetadata = performance.now() - started;
+  started = performance.now();
+  await folder.metadata(search.search(queries[2], K).map((h) => h.id));
+  const nextMetadata = performance.now() - started;
   const rss = peakRssMb();
   const rows: Row[] = [
     { goal: "cluster", metric: `open ${label} folder (${folder.shards.length} .npy headers + parquet footers)`, value: `${fmt(openFolder, 0)} ms` },
@@ -116,6 +124,7 @@ async function child(): Promise<void> {
       target: check(recall >= 0.9, "recall@10 ≥ 0.9"),
       note: `recall@10 ${recall.toFixed(3)} vs exact, ${queries.length} queries`,
     },
+    { goal: "cluster", metric: `metadata of ${K} hits from parquet (hyparquet)`, value: `${fmt(nextMetadata, 1)} ms`, note: `first call ${fmt(firstMetadata, 0)} ms (reads the footers)` },
     { goal: "cluster", metric: "peak RSS of the process that opened and queried it", value: `${fmt(rss, 0)} MiB`, target: check(rss < 2048, "< 2 GiB") },
   ];
   report(rows);
