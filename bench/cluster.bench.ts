@@ -20,7 +20,7 @@ import { check, fmt, log, median, peakRssMb, report, ROOT, type Row } from "./li
 
 const N = Number(process.env.BENCH_CLUSTER_N ?? 1_000_000);
 const K = 10;
-const DIR = path.join(ROOT, ".cache/bench-cluster", `scale-${N}`);
+const DIR = path.join(ROOT, ".cache/bench-cluster", N === 1_000_000 ? "scale-1m" : `scale-${N}`);
 const INDEX = path.join(DIR, "image.index");
 const label = `${(N / 1e6).toLocaleString("en-US")}M × 512`;
 
