@@ -139,7 +139,7 @@ async function sweep(): Promise<Row[]> {
     [{ nprobe: 16 }, 256],
     [{ nprobe: 64 }, 256],
     [{ nprobe: 32 }, 64],
-    [{ nprobe: 32 }, 1024],
+    [{ nprobe: 32 }, 256],
   ];
   for (const [params, candidates] of configs) {
     const { latency, recall } = measure(new EmbeddingsSearch(folder, openFaissIndexFile(INDEX, params), candidates), queries, truth);

@@ -19,7 +19,7 @@ export interface EmbeddingsDatasetOption {
   /** Override the index's own nprobe (IVF) or efSearch (HNSW). */
   nprobe?: number;
   efSearch?: number;
-  /** Candidates taken from the faiss index per query, then rescored exactly from the vectors (default 256). */
+  /** Candidates taken from the faiss index per query, then rescored exactly from the vectors (default 1024). */
   candidates?: number;
   /** Images re-embedded to check the claim (default 32; 0 skips the check and labels the vectors unverified). */
   verifySample?: number;
@@ -44,7 +44,7 @@ export interface EmbeddingsDatasetConfig {
   verifySeed: number;
 }
 
-export const EMBEDDINGS_DEFAULTS = { candidates: 256, verifySample: 32, verifySeed: 0 } as const;
+export const EMBEDDINGS_DEFAULTS = { candidates: 1024, verifySample: 32, verifySeed: 0 } as const;
 
 const KEYS = new Set(["embeddings", "encoder", "images", "index", "nprobe", "efSearch", "candidates", "verifySample", "verifySeed", "name"]);
 
