@@ -2,6 +2,7 @@
 //   npm run bench                      all suites (a few minutes)
 //   npm run bench -- --quick           fewer configurations and repetitions
 //   npm run bench -- --only=encode,scale
+//   npm run bench -- --scale-1m        adds the opt-in cluster suite (1M vectors, IVF-PQ; builds its data once, minutes)
 // Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14),
 // warm (issue 13: warm builds, real-size graphs, the seed's job). Figures are
 // printed, never asserted; the target column says whether each goal is met on this machine.
@@ -19,10 +20,13 @@ const SUITES: Record<string, { file: string; flags?: string[] }> = {
   tryit: { file: "bench/try-it.bench.ts" },
   warm: { file: "bench/warm.bench.ts" },
 };
+/** Opt-in: needs ~1.1 GB of disk under .cache/bench-cluster and minutes of python3-faiss the first time. */
+const OPT_IN: Record<string, { file: string; flags?: string[] }> = { cluster: { file: "bench/cluster.bench.ts" } };
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+if (args.includes("--scale-1m") || only?.includes("cluster")) Object.assign(SUITES, OPT_IN);
 for (const name of only ?? []) if (!SUITES[name]) throw new Error(`unknown suite "${name}"; suites: ${Object.keys(SUITES).join(", ")}`);
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";

@@ -5,12 +5,13 @@ import { UsageError, type Command, type Output } from "./cli/common.ts";
 import { cacheClear, cacheStats } from "./cli/cache.ts";
 import { datasetImport } from "./cli/dataset.ts";
 import { evalCommand } from "./cli/eval.ts";
+import { exportCommand } from "./cli/export.ts";
 import { indexCommand } from "./cli/index-command.ts";
 import { modelsList, modelsPull, modelsVerify } from "./cli/models.ts";
 import { queryCommand } from "./cli/query.ts";
 import { terminalOutput, terminalText } from "./terminal-text.ts";
 
-export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
+export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, exportCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -6,6 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "./dataset/safe-read.ts";
+import { EmbeddingsDataset } from "./dataset/embeddings-dataset.ts";
+import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "./dataset/embeddings-option.ts";
 import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
 import { imageToTensor } from "./encoders/preprocess.ts";
 import type { EncoderRegistry } from "./encoders/registry.ts";
@@ -15,6 +17,7 @@ import { ModelUnavailableError } from "./models/download.ts";
 import { resolveModel } from "./models/resolve.ts";
 import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "./search/ann-cache.ts";
 import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
+import type { EmbeddingsSearch } from "./search/embeddings-search.ts";
 import { EmbeddingStore } from "./store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
 import type { RequestedRun } from "./render/encoder-run.ts";
@@ -54,6 +57,8 @@ export interface EngineOptions {
   info: (message: string) => void;
   /** Shows progress of long embedding runs (none when absent). */
   progress?: ProgressFactory;
+  /** Datasets given as embeddings folders (the `dataset`/`datasets` options' object form), by absolute folder. */
+  embeddingsDatasets?: ReadonlyMap<string, EmbeddingsDatasetConfig>;
 }
 
 export interface LoadedEncoder {
@@ -139,6 +144,8 @@ export interface QueryResult {
   /** The dataset's name and its number of indexed images (what the table's caption shows). */
   datasetName: string;
   datasetSize: number;
+  /** Where the dataset's vectors came from when not computed here (an embeddings folder: verified or not). */
+  datasetNote?: string;
 }
 
 interface DatasetIndex {
@@ -179,6 +186,7 @@ export class CompareEngine {
   readonly #sessions = new Map<string, Promise<EncoderSession>>();
   readonly #indexes = new Map<string, Promise<DatasetIndex>>();
   readonly #live = new Map<string, LiveIndex>();
+  readonly #embeddings = new Map<string, Promise<EmbeddingsDataset>>();
   /** How this build changed each index. */
   indexUpdates: IndexUpdate[] = [];
   readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
@@ -189,7 +197,8 @@ export class CompareEngine {
   #store?: EmbeddingStore;
   stats = new Map<string, EncoderStats>();
   skippedImages = new Map<string, string>();
-  backendsUsed = new Set<SearchBackend>();
+  /** Backends that served queries; embeddings folders add "faiss-file" (an index file) or "exact-scan". */
+  backendsUsed = new Set<SearchBackend | EmbeddingsSearch["backend"]>();
   /** Indexes already counted in this build's stats (several shortcodes share one). */
   #countedIndexes = new Set<string>();
 
@@ -303,6 +312,7 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
+      if (this.#embeddingsConfig(dir)) throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
       dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
@@ -459,6 +469,8 @@ export class CompareEngine {
   }
 
   async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
+    const embeddings = this.#embeddingsConfig(datasetDir);
+    if (embeddings) return this.#queryEmbeddings(encoderId, embeddings, queryFile, options);
     const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
     const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
@@ -487,24 +499,7 @@ export class CompareEngine {
       };
     }
     const { dataset: indexed, index, rowBySha } = await this.datasetIndex(encoderId, datasetDir);
-    const started = performance.now();
-    let vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
-    if (vector) {
-      stats.cached++;
-    } else {
-      this.#requireWritableStore(`the query image ${queryFile} for ${encoder.spec.id}`);
-      let tensor: Float32Array;
-      try {
-        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
-        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
-      } catch (error) {
-        throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
-      }
-      [vector] = await (await this.#session(encoder)).embedBatch([tensor]);
-      this.store.putVectors(encoder.key, [[querySha, vector]]);
-      stats.embedded++;
-    }
-    stats.seconds += (performance.now() - started) / 1000;
+    const vector = await this.#queryVector(encoder, queryFile, querySha);
     const selfRow = rowBySha.get(querySha);
     const exclude = !options.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
     const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: indexed.images[hit.id] }));
@@ -520,6 +515,92 @@ export class CompareEngine {
       selfExcluded: exclude !== undefined,
       datasetName: indexed.name,
       datasetSize: indexed.images.length,
+    };
+  }
+
+  /** The query image's vector, from the store or embedded now. */
+  async #queryVector(encoder: EncoderIdentity, queryFile: string, querySha: string): Promise<Float32Array> {
+    const stats = this.statsFor(statsName(encoder));
+    const started = performance.now();
+    let vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
+    if (vector) {
+      stats.cached++;
+    } else {
+      this.#requireWritableStore(`the query image ${queryFile} for ${encoder.spec.id}`);
+      const queryReal = this.#querySha(queryFile).real;
+      let tensor: Float32Array;
+      try {
+        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
+        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
+      } catch (error) {
+        throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
+      }
+      [vector] = await (await this.#session(encoder)).embedBatch([tensor]);
+      this.store.putVectors(encoder.key, [[querySha, vector]]);
+      stats.embedded++;
+    }
+    stats.seconds += (performance.now() - started) / 1000;
+    return vector;
+  }
+
+  /** The embeddings-folder form of a dataset (configured, or a folder holding img_emb/), else undefined. */
+  #embeddingsConfig(dir: string): EmbeddingsDatasetConfig | undefined {
+    return this.options.embeddingsDatasets?.get(dir) ?? (isEmbeddingsFolder(dir) ? embeddingsFolderConfig(dir) : undefined);
+  }
+
+  #openEmbeddings(config: EmbeddingsDatasetConfig): Promise<EmbeddingsDataset> {
+    const key = JSON.stringify(config);
+    let opened = this.#embeddings.get(key);
+    if (!opened) {
+      opened = EmbeddingsDataset.open(config, { cacheDir: this.options.cacheDir, info: this.options.info, warn: this.options.warn, sha256: (file) => this.#querySha(file).sha });
+      this.#embeddings.set(key, opened);
+      opened.catch(() => this.#embeddings.delete(key));
+    }
+    return opened;
+  }
+
+  /**
+   * A query against vectors computed elsewhere: only the encoder they claim can search them, and
+   * only after a sample of them matched what that encoder computes here (or labelled unverified).
+   */
+  async #queryEmbeddings(encoderId: string, config: EmbeddingsDatasetConfig, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
+    const encoder = await this.#identity(encoderId);
+    if (encoderId !== config.encoder) {
+      throw new Error(`dataset ${config.name} holds vectors from ${config.encoder} (${config.dir}); ${encoderId} cannot search them — use encoders="${config.encoder}" with this dataset`);
+    }
+    if (encoder.standInFor) {
+      throw new Error(`dataset ${config.name} holds ${config.encoder} vectors, but ${config.encoder} is not available here (${encoder.standInFor.reason}) and its stand-in's vectors cannot search them`);
+    }
+    const dataset = await this.#openEmbeddings(config);
+    const verification = await dataset.verify(async (files) => {
+      const images = files.map((file) => ({ file, sha256: this.#querySha(file).sha }));
+      const bySha = await this.#embed(encoder, images);
+      return new Map(images.filter((image) => bySha.has(image.sha256)).map((image) => [image.file, bySha.get(image.sha256)!]));
+    });
+    this.backendsUsed.add(dataset.search.backend);
+    const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
+    const vector = await this.#queryVector(encoder, queryFile, querySha);
+    // The query's own image may be among the rows (possibly more than once): ask for a few more.
+    const found = dataset.search.search(vector, options.k + (options.includeSelf ? 0 : 4));
+    const images = await dataset.hitImages(found);
+    const hits: QueryHit[] = [];
+    let selfExcluded = false;
+    for (const [i, hit] of found.entries()) {
+      if (!options.includeSelf && images[i].sha256 === querySha) {
+        selfExcluded = true;
+        continue;
+      }
+      if (hits.length < options.k) hits.push({ rank: hits.length + 1, score: hit.score, image: images[i] });
+    }
+    return {
+      encoder: encoder.spec,
+      query: { file: queryReal, sha256: querySha },
+      vector,
+      hits,
+      selfExcluded,
+      datasetName: config.name,
+      datasetSize: dataset.rows,
+      datasetNote: verification.note,
     };
   }
 
@@ -605,6 +686,8 @@ export class CompareEngine {
     this.#sessions.clear();
     this.#indexes.clear();
     this.#live.clear();
+    for (const opened of this.#embeddings.values()) (await opened.catch(() => undefined))?.close();
+    this.#embeddings.clear();
     this.#store?.close();
     this.#store = undefined;
   }

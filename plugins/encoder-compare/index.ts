@@ -5,6 +5,7 @@ import path from "node:path";
 import { normalizeOptions, type PluginOptions } from "./options.ts";
 import { createProgress } from "./progress.ts";
 import { createEngine, createRegistry } from "./setup.ts";
+import { defaultDatasetName, resolveRequestedDataset } from "./dataset/embeddings-option.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { createMontageWriter, type MontageWriter } from "./render/montage.ts";
 import { renderComparisonTable, renderErrorBox, type TableHit, type TableRow } from "./render/table.ts";
@@ -177,7 +178,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         k: options.k,
         maxK: options.maxK,
         encoders: options.encoders,
-        dataset: options.dataset,
+        dataset: defaultDatasetName(options.dataset),
         includeSelf: options.includeSelf,
         knownEncoders: registry.ids(),
         tryIt: options.tryIt,
@@ -202,7 +203,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     });
     let datasetDir: string;
     try {
-      datasetDir = request.dataset === options.dataset ? path.resolve(projectRoot, options.dataset) : resolveProjectDir(request.dataset, projectRoot, "dataset");
+      datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
     } catch (error) {
       throw new EncoderCompareError(`${where}: ${(error as Error).message}`, { cause: error });
     }
@@ -300,6 +301,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
           encoderId,
           encoderLabel: registry.get(firstId).label,
           run,
+          // Where an embeddings dataset's vectors came from, and whether they were verified.
+          note: first.datasetNote ? `(${first.datasetNote})` : undefined,
           datasetName: first.datasetName,
           datasetSize: first.datasetSize,
           k: request.k,

@@ -1,5 +1,6 @@
 // Every plugin option, its default, and what it does. Shortcode keywords override the
 // per-query ones (k, encoders, dataset, includeSelf) for one call.
+import { checkDatasetOption, type DatasetOption } from "./dataset/embeddings-option.ts";
 import type { EncoderSpec } from "./encoders/spec.ts";
 import { DEFAULT_LIMIT_INPUT_PIXELS } from "./encoders/preprocess.ts";
 import type { BuildSummary } from "./summary.ts";
@@ -7,8 +8,10 @@ import type { BuildSummary } from "./summary.ts";
 export interface PluginOptions {
   /** Encoders a shortcode shows when it names none, in table order. */
   encoders: string[];
-  /** Folder of dataset images (+ optional manifest.json), relative to the project root. */
-  dataset: string;
+  /** Folder of dataset images (+ optional manifest.json), relative to the project root; or an embeddings folder (see "Datasets bigger than your machine"). */
+  dataset: DatasetOption;
+  /** Named datasets a shortcode can pick with dataset="name" (folder paths or embeddings folders). */
+  datasets: Record<string, DatasetOption>;
   /** Results per query. */
   k: number;
   /** Largest k a shortcode may ask for. */
@@ -60,6 +63,7 @@ export interface PluginOptions {
 export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   encoders: ["pixels", "phash"],
   dataset: "content/datasets/emoji-memes",
+  datasets: {},
   k: 3,
   maxK: 50,
   includeSelf: false,
@@ -111,7 +115,14 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   if (!Array.isArray(options.encoders) || options.encoders.length === 0 || options.encoders.some((e) => typeof e !== "string")) {
     fail(`\`encoders\` must be a non-empty array of encoder ids, got ${JSON.stringify(options.encoders)}`);
   }
-  if (typeof options.dataset !== "string" || options.dataset === "") fail("`dataset` must be a folder path");
+  if (typeof options.datasets !== "object" || options.datasets === null || Array.isArray(options.datasets)) fail("`datasets` must be an object of name → dataset");
+  for (const [where, value] of [["dataset", options.dataset], ...Object.entries(options.datasets).map(([name, v]) => [`datasets.${name}`, v])]) {
+    try {
+      checkDatasetOption(value, `\`${where}\``);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   positiveInt("k", options.k);
   positiveInt("maxK", options.maxK);
   if (options.k > options.maxK) fail(`\`k\` (${options.k}) is above \`maxK\` (${options.maxK})`);

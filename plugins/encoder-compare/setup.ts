@@ -2,6 +2,7 @@
 // read the same options, environment switches and caches.
 import path from "node:path";
 import { CompareEngine } from "./compare.ts";
+import { embeddingsDatasets } from "./dataset/embeddings-option.ts";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
 import { checkDataFolder } from "./folder-check.ts";
 import { modelsDir } from "./models/cache-dir.ts";
@@ -45,5 +46,6 @@ export function createEngine(options: PluginOptions, context: EngineContext, reg
     warn: context.warn,
     info: context.info,
     progress: context.progress,
+    embeddingsDatasets: embeddingsDatasets(options, context.projectRoot),
   });
 }

@@ -1,6 +1,5 @@
 // `encoder-compare eval`: the encoderEval table in the terminal, or the whole report as JSON.
 // stdout depends only on the inputs (two runs print the same bytes); timings go to stderr.
-import path from "node:path";
 import { evaluateEncoders } from "../eval/evaluate.ts";
 import { evalReportJson, formatEvalText } from "../eval/report.ts";
 import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";

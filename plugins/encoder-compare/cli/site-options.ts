@@ -3,6 +3,7 @@
 // file whose default export is plugin options), then the command's flags.
 import fs from "node:fs";
 import path from "node:path";
+import { datasetLocation, isEmbeddingsFolder } from "../dataset/embeddings-option.ts";
 import { pathToFileURL } from "node:url";
 import type { CompareEngine } from "../compare.ts";
 import { normalizeOptions, type PluginOptions } from "../options.ts";
@@ -83,7 +84,7 @@ export async function describeDefaults(cwd: string): Promise<string> {
  * when the project has that script, the meme importer for any other folder.
  */
 export function requireDataset(options: CommandOptions, cwd: string): string {
-  const dir = path.resolve(cwd, options.dataset);
+  const dir = datasetLocation(options.dataset, options.datasets, cwd);
   const shown = path.relative(cwd, dir) || dir;
   const scripts = readScripts(cwd);
   const make =
@@ -91,6 +92,8 @@ export function requireDataset(options: CommandOptions, cwd: string): string {
       ? "make it with `npm run dataset`"
       : `put images in it, or make one with \`npx encoder-compare dataset import jina-memes --out ${shown}\``;
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`dataset folder "${shown}" does not exist; ${make}`);
+  // An embeddings folder (clip-retrieval layout) is checked shard by shard when it opens.
+  if (isEmbeddingsFolder(dir)) return dir;
   if (listDataset(dir).entries.length === 0) throw new Error(`dataset folder "${shown}" has no images; ${make}`);
   return dir;
 }

@@ -1,7 +1,7 @@
 // The `encoderEval` shortcode: measures every listed encoder on a labelled dataset and renders
 // the metric table, a bar chart and "where they disagree" rows. index.ts registers it.
 import crypto from "node:crypto";
-import path from "node:path";
+import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import type { CompareEngine } from "../compare.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { PluginOptions } from "../options.ts";
@@ -69,9 +69,13 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
 
 export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly unknown[], chartKey: string): Promise<string> {
   const { options, engine } = ctx;
-  const request = parseEvalArgs(args, { dataset: options.dataset, encoders: options.encoders, maxK: options.maxK, knownEncoders: ctx.registry.ids() });
-  const datasetDir =
-    request.dataset === options.dataset ? path.resolve(ctx.projectRoot, options.dataset) : resolveProjectDir(request.dataset, ctx.projectRoot, "dataset");
+  const request = parseEvalArgs(args, {
+    dataset: defaultDatasetName(options.dataset),
+    encoders: options.encoders,
+    maxK: options.maxK,
+    knownEncoders: ctx.registry.ids(),
+  });
+  const datasetDir = resolveRequestedDataset(request.dataset, options, ctx.projectRoot, (dir) => resolveProjectDir(dir, ctx.projectRoot, "dataset"));
   const started = performance.now();
   const shown = Math.min(DISAGREEMENT_RESULTS, request.k);
   const disagreements = request.disagreements > 0 && request.between ? { pair: request.between, count: request.disagreements, shown } : undefined;

@@ -13,11 +13,12 @@ export interface FaissFlatIndex {
 export interface FaissAnyIndex extends FaissFlatIndex {
   removeIds(ids: number[]): number;
   toBuffer(): Buffer;
+  getDimension(): number;
 }
 
 interface FaissModule {
   IndexFlatIP: { new (dim: number): FaissAnyIndex; fromBuffer(buffer: Buffer): FaissAnyIndex };
-  Index: { fromFactory(dim: number, descriptor: string, metric: number): FaissAnyIndex; fromBuffer(buffer: Buffer): FaissAnyIndex };
+  Index: { fromFactory(dim: number, descriptor: string, metric: number): FaissAnyIndex; fromBuffer(buffer: Buffer): FaissAnyIndex; read(file: string): FaissAnyIndex };
 }
 
 const METRIC_INNER_PRODUCT = 0;
@@ -97,6 +98,11 @@ export function createFactoryIndex(dim: number, descriptor: string): FaissAnyInd
 /** An index serialised by `toBuffer()` (flat or factory-built). */
 export function indexFromBuffer(buffer: Buffer): FaissAnyIndex {
   return faissModule().Index.fromBuffer(buffer);
+}
+
+/** An index file written by faiss's write_index (faiss-node reads it whole: no mmap flag is exposed). */
+export function indexFromFile(file: string): FaissAnyIndex {
+  return faissModule().Index.read(file);
 }
 
 let serialisedFlatWorks: boolean | undefined;

@@ -1,0 +1,56 @@
+// Writes embeddings in the layout `clip-retrieval inference` produces (img_emb/img_emb_<n>.npy,
+// metadata/metadata_<n>.parquet, n zero-padded to a common width), so clip-retrieval's back end
+// and autofaiss read what this tool computed. A sidecar encoder-compare.json names the encoder
+// so the folder can be used as a dataset without restating it.
+import fs from "node:fs";
+import path from "node:path";
+import { parquetWriteFile } from "hyparquet-writer";
+import { encodeNpy, floatToHalf } from "./npy.ts";
+
+export const SIDECAR = "encoder-compare.json";
+
+export interface ExportRow {
+  id: string;
+  image_path: string;
+  caption: string;
+}
+
+export interface ExportOptions {
+  encoder: string;
+  /** Rows per shard (default: all in one shard). */
+  shardRows?: number;
+  /** clip-retrieval writes float16; float32 keeps our vectors bit for bit. */
+  dtype?: "float16" | "float32";
+  /** Where image_path resolves, written to the sidecar relative to the folder. */
+  imagesDir?: string;
+}
+
+export function writeEmbeddingsFolder(outDir: string, vectors: Float32Array, dim: number, rows: readonly ExportRow[], options: ExportOptions): { shards: number } {
+  if (vectors.length !== rows.length * dim) throw new Error(`internal: ${rows.length} rows need ${rows.length * dim} values, got ${vectors.length}`);
+  const shardRows = Math.max(1, options.shardRows ?? rows.length);
+  const shards = Math.max(1, Math.ceil(rows.length / shardRows));
+  const width = Math.floor(Math.log10(shards)) + 1;
+  for (const sub of ["img_emb", "metadata"]) {
+    const dir = path.join(outDir, sub);
+    fs.mkdirSync(dir, { recursive: true });
+    // Shards of an earlier, larger export would otherwise be read as rows of this one.
+    for (const name of fs.readdirSync(dir)) if (/^(img_emb|metadata)_\d+\.(npy|parquet)$/.test(name)) fs.rmSync(path.join(dir, name));
+  }
+  for (let s = 0; s < shards; s++) {
+    const suffix = String(s).padStart(width, "0");
+    const slice = rows.slice(s * shardRows, (s + 1) * shardRows);
+    const values = vectors.subarray(s * shardRows * dim, (s * shardRows + slice.length) * dim);
+    const data = options.dtype === "float16" ? Uint16Array.from(values, floatToHalf) : values;
+    fs.writeFileSync(path.join(outDir, "img_emb", `img_emb_${suffix}.npy`), encodeNpy(data, slice.length, dim));
+    parquetWriteFile({
+      filename: path.join(outDir, "metadata", `metadata_${suffix}.parquet`),
+      columnData: [
+        { name: "image_path", data: slice.map((r) => r.image_path), type: "STRING" },
+        { name: "caption", data: slice.map((r) => r.caption), type: "STRING" },
+        { name: "id", data: slice.map((r) => r.id), type: "STRING" },
+      ],
+    });
+  }
+  fs.writeFileSync(path.join(outDir, SIDECAR), JSON.stringify({ encoder: options.encoder, ...(options.imagesDir ? { images: path.relative(outDir, options.imagesDir) || "." } : {}) }, null, 2) + "\n");
+  return { shards };
+}

@@ -1,0 +1,129 @@
+// NumPy's .npy format (versions 1.0, 2.0, 3.0): a magic string, a version, a little-endian header
+// length (2 bytes in v1, 4 in v2/v3), a Python-literal header dict (descr, fortran_order, shape),
+// then the array's bytes. Only what embeddings use is read: 2-D, C order, float16 or float32.
+// Rows are read by offset from the open file, so a shard never has to be in memory whole.
+import fs from "node:fs";
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+
+export interface NpyMatrix {
+  file: string;
+  rows: number;
+  dim: number;
+  dtype: "float16" | "float32";
+  /** Byte offset of row 0. */
+  dataOffset: number;
+}
+
+function fail(file: string, message: string): never {
+  throw new Error(`${file}: ${message}`);
+}
+
+/** Reads and checks the header; the file must hold exactly rows·dim values after it. */
+export function readNpyHeader(file: string): NpyMatrix {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const prefix = Buffer.alloc(12);
+    const got = fs.readSync(fd, prefix, 0, 12, 0);
+    if (got < 10 || !prefix.subarray(0, 6).equals(MAGIC)) fail(file, "is not a .npy file (no \\x93NUMPY magic)");
+    const major = prefix[6];
+    if (major !== 1 && major !== 2 && major !== 3) fail(file, `uses .npy format version ${major}.${prefix[7]}; versions 1, 2 and 3 are read`);
+    const headerStart = major === 1 ? 10 : 12;
+    const headerLength = major === 1 ? prefix.readUInt16LE(8) : prefix.readUInt32LE(8);
+    if (headerStart + headerLength > size) fail(file, "is truncated inside its header");
+    const header = Buffer.alloc(headerLength);
+    fs.readSync(fd, header, 0, headerLength, headerStart);
+    const text = header.toString(major === 3 ? "utf8" : "latin1");
+    const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
+    const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
+    const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+    if (descr === undefined || fortran === undefined || shapeText === undefined) fail(file, `has an unreadable .npy header ${JSON.stringify(text.trim().slice(0, 120))}`);
+    const dtype = descr === "<f4" ? "float32" : descr === "<f2" ? "float16" : undefined;
+    if (!dtype) fail(file, `holds dtype '${descr}'; embeddings must be little-endian float16 ('<f2') or float32 ('<f4')`);
+    if (fortran === "True") fail(file, "is in Fortran order; save it in C order (np.ascontiguousarray) before use");
+    const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+    if (shape.length !== 2 || shape.some((n) => !Number.isSafeInteger(n) || n < 0)) fail(file, `has shape (${shapeText}); a 2-D array (rows, dim) is expected`);
+    const [rows, dim] = shape;
+    const dataOffset = headerStart + headerLength;
+    const expected = dataOffset + rows * dim * (dtype === "float16" ? 2 : 4);
+    if (size < expected) fail(file, `is truncated: its header says ${rows}×${dim} ${dtype} (${expected} bytes) but the file has ${size} bytes`);
+    if (size > expected) fail(file, `has ${size - expected} bytes after its ${rows}×${dim} ${dtype} data`);
+    return { file, rows, dim, dtype, dataOffset };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** IEEE 754 half → single, by table (65,536 entries, built on first use). */
+let halfTable: Float32Array | undefined;
+function halfToFloat(): Float32Array {
+  if (halfTable) return halfTable;
+  halfTable = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    halfTable[h] =
+      exponent === 0 ? sign * 2 ** -14 * (fraction / 1024) : exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+  }
+  return halfTable;
+}
+
+/** Rows [start, start+count) as float32, row-major, into `target` at `targetOffset` (values). */
+export function readNpyRows(matrix: NpyMatrix, fd: number, start: number, count: number, target: Float32Array, targetOffset = 0): void {
+  const width = matrix.dtype === "float16" ? 2 : 4;
+  const values = count * matrix.dim;
+  const bytes = Buffer.allocUnsafe(values * width);
+  const position = matrix.dataOffset + start * matrix.dim * width;
+  let read = 0;
+  while (read < bytes.length) {
+    const n = fs.readSync(fd, bytes, read, bytes.length - read, position + read);
+    if (n === 0) fail(matrix.file, `is truncated: row ${start + Math.floor(read / width / matrix.dim)} could not be read`);
+    read += n;
+  }
+  if (width === 4) {
+    target.set(new Float32Array(bytes.buffer, bytes.byteOffset, values), targetOffset);
+    return;
+  }
+  const table = halfToFloat();
+  for (let i = 0; i < values; i++) target[targetOffset + i] = table[bytes.readUInt16LE(i * 2)];
+}
+
+/** A .npy file holding `rows` (row-major float32 or float16 values) in format version 1.0. */
+export function encodeNpy(values: Float32Array | Uint16Array, rows: number, dim: number): Buffer {
+  const descr = values instanceof Float32Array ? "<f4" : "<f2";
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  // The whole preamble is padded with spaces to a multiple of 64 bytes and ends in a newline.
+  const unpadded = 10 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const preamble = Buffer.alloc(10);
+  MAGIC.copy(preamble, 0);
+  preamble[6] = 1;
+  preamble[7] = 0;
+  preamble.writeUInt16LE(header.length, 8);
+  return Buffer.concat([preamble, Buffer.from(header, "latin1"), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+/** float32 → IEEE half (round to nearest even), for writing float16 shards. */
+export function floatToHalf(value: number): number {
+  const f = new Float32Array([value]);
+  const bits = new Uint32Array(f.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (((bits >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  if (exponent >= 31) return sign | 0x7c00;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - exponent;
+    const half = mantissa >> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    return sign | (half + (rest > midpoint || (rest === midpoint && half & 1) ? 1 : 0));
+  }
+  const half = (exponent << 10) | (mantissa >> 13);
+  const rest = mantissa & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}

@@ -1,0 +1,138 @@
+// A faiss index file written elsewhere (autofaiss, `clip-retrieval index`), opened through
+// faiss-node. faiss-node 0.5.1 exposes neither read_index's IO flags (no mmap: the index is read
+// into memory whole) nor ParameterSpace (no nprobe/efSearch setter). autofaiss tunes those and
+// saves them inside the file, so by default the file's own values are used; an override is
+// written into the serialised bytes (the IVF header's nprobe, the HNSW struct's efSearch)
+// before faiss parses them.
+import fs from "node:fs";
+import { indexFromBuffer, indexFromFile, type FaissAnyIndex } from "./faiss.ts";
+
+const METRIC_INNER_PRODUCT = 0;
+/** write_index_header: fourcc, d, ntotal, two dummies, is_trained, metric (+ metric_arg when metric > 1). */
+const HEADER_BYTES = 37;
+const DUMMY = 1n << 20n;
+
+export interface SearchParams {
+  /** IVF: inverted lists visited per query. */
+  nprobe?: number;
+  /** HNSW: candidate list size during search. */
+  efSearch?: number;
+}
+
+export interface FaissIndexFile {
+  file: string;
+  index: FaissAnyIndex;
+  /** Outermost index type as faiss's four-character code (IwPQ = IVF-PQ, IHNf = HNSW flat, IxPT = with a pre-transform such as OPQ). */
+  fourcc: string;
+  dim: number;
+  rows: number;
+  /** The search parameters in effect (the file's own unless overridden). */
+  params: SearchParams;
+}
+
+interface Header {
+  fourcc: string;
+  dim: number;
+  rows: number;
+  metric: number;
+}
+
+function readHeader(bytes: Buffer, at: number): Header | undefined {
+  if (at + HEADER_BYTES > bytes.length) return undefined;
+  return {
+    fourcc: bytes.toString("latin1", at, at + 4),
+    dim: bytes.readInt32LE(at + 4),
+    rows: Number(bytes.readBigInt64LE(at + 8)),
+    metric: bytes.readInt32LE(at + 33),
+  };
+}
+
+function looksLikeHeader(bytes: Buffer, at: number, rows: number): boolean {
+  return at + HEADER_BYTES <= bytes.length && bytes.readBigInt64LE(at + 16) === DUMMY && bytes.readBigInt64LE(at + 24) === DUMMY && Number(bytes.readBigInt64LE(at + 8)) === rows;
+}
+
+/**
+ * Byte offsets of the nprobe (size_t) of the IVF index and of the efSearch (int32) of the HNSW
+ * index inside a serialised index, found by their headers (the outer index may wrap them, e.g.
+ * OPQ's IxPT): a fourcc of the family followed by the same ntotal and faiss's two dummy fields.
+ */
+function paramOffsets(bytes: Buffer, rows: number): { nprobe?: number; efSearch?: number } {
+  const found: { nprobe?: number; efSearch?: number } = {};
+  for (let at = bytes.indexOf("I", 0, "latin1"); at >= 0 && at + HEADER_BYTES <= bytes.length; at = bytes.indexOf("I", at + 1, "latin1")) {
+    const tag = bytes.toString("latin1", at, at + 3);
+    if ((tag.startsWith("Iw") || tag === "IHN") && looksLikeHeader(bytes, at, rows)) {
+      const metric = bytes.readInt32LE(at + 33);
+      const body = at + HEADER_BYTES + (metric > 1 ? 4 : 0);
+      if (tag.startsWith("Iw")) found.nprobe ??= body + 8;
+      else found.efSearch ??= hnswEfSearchOffset(bytes, body);
+      if (found.nprobe !== undefined || found.efSearch !== undefined) return found;
+    }
+  }
+  return found;
+}
+
+/** write_HNSW: five vectors (assign_probas f64, cum_nneighbor_per_level i32, levels i32, offsets u64, neighbors i32), then entry_point, max_level, efConstruction, efSearch. */
+function hnswEfSearchOffset(bytes: Buffer, at: number): number | undefined {
+  let position = at;
+  for (const width of [8, 4, 4, 8, 4]) {
+    if (position + 8 > bytes.length) return undefined;
+    position += 8 + Number(bytes.readBigUInt64LE(position)) * width;
+  }
+  return position + 12 + 4 <= bytes.length ? position + 12 : undefined;
+}
+
+function readParams(bytes: Buffer, offsets: { nprobe?: number; efSearch?: number }): SearchParams {
+  return {
+    ...(offsets.nprobe !== undefined ? { nprobe: Number(bytes.readBigUInt64LE(offsets.nprobe)) } : {}),
+    ...(offsets.efSearch !== undefined ? { efSearch: bytes.readInt32LE(offsets.efSearch) } : {}),
+  };
+}
+
+/** How many bytes of the file hold the headers and parameters (coarse quantiser and transforms sit there; the codes come later). */
+const HEAD_BYTES = 64 << 20;
+
+/** Opens an inner-product faiss index file, optionally with other search parameters. */
+export function openFaissIndexFile(file: string, override: SearchParams = {}): FaissIndexFile {
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    throw new Error(`faiss index ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  const header = readHeader(head, 0);
+  if (!header || !looksLikeHeader(head, 0, header.rows)) throw new Error(`${file} is not a faiss index file (no index header)`);
+  if (header.metric !== METRIC_INNER_PRODUCT) {
+    throw new Error(`faiss index ${file} uses metric ${header.metric === 1 ? "L2" : header.metric}; cosine search needs an inner-product index (autofaiss --metric_type ip)`);
+  }
+  const offsets = paramOffsets(head, header.rows);
+  const wanted = Object.entries(override).filter(([, value]) => value !== undefined) as Array<[keyof SearchParams, number]>;
+  for (const [name] of wanted) {
+    if (offsets[name] === undefined) throw new Error(`faiss index ${file} (${header.fourcc}) has no ${name} to set; remove the ${name} option for this index`);
+  }
+  let index: FaissAnyIndex;
+  let params = readParams(head, offsets);
+  try {
+    if (wanted.length === 0) {
+      index = indexFromFile(file);
+    } else {
+      const bytes = fs.readFileSync(file);
+      for (const [name, value] of wanted) {
+        if (name === "nprobe") bytes.writeBigUInt64LE(BigInt(value), offsets.nprobe!);
+        else bytes.writeInt32LE(value, offsets.efSearch!);
+      }
+      params = readParams(bytes, offsets);
+      index = indexFromBuffer(bytes);
+    }
+  } catch (error) {
+    if (/unavailable/.test((error as Error).message)) throw error;
+    throw new Error(`faiss cannot read the index ${file}: ${(error as Error).message.split("\n")[0]}`, { cause: error });
+  }
+  return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params };
+}
