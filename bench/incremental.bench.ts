@@ -7,7 +7,7 @@
 // Run alone: node --import tsx bench/incremental.bench.ts
 import fs from "node:fs";
 import path from "node:path";
-import { CompareEngine } from "../plugins/encoder-compare/compare.ts";
+import { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { IncrementalIndex } from "../plugins/encoder-compare/search/index.ts";
 import { check, fmt, log, median, QUICK, report, ROOT, type Row } from "./lib/common.ts";

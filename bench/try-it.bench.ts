@@ -14,8 +14,8 @@ import { bitTensorShapes, convertBitTensors, RESNETV2_50X1_BIT_LAYOUT } from "..
 import { halveWeights } from "../plugins/encoder-compare/models/fp16-weights.ts";
 import type { FloatTensor } from "../plugins/encoder-compare/models/safetensors.ts";
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
-import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex, type VectorEncoding } from "../plugins/encoder-compare/tryit/format.ts";
-import { hashedName } from "../plugins/encoder-compare/tryit/publish.ts";
+import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex, type VectorEncoding } from "../plugins/encoder-compare/browser/format.ts";
+import { hashedName } from "../plugins/encoder-compare/browser/hashed-file.ts";
 import { testEngine } from "../test/support/engine.ts";
 import { serveStatic } from "../test/support/static-server.ts";
 import { buildTryItSite } from "../test/support/try-it-site.ts";

@@ -122,6 +122,18 @@ describe("CLI inside a site", () => {
     assert.ok(captions.includes(HOSTILE_FILE));
   });
 
+  test("the --html page links the query and every result to its full-size copy, as the shortcode's table does", () => {
+    if (!fs.existsSync(path.join(site, "data"))) fillDataset(path.join(site, "data"));
+    const page = path.join(site, "out", "page.html");
+    fs.mkdirSync(path.dirname(page), { recursive: true });
+    const run = cli(site, "query", "data/1f436.png", "--encoders", "pixels", "--k", "3", "--html", page);
+    assert.equal(run.status, 0, run.stderr);
+    const html = fs.readFileSync(page, "utf8");
+    const links = [...html.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(links.length, 4, html);
+    for (const link of links) assert.ok(fs.statSync(path.join(path.dirname(page), decodeURI(link))).isFile(), link);
+  });
+
   test("error messages with hostile paths are escaped", () => {
     const run = cli(site, "query", "no\u001b[2Jsuch\u009b.png");
     assert.equal(run.status, 2);

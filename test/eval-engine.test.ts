@@ -6,11 +6,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { main } from "../plugins/encoder-compare/cli.ts";
-import type { CompareEngine } from "../plugins/encoder-compare/compare.ts";
-import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
+import { main } from "../plugins/encoder-compare/cli/main.ts";
+import type { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
 import { evaluateEncoders, largestDisagreements } from "../plugins/encoder-compare/eval/evaluate.ts";
-import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 

@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { EmbeddingStore } from "../plugins/encoder-compare/store/embedding-store.ts";
 
 const ROOT = process.cwd();
-const CLI = path.join(ROOT, "plugins/encoder-compare/cli.ts");
+const CLI = path.join(ROOT, "plugins/encoder-compare/cli/main.ts");
 const EMOJI_DIR = path.join(ROOT, "node_modules/emoji-datasource-google/img/google/64");
 
 function dataset(count: number): string {

@@ -13,7 +13,7 @@ import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-gra
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
 import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
 import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
-import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
+import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { type CompareEngine, type EngineOptions, type IndexUpdate } from "../plugins/encoder-compare/compare.ts";
+import { type CompareEngine, type EngineOptions, type IndexUpdate } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { buildIndex, faissStatus, IncrementalIndex, type SearchHit } from "../plugins/encoder-compare/search/index.ts";
 import { testEngine } from "./support/engine.ts";
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/montage.ts";
-import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { referencePhash, referencePixels } from "./reference/builtin-encoders.ts";
 

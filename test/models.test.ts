@@ -9,12 +9,12 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { EngineOptions } from "../plugins/encoder-compare/compare.ts";
-import { main as cli } from "../plugins/encoder-compare/cli.ts";
+import type { EngineOptions } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { encodeModel, ElementType, node, tensorValueInfo } from "../plugins/encoder-compare/models/onnx-builder.ts";
-import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 
-import { main as cli } from "../plugins/encoder-compare/cli.ts";
+import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
 import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/dataset/http-get.ts";
 import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
 import { importJinaMemes } from "../plugins/encoder-compare/dataset/import-jina.ts";

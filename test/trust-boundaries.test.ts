@@ -9,14 +9,14 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import sharp from "sharp";
-import { main } from "../plugins/encoder-compare/cli.ts";
+import { main } from "../plugins/encoder-compare/cli/main.ts";
 import { decodeForModel } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
-import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/shortcode-args.ts";
-import { parseEvalArgs } from "../plugins/encoder-compare/eval/eval-args.ts";
-import type { BuildSummary } from "../plugins/encoder-compare/summary.ts";
+import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
+import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
+import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { testEngine } from "./support/engine.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 

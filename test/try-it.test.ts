@@ -13,10 +13,10 @@ import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-gra
 import { BIT_INPUT_NAME, BIT_OUTPUT_NAME, convertBitSafetensors } from "../plugins/encoder-compare/models/convert-bit.ts";
 import { halveWeights } from "../plugins/encoder-compare/models/fp16-weights.ts";
 import { l2Normalize } from "../plugins/encoder-compare/encoders/normalize.ts";
-import { normalizeOptions } from "../plugins/encoder-compare/options.ts";
+import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { describeRun } from "../plugins/encoder-compare/render/encoder-run.ts";
-import { parseCompareArgs } from "../plugins/encoder-compare/shortcode-args.ts";
-import { decodeVectors, encodeVectors, fromHalf, toHalf, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/tryit/format.ts";
+import { parseCompareArgs } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
+import { decodeVectors, encodeVectors, fromHalf, toHalf, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/browser/format.ts";
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 

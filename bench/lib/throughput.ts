@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CompareEngine } from "../../plugins/encoder-compare/compare.ts";
+import { CompareEngine } from "../../plugins/encoder-compare/engine/compare-engine.ts";
 import { BUILTIN_ENCODERS, EncoderRegistry } from "../../plugins/encoder-compare/encoders/registry.ts";
 import { EncoderSession } from "../../plugins/encoder-compare/encoders/session.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";

@@ -4,7 +4,7 @@ import path from "node:path";
 // @ts-expect-error Eleventy 3 ships no type declarations
 import Eleventy from "@11ty/eleventy";
 import encoderComparePlugin from "../../plugins/encoder-compare/index.ts";
-import type { PluginOptions } from "../../plugins/encoder-compare/options.ts";
+import type { PluginOptions } from "../../plugins/encoder-compare/engine/options.ts";
 
 export async function buildWithPlugin(contentDir: string, outputDir: string, pluginOptions: Partial<PluginOptions>): Promise<Array<{ url: string; inputPath: string; content: string }>> {
   const rel = (p: string) => path.relative(process.cwd(), p);

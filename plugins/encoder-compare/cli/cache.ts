@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { EmbeddingStore } from "../store/embedding-store.ts";
-import { createEngine, createRegistry } from "../setup.ts";
+import { createEngine, createRegistry } from "../engine/setup.ts";
 import { parseArgs, type Command } from "./common.ts";
 import { optionsFromArgs } from "./site-options.ts";
 

@@ -1,8 +1,8 @@
 // `encoder-compare eval`: the encoderEval table in the terminal, or the whole report as JSON.
 // stdout depends only on the inputs (two runs print the same bytes); timings go to stderr.
 import { evaluateEncoders } from "../eval/evaluate.ts";
-import { evalReportJson, formatEvalText } from "../eval/report.ts";
-import { DEFAULT_EVAL_K } from "../eval/eval-args.ts";
+import { evalReportJson, formatEvalText } from "../render/eval-report.ts";
+import { DEFAULT_EVAL_K } from "../eleventy/eval-args.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
@@ -39,7 +39,9 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
         onEncoder: (id, seconds) => io.err.write(`${id}: ranked in ${seconds.toFixed(1)} s\n`),
       });
       if (report.dataset.queries === 0) {
-        io.err.write(`encoder-compare: dataset ${report.dataset.name} has no group with two or more images; give images a "group" in manifest.json or manifest.csv\n`);
+        io.err.write(
+          `encoder-compare: dataset ${report.dataset.name} has no group with two or more images; give images a "group" in manifest.json or manifest.csv\n`,
+        );
         return 1;
       }
       io.out.write(parsed.flags.has("--json") ? JSON.stringify(evalReportJson(report), null, 2) + "\n" : formatEvalText(report));

@@ -1,10 +1,10 @@
 // `encoder-compare index`: embed a dataset with each encoder now, so the next build (or a
 // CI build restoring .cache/) finds every vector in the store.
 import path from "node:path";
-import { statsName } from "../compare.ts";
-import { collectSummary, formatSummary } from "../summary.ts";
-import { terminalText } from "../terminal-text.ts";
-import { cappedList, reportsDir } from "../warning-list.ts";
+import { statsName } from "../engine/compare-engine.ts";
+import { collectSummary, formatSummary } from "../engine/summary.ts";
+import { terminalText } from "../render/terminal-text.ts";
+import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, requireDataset } from "./site-options.ts";
 

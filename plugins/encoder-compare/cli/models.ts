@@ -6,7 +6,7 @@ import type { EncoderSpec } from "../encoders/spec.ts";
 import { modelsDir } from "../models/cache-dir.ts";
 import { verifyModelFile } from "../models/download.ts";
 import { modelFileRequests as downloads, resolveModel } from "../models/resolve.ts";
-import { envFlag } from "../options.ts";
+import { envFlag } from "../engine/options.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
 
 function describeSource(spec: EncoderSpec): string {

@@ -2,13 +2,14 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
-import { requestedRun, type CompareEngine, type QueryResult } from "../compare.ts";
+import { requestedRun, type CompareEngine, type QueryResult } from "../engine/compare-engine.ts";
 import { describeFileKind } from "../dataset/safe-read.ts";
 import { asRun, describeRun, plainReason } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
-import { terminalText } from "../terminal-text.ts";
+import { terminalText } from "../render/terminal-text.ts";
 import { createMontageWriter } from "../render/montage.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
+import { queryTableRow } from "../engine/table-row.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command, type CommandIO } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
@@ -66,7 +67,14 @@ export function fitColumns(wanted: readonly number[], room: number): number[] {
   return widths;
 }
 
-async function writeHtmlPage(file: string, engine: CompareEngine, datasetDir: string, queries: Array<{ path: string; results: QueryResult[] }>, k: number, tile: number): Promise<void> {
+async function writeHtmlPage(
+  file: string,
+  engine: CompareEngine,
+  datasetDir: string,
+  queries: Array<{ path: string; results: QueryResult[] }>,
+  k: number,
+  tile: number,
+): Promise<void> {
   const assetsName = `${path.basename(file, path.extname(file))}_files`;
   const writer = createMontageWriter(path.join(path.dirname(file), assetsName));
   const encoderIds = queries[0].results.map((r) => r.encoder.id);
@@ -75,13 +83,7 @@ async function writeHtmlPage(file: string, engine: CompareEngine, datasetDir: st
     const rows: TableRow[] = [];
     for (const q of queries) {
       const r = q.results[e];
-      rows.push({
-        queryAlt: `Query image ${path.basename(q.path)}`,
-        queryImage: await writer.thumbnail({ file: r.query.file, sha256: r.query.sha256 }, tile),
-        montage: r.hits.length ? await writer.montage(r.hits.map((h) => h.image), tile) : undefined,
-        hits: r.hits.map((h) => ({ rank: h.rank, score: h.score, caption: h.image.caption })),
-        selfExcluded: r.selfExcluded,
-      });
+      rows.push(await queryTableRow(r, writer, tile, { queryAlt: `Query image ${path.basename(q.path)}` }));
     }
     const first = queries[0].results[e];
     const { dataset } = await engine.datasetIndex(encoderId, datasetDir);
@@ -102,7 +104,9 @@ async function writeHtmlPage(file: string, engine: CompareEngine, datasetDir: st
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(queries.map((q) => path.basename(q.path)).join(", "))} — encoder-compare</title>`,
-    "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{width:100%;border-collapse:collapse;margin:1.5rem 0}caption{text-align:left;padding:.5rem 0}th,td{border:1px solid #ccc;padding:.5rem;vertical-align:top;text-align:left}.ec-col-query{width:25%}img{max-width:100%;height:auto}</style>",
+    "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}" +
+      "table{width:100%;border-collapse:collapse;margin:1.5rem 0}caption{text-align:left;padding:.5rem 0}" +
+      "th,td{border:1px solid #ccc;padding:.5rem;vertical-align:top;text-align:left}.ec-col-query{width:25%}img{max-width:100%;height:auto}</style>",
     "</head><body>",
     `<h1>Nearest neighbours by encoder</h1>`,
     ...tables,

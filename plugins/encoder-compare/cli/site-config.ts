@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { PluginOptions } from "../options.ts";
+import type { PluginOptions } from "../engine/options.ts";
 
 /** Eleventy's own config file names, in its order of preference, plus the TypeScript ones tsx runs. */
 export const SITE_CONFIG_FILES = [".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.ts", "eleventy.config.ts"];

@@ -2,49 +2,13 @@
 // any build), then every leave-one-out query is ranked against the whole dataset by exact cosine.
 // Cost: O(n² · dim) multiply-adds per encoder (n = indexed images); about a second for the demo
 // set, minutes for 10,000 images with a 2048-d encoder.
-import type { CompareEngine, LoadedEncoder } from "../compare.ts";
+import type { CompareEngine, LoadedEncoder } from "../engine/compare-engine.ts";
 import type { Dataset, DatasetImage } from "../dataset/load.ts";
 import { leaveOneOutQueries, queryMetrics, summarize, type MetricSummary } from "./metrics.ts";
 import { ranksOf, scoreRows, topRows } from "./ranking.ts";
+import type { EncoderEvaluation, EvalReport } from "../render/eval-report-model.ts";
 
-export interface QueryOutcome {
-  /** Dataset id of the query image. */
-  id: string;
-  group: string;
-  /** Other members of its group (the relevant set). */
-  relevant: number;
-  firstRelevantRank: number;
-  averagePrecision: number;
-}
-
-export interface EncoderEvaluation {
-  /** The encoder asked for. */
-  encoderId: string;
-  label: string;
-  /** Set when the asked-for model was unavailable and its stand-in produced these figures. */
-  standIn?: { id: string; label: string; reason: string };
-  summary: MetricSummary;
-  /** One per query, in query order (same order for every encoder). */
-  queries: QueryOutcome[];
-}
-
-export interface EvalReport {
-  dataset: {
-    name: string;
-    /** Images ranked (indexed by every evaluated encoder). */
-    images: number;
-    /** Images that have a group with ≥ 2 members: the queries. */
-    queries: number;
-    /** Groups with ≥ 2 members. */
-    groups: number;
-    /** Indexed images without a group (distractors, never queries). */
-    unlabelled: number;
-    /** Images whose group has no other member (distractors too). */
-    singletons: number;
-  };
-  k: number;
-  encoders: EncoderEvaluation[];
-}
+export type { EncoderEvaluation, EvalReport, QueryOutcome } from "../render/eval-report-model.ts";
 
 export interface RankedResult {
   rank: number;

@@ -4,7 +4,7 @@
 // the dataset state (ids and contents: the fingerprint; groups), k, what the disagreement rows
 // show, the decoder limit, and EVAL_MEMO_VERSION for the code.
 import crypto from "node:crypto";
-import type { CompareEngine } from "../compare.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
 import type { DatasetImage } from "../dataset/load.ts";
 import { evaluateEncoders, largestDisagreements, type EvalReport, type Evaluation, type RankedResult } from "./evaluate.ts";
 

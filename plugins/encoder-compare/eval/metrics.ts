@@ -6,6 +6,10 @@
 // left out of the ranking, so ranks run 1 … n−1. Unlabelled images are never queries and never
 // relevant, but they are ranked (they are distractors).
 
+import type { MetricSummary } from "../render/eval-report-model.ts";
+
+export { SUMMARY_METRICS, type MetricSummary, type SummaryMetric } from "../render/eval-report-model.ts";
+
 export interface QueryMetrics {
   /** Relevant items in the top k, divided by k. */
   precisionAtK: number;
@@ -20,29 +24,6 @@ export interface QueryMetrics {
   /** 1 when the top result is relevant. */
   hitAt1: number;
 }
-
-export interface MetricSummary {
-  queries: number;
-  k: number;
-  precisionAtK: number;
-  recallAtK: number;
-  /** Mean average precision over the queries. */
-  meanAveragePrecision: number;
-  hitAt1: number;
-  /** Mean reciprocal rank. */
-  meanReciprocalRank: number;
-}
-
-export type SummaryMetric = Exclude<keyof MetricSummary, "queries" | "k">;
-
-/** The summary metrics in table order, with their short names and what they mean. */
-export const SUMMARY_METRICS: ReadonlyArray<{ key: SummaryMetric; name: (k: number) => string; meaning: (k: number) => string }> = [
-  { key: "precisionAtK", name: (k) => `P@${k}`, meaning: (k) => `share of the top ${k} results that are in the query's group` },
-  { key: "recallAtK", name: (k) => `R@${k}`, meaning: (k) => `share of the query's group found in the top ${k}` },
-  { key: "meanAveragePrecision", name: () => "mAP", meaning: () => "mean average precision over the full ranking" },
-  { key: "hitAt1", name: () => "hit@1", meaning: () => "share of queries whose first result is in their group" },
-  { key: "meanReciprocalRank", name: () => "MRR", meaning: () => "mean of 1 / rank of the first result in the query's group" },
-];
 
 function assertRanks(relevantRanks: readonly number[], totalRelevant: number): void {
   if (!Number.isInteger(totalRelevant) || totalRelevant < 1) throw new Error(`a query needs at least one relevant item, got ${totalRelevant}`);

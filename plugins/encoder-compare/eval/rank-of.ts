@@ -1,10 +1,9 @@
 // `rankOf="<dataset id>"` on encoderCompare: where one dataset image ranks for a query under
 // one encoder, over the whole dataset, with the same scores and tie-breaking as the results.
 import crypto from "node:crypto";
-import type { CompareEngine, QueryResult } from "../compare.ts";
+import type { CompareEngine, QueryResult } from "../engine/compare-engine.ts";
 import type { Dataset } from "../dataset/load.ts";
-import { requestedRun } from "../compare.ts";
-import { asRun, describeRun } from "../render/encoder-run.ts";
+import { asRun, describeRun, requestedRun } from "../render/encoder-run.ts";
 import { formatScore } from "../render/table.ts";
 import { ranksOf, scoreRows } from "./ranking.ts";
 

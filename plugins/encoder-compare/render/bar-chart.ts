@@ -2,10 +2,10 @@
 // labelled with its encoder and value, so it reads without colour or a legend. Shapes and text
 // use currentColor (the page's text colour, light or dark); `.ec-bar` and `.ec-track` can be
 // restyled by the site. No script. The figcaption holds every value as text (in a <details>).
-import { bestEncoders, evalRows, formatMetric, rowIsBest } from "../eval/report.ts";
+import { bestEncoders, evalRows, formatMetric, rowIsBest } from "./eval-report.ts";
 import { describeRun } from "./encoder-run.ts";
-import type { EvalReport } from "../eval/evaluate.ts";
-import { SUMMARY_METRICS } from "../eval/metrics.ts";
+import type { EvalReport } from "./eval-report-model.ts";
+import { SUMMARY_METRICS } from "./eval-report-model.ts";
 import { escapeHtml } from "./escape.ts";
 
 // Narrow on purpose: each encoder's name sits on its own line above its bar, so the chart is

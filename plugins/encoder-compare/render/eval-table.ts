@@ -1,10 +1,10 @@
 // The evaluation's metric table: one row per encoder, one column per metric, the best value of
 // each metric in bold and followed by the word "best" (so it does not depend on colour).
 // Pure, no blank lines.
-import { bestEncoders, evalRows, formatMetric, protocolSentence, provenanceSentences, rowIsBest, standInDetails } from "../eval/report.ts";
+import { bestEncoders, evalRows, formatMetric, protocolSentence, provenanceSentences, rowIsBest, standInDetails } from "./eval-report.ts";
 import { describeRun } from "./encoder-run.ts";
-import type { EvalReport } from "../eval/evaluate.ts";
-import { SUMMARY_METRICS } from "../eval/metrics.ts";
+import type { EvalReport } from "./eval-report-model.ts";
+import { SUMMARY_METRICS } from "./eval-report-model.ts";
 import { escapeHtml } from "./escape.ts";
 
 export function renderEvalTable(report: EvalReport): string {

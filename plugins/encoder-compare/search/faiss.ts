@@ -128,7 +128,8 @@ function flatHeader(dim: number, count: number): Buffer {
  */
 export function flatIndexFromVectors(vectors: Float32Array, dim: number): FaissAnyIndex {
   const count = vectors.length / dim;
-  return flatIndexFromRows(count, dim, (target, offset) => target.set(new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), offset), () => vectors);
+  const bytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength);
+  return flatIndexFromRows(count, dim, (target, offset) => target.set(bytes, offset), () => vectors);
 }
 
 /**

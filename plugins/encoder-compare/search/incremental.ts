@@ -13,7 +13,7 @@
 //           they pass a quarter of the graph, which is then rebuilt.
 import { TopK, type SearchHit } from "./exact.ts";
 import { addVectors, createFactoryIndex, faissStatus, flatIndexFromRows, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
-import type { SearchBackend, VectorIndex } from "./index.ts";
+import type { SearchBackend, VectorIndex } from "./vector-index.ts";
 import { float32Tolerance, slabTopK, VectorSlab } from "./slab.ts";
 
 export interface IncrementalIndexOptions {

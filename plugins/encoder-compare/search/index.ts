@@ -4,23 +4,13 @@
 import { dotRow, exactSearch, TopK, type SearchHit } from "./exact.ts";
 import { faissStatus, flatIndexFromVectors, type FaissFlatIndex } from "./faiss.ts";
 import { slabTopK, VectorSlab } from "./slab.ts";
+import type { SearchBackend, VectorIndex } from "./vector-index.ts";
 
 export type { SearchHit } from "./exact.ts";
+export type { SearchBackend, VectorIndex } from "./vector-index.ts";
 export { faissStatus } from "./faiss.ts";
 export { simdKernelAvailable } from "./slab.ts";
 export { IncrementalIndex, DEFAULT_ANN_CANDIDATES, DEFAULT_ANN_FACTORY, type IncrementalIndexOptions, type SyncResult } from "./incremental.ts";
-
-/** "ann": a faiss factory index (HNSW) proposes candidates; approximate, scores still exact. */
-export type SearchBackend = "faiss" | "js" | "ann";
-
-export interface VectorIndex {
-  readonly backend: SearchBackend;
-  /** Number of indexed rows. */
-  readonly size: number;
-  readonly dim: number;
-  /** Top-k by cosine, ties broken by smaller id first; ids in `exclude` are never returned. */
-  search(query: Float32Array, k: number, exclude?: ReadonlySet<number>): SearchHit[];
-}
 
 export interface BuildIndexOptions {
   /** "auto" (default) uses faiss when it loads and the exact JS search otherwise. */

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeHashed } from "./publish.ts";
+import { writeHashed } from "./hashed-file.ts";
 
 export interface TryItAssets {
   /** File names under the output folder. */

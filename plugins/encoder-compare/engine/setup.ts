@@ -1,11 +1,11 @@
 // Plugin options → a ready CompareEngine; shared by the Eleventy plugin and the CLI so both
 // read the same options, environment switches and caches.
 import path from "node:path";
-import { CompareEngine } from "./compare.ts";
-import { embeddingsDatasets } from "./dataset/embeddings-option.ts";
-import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "./encoders/registry.ts";
-import { checkDataFolder } from "./folder-check.ts";
-import { modelsDir } from "./models/cache-dir.ts";
+import { CompareEngine } from "./compare-engine.ts";
+import { embeddingsDatasets } from "../dataset/embeddings-option.ts";
+import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
+import { checkDataFolder } from "../store/folder-check.ts";
+import { modelsDir } from "../models/cache-dir.ts";
 import { envFlag, type PluginOptions } from "./options.ts";
 import type { ProgressFactory } from "./progress.ts";
 

@@ -1,18 +1,18 @@
 // Build side of "Try your own image": writes what the in-page widget needs under the output
 // folder, every file named by a hash of its content, and returns the placeholder markup the
 // shortcode puts under its tables. Nothing here runs unless a shortcode (or the site) asks for it.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { requestedRun, type CompareEngine } from "../compare.ts";
+import { requestedRun, type CompareEngine } from "./compare-engine.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { halveWeights } from "../models/fp16-weights.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { MontageWriter, WrittenImage } from "../render/montage.ts";
-import { bundleTryIt, type TryItAssets } from "./bundle.ts";
-import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "./format.ts";
+import { bundleTryIt, type TryItAssets } from "../browser/bundle.ts";
+import { writeHashed } from "../browser/hashed-file.ts";
+import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "../browser/format.ts";
 
 /** Rows per vector shard: about 4 MB at the largest built-in's 768 fp16 values. */
 const SHARD_ROWS = 2560;
@@ -33,23 +33,6 @@ export interface PublisherContext {
   /** Encoder ids whose downloaded model may be published (the plugin's tryItModels). */
   models: readonly string[];
   encoding?: VectorEncoding;
-}
-
-export function hashedName(stem: string, bytes: Uint8Array | string, ext: string): string {
-  return `${stem}-${crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)}${ext}`;
-}
-
-/** Writes `bytes` as a content-named file once; returns its name. */
-export function writeHashed(dir: string, stem: string, bytes: Uint8Array | string, ext: string): string {
-  const name = hashedName(stem, bytes, ext);
-  const target = path.join(dir, name);
-  if (!fs.existsSync(target)) {
-    fs.mkdirSync(dir, { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, bytes);
-    fs.renameSync(temp, target);
-  }
-  return name;
 }
 
 /** Why the widget leaves out an encoder whose graph is a downloaded model (hundreds of MB), as the reader reads it. */

@@ -1,8 +1,8 @@
 // An evaluation report in words: the sentences and the plain-text table that the CLI prints and
 // the HTML renderer reuses, so the page and the terminal say the same thing.
-import { describeRun, mergeRuns, plainReason, type EncoderRun, type RequestedRun } from "../render/encoder-run.ts";
-import type { EvalReport, EncoderEvaluation } from "./evaluate.ts";
-import { SUMMARY_METRICS, type SummaryMetric } from "./metrics.ts";
+import { describeRun, mergeRuns, plainReason, type EncoderRun, type RequestedRun } from "./encoder-run.ts";
+import type { EvalReport, EncoderEvaluation } from "./eval-report-model.ts";
+import { SUMMARY_METRICS, type SummaryMetric } from "./eval-report-model.ts";
 
 /** Metric values are shown, and compared for "best", at 3 decimals. */
 export function formatMetric(value: number): string {

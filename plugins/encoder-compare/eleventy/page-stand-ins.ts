@@ -2,8 +2,8 @@
 // source, so the data exists before anything renders and listings can use it in any order), and
 // whether any of them runs as a stand-in in this build. Exposed as computed data `encoderStandIns`.
 import fs from "node:fs";
-import type { StandingInFor } from "./render/encoder-run.ts";
-import { standInNotice } from "./render/encoder-run.ts";
+import type { StandingInFor } from "../render/encoder-run.ts";
+import { standInNotice } from "../render/encoder-run.ts";
 
 const SHORTCODE = /<%-?\s*encoder(?:Compare|Eval|Scoreboard)\b([\s\S]*?)-?%>/g;
 const ENCODERS_KEYWORD = /\bencoders\s*=\s*(\[[^\]]*\]|"[^"]*"|'[^']*')/;

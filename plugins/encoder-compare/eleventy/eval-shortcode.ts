@@ -2,21 +2,21 @@
 // the metric table, a bar chart and "where they disagree" rows. index.ts registers it.
 import crypto from "node:crypto";
 import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
-import type { CompareEngine } from "../compare.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
-import type { PluginOptions } from "../options.ts";
-import { resolveProjectDir } from "../paths.ts";
+import type { PluginOptions } from "../engine/options.ts";
+import { resolveProjectDir } from "./paths.ts";
 import { renderBarChart } from "../render/bar-chart.ts";
 import { renderDisagreements, type DisagreementsInput } from "../render/disagreements.ts";
 import { renderEvalTable } from "../render/eval-table.ts";
 import type { MontageWriter } from "../render/montage.ts";
-import { ShortcodeArgumentError } from "../shortcode-args.ts";
-import { describeArgumentError } from "../shortcode-source.ts";
+import { ShortcodeArgumentError } from "./shortcode-args.ts";
+import { describeArgumentError } from "./shortcode-source.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { parseEvalArgs } from "./eval-args.ts";
-import { evaluationRun } from "./report.ts";
-import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "./evaluate.ts";
-import { evaluateRemembered } from "./memo.ts";
+import { evaluationRun } from "../render/eval-report.ts";
+import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "../eval/evaluate.ts";
+import { evaluateRemembered } from "../eval/memo.ts";
 
 /** Results shown per encoder in a disagreement row (at most k). */
 const DISAGREEMENT_RESULTS = 5;

@@ -4,23 +4,25 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "./dataset/load.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "./dataset/safe-read.ts";
-import { EmbeddingsDataset } from "./dataset/embeddings-dataset.ts";
-import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "./dataset/embeddings-option.ts";
-import { embedFiles, describeDecodeError } from "./encoders/embed.ts";
-import { imageToTensor } from "./encoders/preprocess.ts";
-import type { EncoderRegistry } from "./encoders/registry.ts";
-import { EncoderSession } from "./encoders/session.ts";
-import type { EncoderSpec } from "./encoders/spec.ts";
-import { ModelUnavailableError } from "./models/download.ts";
-import { resolveModel } from "./models/resolve.ts";
-import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "./search/ann-cache.ts";
-import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "./search/index.ts";
-import type { EmbeddingsSearch } from "./search/embeddings-search.ts";
-import { EmbeddingStore } from "./store/embedding-store.ts";
+import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "../dataset/load.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../dataset/safe-read.ts";
+import { EmbeddingsDataset } from "./embeddings-dataset.ts";
+import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
+import { embedFiles, describeDecodeError } from "../encoders/embed.ts";
+import { imageToTensor } from "../encoders/preprocess.ts";
+import type { EncoderRegistry } from "../encoders/registry.ts";
+import { EncoderSession } from "../encoders/session.ts";
+import type { EncoderSpec } from "../encoders/spec.ts";
+import { ModelUnavailableError } from "../models/download.ts";
+import { resolveModel } from "../models/resolve.ts";
+import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "../search/ann-cache.ts";
+import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "../search/index.ts";
+import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
+import { EmbeddingStore } from "../store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
-import type { RequestedRun } from "./render/encoder-run.ts";
+import { requestedRun, type RequestedRun } from "../render/encoder-run.ts";
+
+export { requestedRun } from "../render/encoder-run.ts";
 
 /** Bump when preprocessing or post-processing changes in a way that changes vectors. */
 export const PIPELINE_VERSION = 2;
@@ -160,12 +162,6 @@ export function statsName(encoder: Pick<LoadedEncoder, "spec" | "standInFor">): 
 }
 
 /** How a requested encoder ran (its own model, or a stand-in and why), for the display strings. */
-export function requestedRun(requestedId: string, encoder: Pick<LoadedEncoder, "spec" | "standInFor">): RequestedRun {
-  const ran = { id: encoder.spec.id, label: encoder.spec.label };
-  const s = encoder.standInFor;
-  return s ? { requestedId, ran, standingInFor: { id: s.spec.id, label: s.spec.label, reason: s.reason } } : { requestedId, ran };
-}
-
 export function encoderKey(spec: EncoderSpec, modelSha256: string): string {
   const identity = {
     pipeline: PIPELINE_VERSION,
@@ -232,7 +228,12 @@ export class CompareEngine {
   encoder(id: string): Promise<LoadedEncoder> {
     let loaded = this.#encoders.get(id);
     if (!loaded) {
-      loaded = this.#identity(id).then(async (identity) => ({ spec: identity.spec, standInFor: identity.standInFor, key: identity.key, session: await this.#session(identity) }));
+      loaded = this.#identity(id).then(async (identity) => ({
+        spec: identity.spec,
+        standInFor: identity.standInFor,
+        key: identity.key,
+        session: await this.#session(identity),
+      }));
       this.#encoders.set(id, loaded);
       loaded.catch(() => this.#encoders.delete(id));
     }
@@ -290,7 +291,8 @@ export class CompareEngine {
       return { spec, key: encoderKey(spec, model.sha256), model: model.model };
     } catch (error) {
       if (!(error instanceof ModelUnavailableError)) throw error;
-      const fetchHint = `fetch it with \`npx encoder-compare models pull ${spec.id}\` on a machine with access, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror`;
+      const fetchHint =
+        `fetch it with \`npx encoder-compare models pull ${spec.id}\` on a machine with access, or set ENCODER_COMPARE_MODEL_BASE_URL to a mirror`;
       if (this.options.strict || !spec.standIn) {
         const why = this.options.strict ? "strict mode is on" : "it has no stand-in";
         const note = error.note ? ` (${error.note})` : "";
@@ -422,7 +424,11 @@ export class CompareEngine {
   }
 
   /** The ANN index of the last build in another process, with vectors from the store. */
-  #restoreAnn(encoder: EncoderIdentity, cache: { dir: string; name: string }, options: ConstructorParameters<typeof IncrementalIndex>[1]): IncrementalIndex | undefined {
+  #restoreAnn(
+    encoder: EncoderIdentity,
+    cache: { dir: string; name: string },
+    options: ConstructorParameters<typeof IncrementalIndex>[1],
+  ): IncrementalIndex | undefined {
     const snapshot = readAnnSnapshot(cache.dir, cache.name);
     if (!snapshot) return undefined;
     const vectors = this.store.getVectors(encoder.key, snapshot.labels.filter((key): key is string => key !== null));
@@ -503,8 +509,17 @@ export class CompareEngine {
     const selfRow = rowBySha.get(querySha);
     const exclude = !options.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
     const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: indexed.images[hit.id] }));
-    const skipped = dataset.images.filter((image) => !rowBySha.has(image.sha256)).map((image): [string, string] => [image.file, this.skippedImages.get(image.file) ?? "could not be embedded"]);
-    const entry: RememberedResult = { version: RESULT_CACHE_VERSION, rows: indexed.images.length, backend: index.backend, selfExcluded: exclude !== undefined, hits: hits.map((h) => [h.image.sha256, h.score]), skipped };
+    const skipped = dataset.images
+      .filter((image) => !rowBySha.has(image.sha256))
+      .map((image): [string, string] => [image.file, this.skippedImages.get(image.file) ?? "could not be embedded"]);
+    const entry: RememberedResult = {
+      version: RESULT_CACHE_VERSION,
+      rows: indexed.images.length,
+      backend: index.backend,
+      selfExcluded: exclude !== undefined,
+      hits: hits.map((h) => [h.image.sha256, h.score]),
+      skipped,
+    };
     this.store.putQueryResult(scope, dataset.fingerprint, JSON.stringify(entry));
     return {
       encoder: encoder.spec,
@@ -668,7 +683,10 @@ export class CompareEngine {
     const vectors = new Float32Array(dataset.images.length * dim);
     for (const [row, image] of dataset.images.entries()) {
       const vector = found.get(image.sha256);
-      if (!vector) throw new Error(`embedding of ${image.relativeFile} for ${encoderId} is missing from the store ${path.join(this.options.cacheDir, "embeddings.sqlite")}; rebuild to re-embed it`);
+      if (!vector) {
+        const store = path.join(this.options.cacheDir, "embeddings.sqlite");
+        throw new Error(`embedding of ${image.relativeFile} for ${encoderId} is missing from the store ${store}; rebuild to re-embed it`);
+      }
       vectors.set(vector, row * dim);
     }
     return { dataset, dim, vectors };

@@ -1,15 +1,15 @@
 // `npx encoder-compare <command>`: the plugin's work outside a build. Each command lives in
 // cli/<group>.ts; this file only dispatches. Exit codes: 0 ok, 1 runtime failure, 2 usage.
 import fs from "node:fs";
-import { UsageError, type Command, type Output } from "./cli/common.ts";
-import { cacheClear, cacheStats } from "./cli/cache.ts";
-import { datasetImport } from "./cli/dataset.ts";
-import { evalCommand } from "./cli/eval.ts";
-import { exportCommand } from "./cli/export.ts";
-import { indexCommand } from "./cli/index-command.ts";
-import { modelsList, modelsPull, modelsVerify } from "./cli/models.ts";
-import { queryCommand } from "./cli/query.ts";
-import { terminalOutput, terminalText } from "./terminal-text.ts";
+import { UsageError, type Command, type Output } from "./common.ts";
+import { cacheClear, cacheStats } from "./cache.ts";
+import { datasetImport } from "./dataset.ts";
+import { evalCommand } from "./eval.ts";
+import { exportCommand } from "./export.ts";
+import { indexCommand } from "./index-command.ts";
+import { modelsList, modelsPull, modelsVerify } from "./models.ts";
+import { queryCommand } from "./query.ts";
+import { terminalOutput, terminalText } from "../render/terminal-text.ts";
 
 export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, exportCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
 
@@ -63,5 +63,6 @@ export async function main(
   }
 }
 
-const invokedDirectly = process.argv[1] && fs.realpathSync(process.argv[1]).replace(/\.ts$/, "") === fs.realpathSync(new URL(import.meta.url).pathname).replace(/\.ts$/, "");
+const withoutTs = (file: string) => fs.realpathSync(file).replace(/\.ts$/, "");
+const invokedDirectly = process.argv[1] && withoutTs(process.argv[1]) === withoutTs(new URL(import.meta.url).pathname);
 if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));

@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
-import { parseEncoderList, ShortcodeArgumentError, splitShortcodeArgs } from "../shortcode-args.ts";
+import { parseEncoderList, ShortcodeArgumentError, splitShortcodeArgs } from "./shortcode-args.ts";
 
 export interface EvalRequest {
   dataset: string;

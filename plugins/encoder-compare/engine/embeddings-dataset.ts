@@ -9,12 +9,12 @@ import sharp from "sharp";
 import { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { SearchHit } from "../search/exact.ts";
 import { openFaissIndexFile } from "../search/faiss-file.ts";
-import { EmbeddingsFolder, type RowMetadata } from "./clip-retrieval.ts";
-import type { EmbeddingsDatasetConfig } from "./embeddings-option.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "./http-get.ts";
-import type { DatasetImage } from "./load.ts";
-import { PythonRandom } from "./python-random.ts";
-import { judgeSample, type SamplePair } from "./verify-embeddings.ts";
+import { EmbeddingsFolder, type RowMetadata } from "../dataset/clip-retrieval.ts";
+import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
+import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../dataset/http-get.ts";
+import type { DatasetImage } from "../dataset/load.ts";
+import { PythonRandom } from "../dataset/python-random.ts";
+import { judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
 
 export interface Verification {
   verified: boolean;

@@ -1,6 +1,6 @@
 // Progress of long work (embedding a dataset): one redrawn line with images/s and ETA on a
 // terminal, a plain line every few seconds elsewhere (CI logs), nothing when quiet.
-import { terminalText } from "./terminal-text.ts";
+import { terminalText } from "../render/terminal-text.ts";
 
 export interface ProgressOutput {
   write(chunk: string): unknown;

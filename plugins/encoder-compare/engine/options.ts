@@ -1,8 +1,8 @@
 // Every plugin option, its default, and what it does. Shortcode keywords override the
 // per-query ones (k, encoders, dataset, includeSelf) for one call.
-import { checkDatasetOption, type DatasetOption } from "./dataset/embeddings-option.ts";
-import type { EncoderSpec } from "./encoders/spec.ts";
-import { DEFAULT_LIMIT_INPUT_PIXELS } from "./encoders/preprocess.ts";
+import { checkDatasetOption, type DatasetOption } from "../dataset/embeddings-option.ts";
+import type { EncoderSpec } from "../encoders/spec.ts";
+import { DEFAULT_LIMIT_INPUT_PIXELS } from "../encoders/preprocess.ts";
 import type { BuildSummary } from "./summary.ts";
 
 export interface PluginOptions {
@@ -130,7 +130,9 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   positiveInt("batchSize", options.batchSize);
   positiveInt("intraOpNumThreads", options.intraOpNumThreads, true);
   positiveInt("limitInputPixels", options.limitInputPixels);
-  if (!["auto", "faiss", "js", "ann"].includes(options.indexBackend)) fail(`\`indexBackend\` must be "auto", "js", "faiss" or "ann", got ${JSON.stringify(options.indexBackend)}`);
+  if (!["auto", "faiss", "js", "ann"].includes(options.indexBackend)) {
+    fail(`\`indexBackend\` must be "auto", "js", "faiss" or "ann", got ${JSON.stringify(options.indexBackend)}`);
+  }
   positiveInt("annThreshold", options.annThreshold);
   positiveInt("annCandidates", options.annCandidates);
   positiveInt("prefetchBatches", options.prefetchBatches, true);
