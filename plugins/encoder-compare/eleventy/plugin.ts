@@ -210,9 +210,10 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     }
 
     try {
-      const dataset = engine.dataset(datasetDir);
-      if (request.expect) checkExpectedGroups(request.expect, dataset);
-      const members = new Map(dataset.images.map((image) => [image.sha256, image]));
+      // An embeddings folder has no image list to check groups against or find the query in.
+      const dataset = engine.isEmbeddingsDataset(datasetDir) ? undefined : engine.dataset(datasetDir);
+      if (request.expect && dataset) checkExpectedGroups(request.expect, dataset);
+      const members = new Map((dataset?.images ?? []).map((image) => [image.sha256, image]));
       const requested: RequestedRun[] = [];
       const answers: QueryAnswer[][] = request.encoders.map(() => []);
       for (const [e, encoderId] of request.encoders.entries()) {

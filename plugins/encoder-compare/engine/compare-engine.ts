@@ -558,6 +558,11 @@ export class CompareEngine {
     return vector;
   }
 
+  /** Whether a dataset folder holds vectors computed elsewhere (clip-retrieval layout) rather than images. */
+  isEmbeddingsDataset(dir: string): boolean {
+    return this.#embeddingsConfig(dir) !== undefined;
+  }
+
   /** The embeddings-folder form of a dataset (configured, or a folder holding img_emb/), else undefined. */
   #embeddingsConfig(dir: string): EmbeddingsDatasetConfig | undefined {
     return this.options.embeddingsDatasets?.get(dir) ?? (isEmbeddingsFolder(dir) ? embeddingsFolderConfig(dir) : undefined);
