@@ -20,9 +20,10 @@ import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } f
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { requestedRun, type RequestedRun } from "../render/encoder-run.ts";
+import type { RequestedRun } from "../render/encoder-run.ts";
+import { requestedRun } from "../render/requested-run.ts";
 
-export { requestedRun } from "../render/encoder-run.ts";
+export { requestedRun } from "../render/requested-run.ts";
 
 /** Bump when preprocessing or post-processing changes in a way that changes vectors. */
 export const PIPELINE_VERSION = 2;

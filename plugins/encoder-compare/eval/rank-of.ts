@@ -3,7 +3,8 @@
 import crypto from "node:crypto";
 import type { CompareEngine, QueryResult } from "../engine/compare-engine.ts";
 import type { Dataset } from "../dataset/load.ts";
-import { asRun, describeRun, requestedRun } from "../render/encoder-run.ts";
+import { asRun, describeRun } from "../render/encoder-run.ts";
+import { requestedRun } from "../render/requested-run.ts";
 import { formatScore } from "../render/table.ts";
 import { ranksOf, scoreRows } from "./ranking.ts";
 

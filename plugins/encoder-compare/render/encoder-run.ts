@@ -126,14 +126,3 @@ export function standInNotice(standIns: readonly StandingInFor[]): { text: strin
     encoders: unique(standIns.map((s) => s.id)),
   };
 }
-
-interface NamedSpec {
-  spec: { id: string; label: string };
-}
-
-/** What ran for `requestedId`: the encoder itself, or the stand-in loaded in its place and why. */
-export function requestedRun(requestedId: string, encoder: NamedSpec & { standInFor?: NamedSpec & { reason: string } }): RequestedRun {
-  const ran = { id: encoder.spec.id, label: encoder.spec.label };
-  const s = encoder.standInFor;
-  return s ? { requestedId, ran, standingInFor: { id: s.spec.id, label: s.spec.label, reason: s.reason } } : { requestedId, ran };
-}

@@ -14,7 +14,7 @@ import {
   sniffImageType,
   type ImageType,
 } from "../dataset/safe-read.ts";
-import { processAlive } from "../models/process-alive.ts";
+import { processAlive } from "../store/process-alive.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */

@@ -1,0 +1,14 @@
+// What ran for a requested encoder, from the encoder's identity alone (no session): a file apart from encoder-run.ts
+// so the in-page widget's bundle, which imports encoder-run.ts, stays as it was.
+import type { RequestedRun } from "./encoder-run.ts";
+
+interface NamedSpec {
+  spec: { id: string; label: string };
+}
+
+/** What ran for `requestedId`: the encoder itself, or the stand-in loaded in its place and why. */
+export function requestedRun(requestedId: string, encoder: NamedSpec & { standInFor?: NamedSpec & { reason: string } }): RequestedRun {
+  const ran = { id: encoder.spec.id, label: encoder.spec.label };
+  const s = encoder.standInFor;
+  return s ? { requestedId, ran, standingInFor: { id: s.spec.id, label: s.spec.label, reason: s.reason } } : { requestedId, ran };
+}
