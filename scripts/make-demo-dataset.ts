@@ -22,7 +22,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { processAlive } from "../plugins/encoder-compare/models/process-alive.ts";
+import { processAlive } from "../plugins/encoder-compare/store/process-alive.ts";
 
 /** Bump whenever the output changes (drawing code, concept list, captions, manifest shape). */
 export const GENERATOR_VERSION = 2;
