@@ -9,7 +9,9 @@ import { engineForCommand, optionsFromArgs } from "./site-options.ts";
 export const exportCommand: Command = {
   name: "export",
   summary: "write a dataset's embeddings as clip-retrieval output (img_emb/*.npy, metadata/*.parquet)",
-  help: `Usage: encoder-compare export --encoder <id> [--dataset <dir>] [--shard-rows N] [--dtype float32|float16] [--config <file>] [--cache-dir <dir>] <out dir>
+  help:
+    "Usage: encoder-compare export --encoder <id> [--dataset <dir>] [--shard-rows N] [--dtype float32|float16] " +
+    `[--config <file>] [--cache-dir <dir>] <out dir>
 
 Embeds the dataset with the encoder (vectors already in the store are reused) and writes
   <out>/img_emb/img_emb_<n>.npy         rows in dataset order, unit length

@@ -11,7 +11,18 @@ import { modelsList, modelsPull, modelsVerify } from "./models.ts";
 import { queryCommand } from "./query.ts";
 import { terminalOutput, terminalText } from "../render/terminal-text.ts";
 
-export const COMMANDS: readonly Command[] = [queryCommand, indexCommand, evalCommand, exportCommand, datasetImport, cacheStats, cacheClear, modelsList, modelsPull, modelsVerify];
+export const COMMANDS: readonly Command[] = [
+  queryCommand,
+  indexCommand,
+  evalCommand,
+  exportCommand,
+  datasetImport,
+  cacheStats,
+  cacheClear,
+  modelsList,
+  modelsPull,
+  modelsVerify,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

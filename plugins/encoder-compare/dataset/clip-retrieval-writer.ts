@@ -25,7 +25,13 @@ export interface ExportOptions {
   imagesDir?: string;
 }
 
-export function writeEmbeddingsFolder(outDir: string, vectors: Float32Array, dim: number, rows: readonly ExportRow[], options: ExportOptions): { shards: number } {
+export function writeEmbeddingsFolder(
+  outDir: string,
+  vectors: Float32Array,
+  dim: number,
+  rows: readonly ExportRow[],
+  options: ExportOptions,
+): { shards: number } {
   if (vectors.length !== rows.length * dim) throw new Error(`internal: ${rows.length} rows need ${rows.length * dim} values, got ${vectors.length}`);
   const shardRows = Math.max(1, options.shardRows ?? rows.length);
   const shards = Math.max(1, Math.ceil(rows.length / shardRows));
@@ -51,6 +57,7 @@ export function writeEmbeddingsFolder(outDir: string, vectors: Float32Array, dim
       ],
     });
   }
-  fs.writeFileSync(path.join(outDir, SIDECAR), JSON.stringify({ encoder: options.encoder, ...(options.imagesDir ? { images: path.relative(outDir, options.imagesDir) || "." } : {}) }, null, 2) + "\n");
+  const sidecar = { encoder: options.encoder, ...(options.imagesDir ? { images: path.relative(outDir, options.imagesDir) || "." } : {}) };
+  fs.writeFileSync(path.join(outDir, SIDECAR), JSON.stringify(sidecar, null, 2) + "\n");
   return { shards };
 }

@@ -58,7 +58,10 @@ export class EmbeddingsFolder {
       .sort((a, b) => a.n - b.n);
     if (numbered.length === 0) throw new Error(`embeddings folder ${dir}: img_emb/ holds no img_emb_<n>.npy shard`);
     numbered.forEach((entry, i) => {
-      if (entry.n !== i) throw new Error(`embeddings folder ${dir}: shard number ${i} is missing (found ${entry.name} after ${numbered[i - 1]?.name ?? "nothing"}); rows would be misnumbered`);
+      if (entry.n !== i) {
+        const found = `found ${entry.name} after ${numbered[i - 1]?.name ?? "nothing"}`;
+        throw new Error(`embeddings folder ${dir}: shard number ${i} is missing (${found}); rows would be misnumbered`);
+      }
     });
     const metaDir = path.join(dir, "metadata");
     const hasMetadata = fs.existsSync(metaDir);
@@ -66,7 +69,9 @@ export class EmbeddingsFolder {
     let firstRow = 0;
     for (const entry of numbered) {
       const npy = readNpyHeader(path.join(embDir, entry.name));
-      if (shards.length && npy.dim !== shards[0].npy.dim) throw new Error(`${npy.file}: vectors have ${npy.dim} dimensions, ${shards[0].npy.file} has ${shards[0].npy.dim}`);
+      if (shards.length && npy.dim !== shards[0].npy.dim) {
+        throw new Error(`${npy.file}: vectors have ${npy.dim} dimensions, ${shards[0].npy.file} has ${shards[0].npy.dim}`);
+      }
       let metadata: string | undefined;
       if (hasMetadata) {
         metadata = path.join(metaDir, `metadata_${entry.suffix}.parquet`);

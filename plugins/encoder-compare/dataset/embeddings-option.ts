@@ -70,21 +70,30 @@ function readSidecar(dir: string): Partial<EmbeddingsDatasetOption> {
 
 function count(where: string, name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) throw new Error(`${where}: \`${name}\` must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new Error(`${where}: \`${name}\` must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
   return value;
 }
 
 /** Checks the shape of a dataset option value (a folder path or the object form) without touching the disk. */
 export function checkDatasetOption(value: unknown, where: string): void {
   if (typeof value === "string" && value !== "") return;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where} must be a folder path or { embeddings, encoder, images, index }`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`${where} must be a folder path or { embeddings, encoder, images, index }`);
+  }
   const option = value as Record<string, unknown>;
   for (const key of Object.keys(option)) if (!KEYS.has(key)) throw new Error(`${where}: \`${key}\` is unknown; known: ${[...KEYS].join(", ")}`);
-  if (typeof option.embeddings !== "string" || option.embeddings === "") throw new Error(`${where}: \`embeddings\` must be the folder written by \`clip-retrieval inference\``);
-  for (const key of ["encoder", "images", "index", "name"]) {
-    if (option[key] !== undefined && (typeof option[key] !== "string" || option[key] === "")) throw new Error(`${where}: \`${key}\` must be a non-empty string`);
+  if (typeof option.embeddings !== "string" || option.embeddings === "") {
+    throw new Error(`${where}: \`embeddings\` must be the folder written by \`clip-retrieval inference\``);
   }
-  for (const [key, min] of [["nprobe", 1], ["efSearch", 1], ["candidates", 1], ["verifySample", 0], ["verifySeed", 0]] as const) count(where, key, option[key], min);
+  for (const key of ["encoder", "images", "index", "name"]) {
+    if (option[key] !== undefined && (typeof option[key] !== "string" || option[key] === "")) {
+      throw new Error(`${where}: \`${key}\` must be a non-empty string`);
+    }
+  }
+  const counts = [["nprobe", 1], ["efSearch", 1], ["candidates", 1], ["verifySample", 0], ["verifySeed", 0]] as const;
+  for (const [key, min] of counts) count(where, key, option[key], min);
 }
 
 /** Checks and resolves one option value; `where` names it in errors (e.g. "plugin option `dataset`"). */
@@ -123,9 +132,15 @@ export function datasetLocation(value: DatasetOption, named: Readonly<Record<str
 }
 
 /** Every object-form dataset of the options, resolved, by folder (what the engine looks datasets up by). */
-export function embeddingsDatasets(options: { dataset: DatasetOption; datasets: Readonly<Record<string, DatasetOption>> }, projectRoot: string): Map<string, EmbeddingsDatasetConfig> {
+export function embeddingsDatasets(
+  options: { dataset: DatasetOption; datasets: Readonly<Record<string, DatasetOption>> },
+  projectRoot: string,
+): Map<string, EmbeddingsDatasetConfig> {
   const found = new Map<string, EmbeddingsDatasetConfig>();
-  const entries: Array<[string, DatasetOption]> = [["plugin option `dataset`", options.dataset], ...Object.entries(options.datasets).map(([name, value]): [string, DatasetOption] => [`plugin option \`datasets.${name}\``, value])];
+  const entries: Array<[string, DatasetOption]> = [
+    ["plugin option `dataset`", options.dataset],
+    ...Object.entries(options.datasets).map(([name, value]): [string, DatasetOption] => [`plugin option \`datasets.${name}\``, value]),
+  ];
   for (const [where, value] of entries) {
     if (typeof value === "string") continue;
     const config = resolveEmbeddingsOption(value, projectRoot, where);

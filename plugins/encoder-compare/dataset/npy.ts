@@ -38,7 +38,9 @@ export function readNpyHeader(file: string): NpyMatrix {
     const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
     const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
     const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-    if (descr === undefined || fortran === undefined || shapeText === undefined) fail(file, `has an unreadable .npy header ${JSON.stringify(text.trim().slice(0, 120))}`);
+    if (descr === undefined || fortran === undefined || shapeText === undefined) {
+      fail(file, `has an unreadable .npy header ${JSON.stringify(text.trim().slice(0, 120))}`);
+    }
     const dtype = descr === "<f4" ? "float32" : descr === "<f2" ? "float16" : undefined;
     if (!dtype) fail(file, `holds dtype '${descr}'; embeddings must be little-endian float16 ('<f2') or float32 ('<f4')`);
     if (fortran === "True") fail(file, "is in Fortran order; save it in C order (np.ascontiguousarray) before use");
@@ -65,7 +67,13 @@ function halfToFloat(): Float32Array {
     const exponent = (h >> 10) & 0x1f;
     const fraction = h & 0x3ff;
     halfTable[h] =
-      exponent === 0 ? sign * 2 ** -14 * (fraction / 1024) : exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+      exponent === 0
+        ? sign * 2 ** -14 * (fraction / 1024)
+        : exponent === 31
+          ? fraction
+            ? NaN
+            : sign * Infinity
+          : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
   }
   return halfTable;
 }

@@ -47,7 +47,8 @@ export function judgeSample(pairs: readonly SamplePair[], encoder: string): Verd
   }
   const unnormalised = scored.find((s) => Math.abs(s.norm - 1) > NORM_TOLERANCE);
   if (unnormalised) {
-    return { ok: false, reason: `unnormalised vectors: row ${unnormalised.row} (${unnormalised.image}) has length ${unnormalised.norm.toFixed(3)}; inner-product search needs unit vectors (L2-normalise them before writing)` };
+    const where = `row ${unnormalised.row} (${unnormalised.image}) has length ${unnormalised.norm.toFixed(3)}`;
+    return { ok: false, reason: `unnormalised vectors: ${where}; inner-product search needs unit vectors (L2-normalise them before writing)` };
   }
   return { ok: true, minCosine: worst.cosine };
 }

@@ -315,7 +315,9 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
-      if (this.#embeddingsConfig(dir)) throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
+      if (this.#embeddingsConfig(dir)) {
+        throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
+      }
       dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
@@ -573,7 +575,12 @@ export class CompareEngine {
     const key = JSON.stringify(config);
     let opened = this.#embeddings.get(key);
     if (!opened) {
-      opened = EmbeddingsDataset.open(config, { cacheDir: this.options.cacheDir, info: this.options.info, warn: this.options.warn, sha256: (file) => this.#querySha(file).sha });
+      opened = EmbeddingsDataset.open(config, {
+        cacheDir: this.options.cacheDir,
+        info: this.options.info,
+        warn: this.options.warn,
+        sha256: (file) => this.#querySha(file).sha,
+      });
       this.#embeddings.set(key, opened);
       opened.catch(() => this.#embeddings.delete(key));
     }
@@ -584,13 +591,24 @@ export class CompareEngine {
    * A query against vectors computed elsewhere: only the encoder they claim can search them, and
    * only after a sample of them matched what that encoder computes here (or labelled unverified).
    */
-  async #queryEmbeddings(encoderId: string, config: EmbeddingsDatasetConfig, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
+  async #queryEmbeddings(
+    encoderId: string,
+    config: EmbeddingsDatasetConfig,
+    queryFile: string,
+    options: { k: number; includeSelf: boolean },
+  ): Promise<QueryResult> {
     const encoder = await this.#identity(encoderId);
     if (encoderId !== config.encoder) {
-      throw new Error(`dataset ${config.name} holds vectors from ${config.encoder} (${config.dir}); ${encoderId} cannot search them — use encoders="${config.encoder}" with this dataset`);
+      throw new Error(
+        `dataset ${config.name} holds vectors from ${config.encoder} (${config.dir}); ${encoderId} cannot search them — ` +
+          `use encoders="${config.encoder}" with this dataset`,
+      );
     }
     if (encoder.standInFor) {
-      throw new Error(`dataset ${config.name} holds ${config.encoder} vectors, but ${config.encoder} is not available here (${encoder.standInFor.reason}) and its stand-in's vectors cannot search them`);
+      throw new Error(
+        `dataset ${config.name} holds ${config.encoder} vectors, but ${config.encoder} is not available here (${encoder.standInFor.reason}) ` +
+          `and its stand-in's vectors cannot search them`,
+      );
     }
     const dataset = await this.#openEmbeddings(config);
     const verification = await dataset.verify(async (files) => {

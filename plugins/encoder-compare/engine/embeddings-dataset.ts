@@ -58,7 +58,8 @@ export class EmbeddingsDataset {
     const index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
     const search = new EmbeddingsSearch(folder, index, config.candidates);
     const how = index
-      ? `faiss index ${path.basename(index.file)} (${index.fourcc}${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}) opened in ${((performance.now() - started) / 1000).toFixed(2)} s, ${config.candidates} candidates rescored exactly`
+      ? `faiss index ${path.basename(index.file)} (${index.fourcc}${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}) ` +
+        `opened in ${((performance.now() - started) / 1000).toFixed(2)} s, ${config.candidates} candidates rescored exactly`
       : "no faiss index: every row is scored exactly";
     context.info(`embeddings ${config.name}: ${folder.rows} rows × ${folder.dim} in ${folder.shards.length} shard(s) from ${config.encoder}; ${how}`);
     return new EmbeddingsDataset(config, search, context);
@@ -126,7 +127,8 @@ export class EmbeddingsDataset {
       if (picked.length === verifySample) break;
     }
     if (picked.length === 0) {
-      return { verified: false, note: `vectors unverified: none of ${tries} sampled rows (seed ${verifySeed}) has an image reachable locally; taken on trust as ${encoder}` };
+      const note = `vectors unverified: none of ${tries} sampled rows (seed ${verifySeed}) has an image reachable locally; taken on trust as ${encoder}`;
+      return { verified: false, note };
     }
     const ours = await embed(picked.map((p) => p.file));
     const pairs: SamplePair[] = picked
@@ -134,9 +136,13 @@ export class EmbeddingsDataset {
       .map((p) => ({ row: p.row, image: p.image, theirs: this.search.vector(p.row), ours: ours.get(p.file)! }));
     const verdict = judgeSample(pairs, encoder);
     if (!verdict.ok) {
-      throw new Error(`embeddings ${name} (${this.config.dir}) claim encoder ${encoder}, but re-embedding ${pairs.length} sampled images (seed ${verifySeed}) disagrees: ${verdict.reason}`);
+      throw new Error(
+        `embeddings ${name} (${this.config.dir}) claim encoder ${encoder}, ` +
+          `but re-embedding ${pairs.length} sampled images (seed ${verifySeed}) disagrees: ${verdict.reason}`,
+      );
     }
-    const note = `vectors verified: ${pairs.length} sampled images (seed ${verifySeed}) re-embedded with ${encoder}, cosine ≥ ${verdict.minCosine.toFixed(3)}`;
+    const note =
+      `vectors verified: ${pairs.length} sampled images (seed ${verifySeed}) re-embedded with ${encoder}, cosine ≥ ${verdict.minCosine.toFixed(3)}`;
     this.#context.info(`embeddings ${name}: ${note}`);
     return { verified: true, note };
   }
@@ -185,7 +191,8 @@ export class EmbeddingsDataset {
       fs.renameSync(temp, file);
       return file;
     } catch (error) {
-      this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${(error as Error).message.split("\n")[0]}); a blank tile stands in`);
+      const reason = (error as Error).message.split("\n")[0];
+      this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
     }
   }

@@ -115,7 +115,9 @@ export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptio
   if (!Array.isArray(options.encoders) || options.encoders.length === 0 || options.encoders.some((e) => typeof e !== "string")) {
     fail(`\`encoders\` must be a non-empty array of encoder ids, got ${JSON.stringify(options.encoders)}`);
   }
-  if (typeof options.datasets !== "object" || options.datasets === null || Array.isArray(options.datasets)) fail("`datasets` must be an object of name → dataset");
+  if (typeof options.datasets !== "object" || options.datasets === null || Array.isArray(options.datasets)) {
+    fail("`datasets` must be an object of name → dataset");
+  }
   for (const [where, value] of [["dataset", options.dataset], ...Object.entries(options.datasets).map(([name, v]) => [`datasets.${name}`, v])]) {
     try {
       checkDatasetOption(value, `\`${where}\``);

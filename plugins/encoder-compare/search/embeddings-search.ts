@@ -13,9 +13,14 @@ export class EmbeddingsSearch {
   readonly #row: Float32Array<ArrayBuffer>;
 
   constructor(folder: EmbeddingsFolder, index: FaissIndexFile | undefined, candidates: number) {
-    if (index && index.dim !== folder.dim) throw new Error(`faiss index ${index.file} has ${index.dim} dimensions but the vectors in ${folder.dir} have ${folder.dim}`);
+    if (index && index.dim !== folder.dim) {
+      throw new Error(`faiss index ${index.file} has ${index.dim} dimensions but the vectors in ${folder.dir} have ${folder.dim}`);
+    }
     if (index && index.rows !== folder.rows) {
-      throw new Error(`faiss index ${index.file} holds ${index.rows} vectors but ${folder.dir} has ${folder.rows} rows; build the index from this folder (clip-retrieval index)`);
+      throw new Error(
+        `faiss index ${index.file} holds ${index.rows} vectors but ${folder.dir} has ${folder.rows} rows; ` +
+          `build the index from this folder (clip-retrieval index)`,
+      );
     }
     this.folder = folder;
     this.index = index;
@@ -29,7 +34,9 @@ export class EmbeddingsSearch {
 
   /** The best `n` rows for a unit query vector, exact scores. */
   search(query: Float32Array, n: number): SearchHit[] {
-    if (query.length !== this.folder.dim) throw new Error(`query vector has ${query.length} dimensions but ${this.folder.dir} holds ${this.folder.dim}-dimensional vectors`);
+    if (query.length !== this.folder.dim) {
+      throw new Error(`query vector has ${query.length} dimensions but ${this.folder.dir} holds ${this.folder.dim}-dimensional vectors`);
+    }
     const q = Float64Array.from(query);
     const want = Math.min(n, this.folder.rows);
     if (want === 0) return [];

@@ -48,7 +48,12 @@ function readHeader(bytes: Buffer, at: number): Header | undefined {
 }
 
 function looksLikeHeader(bytes: Buffer, at: number, rows: number): boolean {
-  return at + HEADER_BYTES <= bytes.length && bytes.readBigInt64LE(at + 16) === DUMMY && bytes.readBigInt64LE(at + 24) === DUMMY && Number(bytes.readBigInt64LE(at + 8)) === rows;
+  return (
+    at + HEADER_BYTES <= bytes.length &&
+    bytes.readBigInt64LE(at + 16) === DUMMY &&
+    bytes.readBigInt64LE(at + 24) === DUMMY &&
+    Number(bytes.readBigInt64LE(at + 8)) === rows
+  );
 }
 
 /**
@@ -71,7 +76,10 @@ function paramOffsets(bytes: Buffer, rows: number): { nprobe?: number; efSearch?
   return found;
 }
 
-/** write_HNSW: five vectors (assign_probas f64, cum_nneighbor_per_level i32, levels i32, offsets u64, neighbors i32), then entry_point, max_level, efConstruction, efSearch. */
+/**
+ * write_HNSW: five vectors (assign_probas f64, cum_nneighbor_per_level i32, levels i32, offsets u64, neighbors i32),
+ * then entry_point, max_level, efConstruction, efSearch.
+ */
 function hnswEfSearchOffset(bytes: Buffer, at: number): number | undefined {
   let position = at;
   for (const width of [8, 4, 4, 8, 4]) {
@@ -109,7 +117,9 @@ export function openFaissIndexFile(file: string, override: SearchParams = {}): F
   const header = readHeader(head, 0);
   if (!header || !looksLikeHeader(head, 0, header.rows)) throw new Error(`${file} is not a faiss index file (no index header)`);
   if (header.metric !== METRIC_INNER_PRODUCT) {
-    throw new Error(`faiss index ${file} uses metric ${header.metric === 1 ? "L2" : header.metric}; cosine search needs an inner-product index (autofaiss --metric_type ip)`);
+    throw new Error(
+      `faiss index ${file} uses metric ${header.metric === 1 ? "L2" : header.metric}; cosine search needs an inner-product index (autofaiss --metric_type ip)`,
+    );
   }
   const offsets = paramOffsets(head, header.rows);
   const wanted = Object.entries(override).filter(([, value]) => value !== undefined) as Array<[keyof SearchParams, number]>;

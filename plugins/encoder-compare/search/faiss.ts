@@ -18,7 +18,11 @@ export interface FaissAnyIndex extends FaissFlatIndex {
 
 interface FaissModule {
   IndexFlatIP: { new (dim: number): FaissAnyIndex; fromBuffer(buffer: Buffer): FaissAnyIndex };
-  Index: { fromFactory(dim: number, descriptor: string, metric: number): FaissAnyIndex; fromBuffer(buffer: Buffer): FaissAnyIndex; read(file: string): FaissAnyIndex };
+  Index: {
+    fromFactory(dim: number, descriptor: string, metric: number): FaissAnyIndex;
+    fromBuffer(buffer: Buffer): FaissAnyIndex;
+    read(file: string): FaissAnyIndex;
+  };
 }
 
 const METRIC_INNER_PRODUCT = 0;
