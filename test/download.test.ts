@@ -5,14 +5,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
 
 import { modelsDir } from "../plugins/encoder-compare/models/cache-dir.ts";
+import { startLoopbackServer } from "./support/loopback-server.ts";
 import {
   effectiveUrl,
   ensureModelFile,
@@ -47,32 +47,22 @@ interface TestServer {
 }
 
 async function startServer(t: TestContext): Promise<TestServer> {
-  const routes = new Map<string, Handler>();
   const requests: SeenRequest[] = [];
-  const counts = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const path = req.url ?? "/";
-    requests.push({ path, range: req.headers.range });
-    const nth = (counts.get(path) ?? 0) + 1;
-    counts.set(path, nth);
-    const handler = routes.get(path.split("?")[0]!);
-    if (!handler) {
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found");
-      return;
-    }
-    handler(req, res, nth);
+  const seen = (req: IncomingMessage) => requests.push({ path: req.url ?? "/", range: req.headers.range });
+  const server = await startLoopbackServer({}, (req, res) => {
+    seen(req);
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  const { port } = server.address() as AddressInfo;
+  t.after(() => server.close());
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: server.origin,
     requests,
-    route: (path, handler) => routes.set(path, handler),
+    route: (path, handler) =>
+      server.route(path, (req, res, nth) => {
+        seen(req);
+        handler(req, res, nth);
+      }),
     hits: (path) => (path === undefined ? requests.length : requests.filter((r) => r.path.split("?")[0] === path).length),
   };
 }

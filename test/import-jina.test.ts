@@ -3,8 +3,7 @@
 // URL, a redirect to plain http elsewhere). Also the CPython-compatible sampling.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -14,6 +13,7 @@ import { assertAllowedUrl } from "../plugins/encoder-compare/dataset/http-get.ts
 import { importJinaMemes, parseMemesJson, planImages, sampleMemes, type ImportOptions } from "../plugins/encoder-compare/dataset/import-jina.ts";
 import { loadDataset } from "../plugins/encoder-compare/dataset/load.ts";
 import { PythonRandom } from "../plugins/encoder-compare/dataset/python-random.ts";
+import { startLoopbackServer } from "./support/loopback-server.ts";
 
 describe("PythonRandom matches CPython 3.11", () => {
   // Expected values printed by CPython: random.Random(seed).getrandbits(32) ×3, and
@@ -101,7 +101,7 @@ async function startMirror(routes: Record<string, (count: number, res: http.Serv
   const requests = new Map<string, number>();
   let inFlight = 0;
   const mirror = { requests, maxInFlight: 0 } as Mirror;
-  const server = http.createServer((req, res) => {
+  const server = await startLoopbackServer({}, (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const count = (requests.get(url.pathname) ?? 0) + 1;
     requests.set(url.pathname, count);
@@ -115,9 +115,8 @@ async function startMirror(routes: Record<string, (count: number, res: http.Serv
       else res.writeHead(404).end("not found");
     }, 5);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  mirror.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  mirror.close = () => new Promise((resolve) => server.close(() => resolve()));
+  mirror.origin = server.origin;
+  mirror.close = () => server.close();
   return mirror;
 }
 

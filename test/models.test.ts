@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -17,6 +16,7 @@ import { encodeModel, ElementType, node, tensorValueInfo } from "../plugins/enco
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
+import { startLoopbackServer, type LoopbackServer } from "./support/loopback-server.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/models");
@@ -36,7 +36,7 @@ function tinyGraph(outputName: string): Uint8Array {
 const TINY_PREPROCESS = { ...MODEL_ENCODERS[0].preprocess, resizeTo: 8, cropWidth: 8, cropHeight: 8 };
 const TINY_BIT_PREPROCESS = { ...MODEL_ENCODERS[1].preprocess, resizeTo: 64, cropWidth: 64, cropHeight: 64 };
 
-let server: http.Server;
+let server: LoopbackServer;
 let base = "";
 const hits: string[] = [];
 const files = new Map<string, Uint8Array>();
@@ -77,7 +77,7 @@ describe("model sources over a loopback server", () => {
     files.set("/tiny-clip.onnx", tinyGraph("image_embeds"));
     files.set("/wrong-names.onnx", tinyGraph("embeds"));
     files.set("/bit/model.safetensors", fs.readFileSync(path.join(ROOT, "test/fixtures/bit/tiny-resnetv2.safetensors")));
-    server = http.createServer((req, res) => {
+    server = await startLoopbackServer({}, (req, res) => {
       hits.push(req.url ?? "");
       const body = files.get(req.url ?? "");
       if (!body) {
@@ -86,11 +86,10 @@ describe("model sources over a loopback server", () => {
       }
       res.writeHead(200, { "content-length": body.length, "content-type": "application/octet-stream" }).end(Buffer.from(body));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    base = server.origin;
   });
   after(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     fs.rmSync(WORK, { recursive: true, force: true });
   });
 
