@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
-import { buildIndex, faissStatus, type SearchHit, type VectorIndex } from "../plugins/encoder-compare/search/index.ts";
+import { buildIndex, faissStatus, IncrementalIndex, type SearchHit, type VectorIndex } from "../plugins/encoder-compare/search/index.ts";
 
 const status = faissStatus();
 /** false, or the visible reason every faiss-specific test is skipped. */
@@ -50,8 +50,8 @@ function referenceSearch(
 }
 
 function bothBackends(vectors: Float32Array, dim: number): VectorIndex[] {
-  const indexes = [buildIndex(vectors, dim, { backend: "js" })];
-  if (status.available) indexes.push(buildIndex(vectors, dim, { backend: "faiss" }));
+  const indexes = [productionIndex(vectors, dim, "js")];
+  if (status.available) indexes.push(productionIndex(vectors, dim, "faiss"));
   return indexes;
 }
 
@@ -71,6 +71,14 @@ describe("faissStatus", () => {
   });
 });
 
+/** The index production searches (IncrementalIndex), holding `vectors` as rows 0 … n−1 (the key of row i is "i"). */
+function productionIndex(vectors: Float32Array, dim: number, backend: "js" | "faiss"): IncrementalIndex {
+  const index = new IncrementalIndex(dim, { backend });
+  const keys = Array.from({ length: vectors.length / dim }, (_, i) => String(i));
+  index.sync(keys, (key) => vectors.subarray(Number(key) * dim, (Number(key) + 1) * dim));
+  return index;
+}
+
 describe("search matches a brute-force reference", () => {
   const dim = 48;
   const vectors = randomUnitVectors(600, dim, 1);
@@ -78,7 +86,7 @@ describe("search matches a brute-force reference", () => {
 
   for (const backend of ["js", "faiss"] as const) {
     test(`${backend} backend`, { skip: backend === "faiss" && skipFaiss }, () => {
-      const index = buildIndex(vectors, dim, { backend });
+      const index = productionIndex(vectors, dim, backend);
       assert.equal(index.backend, backend);
       assert.equal(index.size, 600);
       assert.equal(index.dim, dim);
@@ -133,7 +141,7 @@ describe("ties between duplicate vectors", () => {
 
   for (const backend of ["js", "faiss"] as const) {
     test(`${backend} backend breaks ties by smaller id`, { skip: backend === "faiss" && skipFaiss }, () => {
-      const index = buildIndex(vectors, dim, { backend });
+      const index = productionIndex(vectors, dim, backend);
       const hits = index.search(duplicate, 5);
       assert.deepEqual(
         hits.map((hit) => hit.id),
@@ -154,7 +162,7 @@ describe("exclude and k", () => {
 
   for (const backend of ["js", "faiss"] as const) {
     test(`${backend}: excluded ids are never returned`, { skip: backend === "faiss" && skipFaiss }, () => {
-      const index = buildIndex(vectors, dim, { backend });
+      const index = productionIndex(vectors, dim, backend);
       assert.equal(index.search(query, 1)[0].id, 17, "a dataset vector finds itself first");
       const exclude = new Set([17, 3, 4, 5, 999, -1]);
       const hits = index.search(query, 10, exclude);
@@ -166,18 +174,18 @@ describe("exclude and k", () => {
     });
 
     test(`${backend}: k larger than n returns n hits`, { skip: backend === "faiss" && skipFaiss }, () => {
-      const index = buildIndex(vectors, dim, { backend });
+      const index = productionIndex(vectors, dim, backend);
       assert.deepEqual(index.search(query, 500), referenceSearch(vectors, dim, query, 50));
       assert.equal(index.search(query, 500, new Set([1, 2])).length, 48);
     });
 
     test(`${backend}: an empty index returns no hits`, { skip: backend === "faiss" && skipFaiss }, () => {
-      assert.deepEqual(buildIndex(new Float32Array(0), dim, { backend }).search(query, 3), []);
+      assert.deepEqual(productionIndex(new Float32Array(0), dim, backend).search(query, 3), []);
     });
   }
 
   test("backend js is used when asked for, even with faiss present", () => {
-    const index = buildIndex(vectors, dim, { backend: "js" });
+    const index = productionIndex(vectors, dim, "js");
     assert.equal(index.backend, "js");
     assert.deepEqual(index.search(query, 4), referenceSearch(vectors, dim, query, 4));
   });
