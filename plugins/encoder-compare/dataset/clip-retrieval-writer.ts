@@ -7,7 +7,9 @@ import path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
 import { encodeNpy, floatToHalf } from "./npy.ts";
 
-export const SIDECAR = "encoder-compare.json";
+import { SIDECAR } from "./embeddings-option.ts";
+
+export { SIDECAR };
 
 export interface ExportRow {
   id: string;

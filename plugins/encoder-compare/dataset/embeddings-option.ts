@@ -5,7 +5,9 @@
 // from its encoder-compare.json (written by `encoder-compare export`).
 import fs from "node:fs";
 import path from "node:path";
-import { SIDECAR } from "./clip-retrieval-writer.ts";
+
+/** The file export writes beside the shards: which encoder made the vectors, and how. */
+export const SIDECAR = "encoder-compare.json";
 
 export interface EmbeddingsDatasetOption {
   /** Folder with img_emb/ (and metadata/), relative to the project root. */

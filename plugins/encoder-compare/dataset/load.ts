@@ -154,6 +154,7 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
   const policy: ReadPolicy = {
     roots: realRoots(dir, ...(options.projectRoot ? [options.projectRoot] : [])),
     maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+    realDirs: new Map(),
   };
   const firstIdBySha = new Map<string, string>();
   const newHashes: Array<{ path: string; stat: FileStat; sha256: string }> = [];

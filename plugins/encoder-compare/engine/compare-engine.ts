@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "../dataset/load.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../dataset/safe-read.ts";
-import { EmbeddingsDataset } from "./embeddings-dataset.ts";
+import type { EmbeddingsDataset } from "./embeddings-dataset.ts";
 import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import { embedFiles, describeDecodeError } from "../encoders/embed.ts";
 import { imageToTensor } from "../encoders/preprocess.ts";
@@ -575,12 +575,13 @@ export class CompareEngine {
     const key = JSON.stringify(config);
     let opened = this.#embeddings.get(key);
     if (!opened) {
-      opened = EmbeddingsDataset.open(config, {
+      // Imported on use: the parquet reader and faiss loader are for embeddings datasets only.
+      opened = import("./embeddings-dataset.ts").then(({ EmbeddingsDataset }) => EmbeddingsDataset.open(config, {
         cacheDir: this.options.cacheDir,
         info: this.options.info,
         warn: this.options.warn,
         sha256: (file) => this.#querySha(file).sha,
-      });
+      }));
       this.#embeddings.set(key, opened);
       opened.catch(() => this.#embeddings.delete(key));
     }

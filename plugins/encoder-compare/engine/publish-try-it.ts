@@ -5,8 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { requestedRun, type CompareEngine } from "./compare-engine.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
-import { buildBuiltinGraph, type BuiltinGraphName } from "../models/builtin-graphs.ts";
-import { halveWeights } from "../models/fp16-weights.ts";
+import type { BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { MontageWriter, WrittenImage } from "../render/montage.ts";
@@ -43,14 +42,17 @@ export function notPublishedReason(spec: EncoderSpec): string {
 }
 
 /** The encoder's ONNX graph under the output folder: built, or copied from the model cache (named by the model's key). */
-function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngine["runningEncoder"]>>): TryItIndex["graph"] {
+// The graph builders pull in onnx-proto: imported on use, so a site without tryIt never loads them.
+async function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngine["runningEncoder"]>>): Promise<TryItIndex["graph"]> {
   const { spec, model } = encoder;
   if (spec.source.kind === "builtin") {
+    const { buildBuiltinGraph } = await import("../models/builtin-graphs.ts");
     const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
     return { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength };
   }
   if (spec.source.kind === "converted") {
     // Our own conversion (BiT): published with float16 weights, half the download.
+    const { halveWeights } = await import("../models/fp16-weights.ts");
     const halved = halveWeights(typeof model === "string" ? new Uint8Array(fs.readFileSync(model)) : model);
     return { file: writeHashed(dir, `graph-${spec.id}-fp16`, halved, ".onnx"), bytes: halved.byteLength, optIn: true, weights: "fp16" };
   }
@@ -98,7 +100,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       ...(loaded.standInFor
         ? { run: asRun(requestedRun(loaded.standInFor.spec.id, loaded)) }
         : {}),
-      graph: publishGraph(dir, loaded),
+      graph: await publishGraph(dir, loaded),
       dataset: { name: dataset.name },
       vectors: { encoding, ...(scale === undefined ? {} : { scale }), shards },
       images: dataset.images.map((image, i) => ({
