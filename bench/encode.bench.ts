@@ -5,6 +5,7 @@
 // (BiT architecture, random weights). Run alone: node --import tsx bench/encode.bench.ts
 import os from "node:os";
 import path from "node:path";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { imageToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
@@ -35,7 +36,8 @@ const cores = os.availableParallelism();
 const bit = bitBenchSpec(ensureBitModel());
 const pixels = BUILTIN_ENCODERS.find((e) => e.id === "pixels")!;
 
-const defaults: Config = { batchSize: 16, threads: cores, prefetchBatches: 2, decodeConcurrency: cores };
+const { batchSize, prefetchBatches } = DEFAULTS.embedding;
+const defaults: Config = { batchSize, threads: cores, prefetchBatches, decodeConcurrency: cores };
 const bitConfigs: Config[] = QUICK
   ? [defaults]
   : [

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_OPTIONS } from "../plugins/encoder-compare/engine/options.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { BENCH_CACHE, check, ensureDir, fmt, log, median, QUICK, report, ROOT, type Row } from "./lib/common.ts";
 import { ensureImageSet } from "./lib/images.ts";
 import { bitBenchSpec, ensureBitModel, ensureTorchGraph, resnet50BenchSpec, vitBenchSpec } from "./lib/models.ts";
@@ -96,7 +96,8 @@ if (parts.includes("demo")) {
 if (parts.includes("graphs")) {
   const photosDir = path.join(BENCH_CACHE, "photos-480x360");
   const photos = await ensureImageSet(photosDir, { count: 256, width: 480, height: 360, format: "jpeg", seed: 3 });
-  const config: Config = { batchSize: DEFAULT_OPTIONS.batchSize, threads: cores, prefetchBatches: 2, decodeConcurrency: cores };
+  const { batchSize, prefetchBatches } = DEFAULTS.embedding;
+  const config: Config = { batchSize, threads: cores, prefetchBatches, decodeConcurrency: cores };
   const count = QUICK ? 32 : 96;
   const vit = ensureTorchGraph("vit-b32");
   const resnet = ensureTorchGraph("resnet50");

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { PluginOptions } from "../engine/options.ts";
+import type { UserOptions } from "../engine/options.ts";
 
 /** Eleventy's own config file names, in its order of preference, plus the TypeScript ones tsx runs. */
 export const SITE_CONFIG_FILES = [".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.ts", "eleventy.config.ts"];
@@ -13,7 +13,7 @@ export interface SiteOptions {
   /** The config file read, relative to the site root; undefined when there is none. */
   file?: string;
   /** The options the config passes to the plugin (empty when it does not add it). */
-  options: Partial<PluginOptions>;
+  options: UserOptions;
   /** Why the config could not be read, when it could not. */
   problem?: string;
 }
@@ -24,12 +24,12 @@ function isEncoderComparePlugin(plugin: unknown): boolean {
 }
 
 /** An eleventyConfig on which every property is a callable no-op, except addPlugin. */
-function recordingConfig(onPlugin: (options: Partial<PluginOptions>) => void): unknown {
+function recordingConfig(onPlugin: (options: UserOptions) => void): unknown {
   const target = function () {};
   const proxy: unknown = new Proxy(target, {
     get(_, property) {
       if (property === "addPlugin") {
-        return (plugin: unknown, options?: Partial<PluginOptions>) => {
+        return (plugin: unknown, options?: UserOptions) => {
           if (isEncoderComparePlugin(plugin)) onPlugin(options ?? {});
         };
       }
@@ -57,7 +57,7 @@ async function load(root: string): Promise<SiteOptions> {
     const loaded = (await import(pathToFileURL(path.join(root, file)).href)) as { default?: unknown };
     const setup = loaded.default;
     if (typeof setup !== "function") return { file, options: {} };
-    let options: Partial<PluginOptions> = {};
+    let options: UserOptions = {};
     await setup(recordingConfig((given) => (options = given)));
     return { file, options };
   } catch (error) {

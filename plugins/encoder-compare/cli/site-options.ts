@@ -6,7 +6,7 @@ import path from "node:path";
 import { datasetLocation, isEmbeddingsFolder } from "../dataset/embeddings-option.ts";
 import { pathToFileURL } from "node:url";
 import type { CompareEngine } from "../engine/compare-engine.ts";
-import { normalizeOptions, type PluginOptions } from "../engine/options.ts";
+import { flattenOptions, normalizeOptions, type PluginOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { terminalText, type TerminalOutput } from "../render/terminal-text.ts";
@@ -28,7 +28,7 @@ export interface CommandOptions extends PluginOptions {
   siteProblem?: string;
 }
 
-async function configModule(parsed: ParsedArgs, cwd: string): Promise<Partial<PluginOptions>> {
+async function configModule(parsed: ParsedArgs, cwd: string): Promise<UserOptions> {
   const configFile = parsed.values.get("--config");
   if (!configFile) return {};
   const file = path.resolve(cwd, configFile);
@@ -37,7 +37,7 @@ async function configModule(parsed: ParsedArgs, cwd: string): Promise<Partial<Pl
   if (typeof loaded.default !== "object" || loaded.default === null) {
     throw new UsageError(`--config file ${file} must export the plugin options object as its default export`);
   }
-  return loaded.default as Partial<PluginOptions>;
+  return loaded.default as UserOptions;
 }
 
 export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<CommandOptions> {
@@ -53,7 +53,7 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   const source = (key: "encoders" | "dataset"): OptionSource =>
     overrides[key] !== undefined ? "flag" : fromConfig[key] !== undefined ? "--config" : site.options[key] !== undefined ? "site" : "plugin default";
   try {
-    const options = normalizeOptions({ ...site.options, ...fromConfig, ...overrides });
+    const options = normalizeOptions({ ...flattenOptions(site.options), ...flattenOptions(fromConfig), ...overrides });
     const sources = { encoders: source("encoders"), dataset: source("dataset") };
     return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
   } catch (error) {

@@ -2,7 +2,7 @@
 // eval-shortcode.ts), turns each call into engine queries plus rendered tables, and prints one
 // summary line per build.
 import path from "node:path";
-import { normalizeOptions, type PluginOptions } from "../engine/options.ts";
+import { normalizeOptions, type PluginOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
@@ -27,7 +27,8 @@ import { registerEncoderEval } from "./eval-shortcode.ts";
 import { terminalText } from "../render/terminal-text.ts";
 import { createTryItPublisher } from "../engine/publish-try-it.ts";
 
-export { DEFAULT_OPTIONS, type PluginOptions } from "../engine/options.ts";
+export { DEFAULT_OPTIONS, type PluginOptions, type UserOptions } from "../engine/options.ts";
+export { DEFAULTS } from "../engine/defaults.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "../encoders/spec.ts";
 
 /** The small part of Eleventy's UserConfig this plugin uses (Eleventy 3 ships no types). */
@@ -60,7 +61,7 @@ export class EncoderCompareError extends Error {
   }
 }
 
-export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: Partial<PluginOptions> = {}): void {
+export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: UserOptions = {}): void {
   const options = normalizeOptions(userOptions);
   const projectRoot = process.cwd();
   const log = (text: string, type: "info" | "warn" = "info") => {

@@ -6,6 +6,7 @@ import os from "node:os";
 import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../dataset/safe-read.ts";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
+import { DEFAULTS } from "../engine/defaults.ts";
 
 export interface EmbedInput {
   /** Content hash of the file; the key of the returned vector. */
@@ -89,7 +90,7 @@ export async function embedFiles(session: EncoderSession, inputs: readonly Embed
   const size = Math.max(1, options.batchSize);
   const chunks: EmbedInput[][] = [];
   for (let i = 0; i < inputs.length; i += size) chunks.push(inputs.slice(i, i + size));
-  const depth = Math.max(0, options.prefetchBatches ?? 2);
+  const depth = Math.max(0, options.prefetchBatches ?? DEFAULTS.embedding.prefetchBatches);
   const limit = limiter(Math.max(1, options.decodeConcurrency || os.availableParallelism()));
   // Batches being decoded or decoded, in order; the head is the next to run.
   const queue: Array<Promise<DecodedBatch>> = [];

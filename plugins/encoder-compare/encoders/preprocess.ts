@@ -6,6 +6,7 @@ import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../dataset/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
+import { DEFAULTS } from "../engine/defaults.ts";
 
 export { cropOffset, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "./preprocess-core.ts";
 
@@ -16,9 +17,6 @@ let sharpLoaded: SharpFactory | undefined;
 async function loadSharp(): Promise<SharpFactory> {
   return (sharpLoaded ??= (await import("sharp")).default);
 }
-
-/** Refuse images above this many pixels unless the caller says otherwise (decompression bombs). */
-export const DEFAULT_LIMIT_INPUT_PIXELS = 50_000_000;
 
 const SHARP_KERNEL: Record<Interpolation, "nearest" | "linear" | "cubic" | "lanczos3"> = {
   nearest: "nearest",
@@ -103,7 +101,7 @@ export function imageSource(file: string | Buffer): string | Buffer {
 
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
 export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<RgbPixels> {
-  const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+  const limitInputPixels = options.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
   const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.

@@ -22,6 +22,7 @@ import { EmbeddingStore } from "../store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
 import type { RequestedRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 export { requestedRun } from "../render/requested-run.ts";
 
@@ -39,13 +40,13 @@ export interface EngineOptions {
   maxImageBytes?: number;
   /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on (when faiss loads). */
   indexBackend: "auto" | "faiss" | "js" | "ann";
-  /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULT_ANN_THRESHOLD). */
+  /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULTS.search). */
   annThreshold?: number;
-  /** faiss factory string of the ANN index (default "HNSW32,Flat"). */
+  /** faiss factory string of the ANN index (default DEFAULTS.search). */
   annFactory?: string;
-  /** Candidates the ANN index proposes per query, rescored exactly (default 128). */
+  /** Candidates the ANN index proposes per query, rescored exactly (default DEFAULTS.search). */
   annCandidates?: number;
-  /** Decoded batches queued ahead of onnxruntime while embedding (default 2). */
+  /** Decoded batches queued ahead of onnxruntime while embedding (default DEFAULTS.embedding). */
   prefetchBatches?: number;
   /** Images decoded at once while embedding (default: one per core). */
   decodeConcurrency?: number;
@@ -73,9 +74,6 @@ export interface LoadedEncoder {
   key: string;
   session: EncoderSession;
 }
-
-/** With indexBackend "auto", data sets of at least this many images get the ANN index (see README "Performance"). */
-export const DEFAULT_ANN_THRESHOLD = 200_000;
 
 /** Bump when ranking changes (scores, tie-breaking): remembered query results are then ignored. */
 const RESULT_CACHE_VERSION = 1;
@@ -353,7 +351,7 @@ export class CompareEngine {
   #chooseBackend(rows: number): SearchBackend {
     const requested = this.options.indexBackend;
     if (requested !== "auto") return requested;
-    return rows >= (this.options.annThreshold ?? DEFAULT_ANN_THRESHOLD) && faissStatus().available ? "ann" : "js";
+    return rows >= (this.options.annThreshold ?? DEFAULTS.search.annThreshold) && faissStatus().available ? "ann" : "js";
   }
 
   /**

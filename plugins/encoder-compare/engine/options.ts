@@ -1,93 +1,81 @@
-// Every plugin option, its default, and what it does. Shortcode keywords override the
-// per-query ones (k, encoders, dataset, includeSelf) for one call.
+// Every plugin option and what it does; the defaults live in defaults.ts (DEFAULTS, grouped by concern). Options may
+// be given grouped (`search: { annThreshold }`) or by their flat names, kept as aliases so older configs still work.
+// Shortcode keywords override the per-query ones (k, encoders, dataset, includeSelf) for one call.
 import { checkDatasetOption, type DatasetOption } from "../dataset/embeddings-option.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
-import { DEFAULT_LIMIT_INPUT_PIXELS } from "../encoders/preprocess.ts";
+import { DEFAULTS, OPTION_GROUPS } from "./defaults.ts";
 import type { BuildSummary } from "./summary.ts";
 
-export interface PluginOptions {
-  /** Encoders a shortcode shows when it names none, in table order. */
+type Defaults = typeof DEFAULTS;
+type Group<G extends (typeof OPTION_GROUPS)[number]> = { -readonly [K in keyof Defaults[G]]: Defaults[G][K] };
+type SearchOptions = Group<"search">;
+type EmbeddingOptions = Group<"embedding">;
+type ModelOptions = Group<"models">;
+type OutputOptions = Group<"output">;
+
+/** The options the engine reads: every group flattened (see DEFAULTS for each one's default and meaning). */
+export interface PluginOptions extends SearchOptions, EmbeddingOptions, ModelOptions, OutputOptions {
   encoders: string[];
   /** Folder of dataset images (+ optional manifest.json), relative to the project root; or an embeddings folder (see "Datasets bigger than your machine"). */
   dataset: DatasetOption;
   /** Named datasets a shortcode can pick with dataset="name" (folder paths or embeddings folders). */
   datasets: Record<string, DatasetOption>;
-  /** Results per query. */
   k: number;
-  /** Largest k a shortcode may ask for. */
   maxK: number;
-  /** Show the query's own file when it is in the dataset (default: leave it out and say so). */
   includeSelf: boolean;
   /** Put a "Try your own image" control under every comparison (shortcodes can also ask with tryIt=true). */
   tryIt: boolean;
   /** Encoder ids whose downloaded model the "Try your own image" widget may offer; readers see its size and load it on request. */
   tryItModels: string[];
-  /** Embedding store and other build caches, relative to the project root. */
   cacheDir: string;
-  /** Folder under the site output where montages and thumbnails are written. */
-  outputSubdir: string;
-  /** Edge of one result tile in CSS pixels (the 2× image doubles it). */
-  tileSize: number;
-  /** "auto" uses faiss-node when its addon loads, else the exact JS search. */
-  indexBackend: "auto" | "faiss" | "js" | "ann";
-  /** With indexBackend "auto", data sets of at least this many images use the ANN index (faiss HNSW). */
-  annThreshold: number;
-  /** faiss factory string of the ANN index; inner-product metric. */
-  annFactory: string;
-  /** Candidates the ANN index proposes per query (HNSW's efSearch); all are rescored exactly. */
-  annCandidates: number;
-  /** Decoded batches kept ready ahead of onnxruntime while embedding (0 = decode, then infer). */
-  prefetchBatches: number;
-  /** Images sharp decodes at the same time while embedding; 0 = one per core. */
-  decodeConcurrency: number;
-  /** Images per onnxruntime run. */
-  batchSize: number;
-  /** onnxruntime intra-op threads; 0 = one per core. */
-  intraOpNumThreads: number;
-  /** Images with more pixels than this are refused (decompression bombs). */
-  limitInputPixels: number;
-  /** Where downloaded and converted models are cached (default: $ENCODER_COMPARE_MODELS_DIR, else ~/.cache/encoder-compare/models). */
-  modelsDir: string | undefined;
-  /** Never download models (also ENCODER_COMPARE_OFFLINE=1); a model not in the cache is unavailable. */
-  offline: boolean;
-  /** Mirror for model downloads (also ENCODER_COMPARE_MODEL_BASE_URL): replaces the URL's origin, keeps its path. */
-  modelBaseUrl: string | undefined;
-  /** An unavailable model fails the build instead of running its stand-in (also ENCODER_COMPARE_STRICT=1). */
-  strict: boolean;
   /** Extra encoders (your own ONNX models), usable by id like the built-ins. */
   customEncoders: EncoderSpec[];
   /** Called after each build with what it did (counts, timings, skipped images). */
   onBuildSummary: ((summary: BuildSummary) => void) | undefined;
 }
 
+/** What a user passes: flat names, and/or the grouped form (`search`, `embedding`, `models`, `output`). */
+export type UserOptions = Partial<PluginOptions> & { [G in (typeof OPTION_GROUPS)[number]]?: Partial<Group<G>> };
+
+/** DEFAULTS flattened: the options an empty config runs with. */
 export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
-  encoders: ["pixels", "phash"],
-  dataset: "content/datasets/emoji-memes",
+  encoders: [...DEFAULTS.encoders],
+  dataset: DEFAULTS.dataset,
   datasets: {},
-  k: 3,
-  maxK: 50,
-  includeSelf: false,
-  tryIt: false,
+  k: DEFAULTS.k,
+  maxK: DEFAULTS.maxK,
+  includeSelf: DEFAULTS.includeSelf,
+  tryIt: DEFAULTS.tryIt,
   tryItModels: [],
-  cacheDir: ".cache/encoder-compare",
-  outputSubdir: "encoder-compare",
-  tileSize: 160,
-  indexBackend: "auto",
-  annThreshold: 200_000,
-  annFactory: "HNSW32,Flat",
-  annCandidates: 128,
-  prefetchBatches: 2,
-  decodeConcurrency: 0,
-  batchSize: 16,
-  intraOpNumThreads: 0,
-  limitInputPixels: DEFAULT_LIMIT_INPUT_PIXELS,
-  modelsDir: undefined,
-  offline: false,
-  modelBaseUrl: undefined,
-  strict: false,
+  cacheDir: DEFAULTS.cacheDir,
+  ...DEFAULTS.output,
+  ...DEFAULTS.search,
+  ...DEFAULTS.embedding,
+  ...DEFAULTS.models,
   customEncoders: [],
   onBuildSummary: undefined,
 });
+
+/**
+ * Grouped options moved to their flat names. A name given both ways must agree; layers meant to override each
+ * other (site config, --config, flags) are flattened one by one before they are merged.
+ */
+export function flattenOptions(user: UserOptions): Partial<PluginOptions> {
+  const flat: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(user)) if (!(OPTION_GROUPS as readonly string[]).includes(key)) flat[key] = value;
+  for (const group of OPTION_GROUPS) {
+    const given: unknown = user[group];
+    if (given === undefined) continue;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) fail(`\`${group}\` must be an object of ${group} options`);
+    const known = Object.keys(DEFAULTS[group]);
+    for (const [key, value] of Object.entries(given)) {
+      if (!known.includes(key)) fail(`\`${group}.${key}\` is unknown; known ${group} options: ${known.join(", ")}`);
+      if (key in flat && flat[key] !== value) fail(`\`${key}\` is given twice, as \`${group}.${key}\` and as its flat alias, with different values`);
+      flat[key] = value;
+    }
+  }
+  return flat as Partial<PluginOptions>;
+}
 
 function fail(message: string): never {
   throw new Error(`[encoder-compare] plugin option ${message}`);
@@ -106,10 +94,11 @@ export function envFlag(value: string | undefined): boolean {
 }
 
 /** Merges user options over the defaults and validates them. */
-export function normalizeOptions(user: Partial<PluginOptions> = {}): PluginOptions {
+export function normalizeOptions(grouped: UserOptions = {}): PluginOptions {
+  const user = flattenOptions(grouped);
   const known = new Set(Object.keys(DEFAULT_OPTIONS));
   for (const key of Object.keys(user)) {
-    if (!known.has(key)) fail(`\`${key}\` is unknown; known options: ${[...known].join(", ")}`);
+    if (!known.has(key)) fail(`\`${key}\` is unknown; known options: ${[...OPTION_GROUPS, ...known].join(", ")}`);
   }
   const options: PluginOptions = { ...DEFAULT_OPTIONS, ...user } as PluginOptions;
   if (!Array.isArray(options.encoders) || options.encoders.length === 0 || options.encoders.some((e) => typeof e !== "string")) {

@@ -15,6 +15,7 @@ import { TopK, type SearchHit } from "./exact.ts";
 import { addVectors, createFactoryIndex, faissStatus, flatIndexFromRows, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 import type { SearchBackend, VectorIndex } from "./vector-index.ts";
 import { float32Tolerance, slabTopK, VectorSlab } from "./slab.ts";
+import { DEFAULTS } from "../engine/defaults.ts";
 
 export interface IncrementalIndexOptions {
   /** "auto" = "js" (see README: it builds and searches faster than faiss's flat index here). */
@@ -32,8 +33,6 @@ export interface SyncResult {
   rebuilt: boolean;
 }
 
-export const DEFAULT_ANN_FACTORY = "HNSW32,Flat";
-export const DEFAULT_ANN_CANDIDATES = 128;
 /** Extra candidates beyond k + excluded rows, so near-ties rarely need a second faiss call. */
 const CANDIDATE_MARGIN = 16;
 /** Rebuild the ANN graph once tombstones exceed this share of its rows. */
@@ -74,8 +73,8 @@ export class IncrementalIndex implements VectorIndex {
     }
     this.backend = backend === "auto" ? "js" : backend;
     this.dim = dim;
-    this.annFactory = options.annFactory ?? DEFAULT_ANN_FACTORY;
-    this.annCandidates = options.annCandidates ?? DEFAULT_ANN_CANDIDATES;
+    this.annFactory = options.annFactory ?? DEFAULTS.search.annFactory;
+    this.annCandidates = options.annCandidates ?? DEFAULTS.search.annCandidates;
     if (!Number.isInteger(this.annCandidates) || this.annCandidates < 1) {
       throw new Error(`annCandidates must be a positive integer, got ${this.annCandidates}.`);
     }

@@ -10,7 +10,7 @@ export type { SearchHit } from "./exact.ts";
 export type { SearchBackend, VectorIndex } from "./vector-index.ts";
 export { faissStatus } from "./faiss.ts";
 export { simdKernelAvailable } from "./slab.ts";
-export { IncrementalIndex, DEFAULT_ANN_CANDIDATES, DEFAULT_ANN_FACTORY, type IncrementalIndexOptions, type SyncResult } from "./incremental.ts";
+export { IncrementalIndex, type IncrementalIndexOptions, type SyncResult } from "./incremental.ts";
 
 export interface BuildIndexOptions {
   /** "auto" (default) uses faiss when it loads and the exact JS search otherwise. */

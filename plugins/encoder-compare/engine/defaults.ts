@@ -1,0 +1,64 @@
+// The one source of every plugin default, grouped by concern. A pure module (no imports), so any stage may read
+// its own defaults here without importing the engine; options.ts validates user options against it.
+
+/** Object.freeze without its literal typing: a default of 16 is a number, not the type 16. */
+const frozen = <T>(object: T): Readonly<T> => Object.freeze(object);
+
+export const DEFAULTS = frozen({
+  /** Encoders a shortcode shows when it names none, in table order. */
+  encoders: ["pixels", "phash"] as readonly string[],
+  /** Folder of dataset images, relative to the project root. Sites name their own (the demo's is set in .eleventy.ts). */
+  dataset: "content/datasets",
+  /** Results per query. */
+  k: 3,
+  /** Largest k a shortcode may ask for. */
+  maxK: 50,
+  /** Leave the query's own file out of its results (and say so). */
+  includeSelf: false,
+  /** No "Try your own image" control unless asked for. */
+  tryIt: false,
+  /** Embedding store and other build caches, relative to the project root. */
+  cacheDir: ".cache/encoder-compare",
+  search: frozen({
+    /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on when faiss-node loads. */
+    indexBackend: "auto" as "auto" | "faiss" | "js" | "ann",
+    /** With "auto", data sets of at least this many images use the ANN index (see README "Performance"). */
+    annThreshold: 200_000,
+    /** faiss factory string of the ANN index; inner-product metric. */
+    annFactory: "HNSW32,Flat",
+    /** Candidates the ANN index proposes per query (HNSW's efSearch); all are rescored exactly. */
+    annCandidates: 128,
+  }),
+  embedding: frozen({
+    /** Images per onnxruntime run. */
+    batchSize: 16,
+    /** onnxruntime intra-op threads; 0 = one per core. */
+    intraOpNumThreads: 0,
+    /** Decoded batches kept ready ahead of onnxruntime (0 = decode, then infer). */
+    prefetchBatches: 2,
+    /** Images sharp decodes at the same time; 0 = one per core. */
+    decodeConcurrency: 0,
+    /** Images with more pixels than this are refused (decompression bombs). */
+    limitInputPixels: 50_000_000,
+  }),
+  models: frozen({
+    /** undefined: $ENCODER_COMPARE_MODELS_DIR, else ~/.cache/encoder-compare/models. */
+    modelsDir: undefined as string | undefined,
+    /** Downloads allowed unless this or ENCODER_COMPARE_OFFLINE=1. */
+    offline: false,
+    /** undefined: $ENCODER_COMPARE_MODEL_BASE_URL, else each model's own URL. */
+    modelBaseUrl: undefined as string | undefined,
+    /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1. */
+    strict: false,
+  }),
+  output: frozen({
+    /** Folder under the site output where montages and thumbnails are written. */
+    outputSubdir: "encoder-compare",
+    /** Edge of one result tile in CSS pixels (the 2× image doubles it). */
+    tileSize: 160,
+  }),
+});
+
+/** The option groups, each a set of flat option names that also work at the top level (aliases kept for old configs). */
+export const OPTION_GROUPS = ["search", "embedding", "models", "output"] as const;
+export type OptionGroup = (typeof OPTION_GROUPS)[number];

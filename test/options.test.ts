@@ -1,0 +1,78 @@
+// One options object: DEFAULTS grouped by concern is the only copy of each default; the grouped form and the flat
+// aliases give the same options; the CLI merges a site's grouped options under --config and flags.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { DEFAULTS, OPTION_GROUPS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULT_OPTIONS, normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
+import { optionsFromArgs } from "../plugins/encoder-compare/cli/site-options.ts";
+import { parseArgs } from "../plugins/encoder-compare/cli/common.ts";
+import { PLUGIN_ROOT } from "../scripts/check-layers.ts";
+
+describe("options", () => {
+  test("every flat default is the DEFAULTS value of its group", () => {
+    for (const group of OPTION_GROUPS) {
+      for (const [key, value] of Object.entries(DEFAULTS[group])) assert.equal(DEFAULT_OPTIONS[key as keyof typeof DEFAULT_OPTIONS], value, key);
+    }
+    assert.equal(DEFAULT_OPTIONS.dataset, "content/datasets");
+  });
+
+  test("the grouped form and the flat aliases give the same options", () => {
+    const grouped = normalizeOptions({
+      search: { indexBackend: "js", annThreshold: 7, annFactory: "HNSW16,Flat", annCandidates: 9 },
+      embedding: { batchSize: 4, intraOpNumThreads: 1, prefetchBatches: 0, decodeConcurrency: 3, limitInputPixels: 1000 },
+      models: { modelsDir: "m", offline: true, modelBaseUrl: "http://127.0.0.1:1", strict: true },
+      output: { outputSubdir: "out", tileSize: 48 },
+    });
+    const flat = normalizeOptions({
+      indexBackend: "js", annThreshold: 7, annFactory: "HNSW16,Flat", annCandidates: 9,
+      batchSize: 4, intraOpNumThreads: 1, prefetchBatches: 0, decodeConcurrency: 3, limitInputPixels: 1000,
+      modelsDir: "m", offline: true, modelBaseUrl: "http://127.0.0.1:1", strict: true, outputSubdir: "out", tileSize: 48,
+    });
+    assert.deepEqual(grouped, flat);
+    assert.deepEqual(normalizeOptions({ tileSize: 48, output: { tileSize: 48 } }), normalizeOptions({ tileSize: 48 }));
+  });
+
+  test("grouped options are validated by name, and a name given twice must agree", () => {
+    assert.throws(() => normalizeOptions({ search: { batchSize: 4 } } as never), /`search\.batchSize` is unknown; known search options: indexBackend, /);
+    assert.throws(() => normalizeOptions({ output: "big" } as never), /`output` must be an object of output options/);
+    assert.throws(() => normalizeOptions({ tileSize: 32, output: { tileSize: 48 } }), /`tileSize` is given twice, as `output\.tileSize` and as its flat alias/);
+    assert.throws(() => normalizeOptions({ embedding: { batchSize: 0 } }), /`batchSize` must be a positive integer, got 0/);
+  });
+
+  test("no stage keeps its own copy of a default", () => {
+    const copies: string[] = [];
+    const literals = [/\b200_?000\b/, /"HNSW32,Flat"/, /\b50_?000_?000\b/, /\?\?\s*(2|16|128)\b/];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (entry.name.endsWith(".ts") && !file.endsWith(path.join("engine", "defaults.ts"))) {
+          fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+            if (!/^(\/\/|\/\*|\*)/.test(line.trim()) && literals.some((re) => re.test(line))) {
+              copies.push(`${path.relative(PLUGIN_ROOT, file)}:${i + 1}`);
+            }
+          });
+        }
+      }
+    };
+    walk(PLUGIN_ROOT);
+    assert.deepEqual(copies, []);
+  });
+
+  test("the CLI merges a site's grouped options, then --config's flat ones over them", async () => {
+    const site = fs.mkdtempSync(path.join(os.tmpdir(), "ec-options-"));
+    fs.writeFileSync(
+      path.join(site, "eleventy.config.mjs"),
+      "function encoderComparePlugin() {}\n" +
+        `export default (c) => { c.addPlugin(encoderComparePlugin, { dataset: "data", search: { annThreshold: 7 }, output: { tileSize: 48 } }); };\n`,
+    );
+    fs.writeFileSync(path.join(site, "flat.mjs"), "export default { annThreshold: 9 };\n");
+    const fromSite = await optionsFromArgs(parseArgs([], [], ["--config"]), site);
+    assert.deepEqual([fromSite.dataset, fromSite.annThreshold, fromSite.tileSize], ["data", 7, 48]);
+    const overridden = await optionsFromArgs(parseArgs(["--config", "flat.mjs"], [], ["--config"]), site);
+    assert.deepEqual([overridden.annThreshold, overridden.tileSize], [9, 48]);
+  });
+});
