@@ -52,3 +52,12 @@ test("the layer check finds an upward import, a loop, a loose root file and a lo
     'search/b.ts: line over 160',
   ]);
 });
+
+test("a pure helper read by a folder further down closes no folder loop", () => {
+  const root = mkdtempSync(join(tmpdir(), "layers-"));
+  for (const dir of ["engine", "search"]) mkdirSync(join(root, dir));
+  writeFileSync(join(root, "engine/defaults.ts"), "export const DEFAULTS = { k: 3 };\n");
+  writeFileSync(join(root, "engine/run.ts"), 'import fs from "node:fs";\nimport { top } from "../search/top.ts";\nexport const run = () => [fs, top];\n');
+  writeFileSync(join(root, "search/top.ts"), 'import fs from "node:fs";\nimport { DEFAULTS } from "../engine/defaults.ts";\nexport const top = () => [fs, DEFAULTS.k];\n');
+  assert.deepEqual(checkLayers(root), []);
+});
