@@ -58,6 +58,7 @@ test("a pure helper read by a folder further down closes no folder loop", () => 
   for (const dir of ["engine", "search"]) mkdirSync(join(root, dir));
   writeFileSync(join(root, "engine/defaults.ts"), "export const DEFAULTS = { k: 3 };\n");
   writeFileSync(join(root, "engine/run.ts"), 'import fs from "node:fs";\nimport { top } from "../search/top.ts";\nexport const run = () => [fs, top];\n');
-  writeFileSync(join(root, "search/top.ts"), 'import fs from "node:fs";\nimport { DEFAULTS } from "../engine/defaults.ts";\nexport const top = () => [fs, DEFAULTS.k];\n');
+  const top = 'import fs from "node:fs";\nimport { DEFAULTS } from "../engine/defaults.ts";\nexport const top = () => [fs, DEFAULTS.k];\n';
+  writeFileSync(join(root, "search/top.ts"), top);
   assert.deepEqual(checkLayers(root), []);
 });
