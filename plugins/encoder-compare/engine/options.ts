@@ -4,6 +4,7 @@ import { checkDatasetOption, type DatasetOption } from "../dataset/embeddings-op
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { DEFAULT_LIMIT_INPUT_PIXELS } from "../encoders/preprocess.ts";
 import type { BuildSummary } from "./summary.ts";
+import { PrefixedError } from "./logger.ts";
 
 export interface PluginOptions {
   /** Encoders a shortcode shows when it names none, in table order. */
@@ -89,8 +90,17 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   onBuildSummary: undefined,
 });
 
+/** A bad plugin option; `problem` is what is wrong with it (the CLI words it as a flag's problem). */
+export class PluginOptionError extends PrefixedError {
+  readonly problem: string;
+  constructor(problem: string) {
+    super(`plugin option ${problem}`);
+    this.problem = problem;
+  }
+}
+
 function fail(message: string): never {
-  throw new Error(`[encoder-compare] plugin option ${message}`);
+  throw new PluginOptionError(message);
 }
 
 function positiveInt(name: string, value: unknown, allowZero = false): number {
