@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { EncoderCompareError } from "../plugins/encoder-compare/eleventy/plugin.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
+import { makePluginSite } from "./support/plugin-site.ts";
 
 const ROOT = process.cwd();
 const EMOJI = path.join(ROOT, "node_modules/emoji-datasource-google/img/google/64");
@@ -16,15 +16,7 @@ const ELEVENTY = path.join(ROOT, "node_modules/@11ty/eleventy/cmd.cjs");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
 
 function makeSite(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-debug-site-"));
-  const plugin = path.join(ROOT, "plugins/encoder-compare/index.ts");
-  fs.writeFileSync(
-    path.join(dir, ".eleventy.ts"),
-    `import encoderCompare from ${JSON.stringify(plugin)};\n` +
-      `export default function (eleventyConfig: any) {\n` +
-      `  eleventyConfig.ignores.add("data/**");\n` +
-      `  eleventyConfig.addPlugin(encoderCompare, { dataset: "data", encoders: ["pixels"] });\n}\n`,
-  );
+  const dir = makePluginSite("ec-debug-site-", { dataset: "data", encoders: ["pixels"] });
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
   fs.mkdirSync(path.join(dir, "data"));
   for (const name of ["1f436.png", "1f437.png", "1f438.png", "1f439.png"]) fs.copyFileSync(path.join(EMOJI, name), path.join(dir, "data", name));
