@@ -11,7 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
 import { addVectors, createFlatInnerProductIndex, flatIndexFromVectors } from "../plugins/encoder-compare/search/faiss.ts";
-import { buildIndex, faissStatus, IncrementalIndex, simdKernelAvailable } from "../plugins/encoder-compare/search/index.ts";
+import { faissStatus, IncrementalIndex, simdKernelAvailable } from "../plugins/encoder-compare/search/index.ts";
+import { buildIndex } from "../test/reference/flat-index.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, log, median, QUICK, report, ROOT, runSuite, type Row } from "./lib/common.ts";
 import { spawnSync } from "node:child_process";
 

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fitColumns } from "../plugins/encoder-compare/cli/query.ts";
+import { makePluginSite } from "./support/plugin-site.ts";
 
 const ROOT = process.cwd();
 const BIN = path.join(ROOT, "plugins/encoder-compare/bin.js");
@@ -29,15 +30,7 @@ function cli(cwd: string, ...args: string[]) {
 let site = "";
 
 function makeSite(pluginOptions: object): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-cli-site-"));
-  const plugin = path.join(ROOT, "plugins/encoder-compare/index.ts");
-  fs.writeFileSync(
-    path.join(dir, ".eleventy.ts"),
-    `import encoderCompare from ${JSON.stringify(plugin)};\n` +
-      `export default function (eleventyConfig: any) {\n` +
-      `  eleventyConfig.ignores.add("data/**");\n` +
-      `  eleventyConfig.addPlugin(encoderCompare, ${JSON.stringify(pluginOptions)});\n}\n`,
-  );
+  const dir = makePluginSite("ec-cli-site-", pluginOptions);
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", scripts: { dataset: "node make-data.js" } }));
   return dir;
 }

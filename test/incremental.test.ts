@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { type CompareEngine, type EngineOptions, type IndexUpdate } from "../plugins/encoder-compare/engine/compare-engine.ts";
-import { buildIndex, faissStatus, IncrementalIndex, type SearchHit } from "../plugins/encoder-compare/search/index.ts";
+import { faissStatus, IncrementalIndex, type SearchHit } from "../plugins/encoder-compare/search/index.ts";
+import { buildIndex } from "./reference/flat-index.ts";
 import { testEngine } from "./support/engine.ts";
 
 const ROOT = process.cwd();

@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import { seededRandom } from "./support/prng.ts";
 import assert from "node:assert/strict";
-import { buildIndex, faissStatus, IncrementalIndex, type SearchHit, type VectorIndex } from "../plugins/encoder-compare/search/index.ts";
+import { faissStatus, IncrementalIndex, type SearchHit, type VectorIndex } from "../plugins/encoder-compare/search/index.ts";
+import { buildIndex } from "./reference/flat-index.ts";
 
 const status = faissStatus();
 /** false, or the visible reason every faiss-specific test is skipped. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import { datasetLocation, isEmbeddingsFolder } from "../dataset/embeddings-option.ts";
 import { pathToFileURL } from "node:url";
 import type { CompareEngine } from "../engine/compare-engine.ts";
-import { flattenOptions, normalizeOptions, type PluginOptions, type UserOptions } from "../engine/options.ts";
+import { flattenOptions, normalizeOptions, PluginOptionError, type PluginOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { terminalText, type TerminalOutput } from "../render/terminal-text.ts";
@@ -57,7 +57,7 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
     const sources = { encoders: source("encoders"), dataset: source("dataset") };
     return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
   } catch (error) {
-    throw new UsageError((error as Error).message.replace("[encoder-compare] plugin option", "option"));
+    throw new UsageError(error instanceof PluginOptionError ? `option ${error.problem}` : (error as Error).message);
   }
 }
 

@@ -54,7 +54,7 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
 
   eleventyConfig.addAsyncShortcode("encoderEval", async function (this: { page?: { inputPath?: string } }, ...args: unknown[]): Promise<string> {
     const post = this.page?.inputPath ?? "(unknown page)";
-    const where = `[encoder-compare] ${post}: encoderEval`;
+    const where = `${post}: encoderEval`;
     try {
       const n = (chartsPerPage.get(post) ?? 0) + 1;
       chartsPerPage.set(post, n);

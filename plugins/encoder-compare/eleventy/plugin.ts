@@ -4,6 +4,7 @@
 import path from "node:path";
 import { normalizeOptions, type PluginOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
+import { createLogger, PrefixedError, type EleventyLoggerLike } from "../engine/logger.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
@@ -37,7 +38,7 @@ export interface EleventyConfigLike {
   addAsyncShortcode(name: string, fn: (...args: any[]) => Promise<string>): void;
   on(event: string, fn: (arg: any) => unknown): void;
   addGlobalData?(name: string, value: unknown): void;
-  logger?: { logWithOptions?: (o: { message: string; prefix?: string; type?: string; color?: string; force?: boolean }) => void };
+  logger?: EleventyLoggerLike;
 }
 
 interface ShortcodeThis {
@@ -46,9 +47,7 @@ interface ShortcodeThis {
   ctx?: { encoderCompare?: unknown };
 }
 
-const PREFIX = "[encoder-compare]";
-
-export class EncoderCompareError extends Error {
+export class EncoderCompareError extends PrefixedError {
   constructor(message: string, options?: ErrorOptions) {
     // Eleventy prints it and its causes to the terminal: paths and dataset text in them are
     // escaped like the log (the causes were made to be shown here, so their messages are too).
@@ -64,14 +63,8 @@ export class EncoderCompareError extends Error {
 export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike, userOptions: UserOptions = {}): void {
   const options = normalizeOptions(userOptions);
   const projectRoot = process.cwd();
-  const log = (text: string, type: "info" | "warn" = "info") => {
-    const message = terminalText(text);
-    if (eleventyConfig.logger?.logWithOptions) {
-      eleventyConfig.logger.logWithOptions({ message, prefix: PREFIX, type, color: type === "warn" ? "yellow" : undefined, force: type === "warn" });
-    } else {
-      console[type === "warn" ? "warn" : "log"](`${PREFIX} ${message}`);
-    }
-  };
+  const logger = createLogger(() => eleventyConfig.logger);
+  const log = (text: string, type: "info" | "warn" = "info") => logger[type](text);
   const registry = createRegistry(options);
   for (const id of options.encoders) registry.get(id);
   const engine = createEngine(
@@ -137,9 +130,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
         // While previewing, a broken shortcode shows up in the page and the terminal and the
         // server keeps running; a build fails.
         if (runMode === "build" || !(error instanceof EncoderCompareError)) throw error;
-        const message = error.message.startsWith(`${PREFIX} `) ? error.message.slice(PREFIX.length + 1) : error.message;
-        log(message, "warn");
-        return renderErrorBox(message);
+        log(error.detail, "warn");
+        return renderErrorBox(error.detail);
       }
     });
   }
@@ -166,14 +158,13 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     },
     fail: (message, cause) => {
       if (runMode === "build") throw new EncoderCompareError(message, { cause });
-      const shown = message.startsWith(`${PREFIX} `) ? message.slice(PREFIX.length + 1) : message;
-      log(shown, "warn");
-      return renderErrorBox(shown);
+      log(message, "warn");
+      return renderErrorBox(message);
     },
   });
 
   async function renderCompare(post: string, args: unknown[], pageDefaults: unknown, shortcode = "encoderCompare"): Promise<string> {
-    const where = `${PREFIX} ${post}: ${shortcode}`;
+    const where = `${post}: ${shortcode}`;
     let request;
     try {
       request = parseCompareArgs(args, {

@@ -20,11 +20,14 @@ import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } f
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
 import type { ProgressFactory } from "./progress.ts";
+import { debugLog } from "./logger.ts";
 import type { RequestedRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 export { requestedRun } from "../render/requested-run.ts";
+
+const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models: debugLog("models"), search: debugLog("search") };
 
 /** Bump when preprocessing or post-processing changes in a way that changes vectors. */
 export const PIPELINE_VERSION = 2;
@@ -287,6 +290,7 @@ export class CompareEngine {
         baseUrl: this.options.modelBaseUrl,
         log: this.options.info,
       });
+      debug.models(() => `${spec.id}: model from ${model.origin}`);
       return { spec, key: encoderKey(spec, model.sha256), model: model.model };
     } catch (error) {
       if (!(error instanceof ModelUnavailableError)) throw error;
@@ -316,7 +320,10 @@ export class CompareEngine {
       if (this.#embeddingsConfig(dir)) {
         throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
       }
+      const started = performance.now();
       dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });
+      const listed = dataset;
+      debug.dataset(() => `${dir} listed in ${Math.round(performance.now() - started)} ms: ${listed.images.length} images, ${listed.skipped.length} skipped`);
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
     }
@@ -335,6 +342,8 @@ export class CompareEngine {
       this.#indexes.set(memoKey, built);
       this.#countedIndexes.add(countKey);
       built.catch(() => this.#indexes.delete(memoKey));
+    } else {
+      debug.search(() => `${statsName(encoder)} × ${dataset.dir}: index reused from earlier in this process`);
     }
     const result = await built;
     if (!this.#countedIndexes.has(countKey)) {
@@ -414,6 +423,11 @@ export class CompareEngine {
       if (entry.memoKey && entry.memoKey !== memoKey) this.#indexes.delete(entry.memoKey);
       entry.memoKey = memoKey;
       stats.seconds += (performance.now() - started) / 1000;
+      debug.search(() => {
+        const how = fromCache ? "restored from the ANN cache" : held === 0 ? "built" : "updated";
+        const counts = `${rows.length} rows, +${change.added} −${change.removed}${change.rebuilt ? ", rebuilt" : ""}`;
+        return `${statsName(encoder)} × ${dataset.dir}: ${backend} index ${how} (${counts}) in ${Math.round(performance.now() - started)} ms`;
+      });
       return {
         dataset: { ...dataset, images: rows },
         index,
@@ -486,6 +500,7 @@ export class CompareEngine {
     const scope = this.#queryScope(encoder, dataset, querySha, options);
     const remembered = this.#rememberedResult(encoder, dataset, scope, querySha);
     if (remembered) {
+      debug.engine(() => `${queryFile} × ${statsName(encoder)}: remembered result used (${remembered.rows} rows, ${remembered.backend})`);
       const countKey = `${statsName(encoder)}:${encoder.key}:${dataset.dir}:${dataset.fingerprint}`;
       if (!this.#countedIndexes.has(countKey)) {
         this.#countedIndexes.add(countKey);

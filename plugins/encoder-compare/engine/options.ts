@@ -5,6 +5,7 @@ import { checkDatasetOption, type DatasetOption } from "../dataset/embeddings-op
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { DEFAULTS, OPTION_GROUPS } from "./defaults.ts";
 import type { BuildSummary } from "./summary.ts";
+import { PrefixedError } from "./logger.ts";
 
 type Defaults = typeof DEFAULTS;
 type Group<G extends (typeof OPTION_GROUPS)[number]> = { -readonly [K in keyof Defaults[G]]: Defaults[G][K] };
@@ -56,6 +57,15 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   onBuildSummary: undefined,
 });
 
+/** A bad plugin option; `problem` is what is wrong with it (the CLI words it as a flag's problem). */
+export class PluginOptionError extends PrefixedError {
+  readonly problem: string;
+  constructor(problem: string) {
+    super(`plugin option ${problem}`);
+    this.problem = problem;
+  }
+}
+
 /**
  * Grouped options moved to their flat names. A name given both ways must agree; layers meant to override each
  * other (site config, --config, flags) are flattened one by one before they are merged.
@@ -78,7 +88,7 @@ export function flattenOptions(user: UserOptions): Partial<PluginOptions> {
 }
 
 function fail(message: string): never {
-  throw new Error(`[encoder-compare] plugin option ${message}`);
+  throw new PluginOptionError(message);
 }
 
 function positiveInt(name: string, value: unknown, allowZero = false): number {

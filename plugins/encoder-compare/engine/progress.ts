@@ -1,6 +1,6 @@
 // Progress of long work (embedding a dataset): one redrawn line with images/s and ETA on a
 // terminal, a plain line every few seconds elsewhere (CI logs), nothing when quiet.
-import { terminalText } from "../render/terminal-text.ts";
+import { prefixed } from "./logger.ts";
 
 export interface ProgressOutput {
   write(chunk: string): unknown;
@@ -25,7 +25,6 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
-const PREFIX = "[encoder-compare]";
 const NO_PROGRESS: ProgressTask = { update() {}, end() {} };
 
 export function formatDuration(seconds: number): string {
@@ -39,7 +38,7 @@ export function progressLine(label: string, done: number, total: number, elapsed
   const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
   const eta = rate > 0 ? (total - done) / rate : Infinity;
   const percent = total ? Math.floor((done / total) * 100) : 100;
-  return `${PREFIX} ${terminalText(label)}: ${done}/${total} images (${percent} %) · ${rate.toFixed(1)} img/s · ETA ${formatDuration(eta)}`;
+  return prefixed(`${label}: ${done}/${total} images (${percent} %) · ${rate.toFixed(1)} img/s · ETA ${formatDuration(eta)}`);
 }
 
 export function createProgress(options: ProgressOptions = {}): ProgressFactory {

@@ -6,7 +6,7 @@
 // Three backends, one answer for the exact ones:
 //   "js"    exact: the WebAssembly SIMD kernel (slab.ts) scores every row in float32, the rows
 //           that can still reach the top k are rescored exactly (pure JS where wasm is missing);
-//   "faiss" exact: faiss IndexFlatIP proposes candidates, rescored exactly (as search/index.ts);
+//   "faiss" exact: faiss IndexFlatIP proposes candidates, rescored exactly (as the test oracle, test/reference/flat-index.ts);
 //           rows are appended with add() and dropped with removeIds();
 //   "ann"   approximate: a faiss factory index (default "HNSW32,Flat") proposes `candidates`
 //           rows, rescored exactly; removed rows become tombstones (HNSW cannot remove) until
@@ -274,7 +274,7 @@ export class IncrementalIndex implements VectorIndex {
         if (row >= 0) top.offer(row, this.#slab.dot(slot, query));
       }
       if (fetch === total) return top.sorted();
-      // Rows faiss did not return have float32 scores ≤ the last candidate's; see search/index.ts.
+      // Rows faiss did not return have float32 scores ≤ the last candidate's; see test/reference/flat-index.ts.
       if (top.isFull && top.worstScore > distances[fetch - 1] + tolerance) return top.sorted();
       fetch = Math.min(total, fetch * 2);
     }
