@@ -7,11 +7,10 @@
 //   <dir>/<id>/<fileName>.unavailable.json   the last failed try, so builds do not retry it every time
 //   <dir>/models.lock.json           sha256 recorded on first download where no hash is pinned
 
-import { createHash, randomBytes, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream, type Stats } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
 import type { IncomingHttpHeaders } from "node:http";
-import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,6 +20,12 @@ import { errorCode, NetError } from "../net/errors.ts";
 import type { NetLimits } from "../net/limits.ts";
 import { checkUrl, displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
 import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVAILABLE_RETRY_MS, RETRY_AFTER_ENV } from "./unavailable-memo.ts";
+import { formatMB, startProgress } from "./download-progress.ts";
+import { acquireExclusiveLock } from "./file-lock.ts";
+import { fsyncFile, hashFileInto, sizeOf } from "./file-helpers.ts";
+import { LOCK_FILE_NAME, recordLockEntry, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
+import { SharedTask } from "./shared-task.ts";
+import { checkCachedFile, writeSidecar } from "./verified-sidecar.ts";
 import { contentProblem, describeFormat, formatKey, type ModelFileFormat } from "./verify-content.ts";
 
 export interface ModelFileRequest {
@@ -104,7 +109,7 @@ export class ModelUnavailableError extends Error {
   }
 }
 
-export const LOCK_FILE_NAME = "models.lock.json";
+export { LOCK_FILE_NAME };
 
 const DEFAULTS = {
   stallTimeoutMs: 30_000,
@@ -144,7 +149,7 @@ export async function verifyModelFile(
   options: { dir: string; rehash?: boolean },
 ): Promise<VerifyResult> {
   const target = targetFor(req, options.dir);
-  const pin = await resolvePin(req, target, false);
+  const pin = await resolvePin(req, target.lockFile, false);
   const check = await checkCachedFile(target.file, pin, options.rehash ?? false, req.format);
   if (check.ok) return { ok: true, path: target.file, sha256: check.sha256, bytes: check.bytes };
   return { ok: false, problem: check.problem, path: target.file, sha256: check.sha256, bytes: check.bytes };
@@ -213,7 +218,7 @@ function targetFor(req: ModelFileRequest, dir: string): Target {
 }
 
 async function ensureOffline(req: ModelFileRequest, target: Target): Promise<EnsuredModelFile> {
-  const pin = await resolvePin(req, target, false);
+  const pin = await resolvePin(req, target.lockFile, false);
   const check = await checkCachedFile(target.file, pin, false, req.format);
   if (check.ok) return { path: target.file, sha256: check.sha256, bytes: check.bytes, downloaded: false };
   const why = "offline mode is on (offline: true / ENCODER_COMPARE_OFFLINE=1), so it was not downloaded";
@@ -240,7 +245,7 @@ async function ensureOnline(
   signal: AbortSignal,
 ): Promise<EnsuredModelFile> {
   const updateLock = options.updateLock ?? false;
-  const firstPin = await resolvePin(req, target, updateLock);
+  const firstPin = await resolvePin(req, target.lockFile, updateLock);
   const cached = await checkCachedFile(target.file, firstPin, false, req.format);
   if (cached.ok) return { path: target.file, sha256: cached.sha256, bytes: cached.bytes, downloaded: false };
   if (cached.kind === "content") await discardInvalidFile(req, target, firstPin, cached.problem, options, signal);
@@ -305,7 +310,7 @@ async function downloadUnderLock(
   });
   try {
     // Another process may have finished (and recorded a pin) while we waited for the lock.
-    const pin = await resolvePin(req, target, updateLock);
+    const pin = await resolvePin(req, target.lockFile, updateLock);
     const again = await checkCachedFile(target.file, pin, false, req.format);
     if (again.ok) return { path: target.file, sha256: again.sha256, bytes: again.bytes, downloaded: false };
     return await downloadWithResumes({ req, target, pin, url: sourceUrl, options, signal });
@@ -318,192 +323,12 @@ async function downloadUnderLock(
 // Pins: request sha256, else models.lock.json
 // ---------------------------------------------------------------------------------------------
 
-interface LockEntry {
-  url: string;
-  sha256: string;
-  bytes: number;
-  recordedAt: string;
-}
-
-interface LockFileContent {
-  lockfileVersion: 1;
-  comment?: string;
-  models: Record<string, Record<string, LockEntry>>;
-}
-
-interface Pin {
-  sha256?: string;
-  bytes?: number;
-  /** Where the sha256 came from; "none" means the download will record one. */
-  source: "request" | "lock" | "none";
-  lockEntry?: LockEntry;
-}
-
-async function resolvePin(req: ModelFileRequest, target: Target, ignoreLock: boolean): Promise<Pin> {
-  if (req.sha256) return { sha256: req.sha256.toLowerCase(), bytes: req.bytes, source: "request" };
-  if (!ignoreLock) {
-    const entry = (await readLockFile(target.lockFile, req)).models[req.id]?.[req.fileName];
-    if (entry) return { sha256: entry.sha256, bytes: req.bytes ?? entry.bytes, source: "lock", lockEntry: entry };
-  }
-  return { bytes: req.bytes, source: "none" };
-}
-
-async function readLockFile(path: string, req: ModelFileRequest): Promise<LockFileContent> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if (isCode(error, "ENOENT")) return emptyLockFile();
-    throw new Error(`Cannot read ${path} while checking model "${req.id}" (${req.url}).`, { cause: error });
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<LockFileContent>;
-    if (typeof parsed !== "object" || parsed === null || typeof parsed.models !== "object" || parsed.models === null) {
-      throw new Error('missing "models" object');
-    }
-    return { ...emptyLockFile(), models: parsed.models };
-  } catch (cause) {
-    // Never overwrite a broken lock file: its pins are what makes downloads trustworthy.
-    throw new Error(
-      `${path} is not a valid model lock file, needed to check model "${req.id}" (${req.url}). ` +
-        `Fix the JSON by hand, or delete the file to re-record every hash on the next download.`,
-      { cause },
-    );
-  }
-}
-
-function emptyLockFile(): LockFileContent {
-  return {
-    lockfileVersion: 1,
-    comment: "sha256 of model files recorded on first download; delete an entry to accept a new upstream file",
-    models: {},
-  };
-}
-
-async function recordLockEntry(target: Target, req: ModelFileRequest, sha256: string, bytes: number, signal: AbortSignal) {
-  await editLockEntries(target, req, signal, (entries) => {
-    entries[req.fileName] = { url: req.url, sha256, bytes, recordedAt: new Date().toISOString() };
-  });
-}
-
-/** Forgets the hash recorded for a file found not to be what it claims, so a new download can pin the real one. */
-async function removeLockEntry(target: Target, req: ModelFileRequest, signal: AbortSignal) {
-  await editLockEntries(target, req, signal, (entries) => {
-    delete entries[req.fileName];
-  });
-}
-
-async function editLockEntries(target: Target, req: ModelFileRequest, signal: AbortSignal, edit: (entries: Record<string, LockEntry>) => void) {
-  // Other processes may be recording other models into the same file.
-  const release = await acquireExclusiveLock(`${target.lockFile}.lock`, { staleMs: 60_000, pollMs: 50, signal });
-  try {
-    const content = await readLockFile(target.lockFile, req);
-    const entries = { ...(content.models[req.id] ?? {}) };
-    edit(entries);
-    const { [req.id]: _old, ...others } = content.models;
-    content.models = sortedKeys(Object.keys(entries).length ? { ...others, [req.id]: sortedKeys(entries) } : others);
-    await writeFileAtomic(target.lockFile, `${JSON.stringify(content, null, 2)}\n`);
-  } finally {
-    await release();
-  }
-}
-
 /** A cached file that is not what it claims (pinned by an older version without the check) goes, with its lock entry. */
 async function discardInvalidFile(req: ModelFileRequest, target: Target, pin: Pin, problem: string, options: EnsureOptions, signal: AbortSignal) {
   options.log?.(`${target.label}: the cached file is not usable (${problem}); removing it and downloading it again`);
   await rm(target.file, { force: true });
   await rm(target.sidecar, { force: true });
-  if (pin.source === "lock") await removeLockEntry(target, req, signal);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The cached file and its sidecar
-// ---------------------------------------------------------------------------------------------
-
-type CacheCheck =
-  | { ok: true; sha256: string; bytes: number }
-  | { ok: false; kind: "missing" | "size" | "unpinned" | "sha256" | "content"; problem: string; sha256?: string; bytes?: number };
-
-interface Sidecar {
-  size: number;
-  mtimeMs: number;
-  sha256: string;
-  /** formatKey of the content check the file passed, if any. */
-  content?: string;
-}
-
-async function checkCachedFile(file: string, pin: Pin, rehash: boolean, format: ModelFileFormat | undefined): Promise<CacheCheck> {
-  let stats: Stats;
-  try {
-    stats = await stat(file);
-  } catch (error) {
-    if (isCode(error, "ENOENT")) return { ok: false, kind: "missing", problem: `${file} does not exist` };
-    throw error;
-  }
-  if (pin.bytes !== undefined && stats.size !== pin.bytes) {
-    return {
-      ok: false,
-      kind: "size",
-      problem: `size is ${stats.size} bytes, expected ${pin.bytes}`,
-      bytes: stats.size,
-    };
-  }
-  if (!pin.sha256) {
-    return {
-      ok: false,
-      kind: "unpinned",
-      problem: `no sha256 to check it against (none in the encoder spec, no entry in ${LOCK_FILE_NAME})`,
-      bytes: stats.size,
-    };
-  }
-  const { sha256, content } = await cachedSha256(file, stats, rehash);
-  if (sha256 !== pin.sha256) {
-    return {
-      ok: false,
-      kind: "sha256",
-      problem: `sha256 is ${sha256}, expected ${pin.sha256} (${pin.source === "lock" ? LOCK_FILE_NAME : "encoder spec"})`,
-      sha256,
-      bytes: stats.size,
-    };
-  }
-  if (format && (rehash || content !== formatKey(format))) {
-    const problem = await contentProblem(file, format);
-    if (problem) return { ok: false, kind: "content", problem: `not a valid ${describeFormat(format)}: ${problem}`, sha256, bytes: stats.size };
-    await writeSidecar(file, sha256, formatKey(format)).catch(() => undefined);
-  }
-  return { ok: true, sha256, bytes: stats.size };
-}
-
-/** The file's sha256, from the sidecar while size and mtime are unchanged, else by hashing. */
-async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<{ sha256: string; content?: string }> {
-  const sidecarPath = `${file}.verified`;
-  if (!rehash) {
-    const sidecar = await readSidecar(sidecarPath);
-    if (sidecar && sidecar.size === stats.size && sidecar.mtimeMs === stats.mtimeMs) return sidecar;
-  }
-  const hash = createHash("sha256");
-  await hashFileInto(hash, file);
-  const sha256 = hash.digest("hex");
-  await writeSidecar(file, sha256).catch(() => undefined); // only a speed-up; a read-only cache still works
-  return { sha256 };
-}
-
-async function readSidecar(path: string): Promise<Sidecar | undefined> {
-  try {
-    const value = JSON.parse(await readFile(path, "utf8")) as Partial<Sidecar>;
-    if (typeof value.size === "number" && typeof value.mtimeMs === "number" && typeof value.sha256 === "string") {
-      return { size: value.size, mtimeMs: value.mtimeMs, sha256: value.sha256, content: typeof value.content === "string" ? value.content : undefined };
-    }
-  } catch {
-    // Missing or torn sidecar: fall back to hashing.
-  }
-  return undefined;
-}
-
-async function writeSidecar(file: string, sha256: string, content?: string): Promise<void> {
-  const stats = await stat(file);
-  const sidecar: Sidecar = { size: stats.size, mtimeMs: stats.mtimeMs, sha256, content };
-  await writeFileAtomic(`${file}.verified`, `${JSON.stringify(sidecar)}\n`);
+  if (pin.source === "lock") await removeLockEntry(target.lockFile, req, signal);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -631,7 +456,8 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
     throw mismatchError(job, "size mismatch", `the server offers ${total} bytes`);
   }
 
-  const progress = startProgress(job, offset, total);
+  const { progress: mode, log, progressOutput: output } = job.options;
+  const progress = startProgress(job.target.label, job.url, { mode, log, output }, offset, total);
   let received = offset;
   let diskError: unknown;
   const meter = new Transform({
@@ -700,7 +526,7 @@ async function finishIfValid(
       { note: problem },
     );
   }
-  if (pin.source === "none") await recordLockEntry(target, req, sha256, bytes, job.signal);
+  if (pin.source === "none") await recordLockEntry(target.lockFile, req, sha256, bytes, job.signal);
   await rename(target.part, target.file);
   await writeSidecar(target.file, sha256, req.format && formatKey(req.format)).catch(() => undefined);
   return { path: target.file, sha256, bytes, downloaded: true };
@@ -823,276 +649,7 @@ function contentLength(headers: IncomingHttpHeaders): number | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Progress
-// ---------------------------------------------------------------------------------------------
-
-interface Progress {
-  update(received: number): void;
-  stop(completed: boolean): void;
-}
-
-function startProgress(job: DownloadJob, offset: number, total: number | undefined): Progress {
-  const mode = job.options.progress ?? "auto";
-  const tty = mode === "tty" || (mode === "auto" && process.stderr.isTTY === true);
-  const label = job.target.label;
-  const started = Date.now();
-  const speed = (received: number) => (received - offset) / Math.max((Date.now() - started) / 1000, 0.001);
-
-  if (mode !== "none" && !tty) {
-    const size = total !== undefined ? ` (${formatMB(total)})` : "";
-    const from = offset > 0 ? `, resuming at ${formatMB(offset)}` : "";
-    job.options.log?.(`${label}: downloading${size} from ${displayUrl(job.url)}${from}`);
-    let received = offset;
-    return {
-      update(bytes) {
-        received = bytes;
-      },
-      stop(completed) {
-        if (!completed) return;
-        const seconds = (Date.now() - started) / 1000;
-        job.options.log?.(
-          `${label}: downloaded ${formatMB(received)} in ${seconds.toFixed(1)} s (${formatMB(speed(received))}/s)`,
-        );
-      },
-    };
-  }
-  if (!tty) return { update() {}, stop() {} };
-
-  const out = job.options.progressOutput ?? process.stderr;
-  let lastDraw = 0;
-  let last = offset;
-  const draw = (received: number) => {
-    const rate = speed(received);
-    const parts = [label];
-    if (total) parts.push(`${((100 * received) / total).toFixed(1).padStart(5)}%`);
-    parts.push(`${formatMB(received)}${total ? ` / ${formatMB(total)}` : ""}`, `${formatMB(rate)}/s`);
-    if (total && rate > 0) parts.push(`ETA ${formatDuration((total - received) / rate)}`);
-    out.write(`\r${parts.join("  ")}\x1b[K`);
-  };
-  draw(offset);
-  return {
-    update(received) {
-      last = received;
-      const now = Date.now();
-      if (now - lastDraw < 100) return;
-      lastDraw = now;
-      draw(received);
-    },
-    stop() {
-      draw(last);
-      out.write("\n");
-    },
-  };
-}
-
-function formatMB(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Concurrency: one shared promise per file in this process, a lock file across processes
+// Concurrency: one shared promise per file in this process (a lock file across processes: file-lock.ts)
 // ---------------------------------------------------------------------------------------------
 
 const inFlight = new Map<string, SharedTask<EnsuredModelFile>>();
-
-/**
- * A task several callers wait on. Each caller's signal rejects only that caller; the task
- * itself is aborted once every caller that could abort has done so.
- */
-class SharedTask<T> {
-  readonly promise: Promise<T>;
-  private readonly controller = new AbortController();
-  private waiting = 0;
-
-  constructor(run: (signal: AbortSignal) => Promise<T>) {
-    this.promise = run(this.controller.signal);
-  }
-
-  /** Every caller gave up; a new caller must start a new task (it waits for this one's lock). */
-  get cancelled(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  join(signal: AbortSignal | undefined): Promise<T> {
-    if (!signal) {
-      this.waiting = Number.POSITIVE_INFINITY; // a caller that cannot abort keeps the task alive
-      return this.promise;
-    }
-    signal.throwIfAborted();
-    this.waiting += 1;
-    return new Promise<T>((resolvePromise, reject) => {
-      const onAbort = () => {
-        this.waiting -= 1;
-        if (this.waiting > 0) return reject(signal.reason);
-        // The last interested caller: cancel the task and let it clean up (lock, part file) first.
-        this.controller.abort(signal.reason);
-        const rejectWithReason = () => reject(signal.reason);
-        this.promise.then(rejectWithReason, rejectWithReason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.promise.then(
-        (value) => {
-          signal.removeEventListener("abort", onAbort);
-          resolvePromise(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      );
-    });
-  }
-}
-
-interface LockHolder {
-  pid: number;
-  hostname: string;
-  token: string;
-  createdAt: string;
-}
-
-interface LockOptions {
-  staleMs: number;
-  pollMs: number;
-  signal: AbortSignal;
-  onWait?: (holder: LockHolder | undefined) => void;
-}
-
-/**
- * Creates `lockPath` exclusively ("wx"), waiting while another live process holds it. A lock
- * whose mtime is older than staleMs, or whose pid is dead on this host, is taken over. The
- * holder touches the file periodically so a long download does not look stale.
- */
-async function acquireExclusiveLock(lockPath: string, options: LockOptions): Promise<() => Promise<void>> {
-  const mine: LockHolder = {
-    pid: process.pid,
-    hostname: hostname(),
-    token: randomBytes(8).toString("hex"),
-    createdAt: new Date().toISOString(),
-  };
-  const content = JSON.stringify(mine);
-  let announced = false;
-  for (;;) {
-    options.signal.throwIfAborted();
-    try {
-      await writeFile(lockPath, content, { flag: "wx" });
-      break;
-    } catch (error) {
-      if (!isCode(error, "EEXIST")) throw error;
-    }
-    const seen = await readLock(lockPath);
-    if (!seen) continue; // released in between
-    if (isStale(seen, options.staleMs)) {
-      await removeIfUnchanged(lockPath, seen.content);
-      continue;
-    }
-    if (!announced) {
-      announced = true;
-      options.onWait?.(seen.holder);
-    }
-    await sleep(options.pollMs, undefined, { signal: options.signal });
-  }
-
-  const heartbeat = setInterval(
-    () => {
-      const now = new Date();
-      utimes(lockPath, now, now).catch(() => undefined);
-    },
-    Math.max(50, Math.floor(options.staleMs / 3)),
-  );
-  heartbeat.unref();
-  return async () => {
-    clearInterval(heartbeat);
-    await removeIfUnchanged(lockPath, content);
-  };
-}
-
-async function readLock(lockPath: string): Promise<{ content: string; mtimeMs: number; holder?: LockHolder } | undefined> {
-  try {
-    const [content, stats] = await Promise.all([readFile(lockPath, "utf8"), stat(lockPath)]);
-    let holder: LockHolder | undefined;
-    try {
-      holder = JSON.parse(content) as LockHolder;
-    } catch {
-      holder = undefined; // being written right now, or garbage: judged by age alone
-    }
-    return { content, mtimeMs: stats.mtimeMs, holder };
-  } catch (error) {
-    if (isCode(error, "ENOENT")) return undefined;
-    throw error;
-  }
-}
-
-function isStale(seen: { mtimeMs: number; holder?: LockHolder }, staleMs: number): boolean {
-  if (Date.now() - seen.mtimeMs > staleMs) return true;
-  const holder = seen.holder;
-  return !!holder && holder.hostname === hostname() && typeof holder.pid === "number" && !isProcessAlive(holder.pid);
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isCode(error, "EPERM"); // exists, owned by someone else
-  }
-}
-
-async function removeIfUnchanged(lockPath: string, expected: string): Promise<void> {
-  // Re-read just before removing so a lock another process has meanwhile re-created survives.
-  const current = await readFile(lockPath, "utf8").catch(() => undefined);
-  if (current === expected) await rm(lockPath, { force: true });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small file helpers
-// ---------------------------------------------------------------------------------------------
-
-async function hashFileInto(hash: Hash, path: string): Promise<void> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch (error) {
-    if (isCode(error, "ENOENT")) return 0;
-    throw error;
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temp, text);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function isCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
-}
