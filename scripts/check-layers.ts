@@ -19,9 +19,10 @@ const ENTRY_FOLDERS = new Set(["eleventy", "cli"]);
 
 /**
  * Shared helpers that do I/O yet serve every stage, so any folder may import them sideways. Kept to a named few, each
- * the single owner of a policy: opening an untrusted file (real path inside allowed roots, regular file, size cap).
+ * the single owner of a policy: opening an untrusted file (real path inside allowed roots, regular file, size cap);
+ * writing a file so no reader sees a part of it (temp file, rename).
  */
-const SHARED_HELPERS = new Set(["dataset/safe-read.ts"]);
+const SHARED_HELPERS = new Set(["dataset/safe-read.ts", "store/atomic-write.ts"]);
 
 /** Files allowed at the plugin root: the package's public entry points, which only hand names on. */
 const ROOT_ENTRIES = new Set(["index.ts"]);

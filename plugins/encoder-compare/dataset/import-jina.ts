@@ -16,6 +16,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "../store/atomic-write.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "./http-get.ts";
 import { PythonRandom } from "./python-random.ts";
 
@@ -190,12 +191,9 @@ export interface ImportResult {
 }
 
 function writeAtomically(file: string, data: string | Buffer): void {
-  const temp = `${file}.${process.pid}.part`;
   try {
-    fs.writeFileSync(temp, data);
-    fs.renameSync(temp, file);
+    writeFileAtomicSync(file, data, { temp: `${file}.${process.pid}.part` });
   } catch (error) {
-    fs.rmSync(temp, { force: true });
     throw new Error(`cannot write ${file}: ${(error as Error).message}`, { cause: error });
   }
 }

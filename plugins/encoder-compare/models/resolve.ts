@@ -11,6 +11,7 @@ import type { BuiltinGraphName } from "./builtin-graphs.ts";
 import { netLimitsFromEnv } from "../net/limits.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "./download.ts";
 import { RETRY_AFTER_ENV } from "./unavailable-memo.ts";
+import { writeFileAtomicSync } from "../store/atomic-write.ts";
 import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ResolvedModel {
@@ -106,9 +107,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
             { cause: error },
           );
         }
-        const temp = `${converted}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, bytes);
-        fs.renameSync(temp, converted);
+        writeFileAtomicSync(converted, bytes);
         options.log?.(`${spec.id}: converted ${path.basename(weights.path)} to ONNX in ${((performance.now() - started) / 1000).toFixed(1)} s (${converted})`);
       }
       return { model: converted, sha256: identity, origin: converted };
@@ -155,11 +154,7 @@ async function resolveBuiltin(graph: BuiltinGraphName, modelsDir: string): Promi
     try {
       fs.mkdirSync(dir, { recursive: true });
       const file = `${graph}-${hash.slice(0, 16)}.onnx`;
-      for (const [target, data] of [[path.join(dir, file), bytes], [sidecar, JSON.stringify({ sourceKey, sha256: hash, file })]] as const) {
-        const temp = `${target}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, data);
-        fs.renameSync(temp, target);
-      }
+      writeFileAtomicSync(path.join(dir, file), bytes, { sidecar: { file: sidecar, data: JSON.stringify({ sourceKey, sha256: hash, file }) } });
     } catch {
       // A read-only models dir only costs the rebuild next time.
     }

@@ -15,6 +15,7 @@ import {
   type ImageType,
 } from "../dataset/safe-read.ts";
 import { processAlive } from "../store/process-alive.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -118,18 +119,14 @@ async function writeAtomically(target: string, data: Buffer, tempDir: string): P
   try {
     try {
       await fs.promises.mkdir(tempDir, { recursive: true });
-      await fs.promises.writeFile(temp, data);
-      await fs.promises.rename(temp, target);
+      await writeFileAtomic(target, data, { temp });
     } catch (error) {
       if (temp === besideTarget) throw error;
       // Temp folder read-only or on another file system (EXDEV): stage next to the target instead.
-      await fs.promises.rm(temp, { force: true });
       temp = besideTarget;
-      await fs.promises.writeFile(temp, data);
-      await fs.promises.rename(temp, target);
+      await writeFileAtomic(target, data, { temp });
     }
   } catch (error) {
-    await fs.promises.rm(temp, { force: true });
     throw new Error(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -7,6 +7,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "../store/atomic-write.ts";
 
 const FORMAT = 1;
 
@@ -34,14 +35,9 @@ export function readAnnSnapshot(dir: string, name: string): AnnSnapshot | undefi
 
 export function writeAnnSnapshot(dir: string, name: string, snapshot: AnnSnapshot): void {
   fs.mkdirSync(dir, { recursive: true });
-  const write = (file: string, data: string | Buffer) => {
-    const temp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, data);
-    fs.renameSync(temp, file);
-  };
   const old = fs.readdirSync(dir).filter((f) => f.startsWith(`${name}-`) && f.endsWith(".faiss"));
   const graphFile = `${name}-${Date.now().toString(36)}${process.pid.toString(36)}.faiss`;
-  write(path.join(dir, graphFile), snapshot.graph);
-  write(path.join(dir, `${name}.json`), JSON.stringify({ format: FORMAT, graphFile, graphBytes: snapshot.graph.length, labels: snapshot.labels }));
+  const meta = JSON.stringify({ format: FORMAT, graphFile, graphBytes: snapshot.graph.length, labels: snapshot.labels });
+  writeFileAtomicSync(path.join(dir, graphFile), snapshot.graph, { sidecar: { file: path.join(dir, `${name}.json`), data: meta } });
   for (const f of old) fs.rmSync(path.join(dir, f), { force: true });
 }

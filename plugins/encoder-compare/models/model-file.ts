@@ -1,0 +1,104 @@
+// What the download steps share: a request for a model file, the options, the answer, the error when it cannot be had.
+import type { NetLimits } from "../net/limits.ts";
+import type { ModelFileFormat } from "./verify-content.ts";
+
+export interface ModelFileRequest {
+  /** Model id; also the cache sub-directory. */
+  id: string;
+  url: string;
+  fileName: string;
+  /** Pinned sha256 (hex). Without it, models.lock.json pins the hash seen on first download. */
+  sha256?: string;
+  /** Pinned size in bytes. */
+  bytes?: number;
+  /** Largest acceptable size of an unpinned file (default 4 GiB); a download stops at it. */
+  maxBytes?: number;
+  /** What the file must parse as before it is placed and pinned (unchecked when absent). */
+  format?: ModelFileFormat;
+}
+
+export interface EnsureOptions {
+  /** Models directory (see modelsDir()). */
+  dir: string;
+  /** Never touch the network (the caller maps ENCODER_COMPARE_OFFLINE=1 to this). */
+  offline?: boolean;
+  /** Mirror (ENCODER_COMPARE_MODEL_BASE_URL): replaces the URL's origin, keeps its path. */
+  baseUrl?: string;
+  /** "auto" (default): an updating line when stderr is a TTY, else `log` lines. */
+  progress?: "auto" | "tty" | "none";
+  signal?: AbortSignal;
+  /** Receives one line when a download starts and one when it ends (non-TTY progress). */
+  log?: (line: string) => void;
+  /** Accept a new upstream hash for an entry in models.lock.json and re-record it. */
+  updateLock?: boolean;
+  /** Abort a connection that delivers no bytes for this long (default 30 s). */
+  stallTimeoutMs?: number;
+  /** Connect, reply and throughput deadlines (net/limits.ts; stallTimeoutMs above wins over limits.stallTimeoutMs). */
+  limits?: Partial<NetLimits>;
+  /** A failed try is remembered for this long and not repeated (default 1 h; 0 always tries). */
+  unavailableRetryMs?: number;
+  /** Try the network now even if a recent try failed (`models pull`). */
+  retryUnavailable?: boolean;
+  /** Automatic resumes after a dropped or stalled connection within one call (default 2). */
+  retries?: number;
+  /** Wait before the n-th automatic resume: n × this (default 1 s). */
+  retryDelayMs?: number;
+  /** A download lock untouched for this long is taken over (default 10 min). */
+  lockStaleMs?: number;
+  /** How often to look at a lock held by another process (default 500 ms). */
+  lockPollMs?: number;
+  /** Where the TTY progress line goes (default process.stderr). */
+  progressOutput?: { write(chunk: string): unknown };
+}
+
+export interface EnsuredModelFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** True when this call (or the in-process call it joined) fetched the file. */
+  downloaded: boolean;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  problem?: string;
+  path: string;
+  sha256?: string;
+  bytes?: number;
+}
+
+/** The model cannot be had; `reason` is a short phrase fit for a page heading. */
+export class ModelUnavailableError extends Error {
+  readonly modelId: string;
+  readonly reason: string;
+  /** For the log, not the page: e.g. that this is a remembered failure and how to retry now. */
+  readonly note?: string;
+
+  constructor(modelId: string, reason: string, message: string, options?: { cause?: unknown; note?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ModelUnavailableError";
+    this.modelId = modelId;
+    this.reason = reason;
+    this.note = options?.note;
+  }
+}
+
+export const DEFAULTS = {
+  stallTimeoutMs: 30_000,
+  retries: 2,
+  retryDelayMs: 1_000,
+  lockStaleMs: 10 * 60_000,
+  lockPollMs: 500,
+  maxUnpinnedBytes: 4 * 1024 ** 3,
+};
+
+/** Where one model file and its companions live. */
+export interface Target {
+  dir: string;
+  file: string;
+  part: string;
+  sidecar: string;
+  lock: string;
+  lockFile: string;
+  label: string;
+}

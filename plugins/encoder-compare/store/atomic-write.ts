@@ -1,0 +1,35 @@
+// Writing a file so that readers see the old content or the new, never a part: the bytes go to a temp file in
+// the same folder (a rename is atomic only within one file system), which is renamed over the target. On any
+// failure the temp file is removed and the error rethrown, so no partial file is left under either name.
+import fs from "node:fs";
+
+export interface AtomicWriteOptions {
+  /** Where the bytes are staged (default `<file>.<pid>.tmp`); callers that sweep leftovers by name choose it. */
+  temp?: string;
+  /** A file describing the first (its hash, its name), written the same way only once the first is in place. */
+  sidecar?: { file: string; data: string | Uint8Array };
+}
+
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temp, data);
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  if (options.sidecar) writeFileAtomicSync(options.sidecar.file, options.sidecar.data);
+}
+
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
+  try {
+    await fs.promises.writeFile(temp, data);
+    await fs.promises.rename(temp, file);
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw error;
+  }
+  if (options.sidecar) await writeFileAtomic(options.sidecar.file, options.sidecar.data);
+}
