@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { leaveOneOutQueries, queryMetrics, relevantRanksIn, summarize } from "../plugins/encoder-compare/eval/metrics.ts";
-import { ranksOf, scoreRows, topRows } from "../plugins/encoder-compare/eval/ranking.ts";
+import { ranksOf, scoreRows, topRows } from "../plugins/encoder-compare/search/ranking.ts";
 
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
 

@@ -5,7 +5,7 @@
 import type { CompareEngine, LoadedEncoder } from "../engine/compare-engine.ts";
 import type { Dataset, DatasetImage } from "../dataset/load.ts";
 import { leaveOneOutQueries, queryMetrics, summarize, type MetricSummary } from "./metrics.ts";
-import { ranksOf, scoreRows, topRows } from "./ranking.ts";
+import { ranksOf, scoreRows, topRows } from "../search/ranking.ts";
 import type { EncoderEvaluation, EvalReport } from "../render/eval-report-model.ts";
 
 export type { EncoderEvaluation, EvalReport, QueryOutcome } from "../render/eval-report-model.ts";

@@ -6,7 +6,7 @@ import type { Dataset } from "../dataset/load.ts";
 import { asRun, describeRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import { formatScore } from "../render/table.ts";
-import { ranksOf, scoreRows } from "./ranking.ts";
+import { ranksOf, scoreRows } from "../search/ranking.ts";
 
 /** Dataset vectors per (encoder, dataset content), so several queries do not re-read the store. */
 export class DatasetVectorCache {

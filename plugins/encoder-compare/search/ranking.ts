@@ -1,7 +1,7 @@
 // Full rankings by exact cosine, for evaluation and "where does image X rank". Scores are the
 // search's own double-precision dot products and ties go to the smaller row (= smaller dataset
 // id, since rows follow id order), so a rank here is the rank the search would show.
-import { dotRow } from "../search/exact.ts";
+import { dotRow } from "./exact.ts";
 
 /** Score of every row of `vectors` (row-major, n×dim) against the query. */
 export function scoreRows(vectors: Float32Array, dim: number, query: Float32Array | Float64Array, out = new Float64Array(vectors.length / dim)): Float64Array {
