@@ -7,11 +7,12 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test, type TestContext } from "node:test";
 
 import { modelsDir } from "../plugins/encoder-compare/models/cache-dir.ts";
+import { cachedFilePath } from "../plugins/encoder-compare/models/cache-layout.ts";
 import { startLoopbackServer } from "./support/loopback-server.ts";
 import {
   effectiveUrl,
@@ -131,7 +132,8 @@ async function rejectsUnavailable(promise: Promise<unknown>, reason: RegExp): Pr
   assert.fail("expected the call to reject");
 }
 
-const finalPath = (dir: string) => join(dir, "test-model", "model.onnx");
+/** Where `pinned(server)` lands: the cache layout of its URL. */
+const finalPath = (dir: string, server: { origin: string }, path = "/model.onnx") => cachedFilePath(dir, `${server.origin}${path}`);
 
 // ---------------------------------------------------------------------------------------------
 // Download and cache
@@ -145,7 +147,7 @@ test("downloads, verifies and places the file atomically", async (t) => {
 
   const result = await ensureModelFile(pinned(server), { ...quiet(dir), progress: "auto", log: (l) => lines.push(l) });
 
-  assert.deepEqual(result, { path: finalPath(dir), sha256: sha256(MODEL_BYTES), bytes: MODEL_BYTES.length, downloaded: true });
+  assert.deepEqual(result, { path: finalPath(dir, server), sha256: sha256(MODEL_BYTES), bytes: MODEL_BYTES.length, downloaded: true });
   assert.ok((await readFile(result.path)).equals(MODEL_BYTES));
   assert.equal(existsSync(`${result.path}.part`), false);
   assert.equal(existsSync(`${result.path}.lock`), false);
@@ -188,7 +190,7 @@ test("a warm call trusts the sidecar and never touches the network", async (t) =
   assert.equal(server.hits(), 1);
 
   // Same size and mtime: the sidecar's hash is trusted without reading 3 MB (that is the point).
-  const file = finalPath(dir);
+  const file = finalPath(dir, server);
   const fixed = new Date(1_700_000_000_000);
   await utimes(file, fixed, fixed);
   await ensureModelFile(req, quiet(dir)); // mtime changed: re-hashed, still valid, sidecar rewritten
@@ -233,8 +235,8 @@ test("with no retries a dropped connection fails, keeps the part, and a later ca
 
   const error = await rejectsUnavailable(ensureModelFile(pinned(server), quiet(dir, { retries: 0 })), /^download interrupted$/);
   assert.match(error.message, /run the build .* again to resume/);
-  assert.equal(existsSync(finalPath(dir)), false);
-  const partSize = (await stat(`${finalPath(dir)}.part`)).size;
+  assert.equal(existsSync(finalPath(dir, server)), false);
+  const partSize = (await stat(`${finalPath(dir, server)}.part`)).size;
   assert.ok(partSize > 0);
 
   const result = await ensureModelFile(pinned(server), quiet(dir, { retries: 0 }));
@@ -246,8 +248,8 @@ test("a 200 reply to a Range request starts over", async (t) => {
   const server = await startServer(t);
   server.route("/model.onnx", (req, res) => sendBody(req, res, MODEL_BYTES, { ignoreRange: true }));
   const dir = await tempDir(t);
-  await mkdir(join(dir, "test-model"));
-  await writeFile(`${finalPath(dir)}.part`, randomBytes(4096)); // not a prefix of the model
+  await mkdir(dirname(finalPath(dir, server)), { recursive: true });
+  await writeFile(`${finalPath(dir, server)}.part`, randomBytes(4096)); // not a prefix of the model
 
   const result = await ensureModelFile(pinned(server), quiet(dir));
 
@@ -260,15 +262,15 @@ test("416 for a complete part file places it; for a bad one starts over", async 
   const server = await startServer(t);
   server.route("/model.onnx", (req, res) => sendBody(req, res, MODEL_BYTES));
   const dir = await tempDir(t);
-  await mkdir(join(dir, "test-model"));
-  const part = `${finalPath(dir)}.part`;
+  await mkdir(dirname(finalPath(dir, server)), { recursive: true });
+  const part = `${finalPath(dir, server)}.part`;
 
   await writeFile(part, MODEL_BYTES);
   const complete = await ensureModelFile(pinned(server), quiet(dir));
   assert.equal(complete.downloaded, true);
   assert.equal(server.hits("/model.onnx"), 1, "only the 416 probe");
 
-  await rm(finalPath(dir));
+  await rm(finalPath(dir, server));
   await writeFile(part, randomBytes(MODEL_BYTES.length)); // right size, wrong bytes
   const redone = await ensureModelFile(pinned(server), quiet(dir));
   assert.equal(redone.sha256, sha256(MODEL_BYTES));
@@ -286,9 +288,9 @@ test("a wrong sha256 fails and leaves nothing in the cache", async (t) => {
   assert.match(error.message, /test-model/);
   assert.match(error.message, /\/model\.onnx/);
   assert.match(error.message, new RegExp(sha256(MODEL_BYTES)));
-  assert.equal(existsSync(finalPath(dir)), false);
-  assert.equal(existsSync(`${finalPath(dir)}.part`), false);
-  assert.equal(existsSync(`${finalPath(dir)}.lock`), false);
+  assert.equal(existsSync(finalPath(dir, server)), false);
+  assert.equal(existsSync(`${finalPath(dir, server)}.part`), false);
+  assert.equal(existsSync(`${finalPath(dir, server)}.lock`), false);
   assert.equal(existsSync(join(dir, "models.lock.json")), false);
 });
 
@@ -297,8 +299,8 @@ test("a wrong pinned size fails before the body is downloaded", async (t) => {
   server.route("/model.onnx", (req, res) => sendBody(req, res, MODEL_BYTES));
   const dir = await tempDir(t);
   await rejectsUnavailable(ensureModelFile({ ...pinned(server), bytes: 123 }, quiet(dir)), /^size mismatch$/);
-  assert.equal(existsSync(finalPath(dir)), false);
-  assert.equal(existsSync(`${finalPath(dir)}.part`), false);
+  assert.equal(existsSync(finalPath(dir, server)), false);
+  assert.equal(existsSync(`${finalPath(dir, server)}.part`), false);
 });
 
 test("HTTP 404 is a ModelUnavailableError naming the status and URL", async (t) => {
@@ -309,7 +311,7 @@ test("HTTP 404 is a ModelUnavailableError naming the status and URL", async (t) 
     new RegExp(`^HTTP 404 from ${server.origin}/missing\\.onnx$`),
   );
   assert.match(error.message, /ENCODER_COMPARE_MODEL_BASE_URL/);
-  assert.equal(existsSync(finalPath(dir)), false);
+  assert.equal(existsSync(finalPath(dir, server)), false);
 });
 
 test("offline never touches the network: cached file served, missing file unavailable", async (t) => {
@@ -319,16 +321,16 @@ test("offline never touches the network: cached file served, missing file unavai
   const req = pinned(server);
 
   const error = await rejectsUnavailable(ensureModelFile(req, quiet(dir, { offline: true })), /^offline and not in the cache$/);
-  assert.match(error.message, new RegExp(finalPath(dir).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  assert.match(error.message, new RegExp(finalPath(dir, server).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   assert.equal(server.hits(), 0);
 
   await ensureModelFile(req, quiet(dir));
   const cached = await ensureModelFile(req, quiet(dir, { offline: true }));
   assert.equal(cached.downloaded, false);
-  assert.equal(cached.path, finalPath(dir));
+  assert.equal(cached.path, finalPath(dir, server));
   assert.equal(server.hits(), 1);
 
-  await writeFile(finalPath(dir), randomBytes(MODEL_BYTES.length));
+  await writeFile(finalPath(dir, server), randomBytes(MODEL_BYTES.length));
   await rejectsUnavailable(ensureModelFile(req, quiet(dir, { offline: true })), /^offline and the cached file is invalid$/);
   assert.equal(server.hits(), 1);
 });
@@ -353,12 +355,12 @@ test("models.lock.json records an unpinned download and enforces it later", asyn
 
   // Upstream changes (same size, other bytes) and the cache is gone: refused, nothing cached.
   body = randomBytes(MODEL_BYTES.length);
-  await rm(finalPath(dir));
+  await rm(finalPath(dir, server));
   const error = await rejectsUnavailable(ensureModelFile(req, quiet(dir)), /^sha256 mismatch with models\.lock\.json$/);
   assert.match(error.message, /--update-lock test-model/);
   assert.match(error.message, /delete models\["test-model"\]\["model\.onnx"\]/);
-  assert.equal(existsSync(finalPath(dir)), false);
-  assert.equal(existsSync(`${finalPath(dir)}.part`), false);
+  assert.equal(existsSync(finalPath(dir, server)), false);
+  assert.equal(existsSync(`${finalPath(dir, server)}.part`), false);
 
   // Accepting the new file re-records the pin.
   const updated = await ensureModelFile(req, quiet(dir, { updateLock: true }));
@@ -463,8 +465,8 @@ test("an abort signal stops a download and keeps the part file", async (t) => {
   setTimeout(() => controller.abort(), 200);
 
   await assert.rejects(ensureModelFile(pinned(server), quiet(dir, { signal: controller.signal })), { name: "AbortError" });
-  assert.ok((await stat(`${finalPath(dir)}.part`)).size > 0);
-  assert.equal(existsSync(`${finalPath(dir)}.lock`), false);
+  assert.ok((await stat(`${finalPath(dir, server)}.part`)).size > 0);
+  assert.equal(existsSync(`${finalPath(dir, server)}.lock`), false);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -475,8 +477,8 @@ test("waits while another live process holds the download lock", async (t) => {
   const server = await startServer(t);
   server.route("/model.onnx", (req, res) => sendBody(req, res, MODEL_BYTES));
   const dir = await tempDir(t);
-  await mkdir(join(dir, "test-model"));
-  const lockPath = `${finalPath(dir)}.lock`;
+  await mkdir(dirname(finalPath(dir, server)), { recursive: true });
+  const lockPath = `${finalPath(dir, server)}.lock`;
   await writeFile(lockPath, JSON.stringify({ pid: process.pid, hostname: hostname(), token: "other", createdAt: "" }));
   const lines: string[] = [];
 
@@ -518,22 +520,22 @@ test("two processes downloading the same file fetch it once", async (t) => {
   }
   assert.deepEqual(children.map((c) => JSON.parse(c.stdout).downloaded).sort(), [false, true]);
   assert.equal(server.hits(), 1);
-  assert.ok((await readFile(finalPath(dir))).equals(MODEL_BYTES));
+  assert.ok((await readFile(finalPath(dir, server))).equals(MODEL_BYTES));
 });
 
 test("a lock held by a dead process, or untouched for too long, is taken over", async (t) => {
   const server = await startServer(t);
   server.route("/model.onnx", (req, res) => sendBody(req, res, MODEL_BYTES));
   const dir = await tempDir(t);
-  await mkdir(join(dir, "test-model"));
-  const lockPath = `${finalPath(dir)}.lock`;
+  await mkdir(dirname(finalPath(dir, server)), { recursive: true });
+  const lockPath = `${finalPath(dir, server)}.lock`;
 
   const deadPid = spawnSync(process.execPath, ["-e", ""]).pid;
   await writeFile(lockPath, JSON.stringify({ pid: deadPid, hostname: hostname(), token: "dead", createdAt: "" }));
   await ensureModelFile(pinned(server), quiet(dir));
   assert.equal(existsSync(lockPath), false);
 
-  await rm(finalPath(dir));
+  await rm(finalPath(dir, server));
   await writeFile(lockPath, JSON.stringify({ pid: process.pid, hostname: hostname(), token: "old", createdAt: "" }));
   const old = new Date(Date.now() - 60_000);
   await utimes(lockPath, old, old);
@@ -599,8 +601,8 @@ test("verifyModelFile reports a missing or unpinned file", async (t) => {
   assert.equal(missing.ok, false);
   assert.match(missing.problem!, /does not exist/);
 
-  await mkdir(join(dir, "test-model"), { recursive: true });
-  await writeFile(finalPath(dir), ONNX_BLOB);
+  await mkdir(dirname(cachedFilePath(dir, req.url)), { recursive: true });
+  await writeFile(cachedFilePath(dir, req.url), ONNX_BLOB);
   const unpinned = await verifyModelFile(req, { dir });
   assert.equal(unpinned.ok, false);
   assert.match(unpinned.problem!, /no sha256 to check it against/);
@@ -623,4 +625,46 @@ test("modelsDir: option > env > XDG_CACHE_HOME > ~/.cache, never in node_modules
     () => modelsDir({ env: { ENCODER_COMPARE_MODELS_DIR: "node_modules/.cache/m" }, homeDir: home }),
     /ENCODER_COMPARE_MODELS_DIR/,
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cache layout: <source>/<revision>/<file>, and caches in the old <id>/<fileName> layout
+// ---------------------------------------------------------------------------------------------
+
+test("cache paths come from the URL: source, revision (or _), file; unsafe parts are refused", () => {
+  const hf = cachedFilePath("/m", "https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/main/onnx/vision_model.onnx?download=true");
+  assert.equal(hf, join("/m", "huggingface.co", "Xenova", "clip-vit-base-patch32", "main", "onnx", "vision_model.onnx"));
+  assert.equal(cachedFilePath("/m", "http://127.0.0.1:8080/a/b.onnx"), join("/m", "127.0.0.1_8080", "a", "_", "b.onnx"));
+  assert.equal(cachedFilePath("/m", "http://[::1]:1/b.onnx"), join("/m", "__1_1", "_", "b.onnx"));
+  for (const url of ["https://h.example/a/%2e%2e%2fx/b.onnx", "https://h.example/a/..%2fx/b.onnx", "https://h.example/a/resolve/a%5Cb/c.onnx", "https://h.example/"]) {
+    assert.throws(() => cachedFilePath("/m", url), /Model URL/, url);
+  }
+});
+
+test("a file in the old <id>/<fileName> layout is moved to the new place once, with its lock entry still used", async (t) => {
+  const server = await startServer(t);
+  const dir = await tempDir(t);
+  const weights = await readFile(fileURLToPath(new URL("./fixtures/bit/tiny-resnetv2.safetensors", import.meta.url)));
+  server.route("/bit/model.safetensors", (req, res) => sendBody(req, res, weights));
+  const req: ModelFileRequest = { id: "bit-m-r50x1", url: `${server.origin}/bit/model.safetensors`, fileName: "model.safetensors" };
+  const legacy = join(dir, "bit-m-r50x1", "model.safetensors");
+  await mkdir(dirname(legacy), { recursive: true });
+  await writeFile(legacy, weights);
+  const entry = { url: req.url, sha256: sha256(weights), bytes: weights.length };
+  await writeFile(join(dir, "models.lock.json"), JSON.stringify({ models: { "bit-m-r50x1": { "model.safetensors": entry } } }));
+
+  const lines: string[] = [];
+  const found = await ensureModelFile(req, quiet(dir, { offline: true, log: (line) => lines.push(line) }));
+  assert.equal(found.path, cachedFilePath(dir, req.url));
+  assert.equal(found.downloaded, false);
+  assert.equal(existsSync(legacy), false);
+  assert.equal(lines.filter((l) => l.startsWith(`moved the cached ${legacy} to ${found.path}`)).length, 1);
+  assert.equal((await ensureModelFile(req, quiet(dir, { log: (line) => lines.push(line) }))).downloaded, false);
+  assert.equal(lines.length, 1);
+  assert.equal(server.hits(), 0);
+
+  const fresh = await tempDir(t);
+  const downloaded = await ensureModelFile(req, quiet(fresh));
+  assert.deepEqual([downloaded.path, downloaded.downloaded], [cachedFilePath(fresh, req.url), true]);
+  assert.equal(existsSync(join(fresh, "bit-m-r50x1")), false);
 });

@@ -12,6 +12,8 @@ import type { EngineOptions } from "../plugins/encoder-compare/engine/compare-en
 import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import { cachedFilePath, derivedGraphPath } from "../plugins/encoder-compare/models/cache-layout.ts";
+import { CONVERTERS, modelFileRequests } from "../plugins/encoder-compare/models/resolve.ts";
 import { encodeModel, ElementType, node, tensorValueInfo } from "../plugins/encoder-compare/models/onnx-builder.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
@@ -148,7 +150,7 @@ describe("model sources over a loopback server", () => {
     assert.equal(result.standInFor?.spec.id, "clip-vit-b32");
     assert.match(result.standInFor!.reason, /mismatch/);
     assert.match(warnings.join("\n"), /CLIP ViT-B\/32 not available \(.*mismatch.*\): its tables use pixels as a stand-in/);
-    assert.deepEqual(fs.readdirSync(path.join(models, "clip-vit-b32")).filter((f) => !f.endsWith(".lock") && !f.endsWith(".unavailable.json")), []);
+    assert.deepEqual(fs.readdirSync(path.dirname(cachedFilePath(models, modelFileRequests(clip)[0]!.url))).filter((f) => !f.endsWith(".lock") && !f.endsWith(".unavailable.json")), []);
     await e.close();
   });
 
@@ -188,8 +190,9 @@ describe("model sources over a loopback server", () => {
     assert.equal(result.standInFor, undefined);
     assert.equal(result.hits[0].image.id, "1f436.png");
     assert.match(infos.join("\n"), /tiny-bit: converted model\.safetensors to ONNX/);
-    const converted = fs.readdirSync(path.join(models, "tiny-bit")).filter((f) => f.endsWith(".onnx"));
-    assert.equal(converted.length, 1);
+    const weightsSha = crypto.createHash("sha256").update(files.get("/bit/model.safetensors")!).digest("hex");
+    const converted = derivedGraphPath(models, "bit-resnetv2", CONVERTERS["bit-resnetv2"]!.version, weightsSha);
+    assert.deepEqual(fs.readdirSync(path.dirname(converted)), [path.basename(converted)]);
     await e.close();
     // A second engine reuses the converted file (no new conversion line).
     const again: string[] = [];

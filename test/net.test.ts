@@ -16,7 +16,8 @@ import { importJinaMemes } from "../plugins/encoder-compare/dataset/import-jina.
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "../plugins/encoder-compare/models/download.ts";
-import { CONVERTERS } from "../plugins/encoder-compare/models/resolve.ts";
+import { cachedFilePath } from "../plugins/encoder-compare/models/cache-layout.ts";
+import { CONVERTERS, modelFileRequests } from "../plugins/encoder-compare/models/resolve.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 import { endlessChunks, neverAnswer, startLoopbackServer, trickle, type LoopbackServer } from "./support/loopback-server.ts";
@@ -111,9 +112,9 @@ test("an endless chunked reply stops at the pinned size; the part file never exc
   const error = await unavailable(ensureModelFile(req, quiet(dir)));
   assert.equal(error.reason, "download larger than expected");
   assert.match(error.message, /above the 200000-byte limit/);
-  const part = path.join(dir, "m", "model.onnx.part");
+  const part = `${cachedFilePath(dir, req.url)}.part`;
   assert.ok(statSync(part).size <= good.length, `part file has ${statSync(part).size} bytes`);
-  assert.equal(existsSync(path.join(dir, "m", "model.onnx")), false);
+  assert.equal(existsSync(cachedFilePath(dir, req.url)), false);
 
   // The mirror is fixed; `models pull` (retryUnavailable) resumes from the part, finds it wrong, and fetches it whole.
   s.route("/model.onnx", serve(good));
@@ -128,7 +129,7 @@ test("an endless reply for an unpinned file stops at the spec's maxBytes and pin
     ensureModelFile({ id: "w", url: `${s.origin}/w.safetensors`, fileName: "w.safetensors", maxBytes: 50_000 }, quiet(dir)),
   );
   assert.equal(error.reason, "download larger than expected");
-  assert.ok(statSync(path.join(dir, "w", "w.safetensors.part")).size <= 50_000);
+  assert.ok(statSync(`${cachedFilePath(dir, `${s.origin}/w.safetensors`)}.part`).size <= 50_000);
   assert.equal(existsSync(path.join(dir, "models.lock.json")), false);
 });
 
@@ -140,7 +141,7 @@ test("a 1-byte trickle that never stalls is ended by the minimum-throughput rule
   assert.equal(error.reason, "download too slow");
   assert.match(error.message, /below the minimum of 1000 bytes\/s/);
   assert.match(error.message, /ENCODER_COMPARE_MIN_SPEED/);
-  assert.ok(existsSync(path.join(dir, "m", "model.onnx.part")), "the partial download stays for a resume");
+  assert.ok(existsSync(`${cachedFilePath(dir, `${s.origin}/model.onnx`)}.part`), "the partial download stays for a resume");
   assert.equal(s.connections, 1, "too slow is not retried within the call");
 
   // The importer's client is the same one; its per-image limit is an overall deadline.
@@ -255,7 +256,7 @@ test("BiT weights answered by a captive portal: not kept, not pinned, stand-in; 
   assert.equal(result.standInFor?.spec.id, "bit-m-r50x1");
   assert.match(result.standInFor!.reason, /did not send a valid safetensors weights for the bit-resnetv2 converter/);
   assert.match(warnings.join("\n"), /not a valid safetensors file: .*an HTML page/);
-  assert.equal(existsSync(path.join(models, "bit-m-r50x1", "model.safetensors")), false);
+  assert.equal(existsSync(cachedFilePath(models, modelFileRequests(bit)[0]!.url)), false);
   assert.equal(existsSync(path.join(models, "models.lock.json")), false);
 
   const env = { ...process.env, ENCODER_COMPARE_MODELS_DIR: models, ENCODER_COMPARE_MODEL_BASE_URL: s.origin };
@@ -280,8 +281,8 @@ test("a garbage file pinned by an older version: verify says so, a build replace
   const weights = (bit.source as { weights: { url: string } }).weights.url;
   const s = await server({ [new URL(weights).pathname]: serve(BIT_FIXTURE) });
   const models = tempDir();
-  mkdirSync(path.join(models, "bit-m-r50x1"));
-  writeFileSync(path.join(models, "bit-m-r50x1", "model.safetensors"), CAPTIVE_PORTAL);
+  mkdirSync(path.dirname(cachedFilePath(models, weights)), { recursive: true });
+  writeFileSync(cachedFilePath(models, weights), CAPTIVE_PORTAL);
   const entry = { url: weights, sha256: sha256(CAPTIVE_PORTAL), bytes: CAPTIVE_PORTAL.length, recordedAt: "2026-01-01T00:00:00.000Z" };
   writeFileSync(path.join(models, "models.lock.json"), JSON.stringify({ lockfileVersion: 1, models: { "bit-m-r50x1": { "model.safetensors": entry } } }));
   const env = { ...process.env, ENCODER_COMPARE_MODELS_DIR: models, ENCODER_COMPARE_MODEL_BASE_URL: s.origin };

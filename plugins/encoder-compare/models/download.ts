@@ -1,11 +1,11 @@
 // Model files: downloaded once, verified against a pinned sha256, cached outside node_modules.
 //
-//   <dir>/<id>/<fileName>            the verified file (only ever placed by an atomic rename)
-//   <dir>/<id>/<fileName>.part       bytes received so far; a later call resumes from it
-//   <dir>/<id>/<fileName>.verified   size + mtime + sha256 of the file, so warm builds skip hashing
-//   <dir>/<id>/<fileName>.lock       held by the one process downloading this file
-//   <dir>/<id>/<fileName>.unavailable.json   the last failed try, so builds do not retry it every time
-//   <dir>/models.lock.json           sha256 recorded on first download where no hash is pinned
+//   <dir>/<source>/<revision>/<file>            the verified file (only ever placed by an atomic rename); see cache-layout.ts
+//   <dir>/<source>/<revision>/<file>.part       bytes received so far; a later call resumes from it
+//   <dir>/<source>/<revision>/<file>.verified   size + mtime + sha256 of the file, so warm builds skip hashing
+//   <dir>/<source>/<revision>/<file>.lock       held by the one process downloading this file
+//   <dir>/<source>/<revision>/<file>.unavailable.json   the last failed try, so builds do not retry it every time
+//   <dir>/models.lock.json           sha256 recorded on first download where no hash is pinned (keyed by id + fileName)
 
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -16,6 +16,8 @@ import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-fi
 import {
   DEFAULTS, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
+import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";
+import { migrateLegacyFile } from "./legacy-cache.ts";
 import { DISK_WRITE_REASON, downloadWithResumes, resumable } from "./resumable-download.ts";
 import { SharedTask } from "./shared-task.ts";
 import { checkCachedFile } from "./verified-sidecar.ts";
@@ -32,6 +34,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Returns the verified local file for `req`, downloading it first if needed. */
 export async function ensureModelFile(req: ModelFileRequest, options: EnsureOptions): Promise<EnsuredModelFile> {
   const target = targetFor(req, options.dir);
+  await migrateLegacyFile(legacyFilePath(target.dir, req.id, req.fileName), target.file, options.log);
   if (options.offline) return ensureOffline(req, target);
 
   options.signal?.throwIfAborted();
@@ -49,9 +52,10 @@ export async function ensureModelFile(req: ModelFileRequest, options: EnsureOpti
 /** Checks the cached file against its pin (size, then sha256; the sidecar avoids re-hashing). */
 export async function verifyModelFile(
   req: ModelFileRequest,
-  options: { dir: string; rehash?: boolean },
+  options: { dir: string; rehash?: boolean; log?: (line: string) => void },
 ): Promise<VerifyResult> {
   const target = targetFor(req, options.dir);
+  await migrateLegacyFile(legacyFilePath(target.dir, req.id, req.fileName), target.file, options.log);
   const pin = await resolvePin(req, target.lockFile, false);
   const check = await checkCachedFile(target.file, pin, options.rehash ?? false, req.format);
   if (check.ok) return { ok: true, path: target.file, sha256: check.sha256, bytes: check.bytes };
@@ -98,7 +102,7 @@ function targetFor(req: ModelFileRequest, dir: string): Target {
     );
   }
   const root = resolve(dir);
-  const file = join(root, req.id, req.fileName);
+  const file = cachedFilePath(root, req.url);
   return {
     dir: root,
     file,

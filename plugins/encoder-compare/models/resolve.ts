@@ -12,6 +12,7 @@ import { netLimitsFromEnv } from "../net/limits.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "./download.ts";
 import { RETRY_AFTER_ENV } from "./unavailable-memo.ts";
 import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { derivedGraphPath } from "./cache-layout.ts";
 import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ResolvedModel {
@@ -90,7 +91,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       }
       const weights = await ensureModelFile(modelFileRequests(spec)[0]!, ensureOptions(options));
       const identity = sha256(`converted\n${source.converter}\n${converter.version}\n${weights.sha256}`);
-      const converted = path.join(path.dirname(weights.path), `${source.converter}-v${converter.version}-${weights.sha256.slice(0, 16)}.onnx`);
+      const converted = derivedGraphPath(path.resolve(options.modelsDir), source.converter, converter.version, weights.sha256);
       if (!fs.existsSync(converted)) {
         const started = performance.now();
         let bytes: Uint8Array;
@@ -107,6 +108,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
             { cause: error },
           );
         }
+        fs.mkdirSync(path.dirname(converted), { recursive: true });
         writeFileAtomicSync(converted, bytes);
         options.log?.(`${spec.id}: converted ${path.basename(weights.path)} to ONNX in ${((performance.now() - started) / 1000).toFixed(1)} s (${converted})`);
       }
