@@ -16,7 +16,8 @@ import { l2Normalize } from "../plugins/encoder-compare/encoders/normalize.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { describeRun } from "../plugins/encoder-compare/render/encoder-run.ts";
 import { parseCompareArgs } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
-import { decodeVectors, encodeVectors, fromHalf, toHalf, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/browser/format.ts";
+import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/browser/format.ts";
+import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../plugins/encoder-compare/store/half-float.ts";
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 
@@ -31,6 +32,13 @@ describe("vector encodings", () => {
     assert.equal(fromHalf(toHalf(1 + 3 * 2 ** -11)), 1 + 2 ** -9, "a tie rounds to even (up)");
     assert.equal(fromHalf(toHalf(1e6)), Infinity);
     assert.ok(Number.isNaN(fromHalf(toHalf(NaN))));
+    // Every half value survives the way back, and the decode table is the same function.
+    const table = halfTable();
+    for (let bits = 0; bits < 65536; bits++) {
+      if (Number.isNaN(fromHalf(bits))) continue;
+      assert.equal(toHalf(fromHalf(bits)), bits, `bits ${bits}`);
+      assert.equal(table[bits], fromHalf(bits), `table ${bits}`);
+    }
   });
   test("unit vectors survive f16 within 2^-11 relative per value and i8 within half a step", () => {
     const random = seededRandom(3);

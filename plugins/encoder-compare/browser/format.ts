@@ -4,6 +4,7 @@
 import type { PreprocessSpec } from "../encoders/spec.ts";
 import type { EncoderRun } from "../render/encoder-run.ts";
 import type { WrittenImage } from "../render/montage.ts";
+import { floatToHalf, halfTable } from "../store/half-float.ts";
 
 export const TRYIT_FORMAT = 1;
 
@@ -55,45 +56,10 @@ export interface TryItConfig {
 
 export type { WrittenImage };
 
-/** IEEE half-precision bits of a float32 value, rounded to nearest even. */
-export function toHalf(value: number): number {
-  const f32 = new Float32Array([value]);
-  const bits = new Uint32Array(f32.buffer)[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  let e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    let half = mantissa >> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mantissa >> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++;
-  return sign | half;
-}
-
-export function fromHalf(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 export function encodeVectors(vectors: Float32Array, encoding: VectorEncoding): { bytes: Uint8Array; scale?: number } {
   if (encoding === "f16") {
     const out = new Uint16Array(vectors.length);
-    for (let i = 0; i < vectors.length; i++) out[i] = toHalf(vectors[i]);
+    for (let i = 0; i < vectors.length; i++) out[i] = floatToHalf(vectors[i]);
     return { bytes: new Uint8Array(out.buffer) };
   }
   let max = 0;
@@ -108,8 +74,7 @@ export function encodeVectors(vectors: Float32Array, encoding: VectorEncoding): 
 export function decodeVectors(bytes: ArrayBuffer, encoding: VectorEncoding, scale = 1): Float32Array {
   if (encoding === "i8") return Float32Array.from(new Int8Array(bytes), (v) => v * scale);
   const halves = new Uint16Array(bytes);
-  const table = new Float32Array(65536);
-  for (let i = 0; i < 65536; i++) table[i] = fromHalf(i);
+  const table = halfTable();
   const out = new Float32Array(halves.length);
   for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]];
   return out;

@@ -5,7 +5,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
-import { encodeNpy, floatToHalf } from "./npy.ts";
+import { encodeNpy } from "./npy.ts";
+import { floatToHalf } from "../store/half-float.ts";
 
 import { SIDECAR } from "./embeddings-option.ts";
 

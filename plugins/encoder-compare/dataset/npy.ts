@@ -3,6 +3,7 @@
 // then the array's bytes. Only what embeddings use is read: 2-D, C order, float16 or float32.
 // Rows are read by offset from the open file, so a shard never has to be in memory whole.
 import fs from "node:fs";
+import { halfTable } from "../store/half-float.ts";
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
@@ -57,27 +58,6 @@ export function readNpyHeader(file: string): NpyMatrix {
   }
 }
 
-/** IEEE 754 half → single, by table (65,536 entries, built on first use). */
-let halfTable: Float32Array | undefined;
-function halfToFloat(): Float32Array {
-  if (halfTable) return halfTable;
-  halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const fraction = h & 0x3ff;
-    halfTable[h] =
-      exponent === 0
-        ? sign * 2 ** -14 * (fraction / 1024)
-        : exponent === 31
-          ? fraction
-            ? NaN
-            : sign * Infinity
-          : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-  }
-  return halfTable;
-}
-
 /** Rows [start, start+count) as float32, row-major, into `target` at `targetOffset` (values). */
 export function readNpyRows(matrix: NpyMatrix, fd: number, start: number, count: number, target: Float32Array, targetOffset = 0): void {
   const width = matrix.dtype === "float16" ? 2 : 4;
@@ -94,7 +74,7 @@ export function readNpyRows(matrix: NpyMatrix, fd: number, start: number, count:
     target.set(new Float32Array(bytes.buffer, bytes.byteOffset, values), targetOffset);
     return;
   }
-  const table = halfToFloat();
+  const table = halfTable();
   for (let i = 0; i < values; i++) target[targetOffset + i] = table[bytes.readUInt16LE(i * 2)];
 }
 
@@ -111,27 +91,4 @@ export function encodeNpy(values: Float32Array | Uint16Array, rows: number, dim:
   preamble[7] = 0;
   preamble.writeUInt16LE(header.length, 8);
   return Buffer.concat([preamble, Buffer.from(header, "latin1"), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
-}
-
-/** float32 → IEEE half (round to nearest even), for writing float16 shards. */
-export function floatToHalf(value: number): number {
-  const f = new Float32Array([value]);
-  const bits = new Uint32Array(f.buffer)[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  let mantissa = bits & 0x7fffff;
-  if (((bits >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  if (exponent >= 31) return sign | 0x7c00;
-  if (exponent <= 0) {
-    if (exponent < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - exponent;
-    const half = mantissa >> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    return sign | (half + (rest > midpoint || (rest === midpoint && half & 1) ? 1 : 0));
-  }
-  const half = (exponent << 10) | (mantissa >> 13);
-  const rest = mantissa & 0x1fff;
-  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
 }

@@ -3,7 +3,7 @@
 // and only the weights are rounded. Used to publish converted models (BiT) for the browser.
 import type { onnx as OnnxTypes } from "onnx-proto";
 import * as onnxProtoModule from "onnx-proto";
-import { toHalf } from "../browser/format.ts";
+import { floatToHalf } from "../store/half-float.ts";
 
 // onnx-proto is CommonJS; see onnx-builder.ts.
 const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
@@ -29,7 +29,7 @@ export function halveWeights(model: Uint8Array): Uint8Array {
     const values = floatValues(tensor);
     if (!values || values.length < MIN_VALUES) continue;
     const halves = new Uint16Array(values.length);
-    for (let j = 0; j < values.length; j++) halves[j] = toHalf(values[j]);
+    for (let j = 0; j < values.length; j++) halves[j] = floatToHalf(values[j]);
     const name = `${tensor.name}__fp16`;
     graph.initializer![i] = onnx.TensorProto.create({
       name,

@@ -2,6 +2,7 @@
 // an 8-byte little-endian header length, a JSON header mapping tensor names to
 // { dtype, shape, data_offsets }, then the raw little-endian tensor bytes.
 // Every tensor is returned as float32; F16, BF16 and F64 are widened/narrowed on read.
+import { halfTable } from "../store/half-float.ts";
 
 export interface FloatTensor {
   shape: number[];
@@ -70,15 +71,6 @@ function checkEntry(name: string, value: unknown): HeaderEntry {
   return { dtype, shape, data_offsets: offsets as [number, number] };
 }
 
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 function decodeToFloat32(dtype: string, raw: Uint8Array, count: number): Float32Array {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(count);
@@ -89,9 +81,11 @@ function decodeToFloat32(dtype: string, raw: Uint8Array, count: number): Float32
     case "F64":
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
       break;
-    case "F16":
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+    case "F16": {
+      const table = halfTable();
+      for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)];
       break;
+    }
     case "BF16": {
       // bfloat16 is the top half of a float32.
       const widened = new DataView(out.buffer);
