@@ -14,6 +14,9 @@ import { ensureImageSet } from "./lib/images.ts";
 import { bitBenchSpec, ensureBitModel } from "./lib/models.ts";
 import { label, ortImagesPerSecond, pipelineImagesPerSecond, type Config } from "./lib/throughput.ts";
 
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
+
 const photosDir = path.join(BENCH_CACHE, "photos-480x360");
 const files = await ensureImageSet(photosDir, { count: 256, width: 480, height: 360, format: "jpeg", seed: 3 });
 const ortAlone = (spec: EncoderSpec, config: Config, count: number) => ortImagesPerSecond(spec, config, count);
@@ -25,7 +28,7 @@ async function decodeAlone(spec: EncoderSpec, concurrency: number, count: number
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) await imageToTensor(file, spec.preprocess);
+      for (let file = queue.shift(); file; file = queue.shift()) await imageToTensor(file, spec.preprocess, DECODE);
     }),
   );
   return count / ((performance.now() - started) / 1000);

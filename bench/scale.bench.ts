@@ -15,6 +15,10 @@ import { faissStatus, IncrementalIndex, simdKernelAvailable } from "../plugins/e
 import { buildIndex } from "../test/reference/flat-index.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, log, median, QUICK, report, ROOT, runSuite, type Row } from "./lib/common.ts";
 import { spawnSync } from "node:child_process";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** The plugin's ANN settings, as the engine passes them. */
+const ANN = { annFactory: DEFAULTS.search.annFactory, annCandidates: DEFAULTS.search.annCandidates };
 
 const N = Number(process.env.BENCH_SCALE_N ?? 100_000);
 const DIM = 512;
@@ -88,20 +92,20 @@ if (faissStatus().available) {
   // ---- ANN -------------------------------------------------------------------------------
   log("building HNSW32,Flat (single-threaded, deterministic) …");
   started = performance.now();
-  const ann = new IncrementalIndex(DIM, { backend: "ann", annFactory: "HNSW32,Flat", annCandidates: 128 });
+  const ann = new IncrementalIndex(DIM, { backend: "ann", ...ANN });
   ann.sync(keys, vectorOf);
   const annBuild = performance.now() - started;
   const snapshot = ann.annSnapshot()!;
   rows.push({ goal: "3 scale", metric: `ANN build, faiss HNSW32,Flat, inner product, 1 OpenMP thread`, value: `${fmt(annBuild / 1000)} s`, note: `graph file ${fmt(snapshot.graph.length / 2 ** 20, 0)} MiB` });
   for (const candidates of QUICK ? [64, 128] : [32, 64, 128, 256]) {
-    const index = IncrementalIndex.fromAnnSnapshot(DIM, snapshot, vectorOf, { annCandidates: candidates })!;
+    const index = IncrementalIndex.fromAnnSnapshot(DIM, snapshot, vectorOf, { ...ANN, annCandidates: candidates })!;
     const latency = timeQueries((q) => index.search(q, K));
     let hits = 0;
     queries.forEach((q, i) => (hits += index.search(q, K).filter((h) => truth[i].includes(h.id)).length));
     const recall = hits / (queries.length * K);
     rows.push({
       goal: "3 scale",
-      metric: `ANN top-${K}, ${candidates} candidates (efSearch) rescored exactly${candidates === 128 ? " [default]" : ""}`,
+      metric: `ANN top-${K}, ${candidates} candidates (efSearch) rescored exactly${candidates === DEFAULTS.search.annCandidates ? " [default]" : ""}`,
       value: `${per(latency)} / query`,
       target: check(recall >= 0.99, "recall@10 ≥ 0.99"),
       note: `recall@10 ${recall.toFixed(3)} vs exact`,
@@ -111,7 +115,7 @@ if (faissStatus().available) {
   // Determinism: the same rows give the same graph, byte for byte (OpenMP pinned to 1 thread).
   const small = Math.min(N, 10_000);
   const graphHash = () => {
-    const index = new IncrementalIndex(DIM, { backend: "ann" });
+    const index = new IncrementalIndex(DIM, { backend: "ann", ...ANN });
     index.sync(keys.slice(0, small), vectorOf);
     return crypto.createHash("sha256").update(index.annSnapshot()!.graph).digest("hex");
   };

@@ -20,6 +20,10 @@ import { testEngine } from "../test/support/engine.ts";
 import { serveStatic } from "../test/support/static-server.ts";
 import { buildTryItSite } from "../test/support/try-it-site.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, gaussian, median, report, ROOT, seededRandom, type Row } from "./lib/common.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const DATASET = "content/datasets/emoji-memes";
 const ENCODERS = ["pixels", "phash"];
@@ -157,7 +161,7 @@ await engine.close();
   const half = halveWeights(full);
   const spec = MODEL_ENCODERS.find((e) => e.id === "bit-m-r50x1")!;
   const files = fs.readdirSync(images).sort().slice(0, process.env.BENCH_QUICK ? 12 : 40).map((name) => path.join(images, name));
-  const tensorsIn = await Promise.all(files.map((file) => imageToTensor(file, spec.preprocess)));
+  const tensorsIn = await Promise.all(files.map((file) => imageToTensor(file, spec.preprocess, DECODE)));
   const embedAll = async (model: Uint8Array) => {
     const session = await EncoderSession.create(spec, model, { intraOpNumThreads: 0 });
     const out: Float32Array[] = [];

@@ -126,8 +126,7 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
   for (const [file, targets] of edges) {
     const from = folderOf(root, file);
     if (from === "") continue;
-    // A pure helper is a leaf wherever it lives (it runs no I/O and imports only pure helpers), so it closes no folder loop.
-    const to = targets.filter((t) => !pure.has(t)).map((t) => folderOf(root, t)).filter((f) => f !== "" && f !== from);
+    const to = targets.map((t) => folderOf(root, t)).filter((f) => f !== "" && f !== from);
     folderEdges.set(from, [...new Set([...(folderEdges.get(from) ?? []), ...to])]);
   }
   problems.push(...findLoops(folderEdges).map((loop) => `import loop among folders: ${loop.map((f) => `${f}/`).join(", ")}`));

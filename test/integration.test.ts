@@ -12,6 +12,10 @@ import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/en
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { referencePhash, referencePixels } from "./reference/builtin-encoders.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/integration");
@@ -67,7 +71,7 @@ function writeFixture(): { entries: Entry[]; queries: string[] } {
 
 async function referenceVector(encoderId: string, file: string): Promise<Float64Array> {
   const spec = BUILTIN_ENCODERS.find((e) => e.id === encoderId)!;
-  const tensor = { data: pixelsToTensor(await decodeForModel(file, spec.preprocess), spec.preprocess), batch: 1, height: spec.preprocess.cropHeight, width: spec.preprocess.cropWidth };
+  const tensor = { data: pixelsToTensor(await decodeForModel(file, spec.preprocess, DECODE), spec.preprocess), batch: 1, height: spec.preprocess.cropHeight, width: spec.preprocess.cropWidth };
   return encoderId === "pixels" ? referencePixels(tensor)[0] : referencePhash(tensor)[0].embedding;
 }
 

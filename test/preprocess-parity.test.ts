@@ -14,6 +14,10 @@ import sharp from "sharp";
 import { decodeForModel, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { ALL_KNOWN_ENCODERS, MODEL_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec, PreprocessSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/preprocess/", import.meta.url));
 /** Largest allowed mean |Δ| between our tensor and the reference's, in normalised units. */
@@ -125,7 +129,7 @@ describe("preprocessing parity with the PIL reference (scripts/reference/preproc
     test(name, todo ? { todo } : {}, async (t) => {
       const spec = specById.get(c.spec);
       assert.ok(spec, `no encoder spec "${c.spec}"`);
-      const ours = await decodeForModel(path.join(FIXTURES, c.image), spec);
+      const ours = await decodeForModel(path.join(FIXTURES, c.image), spec, DECODE);
       const golden = await decodeGolden(path.join(FIXTURES, c.golden));
       assert.deepEqual([ours.width, ours.height], [golden.width, golden.height], "crop size");
       assert.deepEqual([ours.width, ours.height], [spec.cropWidth, spec.cropHeight], "crop size from the spec");
@@ -168,7 +172,7 @@ describe("2021 presets", () => {
 
   test("July CLIP saw the crafter's floats below −1 wrapped to 254/255 (numpy's astype(uint8)), as the reference does", async () => {
     const golden = await decodeGolden(path.join(FIXTURES, "golden", "photo--clip-vit-b32-2021-jul.png"));
-    const ours = await decodeForModel(path.join(FIXTURES, "images", "photo.jpg"), specById.get("clip-vit-b32-2021-jul")!);
+    const ours = await decodeForModel(path.join(FIXTURES, "images", "photo.jpg"), specById.get("clip-vit-b32-2021-jul")!, DECODE);
     const wrapped = (pixels: RgbPixels) => pixels.data.filter((v) => v >= 250).length;
     assert.ok(wrapped(golden) > 0, "the photo's dark pixels wrap in the reference");
     assert.ok(Math.abs(wrapped(ours) - wrapped(golden)) <= wrapped(golden) / 10, `${wrapped(ours)} wrapped values, reference ${wrapped(golden)}`);
@@ -192,17 +196,17 @@ describe("decoding edge cases", () => {
     const rgba = Buffer.from([0, 0, 0, 0, 12, 200, 40, 0, 0, 0, 0, 128]);
     const file = path.join(tmp, "alpha.png");
     await sharp(rgba, { raw: { width: 3, height: 1, channels: 4 } }).png().toFile(file);
-    const white = await decodeForModel(file, identitySpec(3, 1, [255, 255, 255]));
+    const white = await decodeForModel(file, identitySpec(3, 1, [255, 255, 255]), DECODE);
     assert.deepEqual(pixelAt(white, 0, 0), [255, 255, 255]);
     assert.deepEqual(pixelAt(white, 1, 0), [255, 255, 255]);
     for (const v of pixelAt(white, 2, 0)) assert.ok(Math.abs(v - 127) <= 1, `half-transparent black on white: ${v}`);
-    const tinted = await decodeForModel(file, identitySpec(3, 1, [10, 20, 30]));
+    const tinted = await decodeForModel(file, identitySpec(3, 1, [10, 20, 30]), DECODE);
     assert.deepEqual(pixelAt(tinted, 0, 0), [10, 20, 30]);
     assert.deepEqual(pixelAt(tinted, 1, 0), [10, 20, 30]);
   });
 
   test("the emoji's transparent corners become white through the whole CLIP pipeline", async () => {
-    const emoji = await decodeForModel(path.join(FIXTURES, "images", "emoji-1f436.png"), clip);
+    const emoji = await decodeForModel(path.join(FIXTURES, "images", "emoji-1f436.png"), clip, DECODE);
     for (const [x, y] of [[0, 0], [223, 0], [0, 223], [223, 223]]) assert.deepEqual(pixelAt(emoji, x, y), [255, 255, 255], `(${x}, ${y})`);
   });
 
@@ -211,7 +215,7 @@ describe("decoding edge cases", () => {
     await sharp(landscape).toColourspace("rgb16").png().toFile(file);
     const info = await sharp(file).metadata();
     assert.equal(info.depth, "ushort", "the fixture really is 16-bit");
-    const d = absDiff((await decodeForModel(file, clip)).data, (await decodeForModel(landscape, clip)).data);
+    const d = absDiff((await decodeForModel(file, clip, DECODE)).data, (await decodeForModel(landscape, clip, DECODE)).data);
     assert.ok(d.max <= 1, `16-bit vs 8-bit: mean ${d.mean.toFixed(3)}, max ${d.max}`);
   });
 
@@ -220,9 +224,9 @@ describe("decoding edge cases", () => {
     await sharp(path.join(FIXTURES, "images", "emoji-1f436.png")).toColourspace("rgb16").png().toFile(file);
     const info = await sharp(file).metadata();
     assert.deepEqual([info.depth, info.hasAlpha], ["ushort", true]);
-    const ours = await decodeForModel(file, clip);
+    const ours = await decodeForModel(file, clip, DECODE);
     assert.deepEqual(pixelAt(ours, 0, 0), [255, 255, 255]);
-    const d = absDiff(ours.data, (await decodeForModel(path.join(FIXTURES, "images", "emoji-1f436.png"), clip)).data);
+    const d = absDiff(ours.data, (await decodeForModel(path.join(FIXTURES, "images", "emoji-1f436.png"), clip, DECODE)).data);
     assert.ok(d.max <= 2, `16-bit vs 8-bit emoji: mean ${d.mean.toFixed(3)}, max ${d.max}`);
   });
 
@@ -231,8 +235,8 @@ describe("decoding edge cases", () => {
     await sharp(landscape).toColourspace("cmyk").jpeg({ quality: 95 }).toFile(file);
     const info = await sharp(file).metadata();
     assert.deepEqual([info.space, info.channels], ["cmyk", 4], "the fixture really is CMYK");
-    const ours = await decodeForModel(file, clip);
-    const source = await decodeForModel(landscape, clip);
+    const ours = await decodeForModel(file, clip, DECODE);
+    const source = await decodeForModel(landscape, clip, DECODE);
     assert.equal(ours.data.length, source.data.length);
     // sRGB → CMYK → sRGB through a print profile clips saturated colours (the sky's blue most),
     // so a loose bound: an inverted or channel-swapped decode is off by ~100 levels.
@@ -243,7 +247,7 @@ describe("decoding edge cases", () => {
   });
 
   test("a grayscale PNG becomes RGB with equal channels", async () => {
-    const gray = await decodeForModel(path.join(FIXTURES, "images", "gray.png"), clip);
+    const gray = await decodeForModel(path.join(FIXTURES, "images", "gray.png"), clip, DECODE);
     assert.equal(gray.data.length, 224 * 224 * 3);
     for (let p = 0; p < gray.data.length; p += 3) {
       assert.ok(gray.data[p] === gray.data[p + 1] && gray.data[p] === gray.data[p + 2], `pixel ${p / 3} is not gray`);

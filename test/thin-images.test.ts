@@ -6,6 +6,10 @@ import { describe, test } from "node:test";
 import sharp from "sharp";
 import { decodeForModel, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS, MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 /** A strip `width` × `height` in bands of 1000 rows centred on multiples of 1000, band k coloured (k·40 mod 256, 200, 100). */
 async function strip(width: number, height: number): Promise<Buffer> {
@@ -37,7 +41,7 @@ describe("thin images are prepared within a fixed pixel budget", () => {
       const png = await strip(1, height);
       for (const encoder of SPECS) {
         const spec = encoder.preprocess;
-        const pixels = await decodeForModel(png, spec, { maxWorkPixels: BUDGET });
+        const pixels = await decodeForModel(png, spec, { ...DECODE, maxWorkPixels: BUDGET });
         const expected = [spec.cropWidth, spec.cropHeight, spec.cropWidth * spec.cropHeight * 3];
         assert.deepEqual([pixels.width, pixels.height, pixels.data.length], expected, encoder.id);
         // A one-pixel-wide source enlarged sideways gives rows of one colour each.
@@ -53,7 +57,7 @@ describe("thin images are prepared within a fixed pixel budget", () => {
 
   test("a sideways strip (100000×1) is cropped before it is enlarged too", async () => {
     const png = await sharp(Buffer.alloc(100_000 * 3, 90), { raw: { width: 100_000, height: 1, channels: 3 } }).png().toBuffer();
-    const pixels = await decodeForModel(png, MODEL_ENCODERS[0].preprocess, { maxWorkPixels: BUDGET });
+    const pixels = await decodeForModel(png, MODEL_ENCODERS[0].preprocess, { ...DECODE, maxWorkPixels: BUDGET });
     assert.equal(pixels.data.length, 224 * 224 * 3);
     assert.ok(pixels.data.every((v) => v === 90));
   });
@@ -62,7 +66,7 @@ describe("thin images are prepared within a fixed pixel budget", () => {
     const png = await strip(1, 10_000);
     // The pixels baseline squashes the whole strip, so all 10000 rows are decoded.
     await assert.rejects(
-      decodeForModel(png, BUILTIN_ENCODERS[0].preprocess, { maxWorkPixels: 5_000 }),
+      decodeForModel(png, BUILTIN_ENCODERS[0].preprocess, { ...DECODE, maxWorkPixels: 5_000 }),
       /image is 1×10000; .*over the 5000 limit \(aspect ratio too extreme\)/,
     );
   });

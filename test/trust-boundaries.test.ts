@@ -19,6 +19,10 @@ import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts"
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { testEngine } from "./support/engine.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/trust-boundaries");
@@ -228,7 +232,7 @@ describe("10. image type by content", () => {
   const isRed = (data: Uint8Array) => data[0] > 200 && data[1] < 60 && data[2] < 60;
 
   test("preprocessing never lets an SVG named .png read a sibling file", async () => {
-    const pixels = await decodeForModel(evil, BUILTIN_ENCODERS[0].preprocess);
+    const pixels = await decodeForModel(evil, BUILTIN_ENCODERS[0].preprocess, DECODE);
     assert.ok(!isRed(pixels.data), "the sibling file was drawn");
   });
 

@@ -20,6 +20,10 @@ import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex } from 
 import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../plugins/encoder-compare/store/half-float.ts";
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+
+/** What the engine passes every decode: the plugin's default pixel limit. */
+const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/try-it-build");
@@ -72,7 +76,7 @@ describe("portable geometry (what the browser runs) equals the build's", () => {
       for (const [name, spec] of specs) {
         const full = flattenRgba(new Uint8Array(data), info.width, info.height, spec.background);
         const browser = portableGeometry(full, spec);
-        const build = await decodeForModel(image, spec);
+        const build = await decodeForModel(image, spec, DECODE);
         assert.deepEqual([browser.width, browser.height], [build.width, build.height], name);
         assert.ok(Buffer.from(browser.data).equals(Buffer.from(build.data)), `${name}: ${info.width}×${info.height} pixels differ`);
       }

@@ -2,6 +2,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "../store/atomic-write.ts";
 
 export function hashedName(stem: string, bytes: Uint8Array | string, ext: string): string {
   return `${stem}-${crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)}${ext}`;
@@ -13,9 +14,7 @@ export function writeHashed(dir: string, stem: string, bytes: Uint8Array | strin
   const target = path.join(dir, name);
   if (!fs.existsSync(target)) {
     fs.mkdirSync(dir, { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, bytes);
-    fs.renameSync(temp, target);
+    writeFileAtomicSync(target, bytes);
   }
   return name;
 }

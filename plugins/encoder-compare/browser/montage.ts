@@ -5,7 +5,12 @@ import type { WrittenImage } from "../render/montage.ts";
 const GAP = 8;
 const SCALE = 2;
 
-function containIn(context: OffscreenCanvasRenderingContext2D, source: CanvasImageSource & { width: number; height: number }, left: number, size: number): void {
+function containIn(
+  context: OffscreenCanvasRenderingContext2D,
+  source: CanvasImageSource & { width: number; height: number },
+  left: number,
+  size: number,
+): void {
   const ratio = Math.min(size / source.width, size / source.height);
   const width = Math.max(1, Math.round(source.width * ratio));
   const height = Math.max(1, Math.round(source.height * ratio));

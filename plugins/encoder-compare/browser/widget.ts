@@ -105,7 +105,9 @@ function ui(panel: HTMLElement, datasetSize: number, datasetName: string, skippe
   panel.innerHTML = "";
   const intro = document.createElement("p");
   intro.className = "ec-tryit-intro";
-  intro.textContent = `Your image stays in this browser: it is embedded here with the same encoders and searched against the same ${datasetSize} images of ${datasetName}. Nothing is uploaded.`;
+  intro.textContent =
+    `Your image stays in this browser: it is embedded here with the same encoders and searched against ` +
+    `the same ${datasetSize} images of ${datasetName}. Nothing is uploaded.`;
   const label = document.createElement("label");
   label.htmlFor = `${id}-file`;
   label.textContent = "Choose an image (or drop or paste one here)";
@@ -150,7 +152,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
 
   const run = (file: File) => {
     busy = busy.then(() => query(file)).catch((error: Error) => {
-      status.textContent = error instanceof ImageRefusedError ? `Could not use ${file.name || "the image"}: ${error.message}.` : `Search failed: ${error.message}`;
+      status.textContent =
+        error instanceof ImageRefusedError ? `Could not use ${file.name || "the image"}: ${error.message}.` : `Search failed: ${error.message}`;
     });
   };
 
@@ -165,7 +168,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
     if (ready.length === 0) throw new Error("load an encoder above first");
     for (const entry of ready) {
       const { index } = entry;
-      const decoded = index.encoder.preprocess.background.join() === background.join() ? pixels : (await decodeImage(file, index.encoder.preprocess.background, config.limitInputPixels)).pixels;
+      const ownBackground = index.encoder.preprocess.background;
+      const decoded = ownBackground.join() === background.join() ? pixels : (await decodeImage(file, ownBackground, config.limitInputPixels)).pixels;
       const vector = await embed(entry, decoded);
       const selfRow = sha === undefined ? undefined : entry.rowBySha.get(sha);
       const exclude = !config.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
@@ -190,7 +194,11 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
           rows: [row],
         }),
       );
-      report.results.push({ encoderId: index.encoder.id, ...(index.run ? { standingInFor: index.run.standingInFor.map((s) => s.id) } : {}), hits: hits.map((h, i) => ({ rank: i + 1, id: index.images[h.id].id, caption: index.images[h.id].caption, score: h.score })) });
+      report.results.push({
+        encoderId: index.encoder.id,
+        ...(index.run ? { standingInFor: index.run.standingInFor.map((s) => s.id) } : {}),
+        hits: hits.map((h, i) => ({ rank: i + 1, id: index.images[h.id].id, caption: index.images[h.id].caption, score: h.score })),
+      });
     }
     bitmap.close();
     for (const img of results.querySelectorAll("img")) if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);

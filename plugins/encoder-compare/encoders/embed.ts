@@ -6,7 +6,6 @@ import os from "node:os";
 import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../dataset/safe-read.ts";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
-import { DEFAULTS } from "../engine/defaults.ts";
 
 export interface EmbedInput {
   /** Content hash of the file; the key of the returned vector. */
@@ -21,13 +20,13 @@ export interface EmbedOutcome {
 
 export interface EmbedOptions {
   batchSize: number;
-  limitInputPixels?: number;
+  limitInputPixels: number;
   /** Files above this many bytes are not read (default DEFAULT_MAX_IMAGE_BYTES). */
   maxImageBytes?: number;
-  /** Decoded batches kept ready ahead of the one onnxruntime runs (default 2; 0 = no overlap). */
-  prefetchBatches?: number;
-  /** Images decoded at the same time (default: one per core). */
-  decodeConcurrency?: number;
+  /** Decoded batches kept ready ahead of the one onnxruntime runs (0 = no overlap). */
+  prefetchBatches: number;
+  /** Images decoded at the same time (0 = one per core). */
+  decodeConcurrency: number;
   /** Called after each batch with the vectors it produced (e.g. to persist them). */
   onBatch?: (entries: Array<[string, Float32Array]>, done: number, total: number) => void;
 }
@@ -90,7 +89,7 @@ export async function embedFiles(session: EncoderSession, inputs: readonly Embed
   const size = Math.max(1, options.batchSize);
   const chunks: EmbedInput[][] = [];
   for (let i = 0; i < inputs.length; i += size) chunks.push(inputs.slice(i, i + size));
-  const depth = Math.max(0, options.prefetchBatches ?? DEFAULTS.embedding.prefetchBatches);
+  const depth = Math.max(0, options.prefetchBatches);
   const limit = limiter(Math.max(1, options.decodeConcurrency || os.availableParallelism()));
   // Batches being decoded or decoded, in order; the head is the next to run.
   const queue: Array<Promise<DecodedBatch>> = [];

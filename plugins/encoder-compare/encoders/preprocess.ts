@@ -6,7 +6,6 @@ import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../dataset/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
-import { DEFAULTS } from "../engine/defaults.ts";
 
 export { cropOffset, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "./preprocess-core.ts";
 
@@ -26,7 +25,8 @@ const SHARP_KERNEL: Record<Interpolation, "nearest" | "linear" | "cubic" | "lanc
 };
 
 export interface DecodeOptions {
-  limitInputPixels?: number;
+  /** Images with more pixels are refused (the plugin's embedding.limitInputPixels, which the engine passes). */
+  limitInputPixels: number;
   /** See DEFAULT_MAX_WORK_PIXELS. */
   maxWorkPixels?: number;
 }
@@ -100,8 +100,8 @@ export function imageSource(file: string | Buffer): string | Buffer {
 }
 
 /** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
-export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<RgbPixels> {
-  const limitInputPixels = options.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
+export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<RgbPixels> {
+  const limitInputPixels = options.limitInputPixels;
   const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
@@ -132,7 +132,7 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
   return resizeAndCrop(source, width, height, { ...spec, cropRounding }, maxWorkPixels);
 }
 
-export async function imageToTensor(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<Float32Array> {
+export async function imageToTensor(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<Float32Array> {
   return pixelsToTensor(await decodeForModel(input, spec, options), spec);
 }
 

@@ -204,6 +204,10 @@ export class CompareEngine {
     this.options = options;
   }
 
+  get #annFactory(): string {
+    return this.options.annFactory ?? DEFAULTS.search.annFactory;
+  }
+
   get store(): EmbeddingStore {
     this.#store ??= EmbeddingStore.open(path.join(this.options.cacheDir, "embeddings.sqlite"), this.options.warn);
     return this.#store;
@@ -377,8 +381,8 @@ export class CompareEngine {
       const started = performance.now();
       const stats = this.statsFor(statsName(encoder));
       const backend = this.#chooseBackend(dataset.images.length);
-      const annCache = { dir: path.join(this.options.cacheDir, "indexes"), name: annCacheName([encoder.key, dataset.dir, this.options.annFactory ?? ""]) };
-      const indexOptions = { backend, annFactory: this.options.annFactory, annCandidates: this.options.annCandidates };
+      const annCache = { dir: path.join(this.options.cacheDir, "indexes"), name: annCacheName([encoder.key, dataset.dir, this.#annFactory]) };
+      const indexOptions = { backend, annFactory: this.#annFactory, annCandidates: this.options.annCandidates ?? DEFAULTS.search.annCandidates };
       let fromCache = false;
       if (!entry.index || entry.index.backend !== backend) {
         entry.index = undefined;
@@ -474,8 +478,8 @@ export class CompareEngine {
     const progress = this.options.progress?.(statsName(encoder), missing.length);
     const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
-      prefetchBatches: this.options.prefetchBatches,
-      decodeConcurrency: this.options.decodeConcurrency,
+      prefetchBatches: this.options.prefetchBatches ?? DEFAULTS.embedding.prefetchBatches,
+      decodeConcurrency: this.options.decodeConcurrency ?? DEFAULTS.embedding.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
       maxImageBytes: this.options.maxImageBytes,
       onBatch: (entries, done) => {
@@ -681,7 +685,7 @@ export class CompareEngine {
   #queryScope(encoder: EncoderIdentity, dataset: Dataset, querySha: string, options: { k: number; includeSelf: boolean }): string {
     const backend = this.#chooseBackend(dataset.images.length);
     // Exact backends give identical answers; an ANN answer depends on its configuration.
-    const search = backend === "ann" ? `ann:${this.options.annFactory ?? ""}:${this.options.annCandidates ?? ""}` : "exact";
+    const search = backend === "ann" ? `ann:${this.#annFactory}:${this.options.annCandidates ?? DEFAULTS.search.annCandidates}` : "exact";
     const parts = [RESULT_CACHE_VERSION, encoder.key, dataset.dir, querySha, options.k, options.includeSelf, search, this.options.limitInputPixels];
     return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex");
   }

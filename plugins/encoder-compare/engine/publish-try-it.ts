@@ -12,6 +12,7 @@ import type { MontageWriter, WrittenImage } from "../render/montage.ts";
 import { bundleTryIt, type TryItAssets } from "../browser/bundle.ts";
 import { writeHashed } from "../browser/hashed-file.ts";
 import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "../browser/format.ts";
+import { copyFileAtomicSync } from "../store/atomic-write.ts";
 
 /** Rows per vector shard: about 4 MB at the largest built-in's 768 fp16 values. */
 const SHARD_ROWS = 2560;
@@ -62,8 +63,7 @@ async function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngi
   const target = path.join(dir, file);
   if (!fs.existsSync(target)) {
     fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(model, `${target}.${process.pid}.tmp`);
-    fs.renameSync(`${target}.${process.pid}.tmp`, target);
+    copyFileAtomicSync(model, target);
   }
   return { file, bytes: fs.statSync(target).size, optIn: true };
 }

@@ -3,6 +3,7 @@
 // dataset with 200,000 missing files gives one short line, not megabytes of terminal.
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "../store/atomic-write.ts";
 
 /** Items a warning names before "and N more". */
 export const WARNING_LIST_LIMIT = 10;
@@ -36,7 +37,7 @@ export function cappedList(items: readonly string[], report?: ListReport, limit 
     const file = path.join(report.dir, report.name);
     try {
       fs.mkdirSync(report.dir, { recursive: true });
-      fs.writeFileSync(file, items.join("\n") + "\n");
+      writeFileAtomicSync(file, items.join("\n") + "\n");
       where = `; full list in ${file}`;
     } catch (error) {
       where = `; the full list could not be written to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;

@@ -15,14 +15,13 @@ import { TopK, type SearchHit } from "./exact.ts";
 import { addVectors, createFactoryIndex, faissStatus, flatIndexFromRows, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 import type { SearchBackend, VectorIndex } from "./vector-index.ts";
 import { float32Tolerance, slabTopK, VectorSlab } from "./slab.ts";
-import { DEFAULTS } from "../engine/defaults.ts";
 
 export interface IncrementalIndexOptions {
   /** "auto" = "js" (see README: it builds and searches faster than faiss's flat index here). */
   backend?: "auto" | "js" | "faiss" | "ann";
-  /** faiss factory string of the "ann" backend. */
+  /** faiss factory string of the "ann" backend (the plugin's search.annFactory); required for "ann". */
   annFactory?: string;
-  /** Candidates the ANN index proposes per query (HNSW uses this as its efSearch). */
+  /** Candidates the ANN index proposes per query, HNSW's efSearch (the plugin's search.annCandidates); required for "ann". */
   annCandidates?: number;
 }
 
@@ -41,8 +40,8 @@ const MAX_TOMBSTONE_SHARE = 0.25;
 export class IncrementalIndex implements VectorIndex {
   readonly backend: SearchBackend;
   readonly dim: number;
-  readonly annFactory: string;
-  readonly annCandidates: number;
+  /** Set for the "ann" backend only. */
+  readonly ann?: { factory: string; candidates: number };
   #size = 0;
   readonly #slab: VectorSlab;
   /** Slots ever allocated; slots below this are used or free. */
@@ -73,10 +72,11 @@ export class IncrementalIndex implements VectorIndex {
     }
     this.backend = backend === "auto" ? "js" : backend;
     this.dim = dim;
-    this.annFactory = options.annFactory ?? DEFAULTS.search.annFactory;
-    this.annCandidates = options.annCandidates ?? DEFAULTS.search.annCandidates;
-    if (!Number.isInteger(this.annCandidates) || this.annCandidates < 1) {
-      throw new Error(`annCandidates must be a positive integer, got ${this.annCandidates}.`);
+    if (this.backend === "ann") {
+      const { annFactory: factory, annCandidates: candidates } = options;
+      if (typeof factory !== "string" || factory === "") throw new Error(`The "ann" search backend needs annFactory (a faiss factory string).`);
+      if (!Number.isInteger(candidates) || candidates! < 1) throw new Error(`annCandidates must be a positive integer, got ${candidates}.`);
+      this.ann = { factory, candidates: candidates! };
     }
     this.#slab = new VectorSlab(dim, 0, { kernel: this.backend === "js" });
   }
@@ -203,7 +203,7 @@ export class IncrementalIndex implements VectorIndex {
           slots.forEach((slot, i) => target.set(bytes.subarray(slot * this.#slab.stride * 4, slot * this.#slab.stride * 4 + rowBytes), offset + i * rowBytes));
         this.#faiss = flatIndexFromRows(slots.length, this.dim, writeRows, () => this.#pack(slots));
       } else {
-        this.#faiss = withEfSearch(createFactoryIndex(this.dim, this.annFactory), this.annCandidates);
+        this.#faiss = withEfSearch(createFactoryIndex(this.dim, this.ann!.factory), this.ann!.candidates);
         this.#addToFaiss(slots);
       }
       this.#slotOfLabel = slots;
@@ -285,7 +285,7 @@ export class IncrementalIndex implements VectorIndex {
     const total = this.#slotOfLabel.length;
     const values = Array.from(query);
     // efSearch = annCandidates (set in the graph), so faiss explores that many and returns them.
-    let fetch = Math.min(total, Math.max(this.annCandidates, k + (exclude?.size ?? 0) + CANDIDATE_MARGIN));
+    let fetch = Math.min(total, Math.max(this.ann!.candidates, k + (exclude?.size ?? 0) + CANDIDATE_MARGIN));
     for (;;) {
       const { labels } = faiss.search(values, fetch);
       const top = new TopK(k);
@@ -317,7 +317,7 @@ export class IncrementalIndex implements VectorIndex {
     options: IncrementalIndexOptions = {},
   ): IncrementalIndex | undefined {
     const index = new IncrementalIndex(dim, { ...options, backend: "ann" });
-    setHnswEfSearch(snapshot.graph, index.annCandidates);
+    setHnswEfSearch(snapshot.graph, index.ann!.candidates);
     const faiss = indexFromBuffer(snapshot.graph);
     if (faiss.ntotal() !== snapshot.labels.length) return undefined;
     const live: string[] = [];

@@ -22,6 +22,18 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
   if (options.sidecar) writeFileAtomicSync(options.sidecar.file, options.sidecar.data);
 }
 
+/** `fs.copyFileSync` through the same temp-file-then-rename, for files too large to hold in memory. */
+export function copyFileAtomicSync(source: string, file: string, options: Pick<AtomicWriteOptions, "temp"> = {}): void {
+  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
+  try {
+    fs.copyFileSync(source, temp);
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = options.temp ?? `${file}.${process.pid}.tmp`;
   try {
