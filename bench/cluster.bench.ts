@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
-import { EMBEDDINGS_DEFAULTS } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { EmbeddingsSearch } from "../plugins/encoder-compare/search/embeddings-search.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
@@ -103,7 +103,7 @@ async function child(): Promise<void> {
   started = performance.now();
   const index = openFaissIndexFile(INDEX);
   const openIndex = performance.now() - started;
-  const search = new EmbeddingsSearch(folder, index, EMBEDDINGS_DEFAULTS.candidates);
+  const search = new EmbeddingsSearch(folder, index, DEFAULTS.embeddingsFolder.candidates);
   const { latency, recall } = measure(search, queries, truth);
   // What a table needs after the search: the metadata of its k hits (hyparquet, footers cached).
   const hitRows = search.search(queries[1], K).map((h) => h.id);
@@ -119,7 +119,7 @@ async function child(): Promise<void> {
     { goal: "cluster", metric: `open IVF-PQ index (${index.fourcc}, ${(fs.statSync(INDEX).size / 2 ** 20).toFixed(0)} MiB, faiss-node Index.read)`, value: `${fmt(openIndex, 0)} ms` },
     {
       goal: "cluster",
-      metric: `query: faiss nprobe ${index.params.nprobe} [file's], ${EMBEDDINGS_DEFAULTS.candidates} candidates rescored exactly [default]`,
+      metric: `query: faiss nprobe ${index.params.nprobe} [file's], ${DEFAULTS.embeddingsFolder.candidates} candidates rescored exactly [default]`,
       value: `${fmt(latency, 2)} ms`,
       target: check(recall >= 0.9, "recall@10 ≥ 0.9"),
       note: `recall@10 ${recall.toFixed(3)} vs exact, ${queries.length} queries`,

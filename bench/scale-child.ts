@@ -5,7 +5,8 @@
 //               the time of each step and peak RSS (VmHWM).
 import fs from "node:fs";
 import path from "node:path";
-import { CompareEngine, encoderKey } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import { encoderKey } from "../plugins/encoder-compare/engine/encoder-identity.ts";
 import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { EmbeddingStore } from "../plugins/encoder-compare/store/embedding-store.ts";

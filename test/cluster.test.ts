@@ -8,7 +8,8 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parquetWriteFile } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
-import type { CompareEngine, QueryResult } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import type { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import type { QueryResult } from "../plugins/encoder-compare/engine/types.ts";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
 import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
@@ -19,6 +20,7 @@ import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/cluster");
@@ -35,7 +37,7 @@ const python = (...args: string[]) => execFileSync("/usr/bin/python3", [MAKE, ..
 
 function engineWith(datasets: Record<string, EmbeddingsDatasetOption> = {}, log?: string[]): CompareEngine {
   return testEngine(WORK, {
-    embeddingsDatasets: embeddingsDatasets({ dataset: "unused", datasets }, ROOT),
+    embeddingsDatasets: embeddingsDatasets({ dataset: "unused", datasets }, ROOT, DEFAULTS.embeddingsFolder),
     info: (m) => log?.push(m),
     warn: (m) => log?.push(`warning: ${m}`),
   });
@@ -142,7 +144,7 @@ describe("embeddings dataset options", () => {
     assert.throws(bad(""), /plugin option `dataset` must be a folder path or \{ embeddings, encoder, images, index \}/);
     assert.throws(() => normalizeOptions({ datasets: { big: { embeddings: "e", verifySample: -1 } } }), /plugin option `datasets.big`: `verifySample` must be an integer ≥ 0, got -1/);
     assert.throws(() => normalizeOptions({ datasets: [] as never }), /plugin option `datasets` must be an object of name → dataset/);
-    assert.throws(() => embeddingsDatasets({ dataset: { embeddings: path.relative(ROOT, DATA) }, datasets: {} }, ROOT), /plugin option `dataset`: `encoder` is missing; name the encoder id that computed the vectors in /);
+    assert.throws(() => embeddingsDatasets({ dataset: { embeddings: path.relative(ROOT, DATA) }, datasets: {} }, ROOT, DEFAULTS.embeddingsFolder), /plugin option `dataset`: `encoder` is missing; name the encoder id that computed the vectors in /);
   });
 });
 

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { EngineOptions } from "../plugins/encoder-compare/engine/compare-engine.ts";
+import type { EngineOptions } from "../plugins/encoder-compare/engine/types.ts";
 import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";

@@ -62,6 +62,47 @@ describe("options", () => {
     assert.deepEqual(copies, []);
   });
 
+  test("the README's option tables show the DEFAULTS values", () => {
+    const readme = fs.readFileSync(path.join(PLUGIN_ROOT, "../../README.md"), "utf8");
+    const tableAfter = (marker: string): string[] => {
+      const from = readme.indexOf(marker);
+      assert.ok(from >= 0, `README has "${marker}"`);
+      const rows: string[] = [];
+      for (const line of readme.slice(from).split("\n").slice(1)) {
+        if (line.startsWith("|")) rows.push(line);
+        else if (rows.length > 0) break;
+      }
+      return rows;
+    };
+    const shown = new Map<string, unknown>();
+    const read = (rows: string[], prefix: string) => {
+      for (const row of rows) {
+        const cells = row.split("|").map((c) => c.trim());
+        const names = [...cells[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+        const values = [...cells[2].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+        names.forEach((name, i) => {
+          if (values[i] === undefined) return;
+          try {
+            shown.set(prefix + name, JSON.parse(values[i]));
+          } catch {
+            // A default described in words ($ENV, "none") has no literal to compare.
+          }
+        });
+      }
+    };
+    read(tableAfter("### Plugin options"), "");
+    read(tableAfter("Keys of the object form:"), "embeddingsFolder.");
+    const actual = (name: string): unknown =>
+      name.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], DEFAULTS);
+    const compared = [...shown].filter(([name]) => actual(name) !== undefined);
+    assert.ok(compared.length >= 20, `only ${compared.length} documented defaults found`);
+    for (const [name, value] of compared) assert.deepEqual(value, actual(name), `README's default of ${name}`);
+    const missing = [...OPTION_GROUPS, "embeddingsFolder"].flatMap((group) =>
+      Object.keys(DEFAULTS[group as keyof typeof DEFAULTS] as object).map((key) => `${group}.${key}`),
+    ).filter((name) => !shown.has(name) && !["models.modelsDir", "models.modelBaseUrl"].includes(name));
+    assert.deepEqual(missing, [], "options without a documented default");
+  });
+
   test("the CLI merges a site's grouped options, then --config's flat ones over them", async () => {
     const site = fs.mkdtempSync(path.join(os.tmpdir(), "ec-options-"));
     fs.writeFileSync(

@@ -1,7 +1,8 @@
 // A CompareEngine for tests: offline, one onnxruntime thread, caches under `dir`; any option
 // can be overridden. Extra specs join the registry next to every known encoder.
 import path from "node:path";
-import { CompareEngine, type EngineOptions } from "../../plugins/encoder-compare/engine/compare-engine.ts";
+import { CompareEngine } from "../../plugins/encoder-compare/engine/compare-engine.ts";
+import type { EngineOptions } from "../../plugins/encoder-compare/engine/types.ts";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
 

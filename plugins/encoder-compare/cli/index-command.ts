@@ -1,7 +1,7 @@
 // `encoder-compare index`: embed a dataset with each encoder now, so the next build (or a
 // CI build restoring .cache/) finds every vector in the store.
 import path from "node:path";
-import { statsName } from "../engine/compare-engine.ts";
+import { statsName } from "../engine/encoder-identity.ts";
 import { collectSummary, formatSummary } from "../engine/summary.ts";
 import { terminalText } from "../render/terminal-text.ts";
 import { cappedList, reportsDir } from "../engine/warning-list.ts";

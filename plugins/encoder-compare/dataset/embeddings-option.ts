@@ -21,11 +21,11 @@ export interface EmbeddingsDatasetOption {
   /** Override the index's own nprobe (IVF) or efSearch (HNSW). */
   nprobe?: number;
   efSearch?: number;
-  /** Candidates taken from the faiss index per query, then rescored exactly from the vectors (default 1024). */
+  /** Candidates taken from the faiss index per query, then rescored exactly from the vectors (default: DEFAULTS.embeddingsFolder). */
   candidates?: number;
-  /** Images re-embedded to check the claim (default 32; 0 skips the check and labels the vectors unverified). */
+  /** Images re-embedded to check the claim (0 skips the check and labels the vectors unverified). */
   verifySample?: number;
-  /** Seed of that sample (default 0; shown in the log). */
+  /** Seed of that sample (shown in the log). */
   verifySeed?: number;
   /** Table caption name (default: the folder's name). */
   name?: string;
@@ -46,7 +46,8 @@ export interface EmbeddingsDatasetConfig {
   verifySeed: number;
 }
 
-export const EMBEDDINGS_DEFAULTS = { candidates: 1024, verifySample: 32, verifySeed: 0 } as const;
+/** What an entry leaves out defaults to (the engine passes DEFAULTS.embeddingsFolder). */
+export type EmbeddingsFieldDefaults = Pick<EmbeddingsDatasetConfig, "candidates" | "verifySample" | "verifySeed">;
 
 const KEYS = new Set(["embeddings", "encoder", "images", "index", "nprobe", "efSearch", "candidates", "verifySample", "verifySeed", "name"]);
 
@@ -99,7 +100,12 @@ export function checkDatasetOption(value: unknown, where: string): void {
 }
 
 /** Checks and resolves one option value; `where` names it in errors (e.g. "plugin option `dataset`"). */
-export function resolveEmbeddingsOption(value: EmbeddingsDatasetOption, projectRoot: string, where: string): EmbeddingsDatasetConfig {
+export function resolveEmbeddingsOption(
+  value: EmbeddingsDatasetOption,
+  projectRoot: string,
+  where: string,
+  defaults: EmbeddingsFieldDefaults,
+): EmbeddingsDatasetConfig {
   checkDatasetOption(value, where);
   const dir = path.resolve(projectRoot, value.embeddings);
   const sidecar = isEmbeddingsFolder(dir) ? readSidecar(dir) : {};
@@ -114,15 +120,15 @@ export function resolveEmbeddingsOption(value: EmbeddingsDatasetOption, projectR
     index: value.index === undefined ? undefined : path.resolve(projectRoot, value.index),
     nprobe: count(where, "nprobe", value.nprobe, 1),
     efSearch: count(where, "efSearch", value.efSearch, 1),
-    candidates: count(where, "candidates", value.candidates, 1) ?? EMBEDDINGS_DEFAULTS.candidates,
-    verifySample: count(where, "verifySample", value.verifySample, 0) ?? EMBEDDINGS_DEFAULTS.verifySample,
-    verifySeed: count(where, "verifySeed", value.verifySeed, 0) ?? EMBEDDINGS_DEFAULTS.verifySeed,
+    candidates: count(where, "candidates", value.candidates, 1) ?? defaults.candidates,
+    verifySample: count(where, "verifySample", value.verifySample, 0) ?? defaults.verifySample,
+    verifySeed: count(where, "verifySeed", value.verifySeed, 0) ?? defaults.verifySeed,
   };
 }
 
 /** A bare folder holding img_emb/: its sidecar must name the encoder. */
-export function embeddingsFolderConfig(dir: string): EmbeddingsDatasetConfig {
-  return resolveEmbeddingsOption({ embeddings: dir }, dir, `embeddings folder ${dir}`);
+export function embeddingsFolderConfig(dir: string, defaults: EmbeddingsFieldDefaults): EmbeddingsDatasetConfig {
+  return resolveEmbeddingsOption({ embeddings: dir }, dir, `embeddings folder ${dir}`, defaults);
 }
 
 export type DatasetOption = string | EmbeddingsDatasetOption;
@@ -137,6 +143,7 @@ export function datasetLocation(value: DatasetOption, named: Readonly<Record<str
 export function embeddingsDatasets(
   options: { dataset: DatasetOption; datasets: Readonly<Record<string, DatasetOption>> },
   projectRoot: string,
+  defaults: EmbeddingsFieldDefaults,
 ): Map<string, EmbeddingsDatasetConfig> {
   const found = new Map<string, EmbeddingsDatasetConfig>();
   const entries: Array<[string, DatasetOption]> = [
@@ -145,7 +152,7 @@ export function embeddingsDatasets(
   ];
   for (const [where, value] of entries) {
     if (typeof value === "string") continue;
-    const config = resolveEmbeddingsOption(value, projectRoot, where);
+    const config = resolveEmbeddingsOption(value, projectRoot, where, defaults);
     found.set(config.dir, config);
   }
   return found;

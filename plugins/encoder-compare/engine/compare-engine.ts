@@ -1,193 +1,60 @@
 // The engine behind the shortcode and the CLI: loads encoders, embeds a dataset once per
 // (encoder, image content), builds one index per encoder and dataset, and answers queries.
 // Every expensive step is a memoised promise, so concurrent shortcodes share the work.
-import crypto from "node:crypto";
+// The live indexes, the remembered results and embeddings-folder queries are modules of their own, owned here.
 import fs from "node:fs";
 import path from "node:path";
-import { hashImageFile, loadDataset, type Dataset, type DatasetImage } from "../dataset/load.ts";
+import { hashImageFile, loadDataset, type Dataset } from "../dataset/load.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../dataset/safe-read.ts";
-import type { EmbeddingsDataset } from "./embeddings-dataset.ts";
-import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import { embedFiles, describeDecodeError } from "../encoders/embed.ts";
 import { imageToTensor } from "../encoders/preprocess.ts";
-import type { EncoderRegistry } from "../encoders/registry.ts";
 import { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { ModelUnavailableError } from "../models/download.ts";
 import { resolveModel } from "../models/resolve.ts";
-import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "../search/ann-cache.ts";
-import { faissStatus, IncrementalIndex, type SearchBackend, type VectorIndex } from "../search/index.ts";
+import type { SearchBackend } from "../search/index.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
-import type { ProgressFactory } from "./progress.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { debugLog } from "./logger.ts";
 import type { RequestedRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";
-import { DEFAULTS } from "./defaults.ts";
+import { DatasetIndexes } from "./dataset-indexes.ts";
+import { EmbeddingsQueries } from "./embeddings-queries.ts";
+import { encoderKey, statsName } from "./encoder-identity.ts";
+import { ResultMemo } from "./result-memo.ts";
+import type {
+  DatasetIndex, EmbedImages, EncoderIdentity, EncoderStats, EngineOptions, IndexUpdate, LoadedEncoder, ResolvedEngineOptions, QueryOptions, QueryResult,
+} from "./types.ts";
 
 export { requestedRun } from "../render/requested-run.ts";
 
-const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models: debugLog("models"), search: debugLog("search") };
+const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models: debugLog("models") };
 
-/** Bump when preprocessing or post-processing changes in a way that changes vectors. */
-export const PIPELINE_VERSION = 2;
-
-export interface EngineOptions {
-  projectRoot: string;
-  cacheDir: string;
-  registry: EncoderRegistry;
-  batchSize: number;
-  intraOpNumThreads: number;
-  limitInputPixels: number;
-  /** Dataset members and query images above this many bytes are skipped / refused (default DEFAULT_MAX_IMAGE_BYTES). */
-  maxImageBytes?: number;
-  /** "auto": exact JS search below `annThreshold` images, the faiss ANN index from there on (when faiss loads). */
-  indexBackend: "auto" | "faiss" | "js" | "ann";
-  /** Data sets with at least this many images use the ANN index under "auto" (default DEFAULTS.search). */
-  annThreshold?: number;
-  /** faiss factory string of the ANN index (default DEFAULTS.search). */
-  annFactory?: string;
-  /** Candidates the ANN index proposes per query, rescored exactly (default DEFAULTS.search). */
-  annCandidates?: number;
-  /** Decoded batches queued ahead of onnxruntime while embedding (default DEFAULTS.embedding). */
-  prefetchBatches?: number;
-  /** Images decoded at once while embedding (default: one per core). */
-  decodeConcurrency?: number;
-  modelsDir: string;
-  /** Never download; a model not in the cache is unavailable. */
-  offline: boolean;
-  /** Mirror replacing the origin of model URLs. */
-  modelBaseUrl?: string;
-  /** An unavailable model fails the build instead of running its stand-in. */
-  strict: boolean;
-  warn: (message: string) => void;
-  info: (message: string) => void;
-  /** Shows progress of long embedding runs (none when absent). */
-  progress?: ProgressFactory;
-  /** Datasets given as embeddings folders (the `dataset`/`datasets` options' object form), by absolute folder. */
-  embeddingsDatasets?: ReadonlyMap<string, EmbeddingsDatasetConfig>;
-}
-
-export interface LoadedEncoder {
-  /** The encoder that actually runs (the stand-in when `standInFor` is set). */
-  spec: EncoderSpec;
-  /** Set when the requested encoder's model could not be had and its stand-in runs instead. */
-  standInFor?: { spec: EncoderSpec; reason: string };
-  /** sha256 over model bytes, tensor names and preprocessing: the store's key. */
-  key: string;
-  session: EncoderSession;
-}
-
-/** Bump when ranking changes (scores, tie-breaking): remembered query results are then ignored. */
-const RESULT_CACHE_VERSION = 1;
-
-/** A finished query as remembered in the store: hits by image sha256, so captions stay current. */
-interface RememberedResult {
-  version: number;
-  /** Indexed images (dataset images minus those that could not be embedded). */
-  rows: number;
-  backend: SearchBackend;
-  selfExcluded: boolean;
-  hits: Array<[string, number]>;
-  /** Dataset images left out of the index, with the reason (reported again on every build). */
-  skipped: Array<[string, string]>;
-}
-
-/** How one build changed one index (for the summary, tests and benchmarks). */
-export interface IndexUpdate {
-  encoder: string;
-  dataset: string;
-  backend: SearchBackend;
-  rows: number;
-  added: number;
-  removed: number;
-  /** The index was built from every row (first use in this process, or an ANN rebuild). */
-  rebuilt: boolean;
-  /** Loaded from the ANN cache file instead of being rebuilt. */
-  fromCache?: boolean;
-}
-
-/** The model behind an encoder id, without an onnxruntime session (enough to look up vectors). */
-export interface EncoderIdentity {
-  spec: EncoderSpec;
-  standInFor?: LoadedEncoder["standInFor"];
-  key: string;
-  model: Uint8Array | string;
-}
-
-/** The index an encoder keeps for one dataset folder across builds (watch mode). */
-interface LiveIndex {
-  index?: IncrementalIndex;
-  /** Updates of one index run one after another. */
-  tail: Promise<unknown>;
-  /** The memo entry of the index's current state; dropped when the index changes. */
-  memoKey?: string;
-}
-
-export interface EncoderStats {
-  embedded: number;
-  cached: number;
-  seconds: number;
-}
-
-export interface QueryHit {
-  rank: number;
-  score: number;
-  image: DatasetImage;
-}
-
-export interface QueryResult {
-  encoder: EncoderSpec;
-  standInFor?: LoadedEncoder["standInFor"];
-  query: { file: string; sha256: string };
-  /** The query's embedding (for ranking beyond the top k, e.g. rankOf). */
-  vector: Float32Array;
-  hits: QueryHit[];
-  /** True when the query's own file was in the dataset and left out of the results. */
-  selfExcluded: boolean;
-  /** The dataset's name and its number of indexed images (what the table's caption shows). */
-  datasetName: string;
-  datasetSize: number;
-  /** Where the dataset's vectors came from when not computed here (an embeddings folder: verified or not). */
-  datasetNote?: string;
-}
-
-interface DatasetIndex {
-  dataset: Dataset;
-  index: VectorIndex;
-  rowBySha: Map<string, number>;
-}
-
-/** The name an encoder's figures go under in the summary, e.g. "clip-vit-b32→pixels" for a stand-in. */
-export function statsName(encoder: Pick<LoadedEncoder, "spec" | "standInFor">): string {
-  return encoder.standInFor ? `${encoder.standInFor.spec.id}→${encoder.spec.id}` : encoder.spec.id;
-}
-
-/** How a requested encoder ran (its own model, or a stand-in and why), for the display strings. */
-export function encoderKey(spec: EncoderSpec, modelSha256: string): string {
-  const identity = {
-    pipeline: PIPELINE_VERSION,
-    model: modelSha256,
-    input: spec.inputName,
-    output: spec.outputName,
-    dim: spec.dim,
-    preprocess: spec.preprocess,
+/** The settings a hand-built engine (tests, benchmarks) may leave out, filled from DEFAULTS; setup.ts always passes them. */
+function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
+  const { search, embedding } = DEFAULTS;
+  return {
+    ...options,
+    annThreshold: options.annThreshold ?? search.annThreshold,
+    annFactory: options.annFactory ?? search.annFactory,
+    annCandidates: options.annCandidates ?? search.annCandidates,
+    prefetchBatches: options.prefetchBatches ?? embedding.prefetchBatches,
+    decodeConcurrency: options.decodeConcurrency ?? embedding.decodeConcurrency,
   };
-  return crypto.createHash("sha256").update(JSON.stringify(identity)).digest("hex");
 }
 
 export class CompareEngine {
-  readonly options: EngineOptions;
+  readonly options: ResolvedEngineOptions;
   readonly #encoders = new Map<string, Promise<LoadedEncoder>>();
   readonly #identities = new Map<string, Promise<EncoderIdentity>>();
   /** onnxruntime sessions by the id of the encoder that runs (a stand-in shares its own). */
   readonly #sessions = new Map<string, Promise<EncoderSession>>();
-  readonly #indexes = new Map<string, Promise<DatasetIndex>>();
-  readonly #live = new Map<string, LiveIndex>();
-  readonly #embeddings = new Map<string, Promise<EmbeddingsDataset>>();
+  readonly #indexes: DatasetIndexes;
+  readonly #memo: ResultMemo;
+  readonly #embeddings: EmbeddingsQueries;
   /** How this build changed each index. */
   indexUpdates: IndexUpdate[] = [];
-  readonly #imagesBySha = new WeakMap<Dataset, Map<string, DatasetImage>>();
   /** Query image hashes of this build. */
   #queryShas = new Map<string, { sha: string; real: string }>();
   /** Per build: datasets are re-listed each build so edits are seen. */
@@ -197,15 +64,28 @@ export class CompareEngine {
   skippedImages = new Map<string, string>();
   /** Backends that served queries; embeddings folders add "faiss-file" (an index file) or "exact-scan". */
   backendsUsed = new Set<SearchBackend | EmbeddingsSearch["backend"]>();
-  /** Indexes already counted in this build's stats (several shortcodes share one). */
-  #countedIndexes = new Set<string>();
 
-  constructor(options: EngineOptions) {
-    this.options = options;
-  }
-
-  get #annFactory(): string {
-    return this.options.annFactory ?? DEFAULTS.search.annFactory;
+  constructor(given: EngineOptions) {
+    const options = (this.options = withEngineDefaults(given));
+    const store = () => this.store;
+    const statsFor = (name: string) => this.statsFor(name);
+    const embed: EmbedImages = (encoder, images) => this.#embed(encoder, images);
+    this.#indexes = new DatasetIndexes({
+      options,
+      store,
+      statsFor,
+      embed,
+      indexUpdated: (update) => this.indexUpdates.push(update),
+      backendUsed: (backend) => this.backendsUsed.add(backend),
+    });
+    this.#memo = new ResultMemo({ options, store, chooseBackend: (rows) => this.#indexes.chooseBackend(rows) });
+    this.#embeddings = new EmbeddingsQueries({
+      options,
+      querySha: (file) => this.#querySha(file),
+      embed,
+      queryVector: (encoder, queryFile, querySha) => this.#queryVector(encoder, queryFile, querySha),
+      backendUsed: (backend) => this.backendsUsed.add(backend),
+    });
   }
 
   get store(): EmbeddingStore {
@@ -219,7 +99,7 @@ export class CompareEngine {
     this.stats = new Map();
     this.skippedImages = new Map();
     this.backendsUsed = new Set();
-    this.#countedIndexes = new Set();
+    this.#indexes.startBuild();
     this.indexUpdates = [];
     this.#queryShas = new Map();
   }
@@ -321,7 +201,7 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
-      if (this.#embeddingsConfig(dir)) {
+      if (this.#embeddings.config(dir)) {
         throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
       }
       const started = performance.now();
@@ -336,127 +216,7 @@ export class CompareEngine {
 
   async datasetIndex(encoderId: string, datasetDir: string): Promise<DatasetIndex> {
     const encoder = await this.#identity(encoderId);
-    const dataset = this.dataset(datasetDir);
-    const memoKey = `${encoder.key}:${dataset.dir}:${dataset.fingerprint}`;
-    let built = this.#indexes.get(memoKey);
-    const countKey = `${statsName(encoder)}:${memoKey}`;
-    if (!built) {
-      // Rows already counted this build (by a remembered query result) are not counted again.
-      built = this.#updateDatasetIndex(encoder, dataset, memoKey, !this.#countedIndexes.has(countKey));
-      this.#indexes.set(memoKey, built);
-      this.#countedIndexes.add(countKey);
-      built.catch(() => this.#indexes.delete(memoKey));
-    } else {
-      debug.search(() => `${statsName(encoder)} × ${dataset.dir}: index reused from earlier in this process`);
-    }
-    const result = await built;
-    if (!this.#countedIndexes.has(countKey)) {
-      // Built earlier (another shortcode's encoder sharing the model, or an earlier watch build):
-      // every row counts as cached for this encoder.
-      this.#countedIndexes.add(countKey);
-      this.statsFor(statsName(encoder)).cached += result.rowBySha.size;
-    }
-    this.backendsUsed.add(result.index.backend);
-    return result;
-  }
-
-  /** The backend an index over `rows` images uses. */
-  #chooseBackend(rows: number): SearchBackend {
-    const requested = this.options.indexBackend;
-    if (requested !== "auto") return requested;
-    return rows >= (this.options.annThreshold ?? DEFAULTS.search.annThreshold) && faissStatus().available ? "ann" : "js";
-  }
-
-  /**
-   * Brings the encoder's live index for this dataset folder up to date with the listing: embeds
-   * (or reads from the store) only images it does not hold, drops images no longer listed, and
-   * renumbers rows in dataset order. The first call in a process builds it from the store.
-   */
-  #updateDatasetIndex(encoder: EncoderIdentity, dataset: Dataset, memoKey: string, countRows = true): Promise<DatasetIndex> {
-    const liveKey = `${encoder.key}\0${dataset.dir}`;
-    let live = this.#live.get(liveKey);
-    if (!live) this.#live.set(liveKey, (live = { tail: Promise.resolve() }));
-    const entry = live;
-    const update = entry.tail.then(async (): Promise<DatasetIndex> => {
-      const started = performance.now();
-      const stats = this.statsFor(statsName(encoder));
-      const backend = this.#chooseBackend(dataset.images.length);
-      const annCache = { dir: path.join(this.options.cacheDir, "indexes"), name: annCacheName([encoder.key, dataset.dir, this.#annFactory]) };
-      const indexOptions = { backend, annFactory: this.#annFactory, annCandidates: this.options.annCandidates ?? DEFAULTS.search.annCandidates };
-      let fromCache = false;
-      if (!entry.index || entry.index.backend !== backend) {
-        entry.index = undefined;
-        if (backend === "ann") {
-          entry.index = this.#restoreAnn(encoder, annCache, indexOptions);
-          fromCache = entry.index !== undefined;
-        }
-        entry.index ??= new IncrementalIndex(encoder.spec.dim, indexOptions);
-      }
-      const index = entry.index;
-      const held = dataset.images.filter((image) => index.has(image.sha256)).length;
-      const cachedBefore = stats.cached;
-      stats.cached += held;
-      const vectors = await this.#embed(encoder, held === 0 ? dataset.images : dataset.images.filter((image) => !index.has(image.sha256)));
-      if (!countRows) stats.cached = cachedBefore;
-      const rows = dataset.images.filter((image) => index.has(image.sha256) || vectors.has(image.sha256));
-      const change = index.sync(
-        rows.map((image) => image.sha256),
-        (sha) => vectors.get(sha)!,
-      );
-      if (backend === "ann" && (change.added > 0 || change.removed > 0 || change.rebuilt)) {
-        const snapshot = index.annSnapshot();
-        if (snapshot) {
-          try {
-            writeAnnSnapshot(annCache.dir, annCache.name, snapshot);
-          } catch (error) {
-            this.options.warn(`could not cache the ANN index in ${annCache.dir} (${(error as Error).message}); the next build rebuilds it`);
-          }
-        }
-      }
-      this.indexUpdates.push({
-        encoder: statsName(encoder),
-        dataset: dataset.dir,
-        backend,
-        rows: rows.length,
-        added: change.added,
-        removed: change.removed,
-        rebuilt: change.rebuilt || (held === 0 && !fromCache),
-        ...(fromCache ? { fromCache } : {}),
-      });
-      // Results of the previous state of this index are stale now.
-      if (entry.memoKey && entry.memoKey !== memoKey) this.#indexes.delete(entry.memoKey);
-      entry.memoKey = memoKey;
-      stats.seconds += (performance.now() - started) / 1000;
-      debug.search(() => {
-        const how = fromCache ? "restored from the ANN cache" : held === 0 ? "built" : "updated";
-        const counts = `${rows.length} rows, +${change.added} −${change.removed}${change.rebuilt ? ", rebuilt" : ""}`;
-        return `${statsName(encoder)} × ${dataset.dir}: ${backend} index ${how} (${counts}) in ${Math.round(performance.now() - started)} ms`;
-      });
-      return {
-        dataset: { ...dataset, images: rows },
-        index,
-        rowBySha: new Map(rows.map((image, row) => [image.sha256, row])),
-      };
-    });
-    entry.tail = update.catch(() => undefined);
-    return update;
-  }
-
-  /** The ANN index of the last build in another process, with vectors from the store. */
-  #restoreAnn(
-    encoder: EncoderIdentity,
-    cache: { dir: string; name: string },
-    options: ConstructorParameters<typeof IncrementalIndex>[1],
-  ): IncrementalIndex | undefined {
-    const snapshot = readAnnSnapshot(cache.dir, cache.name);
-    if (!snapshot) return undefined;
-    const vectors = this.store.getVectors(encoder.key, snapshot.labels.filter((key): key is string => key !== null));
-    try {
-      return IncrementalIndex.fromAnnSnapshot(encoder.spec.dim, snapshot, (key) => vectors.get(key), options);
-    } catch (error) {
-      this.options.warn(`the cached ANN index ${cache.name} could not be read (${(error as Error).message}); rebuilding it`);
-      return undefined;
-    }
+    return this.#indexes.get(encoder, this.dataset(datasetDir));
   }
 
   /** A read-only cache serves what it holds; what is not in it cannot be embedded and kept. */
@@ -478,8 +238,8 @@ export class CompareEngine {
     const progress = this.options.progress?.(statsName(encoder), missing.length);
     const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
-      prefetchBatches: this.options.prefetchBatches ?? DEFAULTS.embedding.prefetchBatches,
-      decodeConcurrency: this.options.decodeConcurrency ?? DEFAULTS.embedding.decodeConcurrency,
+      prefetchBatches: this.options.prefetchBatches,
+      decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
       maxImageBytes: this.options.maxImageBytes,
       onBatch: (entries, done) => {
@@ -493,23 +253,19 @@ export class CompareEngine {
     return vectors;
   }
 
-  async query(encoderId: string, datasetDir: string, queryFile: string, options: { k: number; includeSelf: boolean }): Promise<QueryResult> {
-    const embeddings = this.#embeddingsConfig(datasetDir);
-    if (embeddings) return this.#queryEmbeddings(encoderId, embeddings, queryFile, options);
+  async query(encoderId: string, datasetDir: string, queryFile: string, options: QueryOptions): Promise<QueryResult> {
+    const embeddings = this.#embeddings.config(datasetDir);
+    if (embeddings) return this.#embeddings.query(encoderId, await this.#identity(encoderId), embeddings, queryFile, options);
     const encoder = await this.#identity(encoderId);
     const dataset = this.dataset(datasetDir);
     const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.
-    const scope = this.#queryScope(encoder, dataset, querySha, options);
-    const remembered = this.#rememberedResult(encoder, dataset, scope, querySha);
+    const scope = this.#memo.scope(encoder, dataset, querySha, options);
+    const remembered = this.#memo.recall(encoder, dataset, scope, querySha);
     if (remembered) {
       debug.engine(() => `${queryFile} × ${statsName(encoder)}: remembered result used (${remembered.rows} rows, ${remembered.backend})`);
-      const countKey = `${statsName(encoder)}:${encoder.key}:${dataset.dir}:${dataset.fingerprint}`;
-      if (!this.#countedIndexes.has(countKey)) {
-        this.#countedIndexes.add(countKey);
-        stats.cached += remembered.rows;
-      }
+      if (this.#indexes.countOnce(encoder, dataset)) stats.cached += remembered.rows;
       stats.cached++;
       for (const [file, reason] of remembered.skipped) this.skippedImages.set(file, reason);
       this.backendsUsed.add(remembered.backend);
@@ -532,15 +288,7 @@ export class CompareEngine {
     const skipped = dataset.images
       .filter((image) => !rowBySha.has(image.sha256))
       .map((image): [string, string] => [image.file, this.skippedImages.get(image.file) ?? "could not be embedded"]);
-    const entry: RememberedResult = {
-      version: RESULT_CACHE_VERSION,
-      rows: indexed.images.length,
-      backend: index.backend,
-      selfExcluded: exclude !== undefined,
-      hits: hits.map((h) => [h.image.sha256, h.score]),
-      skipped,
-    };
-    this.store.putQueryResult(scope, dataset.fingerprint, JSON.stringify(entry));
+    this.#memo.remember(scope, dataset, { rows: indexed.images.length, backend: index.backend, selfExcluded: exclude !== undefined, hits, skipped });
     return {
       encoder: encoder.spec,
       standInFor: encoder.standInFor,
@@ -580,85 +328,7 @@ export class CompareEngine {
 
   /** Whether a dataset folder holds vectors computed elsewhere (clip-retrieval layout) rather than images. */
   isEmbeddingsDataset(dir: string): boolean {
-    return this.#embeddingsConfig(dir) !== undefined;
-  }
-
-  /** The embeddings-folder form of a dataset (configured, or a folder holding img_emb/), else undefined. */
-  #embeddingsConfig(dir: string): EmbeddingsDatasetConfig | undefined {
-    return this.options.embeddingsDatasets?.get(dir) ?? (isEmbeddingsFolder(dir) ? embeddingsFolderConfig(dir) : undefined);
-  }
-
-  #openEmbeddings(config: EmbeddingsDatasetConfig): Promise<EmbeddingsDataset> {
-    const key = JSON.stringify(config);
-    let opened = this.#embeddings.get(key);
-    if (!opened) {
-      // Imported on use: the parquet reader and faiss loader are for embeddings datasets only.
-      opened = import("./embeddings-dataset.ts").then(({ EmbeddingsDataset }) => EmbeddingsDataset.open(config, {
-        cacheDir: this.options.cacheDir,
-        info: this.options.info,
-        warn: this.options.warn,
-        sha256: (file) => this.#querySha(file).sha,
-      }));
-      this.#embeddings.set(key, opened);
-      opened.catch(() => this.#embeddings.delete(key));
-    }
-    return opened;
-  }
-
-  /**
-   * A query against vectors computed elsewhere: only the encoder they claim can search them, and
-   * only after a sample of them matched what that encoder computes here (or labelled unverified).
-   */
-  async #queryEmbeddings(
-    encoderId: string,
-    config: EmbeddingsDatasetConfig,
-    queryFile: string,
-    options: { k: number; includeSelf: boolean },
-  ): Promise<QueryResult> {
-    const encoder = await this.#identity(encoderId);
-    if (encoderId !== config.encoder) {
-      throw new Error(
-        `dataset ${config.name} holds vectors from ${config.encoder} (${config.dir}); ${encoderId} cannot search them — ` +
-          `use encoders="${config.encoder}" with this dataset`,
-      );
-    }
-    if (encoder.standInFor) {
-      throw new Error(
-        `dataset ${config.name} holds ${config.encoder} vectors, but ${config.encoder} is not available here (${encoder.standInFor.reason}) ` +
-          `and its stand-in's vectors cannot search them`,
-      );
-    }
-    const dataset = await this.#openEmbeddings(config);
-    const verification = await dataset.verify(async (files) => {
-      const images = files.map((file) => ({ file, sha256: this.#querySha(file).sha }));
-      const bySha = await this.#embed(encoder, images);
-      return new Map(images.filter((image) => bySha.has(image.sha256)).map((image) => [image.file, bySha.get(image.sha256)!]));
-    });
-    this.backendsUsed.add(dataset.search.backend);
-    const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
-    const vector = await this.#queryVector(encoder, queryFile, querySha);
-    // The query's own image may be among the rows (possibly more than once): ask for a few more.
-    const found = dataset.search.search(vector, options.k + (options.includeSelf ? 0 : 4));
-    const images = await dataset.hitImages(found);
-    const hits: QueryHit[] = [];
-    let selfExcluded = false;
-    for (const [i, hit] of found.entries()) {
-      if (!options.includeSelf && images[i].sha256 === querySha) {
-        selfExcluded = true;
-        continue;
-      }
-      if (hits.length < options.k) hits.push({ rank: hits.length + 1, score: hit.score, image: images[i] });
-    }
-    return {
-      encoder: encoder.spec,
-      query: { file: queryReal, sha256: querySha },
-      vector,
-      hits,
-      selfExcluded,
-      datasetName: config.name,
-      datasetSize: dataset.rows,
-      datasetNote: verification.note,
-    };
+    return this.#embeddings.config(dir) !== undefined;
   }
 
   /**
@@ -679,38 +349,6 @@ export class CompareEngine {
     }
     this.#queryShas.set(file, known);
     return known;
-  }
-
-  /** Everything a query's answer depends on besides the dataset state (the fingerprint). */
-  #queryScope(encoder: EncoderIdentity, dataset: Dataset, querySha: string, options: { k: number; includeSelf: boolean }): string {
-    const backend = this.#chooseBackend(dataset.images.length);
-    // Exact backends give identical answers; an ANN answer depends on its configuration.
-    const search = backend === "ann" ? `ann:${this.#annFactory}:${this.options.annCandidates ?? DEFAULTS.search.annCandidates}` : "exact";
-    const parts = [RESULT_CACHE_VERSION, encoder.key, dataset.dir, querySha, options.k, options.includeSelf, search, this.options.limitInputPixels];
-    return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex");
-  }
-
-  #rememberedResult(encoder: EncoderIdentity, dataset: Dataset, scope: string, querySha: string) {
-    const json = this.store.getQueryResult(scope, dataset.fingerprint);
-    if (!json) return undefined;
-    let entry: RememberedResult;
-    try {
-      entry = JSON.parse(json);
-    } catch {
-      return undefined;
-    }
-    if (entry.version !== RESULT_CACHE_VERSION) return undefined;
-    const vector = this.store.getVectors(encoder.key, [querySha]).get(querySha);
-    if (!vector) return undefined;
-    let bySha = this.#imagesBySha.get(dataset);
-    if (!bySha) this.#imagesBySha.set(dataset, (bySha = new Map(dataset.images.map((image) => [image.sha256, image]))));
-    const hits: QueryHit[] = [];
-    for (const [sha, score] of entry.hits) {
-      const image = bySha.get(sha);
-      if (!image) return undefined;
-      hits.push({ rank: hits.length + 1, score, image });
-    }
-    return { ...entry, vector, hits };
   }
 
   /**
@@ -745,9 +383,7 @@ export class CompareEngine {
     this.#identities.clear();
     this.#sessions.clear();
     this.#indexes.clear();
-    this.#live.clear();
-    for (const opened of this.#embeddings.values()) (await opened.catch(() => undefined))?.close();
-    this.#embeddings.clear();
+    await this.#embeddings.close();
     this.#store?.close();
     this.#store = undefined;
   }

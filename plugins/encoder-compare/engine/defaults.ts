@@ -51,6 +51,15 @@ export const DEFAULTS = frozen({
     /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1. */
     strict: false,
   }),
+  /** Fields of a dataset given as an embeddings folder (the object form of `dataset` / `datasets` entries). */
+  embeddingsFolder: frozen({
+    /** Rows the index proposes per query; all are rescored exactly from the folder's vectors. */
+    candidates: 1024,
+    /** Rows re-embedded and compared before first use (0: trust the folder unchecked). */
+    verifySample: 32,
+    /** Seed that picks those rows, so a check can be repeated. */
+    verifySeed: 0,
+  }),
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
     outputSubdir: "encoder-compare",

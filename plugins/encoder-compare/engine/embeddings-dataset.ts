@@ -15,6 +15,7 @@ import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../dataset/htt
 import type { DatasetImage } from "../dataset/load.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
 import { judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
+import { writeFileAtomic } from "../store/atomic-write.ts";
 
 export interface Verification {
   verified: boolean;
@@ -186,9 +187,7 @@ export class EmbeddingsDataset {
       const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH });
       await sharp(bytes).metadata();
       fs.mkdirSync(dir, { recursive: true });
-      const temp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, bytes);
-      fs.renameSync(temp, file);
+      await writeFileAtomic(file, bytes);
       return file;
     } catch (error) {
       const reason = (error as Error).message.split("\n")[0];
@@ -202,7 +201,9 @@ export class EmbeddingsDataset {
       const file = path.join(this.#context.cacheDir, "remote-images", "unavailable.png");
       if (!fs.existsSync(file)) {
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 220, g: 220, b: 220 } } }).png().toFile(file);
+        const blank = sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 220, g: 220, b: 220 } } }).png();
+        // Written whole or not at all: another build may be reading the cache folder.
+        await writeFileAtomic(file, await blank.toBuffer());
       }
       return file;
     })();

@@ -6,8 +6,10 @@ import { embeddingsDatasets } from "../dataset/embeddings-option.ts";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
 import { checkDataFolder } from "../store/folder-check.ts";
 import { modelsDir } from "../models/cache-dir.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { envFlag, type PluginOptions } from "./options.ts";
 import type { ProgressFactory } from "./progress.ts";
+import type { EngineOptionGroup, EngineSettings } from "./types.ts";
 
 export interface EngineContext {
   projectRoot: string;
@@ -21,31 +23,32 @@ export function createRegistry(options: Pick<PluginOptions, "customEncoders">): 
   return new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...options.customEncoders]);
 }
 
+/** The groups the engine reads (types.ts); a Record, so a group added there must be added here too. */
+const ENGINE_GROUPS: Record<EngineOptionGroup, true> = { search: true, embedding: true, models: true };
+
+/** Every resolved option of the engine's groups, by the names DEFAULTS gives them: nothing is copied by hand. */
+function engineSettings(options: PluginOptions): EngineSettings {
+  const names = (Object.keys(ENGINE_GROUPS) as EngineOptionGroup[]).flatMap((group) => Object.keys(DEFAULTS[group]));
+  return Object.fromEntries(names.map((name) => [name, options[name as keyof PluginOptions]])) as EngineSettings;
+}
+
 export function createEngine(options: PluginOptions, context: EngineContext, registry = createRegistry(options)): CompareEngine {
   const env = context.env ?? process.env;
   const cacheDir = path.resolve(context.projectRoot, options.cacheDir);
   checkDataFolder(cacheDir, "cacheDir (--cache-dir)");
-  const models = modelsDir({ dir: options.modelsDir, env });
   return new CompareEngine({
-    projectRoot: context.projectRoot,
-    cacheDir,
-    registry,
-    batchSize: options.batchSize,
-    intraOpNumThreads: options.intraOpNumThreads,
-    limitInputPixels: options.limitInputPixels,
-    indexBackend: options.indexBackend,
-    annThreshold: options.annThreshold,
-    annFactory: options.annFactory,
-    annCandidates: options.annCandidates,
-    prefetchBatches: options.prefetchBatches,
-    decodeConcurrency: options.decodeConcurrency,
-    modelsDir: models,
+    ...engineSettings(options),
+    // The models group's settings with their environment switches applied.
+    modelsDir: modelsDir({ dir: options.modelsDir, env }),
     offline: options.offline || envFlag(env.ENCODER_COMPARE_OFFLINE),
     modelBaseUrl: options.modelBaseUrl ?? (env.ENCODER_COMPARE_MODEL_BASE_URL || undefined),
     strict: options.strict || envFlag(env.ENCODER_COMPARE_STRICT),
+    projectRoot: context.projectRoot,
+    cacheDir,
+    registry,
     warn: context.warn,
     info: context.info,
     progress: context.progress,
-    embeddingsDatasets: embeddingsDatasets(options, context.projectRoot),
+    embeddingsDatasets: embeddingsDatasets(options, context.projectRoot, DEFAULTS.embeddingsFolder),
   });
 }

@@ -1,7 +1,8 @@
 // What one build did, as data (for the `onBuildSummary` option and tests) and as the one line
 // a build prints, e.g.
 // "pixels: 0 embedded, 312 cached (0.0 s) · phash: 0 embedded, 312 cached (0.0 s) · index: faiss · 4 queries"
-import type { CompareEngine, IndexUpdate } from "./compare-engine.ts";
+import type { CompareEngine } from "./compare-engine.ts";
+import type { IndexUpdate } from "./types.ts";
 
 export interface BuildSummary {
   encoders: Array<{ id: string; embedded: number; cached: number; seconds: number }>;

@@ -2,7 +2,7 @@
 // so both publish the same images (thumbnail, montage, full-size links) and the same hit captions.
 import type { MontageWriter } from "../render/montage.ts";
 import type { TableHit, TableRow } from "../render/table.ts";
-import type { QueryResult } from "./compare-engine.ts";
+import type { QueryResult } from "./types.ts";
 
 /** What the caller knows about the row beyond the search result. */
 export interface RowContext {

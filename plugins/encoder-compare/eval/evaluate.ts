@@ -2,7 +2,8 @@
 // any build), then every leave-one-out query is ranked against the whole dataset by exact cosine.
 // Cost: O(n² · dim) multiply-adds per encoder (n = indexed images); about a second for the demo
 // set, minutes for 10,000 images with a 2048-d encoder.
-import type { CompareEngine, LoadedEncoder } from "../engine/compare-engine.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
+import type { LoadedEncoder } from "../engine/types.ts";
 import type { Dataset, DatasetImage } from "../dataset/load.ts";
 import { leaveOneOutQueries, queryMetrics, summarize, type MetricSummary } from "./metrics.ts";
 import { ranksOf, scoreRows, topRows } from "../search/ranking.ts";

@@ -1,7 +1,8 @@
 // `rankOf="<dataset id>"` on encoderCompare: where one dataset image ranks for a query under
 // one encoder, over the whole dataset, with the same scores and tie-breaking as the results.
 import crypto from "node:crypto";
-import type { CompareEngine, QueryResult } from "../engine/compare-engine.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
+import type { QueryResult } from "../engine/types.ts";
 import type { Dataset } from "../dataset/load.ts";
 import { asRun, describeRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";

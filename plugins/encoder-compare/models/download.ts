@@ -14,7 +14,7 @@ import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVA
 import { acquireExclusiveLock } from "./file-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
-  DEFAULTS, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
+  DOWNLOAD_TUNING, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
 import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";
 import { migrateLegacyFile } from "./legacy-cache.ts";
@@ -194,10 +194,10 @@ async function downloadUnderLock(
   signal: AbortSignal,
 ): Promise<EnsuredModelFile> {
   const updateLock = options.updateLock ?? false;
-  const staleMs = options.lockStaleMs ?? DEFAULTS.lockStaleMs;
+  const staleMs = options.lockStaleMs ?? DOWNLOAD_TUNING.lockStaleMs;
   const release = await acquireExclusiveLock(target.lock, {
     staleMs,
-    pollMs: options.lockPollMs ?? DEFAULTS.lockPollMs,
+    pollMs: options.lockPollMs ?? DOWNLOAD_TUNING.lockPollMs,
     signal,
     onWait: (holder) =>
       options.log?.(

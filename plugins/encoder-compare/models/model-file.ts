@@ -83,12 +83,15 @@ export class ModelUnavailableError extends Error {
   }
 }
 
-export const DEFAULTS = {
-  stallTimeoutMs: 30_000,
+/** How downloads behave when a caller does not say: internal knobs, not plugin options (those are engine/defaults.ts). */
+export const DOWNLOAD_TUNING = {
+  /** Resumptions after a stall or a dropped connection. */
   retries: 2,
   retryDelayMs: 1_000,
+  /** A lock file older than this, whose holder is gone, is taken over. */
   lockStaleMs: 10 * 60_000,
   lockPollMs: 500,
+  /** Cap on a file with no pinned size and no maxBytes in its spec. */
   maxUnpinnedBytes: 4 * 1024 ** 3,
 };
 

@@ -14,7 +14,7 @@ import { displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
 import { formatMB, startProgress } from "./download-progress.ts";
 import { fsyncFile, hashFileInto, sizeOf } from "./file-helpers.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
-import { DEFAULTS, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target } from "./model-file.ts";
+import { DOWNLOAD_TUNING, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target } from "./model-file.ts";
 import { writeSidecar } from "./verified-sidecar.ts";
 import { contentProblem, describeFormat, formatKey } from "./verify-content.ts";
 
@@ -43,8 +43,8 @@ export const DISK_WRITE_REASON = "cannot write to the model cache";
 export const resumable = new WeakSet<ModelUnavailableError>();
 
 export async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> {
-  const retries = job.options.retries ?? DEFAULTS.retries;
-  const retryDelayMs = job.options.retryDelayMs ?? DEFAULTS.retryDelayMs;
+  const retries = job.options.retries ?? DOWNLOAD_TUNING.retries;
+  const retryDelayMs = job.options.retryDelayMs ?? DOWNLOAD_TUNING.retryDelayMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await downloadOnce(job, true);
@@ -74,7 +74,7 @@ export async function downloadWithResumes(job: DownloadJob): Promise<EnsuredMode
 
 /** The most bytes the file may have: its pinned size, else the spec's maximum, else the default cap. */
 function sizeCap(job: DownloadJob): number {
-  return job.pin.bytes ?? job.req.maxBytes ?? DEFAULTS.maxUnpinnedBytes;
+  return job.pin.bytes ?? job.req.maxBytes ?? DOWNLOAD_TUNING.maxUnpinnedBytes;
 }
 
 async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<EnsuredModelFile> {
