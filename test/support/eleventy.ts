@@ -6,10 +6,16 @@ import Eleventy from "@11ty/eleventy";
 import encoderComparePlugin from "../../plugins/encoder-compare/index.ts";
 import type { PluginOptions } from "../../plugins/encoder-compare/engine/options.ts";
 
-export async function buildWithPlugin(contentDir: string, outputDir: string, pluginOptions: Partial<PluginOptions>): Promise<Array<{ url: string; inputPath: string; content: string }>> {
+export async function buildWithPlugin(
+  contentDir: string,
+  outputDir: string,
+  pluginOptions: Partial<PluginOptions>,
+  { runMode = "build" }: { runMode?: "build" | "serve" | "watch" } = {},
+): Promise<Array<{ url: string; inputPath: string; content: string }>> {
   const rel = (p: string) => path.relative(process.cwd(), p);
   const elev = new Eleventy(rel(contentDir), rel(outputDir), {
     quietMode: true,
+    runMode,
     config(eleventyConfig: any) {
       // Test fixtures live under test/.output, which .gitignore lists (Eleventy skips ignored files).
       eleventyConfig.setUseGitIgnore(false);

@@ -2,7 +2,8 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
-import { requestedRun, type CompareEngine } from "../engine/compare-engine.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
+import { requestedRun } from "../render/requested-run.ts";
 import type { QueryResult } from "../engine/types.ts";
 import { describeFileKind } from "../dataset/safe-read.ts";
 import { asRun, describeRun, plainReason } from "../render/encoder-run.ts";

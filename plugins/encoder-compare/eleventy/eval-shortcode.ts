@@ -1,19 +1,14 @@
 // The `encoderEval` shortcode: measures every listed encoder on a labelled dataset and renders
-// the metric table, a bar chart and "where they disagree" rows. index.ts registers it.
+// the metric table, a bar chart and "where they disagree" rows. plugin.ts registers it.
 import crypto from "node:crypto";
 import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
-import type { CompareEngine } from "../engine/compare-engine.ts";
-import type { EncoderRegistry } from "../encoders/registry.ts";
-import type { PluginOptions } from "../engine/options.ts";
 import { resolveProjectDir } from "./paths.ts";
 import { renderBarChart } from "../render/bar-chart.ts";
 import { renderDisagreements, type DisagreementsInput } from "../render/disagreements.ts";
 import { renderEvalTable } from "../render/eval-table.ts";
-import type { MontageWriter } from "../render/montage.ts";
-import { ShortcodeArgumentError } from "./shortcode-args.ts";
-import { describeArgumentError } from "./shortcode-source.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { parseEvalArgs } from "./eval-args.ts";
+import { runShortcode, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 import { evaluationRun } from "../render/eval-report.ts";
 import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "../eval/evaluate.ts";
 import { evaluateRemembered } from "../eval/memo.ts";
@@ -21,23 +16,9 @@ import { evaluateRemembered } from "../eval/memo.ts";
 /** Results shown per encoder in a disagreement row (at most k). */
 const DISAGREEMENT_RESULTS = 5;
 
-export interface EncoderEvalContext {
-  engine: CompareEngine;
-  registry: EncoderRegistry;
-  options: PluginOptions;
-  projectRoot: string;
-  /** The current build's image writer (replaced every build). */
-  writer: () => MontageWriter;
-  info: (message: string) => void;
+export interface EncoderEvalContext extends ShortcodeContext {
   /** Hears of each evaluation: its queries × encoders, and whether they were ranked or remembered. */
   onEvaluated?: (rankings: number, ranked: boolean) => void;
-  /** Turns a failure into the shortcode's outcome: throws in a build, may return an error box while serving. */
-  fail: (message: string, cause: unknown) => string;
-}
-
-export interface EleventyLike {
-  addAsyncShortcode(name: string, fn: (...args: any[]) => Promise<string>): void;
-  on(event: string, fn: (arg: any) => unknown): void;
 }
 
 /** The model that actually ran for an evaluated encoder. */
@@ -52,18 +33,12 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
     chartsPerPage = new Map();
   });
 
-  eleventyConfig.addAsyncShortcode("encoderEval", async function (this: { page?: { inputPath?: string } }, ...args: unknown[]): Promise<string> {
-    const post = this.page?.inputPath ?? "(unknown page)";
-    const where = `${post}: encoderEval`;
-    try {
+  eleventyConfig.addAsyncShortcode("encoderEval", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
+    return runShortcode(ctx, { page: this.page?.inputPath, name: "encoderEval", grammar: "encoderEval" }, (post) => {
       const n = (chartsPerPage.get(post) ?? 0) + 1;
       chartsPerPage.set(post, n);
-      return await renderEncoderEval(ctx, args, `${post}#${n}`);
-    } catch (error) {
-      const reason =
-        error instanceof ShortcodeArgumentError ? describeArgumentError(error, this.page?.inputPath, "encoderEval", ctx.projectRoot) : (error as Error).message;
-      return ctx.fail(`${where}: ${reason}`, error);
-    }
+      return renderEncoderEval(ctx, args, `${post}#${n}`);
+    });
   });
 }
 

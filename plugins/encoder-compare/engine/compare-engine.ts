@@ -27,7 +27,6 @@ import type {
   DatasetIndex, EmbedImages, EncoderIdentity, EncoderStats, EngineOptions, IndexUpdate, LoadedEncoder, ResolvedEngineOptions, QueryOptions, QueryResult,
 } from "./types.ts";
 
-export { requestedRun } from "../render/requested-run.ts";
 
 const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models: debugLog("models") };
 

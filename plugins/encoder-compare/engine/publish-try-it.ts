@@ -3,7 +3,8 @@
 // shortcode puts under its tables. Nothing here runs unless a shortcode (or the site) asks for it.
 import fs from "node:fs";
 import path from "node:path";
-import { requestedRun, type CompareEngine } from "./compare-engine.ts";
+import type { CompareEngine } from "./compare-engine.ts";
+import { requestedRun } from "../render/requested-run.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import type { BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { asRun } from "../render/encoder-run.ts";

@@ -150,5 +150,5 @@ export function renderComparisonTable(input: TableInput): string {
 
 /** What a failing shortcode renders while previewing, so the author sees the error in place. */
 export function renderErrorBox(message: string): string {
-  return `<div class="ec-error" role="alert"><strong>encoderCompare failed:</strong> ${escapeHtml(message)}</div>`;
+  return `<div class="ec-error" role="alert"><strong>Shortcode failed:</strong> ${escapeHtml(message)}</div>`;
 }

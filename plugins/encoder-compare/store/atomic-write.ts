@@ -10,28 +10,26 @@ export interface AtomicWriteOptions {
   sidecar?: { file: string; data: string | Uint8Array };
 }
 
-export function writeFileAtomicSync(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
-  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
+/** Runs `write` on the temp file, then renames it over `file`; on failure removes the temp file and rethrows. */
+function replaceSync(file: string, temp: string | undefined, write: (temp: string) => void): void {
+  const staged = temp ?? `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temp, data);
-    fs.renameSync(temp, file);
+    write(staged);
+    fs.renameSync(staged, file);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
+    fs.rmSync(staged, { force: true });
     throw error;
   }
+}
+
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  replaceSync(file, options.temp, (temp) => fs.writeFileSync(temp, data));
   if (options.sidecar) writeFileAtomicSync(options.sidecar.file, options.sidecar.data);
 }
 
 /** `fs.copyFileSync` through the same temp-file-then-rename, for files too large to hold in memory. */
 export function copyFileAtomicSync(source: string, file: string, options: Pick<AtomicWriteOptions, "temp"> = {}): void {
-  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
-  try {
-    fs.copyFileSync(source, temp);
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
+  replaceSync(file, options.temp, (temp) => fs.copyFileSync(source, temp));
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
