@@ -30,24 +30,30 @@ const spec: EncoderSpec = {
   dim: DIM,
 };
 
+/** A stand-in image file: the PNG signature (what the checked reader sniffs), then a unique text. Never decoded. */
+function synthetic(name: string): Buffer {
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(`synthetic ${name}\n`)]);
+}
+
 function fileName(i: number): string {
   return `v${String(i).padStart(7, "0")}.png`;
 }
 
 if (process.argv[2] === "prepare") {
-  const marker = path.join(dir, ".complete");
+  // v2: files start with the PNG signature, since the dataset listing and the query check sniff content.
+  const marker = path.join(dir, ".complete-v2");
   if (!fs.existsSync(marker)) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dataset, { recursive: true });
     fs.writeFileSync(modelFile, "synthetic encoder for the scale benchmark: never loaded\n");
-    fs.writeFileSync(queryFile, "synthetic query image\n");
+    fs.writeFileSync(queryFile, synthetic("query image"));
     const vectors = clusteredVectors(N + 1, DIM, 2);
     const key = encoderKey(spec, crypto.createHash("sha256").update(fs.readFileSync(modelFile)).digest("hex"));
     const store = EmbeddingStore.open(path.join(cacheDir, "embeddings.sqlite"));
-    const sha = (data: string) => crypto.createHash("sha256").update(data).digest("hex");
+    const sha = (data: Buffer) => crypto.createHash("sha256").update(data).digest("hex");
     const batch: Array<[string, Float32Array]> = [];
     for (let i = 0; i <= N; i++) {
-      const content = i === N ? "synthetic query image\n" : `synthetic image ${i}\n`;
+      const content = synthetic(i === N ? "query image" : `image ${i}`);
       if (i < N) fs.writeFileSync(path.join(dataset, fileName(i)), content);
       batch.push([sha(content), vectors.slice(i * DIM, (i + 1) * DIM)]);
       if (batch.length === 5000 || i === N) store.putVectors(key, batch.splice(0));
