@@ -23,9 +23,8 @@ function site(name: string, post: string): string {
 
 function build(dir: string, runMode: "build" | "serve") {
   const rel = (p: string) => path.relative(ROOT, path.join(dir, p));
-  return buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), { dataset: rel("dataset"), cacheDir: rel(".cache"), tileSize: 16, encoders: ["pixels"] }, {
-    runMode,
-  });
+  const options = { dataset: rel("dataset"), cacheDir: rel(".cache"), tileSize: 16, encoders: ["pixels"] };
+  return buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), options, { runMode });
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
