@@ -87,7 +87,7 @@ async function step(what: string) {
   const started = performance.now();
   const indexed = await engine.datasetIndex("pixels", work);
   const ms = performance.now() - started;
-  return { what, ms, indexed, stats: { ...engine.statsFor("pixels") }, update: engine.indexUpdates[0] };
+  return { what, ms, indexed, stats: { ...engine.statsFor("pixels") }, update: engine.build.indexUpdates[0] };
 }
 await engine.encoder("pixels"); // the onnxruntime session, created once per watch session
 const full = await step("full");

@@ -93,7 +93,7 @@ const indexMs = performance.now() - started;
 started = performance.now();
 const result = await engine.query(spec.id, dataset, queryFile, { k: 10, includeSelf: false });
 const queryMs = performance.now() - started;
-const update = engine.indexUpdates[0];
+const update = engine.build.indexUpdates[0];
 await engine.close();
 const rssMb = peakRssMb();
 report([

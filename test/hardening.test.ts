@@ -68,7 +68,7 @@ describe("dataset files that are not what they claim", () => {
     const { dataset, index } = await engine.datasetIndex("pixels", data);
     assert.deepEqual(dataset.images.map((i) => i.id).sort(), [...valid].sort());
     assert.equal(index.size, valid.length);
-    const skipped = new Map([...engine.skippedImages].map(([file, reason]) => [path.basename(file), reason]));
+    const skipped = new Map([...engine.build.skippedImages].map(([file, reason]) => [path.basename(file), reason]));
     assert.deepEqual([...skipped.keys()].sort(), Object.keys(invalid).sort());
     for (const [file, reason] of Object.entries(invalid)) assert.match(skipped.get(file)!, reason, file);
     const result = await engine.query("pixels", data, path.join(data, "ok.png"), { k: 3, includeSelf: true });

@@ -46,7 +46,7 @@ function engineFor(root: string, backend: "js" | "faiss" | "ann" | "auto", extra
 async function build(engine: CompareEngine, dir: string, encoder = "pixels") {
   engine.startBuild();
   const indexed = await engine.datasetIndex(encoder, dir);
-  return { indexed, stats: engine.statsFor(encoder), updates: [...engine.indexUpdates] };
+  return { indexed, stats: engine.statsFor(encoder), updates: [...engine.build.indexUpdates] };
 }
 
 /** Every dataset image as a query against two indexes: same ids, same scores. */
@@ -129,13 +129,13 @@ describe("a new process", () => {
     const first = engineFor(root, "js");
     first.startBuild();
     const expected = await first.query("pixels", dir, query, { k: 4, includeSelf: false });
-    assert.equal(first.indexUpdates.length, 1);
+    assert.equal(first.build.indexUpdates.length, 1);
     await first.close();
 
     const second = engineFor(root, "js");
     second.startBuild();
     const again = await second.query("pixels", dir, query, { k: 4, includeSelf: false });
-    assert.deepEqual(second.indexUpdates, [], "no index was built");
+    assert.deepEqual(second.build.indexUpdates, [], "no index was built");
     assert.deepEqual(
       again.hits.map((h) => [h.rank, h.image.id, h.score]),
       expected.hits.map((h) => [h.rank, h.image.id, h.score]),
@@ -145,7 +145,7 @@ describe("a new process", () => {
     assert.deepEqual(second.statsFor("pixels"), { ...second.statsFor("pixels"), embedded: 0, cached: 31 });
     // Another k is another question.
     await second.query("pixels", dir, query, { k: 2, includeSelf: false });
-    assert.equal(second.indexUpdates.length, 1);
+    assert.equal(second.build.indexUpdates.length, 1);
     await second.close();
 
     // After a dataset change the remembered result is not used.
@@ -153,7 +153,7 @@ describe("a new process", () => {
     const third = engineFor(root, "js");
     third.startBuild();
     const changed = await third.query("pixels", dir, query, { k: 4, includeSelf: false });
-    assert.equal(third.indexUpdates.length, 1);
+    assert.equal(third.build.indexUpdates.length, 1);
     assert.deepEqual(
       changed.hits.map((h) => h.image.id),
       expected.hits.slice(1).map((h) => h.image.id).concat(changed.hits[3].image.id),

@@ -29,7 +29,7 @@ search index once to check it, and prints the build summary line. Progress shows
         const encoder = await engine.encoder(id);
         io.err.write(`${statsName(encoder)}: ${dataset.images.length} images indexed from ${path.relative(io.cwd, datasetDir) || datasetDir}\n`);
       }
-      const summary = collectSummary(engine, 0, 0);
+      const summary = collectSummary(engine.build, 0, 0);
       io.out.write(formatSummary(summary) + "\n");
       if (summary.skipped.length > 0) {
         const list = cappedList(

@@ -128,7 +128,7 @@ export function engineForCommand(options: PluginOptions & Partial<Pick<CommandOp
 
 /** Dataset images a command could not use, as one warning line on stderr (the build's summary says the same). */
 export function reportSkipped(engine: CompareEngine, io: CommandIO): void {
-  const skipped = [...engine.skippedImages];
+  const skipped = [...engine.build.skippedImages];
   if (skipped.length === 0) return;
   const shown = skipped.slice(0, 10).map(([file, reason]) => `${path.relative(io.cwd, file) || file} (${reason})`);
   const more = skipped.length > shown.length ? `; and ${skipped.length - shown.length} more` : "";

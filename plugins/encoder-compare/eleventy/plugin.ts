@@ -74,7 +74,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
-    const summary = collectSummary(engine, queriesRendered, writer.written, evaluations);
+    const summary = collectSummary(engine.build, queriesRendered, writer.written, evaluations);
     if (queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered > 0) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
       const list = cappedList(

@@ -12,8 +12,6 @@ import { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { ModelUnavailableError } from "../models/download.ts";
 import { resolveModel } from "../models/resolve.ts";
-import type { SearchBackend } from "../search/index.ts";
-import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { debugLog } from "./logger.ts";
@@ -24,7 +22,7 @@ import { EmbeddingsQueries } from "./embeddings-queries.ts";
 import { encoderKey, statsName } from "./encoder-identity.ts";
 import { ResultMemo } from "./result-memo.ts";
 import type {
-  DatasetIndex, EmbedImages, EncoderIdentity, EncoderStats, EngineOptions, IndexUpdate, LoadedEncoder, ResolvedEngineOptions, QueryOptions, QueryResult,
+  BuildStats, DatasetIndex, EmbedImages, EncoderIdentity, EncoderStats, EngineOptions, LoadedEncoder, ResolvedEngineOptions, QueryOptions, QueryResult,
 } from "./types.ts";
 
 
@@ -43,6 +41,10 @@ function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
   };
 }
 
+function newBuildStats(): BuildStats {
+  return { encoders: new Map(), skippedImages: new Map(), backendsUsed: new Set(), indexUpdates: [] };
+}
+
 export class CompareEngine {
   readonly options: ResolvedEngineOptions;
   readonly #encoders = new Map<string, Promise<LoadedEncoder>>();
@@ -52,17 +54,13 @@ export class CompareEngine {
   readonly #indexes: DatasetIndexes;
   readonly #memo: ResultMemo;
   readonly #embeddings: EmbeddingsQueries;
-  /** How this build changed each index. */
-  indexUpdates: IndexUpdate[] = [];
+  /** This build's counts (see BuildStats); startBuild replaces it. */
+  build: BuildStats = newBuildStats();
   /** Query image hashes of this build. */
   #queryShas = new Map<string, { sha: string; real: string }>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
   #store?: EmbeddingStore;
-  stats = new Map<string, EncoderStats>();
-  skippedImages = new Map<string, string>();
-  /** Backends that served queries; embeddings folders add "faiss-file" (an index file) or "exact-scan". */
-  backendsUsed = new Set<SearchBackend | EmbeddingsSearch["backend"]>();
 
   constructor(given: EngineOptions) {
     const options = (this.options = withEngineDefaults(given));
@@ -74,8 +72,8 @@ export class CompareEngine {
       store,
       statsFor,
       embed,
-      indexUpdated: (update) => this.indexUpdates.push(update),
-      backendUsed: (backend) => this.backendsUsed.add(backend),
+      indexUpdated: (update) => this.build.indexUpdates.push(update),
+      backendUsed: (backend) => this.build.backendsUsed.add(backend),
     });
     this.#memo = new ResultMemo({ options, store, chooseBackend: (rows) => this.#indexes.chooseBackend(rows) });
     this.#embeddings = new EmbeddingsQueries({
@@ -83,7 +81,7 @@ export class CompareEngine {
       querySha: (file) => this.#querySha(file),
       embed,
       queryVector: (encoder, queryFile, querySha) => this.#queryVector(encoder, queryFile, querySha),
-      backendUsed: (backend) => this.backendsUsed.add(backend),
+      backendUsed: (backend) => this.build.backendsUsed.add(backend),
     });
   }
 
@@ -95,17 +93,14 @@ export class CompareEngine {
   /** Forget per-build state (dataset listings, counters); keeps sessions and indexes. */
   startBuild(): void {
     this.#datasets = new Map();
-    this.stats = new Map();
-    this.skippedImages = new Map();
-    this.backendsUsed = new Set();
+    this.build = newBuildStats();
     this.#indexes.startBuild();
-    this.indexUpdates = [];
     this.#queryShas = new Map();
   }
 
   statsFor(encoderId: string): EncoderStats {
-    let s = this.stats.get(encoderId);
-    if (!s) this.stats.set(encoderId, (s = { embedded: 0, cached: 0, seconds: 0 }));
+    let s = this.build.encoders.get(encoderId);
+    if (!s) this.build.encoders.set(encoderId, (s = { embedded: 0, cached: 0, seconds: 0 }));
     return s;
   }
 
@@ -208,7 +203,7 @@ export class CompareEngine {
       const listed = dataset;
       debug.dataset(() => `${dir} listed in ${Math.round(performance.now() - started)} ms: ${listed.images.length} images, ${listed.skipped.length} skipped`);
       this.#datasets.set(dir, dataset);
-      for (const s of dataset.skipped) this.skippedImages.set(path.join(dir, s.file), s.reason);
+      for (const s of dataset.skipped) this.build.skippedImages.set(path.join(dir, s.file), s.reason);
     }
     return dataset;
   }
@@ -248,7 +243,7 @@ export class CompareEngine {
     }).finally(() => progress?.end());
     stats.embedded += outcome.vectors.size;
     for (const [sha, vector] of outcome.vectors) vectors.set(sha, vector);
-    for (const f of outcome.failed) this.skippedImages.set(f.file, f.reason);
+    for (const f of outcome.failed) this.build.skippedImages.set(f.file, f.reason);
     return vectors;
   }
 
@@ -266,8 +261,8 @@ export class CompareEngine {
       debug.engine(() => `${queryFile} × ${statsName(encoder)}: remembered result used (${remembered.rows} rows, ${remembered.backend})`);
       if (this.#indexes.countOnce(encoder, dataset)) stats.cached += remembered.rows;
       stats.cached++;
-      for (const [file, reason] of remembered.skipped) this.skippedImages.set(file, reason);
-      this.backendsUsed.add(remembered.backend);
+      for (const [file, reason] of remembered.skipped) this.build.skippedImages.set(file, reason);
+      this.build.backendsUsed.add(remembered.backend);
       return {
         encoder: encoder.spec,
         standInFor: encoder.standInFor,
@@ -286,7 +281,7 @@ export class CompareEngine {
     const hits = index.search(vector, options.k, exclude).map((hit, i) => ({ rank: i + 1, score: hit.score, image: indexed.images[hit.id] }));
     const skipped = dataset.images
       .filter((image) => !rowBySha.has(image.sha256))
-      .map((image): [string, string] => [image.file, this.skippedImages.get(image.file) ?? "could not be embedded"]);
+      .map((image): [string, string] => [image.file, this.build.skippedImages.get(image.file) ?? "could not be embedded"]);
     this.#memo.remember(scope, dataset, { rows: indexed.images.length, backend: index.backend, selfExcluded: exclude !== undefined, hits, skipped });
     return {
       encoder: encoder.spec,

@@ -1,8 +1,7 @@
 // What one build did, as data (for the `onBuildSummary` option and tests) and as the one line
 // a build prints, e.g.
 // "pixels: 0 embedded, 312 cached (0.0 s) · phash: 0 embedded, 312 cached (0.0 s) · index: faiss · 4 queries"
-import type { CompareEngine } from "./compare-engine.ts";
-import type { IndexUpdate } from "./types.ts";
+import type { BuildStats, IndexUpdate } from "./types.ts";
 
 export interface BuildSummary {
   encoders: Array<{ id: string; embedded: number; cached: number; seconds: number }>;
@@ -18,19 +17,19 @@ export interface BuildSummary {
 }
 
 export function collectSummary(
-  engine: Pick<CompareEngine, "stats" | "backendsUsed" | "skippedImages"> & Partial<Pick<CompareEngine, "indexUpdates">>,
+  build: BuildStats,
   queries: number,
   imagesWritten: number,
   evaluations?: BuildSummary["evaluations"],
 ): BuildSummary {
   return {
-    encoders: [...engine.stats].map(([id, s]) => ({ id, ...s })),
-    backends: [...engine.backendsUsed].sort(),
-    indexes: engine.indexUpdates ? [...engine.indexUpdates] : undefined,
+    encoders: [...build.encoders].map(([id, s]) => ({ id, ...s })),
+    backends: [...build.backendsUsed].sort(),
+    indexes: [...build.indexUpdates],
     queries,
     ...(evaluations ? { evaluations: { ...evaluations } } : {}),
     imagesWritten,
-    skipped: [...engine.skippedImages].map(([file, reason]) => ({ file, reason })),
+    skipped: [...build.skippedImages].map(([file, reason]) => ({ file, reason })),
   };
 }
 

@@ -5,6 +5,7 @@ import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
+import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { SearchBackend, VectorIndex } from "../search/index.ts";
 import type { DEFAULTS } from "./defaults.ts";
 import type { ProgressFactory } from "./progress.ts";
@@ -81,6 +82,18 @@ export interface EncoderStats {
   embedded: number;
   cached: number;
   seconds: number;
+}
+
+/** What one build did, for its summary line; the engine replaces it whole at the start of each build. */
+export interface BuildStats {
+  /** Per encoder that ran (statsName: "clip-vit-b32→pixels" for a stand-in): images embedded, found cached, seconds. */
+  encoders: Map<string, EncoderStats>;
+  /** Dataset images left out, by absolute path, with the reason. */
+  skippedImages: Map<string, string>;
+  /** Backends that served queries; embeddings folders add "faiss-file" (an index file) or "exact-scan". */
+  backendsUsed: Set<SearchBackend | EmbeddingsSearch["backend"]>;
+  /** How this build changed each index. */
+  indexUpdates: IndexUpdate[];
 }
 
 /** An encoder's index over one dataset's images: row i is `dataset.images[i]`. */

@@ -62,7 +62,7 @@ export async function evaluateRemembered(
   const byId = new Map(dataset.images.map((image) => [image.id, image]));
   const remembered = recall(engine.store.getEvalReport(scope, dataset.fingerprint), byId);
   if (remembered) {
-    for (const [file, reason] of remembered.skipped) engine.skippedImages.set(file, reason);
+    for (const [file, reason] of remembered.skipped) engine.build.skippedImages.set(file, reason);
     return { evaluation: fromRemembered(remembered, byId, encoderIds), ranked: false };
   }
 
@@ -78,7 +78,7 @@ export async function evaluateRemembered(
     }
   }
   const files = new Set(dataset.images.map((image) => image.file));
-  const skipped = [...engine.skippedImages].filter(([file]) => files.has(file));
+  const skipped = [...engine.build.skippedImages].filter(([file]) => files.has(file));
   const entry: RememberedEvaluation = { version: EVAL_MEMO_VERSION, report: evaluation.report, top, skipped };
   engine.store.putEvalReport(scope, dataset.fingerprint, JSON.stringify(entry));
   return { evaluation, ranked: true };
