@@ -30,7 +30,9 @@ export default function (eleventyConfig: any) {
   // Inline code may wrap between words but never inside one ("--json" must not break at a hyphen).
   eleventyConfig.amendLibrary("md", (md: any) => {
     md.renderer.rules.code_inline = (tokens: any[], idx: number) => {
-      const words = tokens[idx].content.split(/( +)/).map((part: string) => (part.trim() ? `<span class="code-word">${md.utils.escapeHtml(part)}</span>` : part));
+      const words = tokens[idx].content
+        .split(/( +)/)
+        .map((part: string) => (part.trim() ? `<span class="code-word">${md.utils.escapeHtml(part)}</span>` : part));
       return `<code>${words.join("")}</code>`;
     };
   });

@@ -116,7 +116,11 @@ async function child(): Promise<void> {
   const rss = peakRssMb();
   const rows: Row[] = [
     { goal: "cluster", metric: `open ${label} folder (${folder.shards.length} .npy headers + parquet footers)`, value: `${fmt(openFolder, 0)} ms` },
-    { goal: "cluster", metric: `open IVF-PQ index (${index.fourcc}, ${(fs.statSync(INDEX).size / 2 ** 20).toFixed(0)} MiB, faiss-node Index.read)`, value: `${fmt(openIndex, 0)} ms` },
+    {
+      goal: "cluster",
+      metric: `open IVF-PQ index (${index.fourcc}, ${(fs.statSync(INDEX).size / 2 ** 20).toFixed(0)} MiB, faiss-node Index.read)`,
+      value: `${fmt(openIndex, 0)} ms`,
+    },
     {
       goal: "cluster",
       metric: `query: faiss nprobe ${index.params.nprobe} [file's], ${DEFAULTS.embeddingsFolder.candidates} candidates rescored exactly [default]`,
@@ -124,7 +128,12 @@ async function child(): Promise<void> {
       target: check(recall >= 0.9, "recall@10 ≥ 0.9"),
       note: `recall@10 ${recall.toFixed(3)} vs exact, ${queries.length} queries`,
     },
-    { goal: "cluster", metric: `metadata of ${K} hits from parquet (hyparquet)`, value: `${fmt(nextMetadata, 1)} ms`, note: `first call ${fmt(firstMetadata, 0)} ms (reads the footers)` },
+    {
+      goal: "cluster",
+      metric: `metadata of ${K} hits from parquet (hyparquet)`,
+      value: `${fmt(nextMetadata, 1)} ms`,
+      note: `first call ${fmt(firstMetadata, 0)} ms (reads the footers)`,
+    },
     { goal: "cluster", metric: "peak RSS of the process that opened and queried it", value: `${fmt(rss, 0)} MiB`, target: check(rss < 2048, "< 2 GiB") },
   ];
   report(rows);
@@ -143,12 +152,21 @@ async function sweep(): Promise<Row[]> {
   ];
   for (const [params, candidates] of configs) {
     const { latency, recall } = measure(new EmbeddingsSearch(folder, openFaissIndexFile(INDEX, params), candidates), queries, truth);
-    rows.push({ goal: "cluster", metric: `trade-off: nprobe ${params.nprobe}, ${candidates} candidates rescored`, value: `${fmt(latency, 2)} ms`, note: `recall@10 ${recall.toFixed(3)}` });
+    rows.push({
+      goal: "cluster",
+      metric: `trade-off: nprobe ${params.nprobe}, ${candidates} candidates rescored`,
+      value: `${fmt(latency, 2)} ms`,
+      note: `recall@10 ${recall.toFixed(3)}`,
+    });
   }
   // faiss alone: its top 10 by PQ-approximated scores, no exact rescoring.
   const index = openFaissIndexFile(INDEX);
   const found = queries.map((q) => index.index.search(Array.from(q), K).labels);
-  rows.push({ goal: "cluster", metric: `faiss alone (nprobe ${index.params.nprobe}, PQ scores, no rescoring)`, value: `recall@10 ${recallAt(found, truth).toFixed(3)}` });
+  rows.push({
+    goal: "cluster",
+    metric: `faiss alone (nprobe ${index.params.nprobe}, PQ scores, no rescoring)`,
+    value: `recall@10 ${recallAt(found, truth).toFixed(3)}`,
+  });
   folder.close();
   return rows;
 }
@@ -159,7 +177,12 @@ if (process.argv[2] === "child") {
   report([{ goal: "cluster", metric: "scale suite", value: "skipped", note: "faiss-node is not built (npm run build:faiss)" }]);
 } else {
   prepare();
-  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/cluster.bench.ts"), "child"], { cwd: ROOT, env: { ...process.env, BENCH_CHILD: "1" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/cluster.bench.ts"), "child"], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_CHILD: "1" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (run.status !== 0) throw new Error(`cluster child failed:\n${run.stdout}`);
   const rows: Row[] = [];
   for (const line of run.stdout.split("\n")) if (line.startsWith("@@bench-rows ")) rows.push(...(JSON.parse(line.slice(13)) as Row[]));

@@ -67,7 +67,11 @@ for (const config of bitConfigs) {
   });
 }
 log("ResNetV2-50 decode alone …");
-rows.push({ goal: "1 encode", metric: `ResNetV2-50 preprocessing alone (480×360 JPEG → 224² tensor, ×${cores})`, value: `${fmt(await decodeAlone(bit, cores, 96))} img/s` });
+rows.push({
+  goal: "1 encode",
+  metric: `ResNetV2-50 preprocessing alone (480×360 JPEG → 224² tensor, ×${cores})`,
+  value: `${fmt(await decodeAlone(bit, cores, 96))} img/s`,
+});
 
 const pixelCount = QUICK ? 128 : 256;
 for (const config of [defaults, { ...defaults, batchSize: 64 }]) {

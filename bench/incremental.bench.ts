@@ -52,7 +52,9 @@ rows.push(
     metric: `no-change build, ${POSTS} posts × 1 shortcode (2 encoders), fresh process: plugin vs stub (wall, median of ${reps})`,
     value: `${fmt(onWall, 0)} / ${fmt(stubWall, 0)} ms = +${(overhead * 100).toFixed(0)} %`,
     target: check(overhead < 0.1, "< 10 %"),
-    note: `stub returns a table the plugin rendered; plugin's share of the plugin build ${(((onWall - stubWall) / onWall) * 100).toFixed(0)} %; embedded ${warm.encoders.map((e: { embedded: number }) => e.embedded).join("+")}`,
+    note:
+      `stub returns a table the plugin rendered; plugin's share of the plugin build ${(((onWall - stubWall) / onWall) * 100).toFixed(0)} %; ` +
+      `embedded ${warm.encoders.map((e: { embedded: number }) => e.embedded).join("+")}`,
   },
   {
     goal: "2 incremental",
@@ -124,8 +126,13 @@ try {
       goal: "2 incremental",
       metric: `watch mode, ${IMAGES} images (pixels): ${s.what}`,
       value: `${fmt(s.ms, 1)} ms`,
-      target: s.what === "no change" ? undefined : check(s.stats.embedded === (s.what === "delete one image" ? 0 : 1) && !!u && !u.rebuilt, "embeds only it, patches index"),
-      note: u ? `embedded ${s.stats.embedded}; index +${u.added} −${u.removed} rows of ${u.rows}${u.rebuilt ? " (rebuilt!)" : ""}` : `embedded ${s.stats.embedded}; index reused as is`,
+      target:
+        s.what === "no change"
+          ? undefined
+          : check(s.stats.embedded === (s.what === "delete one image" ? 0 : 1) && !!u && !u.rebuilt, "embeds only it, patches index"),
+      note: u
+        ? `embedded ${s.stats.embedded}; index +${u.added} −${u.removed} rows of ${u.rows}${u.rebuilt ? " (rebuilt!)" : ""}`
+        : `embedded ${s.stats.embedded}; index reused as is`,
     });
   }
   rows.push({

@@ -57,10 +57,16 @@ try {
     metric: "edit a post's text (watch + incremental): write → build summary",
     value: `${fmt(edited.ms, 0)} ms`,
     target: check(editedEmbedded === 0 && (edited.summary.indexes ?? []).length === 0, "no encoder runs"),
-    note: `${edited.summary.queries} shortcode quer${edited.summary.queries === 1 ? "y" : "ies"} re-rendered; embedded ${editedEmbedded}; index updates ${(edited.summary.indexes ?? []).length}`,
+    note:
+      `${edited.summary.queries} shortcode quer${edited.summary.queries === 1 ? "y" : "ies"} re-rendered; ` +
+      `embedded ${editedEmbedded}; index updates ${(edited.summary.indexes ?? []).length}`,
   });
 
-  await writePicture(extraImage, picture(4, DATASET_IMAGE.width, DATASET_IMAGE.height, (Date.now() % 1_000_000) + process.pid) /* new content every run */, DATASET_IMAGE);
+  await writePicture(
+    extraImage,
+    picture(4, DATASET_IMAGE.width, DATASET_IMAGE.height, (Date.now() % 1_000_000) + process.pid) /* new content every run */,
+    DATASET_IMAGE,
+  );
   fs.writeFileSync(imagePost, postText(8) + `\n<% encoderCompare "extra.png", k=3 %>\n`);
   const added = await nextSummary(2);
   const embedded = added.summary.encoders.map((e: { embedded: number }) => e.embedded);

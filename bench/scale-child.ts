@@ -99,7 +99,9 @@ const rssMb = peakRssMb();
 report([
   {
     goal: "3 scale",
-    metric: `build over a ${N.toLocaleString("en-US")}-image store + 1 query, indexBackend "${backend}" → ${index.backend}${update?.fromCache ? " (graph from cache)" : ""}: peak RSS`,
+    metric:
+      `build over a ${N.toLocaleString("en-US")}-image store + 1 query, ` +
+      `indexBackend "${backend}" → ${index.backend}${update?.fromCache ? " (graph from cache)" : ""}: peak RSS`,
     value: `${fmt(rssMb, 0)} MiB`,
     target: check(rssMb < 2048 && result.hits.length === 10 && listed.images.length === N, "< 2 GiB"),
     note: `dataset listing ${fmt(listMs, 0)} ms, index ${fmt(indexMs, 0)} ms, query ${fmt(queryMs, 1)} ms`,

@@ -59,12 +59,19 @@ const jsQuery = timeQueries((q) => js.search(q, K));
 const truth = queries.map((q) => js.search(q, K).map((h) => h.id));
 rows.push({
   goal: "3 scale",
-  metric: `exact top-${K}, TypeScript index (${simdKernelAvailable() ? "wasm SIMD proposals + exact rescoring" : "no wasm SIMD here"}), ${N.toLocaleString("en-US")} × ${DIM}`,
+  metric:
+    `exact top-${K}, TypeScript index (${simdKernelAvailable() ? "wasm SIMD proposals + exact rescoring" : "no wasm SIMD here"}), ` +
+    `${N.toLocaleString("en-US")} × ${DIM}`,
   value: `${per(jsQuery)} / query`,
   note: `build ${per(jsBuild)}`,
 });
 const fallbackQuery = timeQueries((q) => exactSearch(vectors, N, Float64Array.from(q), K, undefined));
-rows.push({ goal: "3 scale", metric: `exact top-${K}, pure-TS fallback (no wasm)`, value: `${per(fallbackQuery)} / query`, note: "double-precision loop over every row" });
+rows.push({
+  goal: "3 scale",
+  metric: `exact top-${K}, pure-TS fallback (no wasm)`,
+  value: `${per(fallbackQuery)} / query`,
+  note: "double-precision loop over every row",
+});
 
 // ---- exact, faiss -----------------------------------------------------------------------
 if (faissStatus().available) {
@@ -96,7 +103,12 @@ if (faissStatus().available) {
   ann.sync(keys, vectorOf);
   const annBuild = performance.now() - started;
   const snapshot = ann.annSnapshot()!;
-  rows.push({ goal: "3 scale", metric: `ANN build, faiss HNSW32,Flat, inner product, 1 OpenMP thread`, value: `${fmt(annBuild / 1000)} s`, note: `graph file ${fmt(snapshot.graph.length / 2 ** 20, 0)} MiB` });
+  rows.push({
+    goal: "3 scale",
+    metric: `ANN build, faiss HNSW32,Flat, inner product, 1 OpenMP thread`,
+    value: `${fmt(annBuild / 1000)} s`,
+    note: `graph file ${fmt(snapshot.graph.length / 2 ** 20, 0)} MiB`,
+  });
   for (const candidates of QUICK ? [64, 128] : [32, 64, 128, 256]) {
     const index = IncrementalIndex.fromAnnSnapshot(DIM, snapshot, vectorOf, { ...ANN, annCandidates: candidates })!;
     const latency = timeQueries((q) => index.search(q, K));
@@ -120,13 +132,22 @@ if (faissStatus().available) {
     return crypto.createHash("sha256").update(index.annSnapshot()!.graph).digest("hex");
   };
   const deterministic = graphHash() === graphHash();
-  rows.push({ goal: "3 scale", metric: `ANN graph built twice from the same ${small.toLocaleString("en-US")} rows`, value: deterministic ? "identical" : "differs", target: check(deterministic, "deterministic") });
+  rows.push({
+    goal: "3 scale",
+    metric: `ANN graph built twice from the same ${small.toLocaleString("en-US")} rows`,
+    value: deterministic ? "identical" : "differs",
+    target: check(deterministic, "deterministic"),
+  });
 }
 gc();
 
 // ---- peak RSS of a build over a 100k-image store (child processes) ------------------------
 const child = path.join(ROOT, "bench/scale-child.ts");
-const prepare = spawnSync(process.execPath, ["--import", "tsx", child, "prepare", String(N)], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+const prepare = spawnSync(process.execPath, ["--import", "tsx", child, "prepare", String(N)], {
+  cwd: ROOT,
+  encoding: "utf8",
+  stdio: ["ignore", "pipe", "inherit"],
+});
 if (prepare.status !== 0) throw new Error(`preparing the synthetic store failed: ${prepare.stdout}`);
 const backends = faissStatus().available ? ["auto", "faiss", "ann"] : ["auto"];
 for (const backend of backends) {

@@ -44,14 +44,34 @@ const indexes = config.indexes.map((url) => ({ url, index: JSON.parse(fs.readFil
 
 // Bytes on open, from the published files the widget asks for.
 const shared = size(config.widget) + size(config.wasm);
-rows.push({ goal, metric: "bytes on open: widget + onnxruntime wasm (shared)", value: `${fmt(shared / 1e6, 2)} MB`, note: `loader on page load: ${fmt(size(/src="([^"]*tryit-loader[^"]*)"/.exec(html)![1]) / 1e3, 1)} kB` });
+rows.push({
+  goal,
+  metric: "bytes on open: widget + onnxruntime wasm (shared)",
+  value: `${fmt(shared / 1e6, 2)} MB`,
+  note: `loader on page load: ${fmt(size(/src="([^"]*tryit-loader[^"]*)"/.exec(html)![1]) / 1e3, 1)} kB`,
+});
 for (const { url, index } of indexes) {
   const shards = index.vectors.shards.reduce((sum, s) => sum + s.bytes, 0);
   const own = size(url) + index.graph.bytes + shards;
-  rows.push({ goal, metric: `bytes on open: ${index.encoder.id} (index JSON + graph + shards)`, value: `${fmt(own / 1e3, 0)} kB`, note: `${index.images.length} images × ${index.encoder.dim}-d` });
+  rows.push({
+    goal,
+    metric: `bytes on open: ${index.encoder.id} (index JSON + graph + shards)`,
+    value: `${fmt(own / 1e3, 0)} kB`,
+    note: `${index.images.length} images × ${index.encoder.dim}-d`,
+  });
   const limit = 1.1 * index.images.length * index.encoder.dim * 2;
-  rows.push({ goal, metric: `index bytes: ${index.encoder.id} vector shards`, value: `${fmt(shards / 1e3, 0)} kB`, target: check(shards <= limit, `≤ ${fmt(limit / 1e3, 0)} kB`) });
-  rows.push({ goal, metric: `index bytes: ${index.encoder.id} shards + ids, captions, thumbnail names`, value: `${fmt((shards + size(url)) / 1e3, 0)} kB`, target: check(shards + size(url) <= limit, `≤ ${fmt(limit / 1e3, 0)} kB`) });
+  rows.push({
+    goal,
+    metric: `index bytes: ${index.encoder.id} vector shards`,
+    value: `${fmt(shards / 1e3, 0)} kB`,
+    target: check(shards <= limit, `≤ ${fmt(limit / 1e3, 0)} kB`),
+  });
+  rows.push({
+    goal,
+    metric: `index bytes: ${index.encoder.id} shards + ids, captions, thumbnail names`,
+    value: `${fmt((shards + size(url)) / 1e3, 0)} kB`,
+    target: check(shards + size(url) <= limit, `≤ ${fmt(limit / 1e3, 0)} kB`),
+  });
 }
 
 // A synthetic 10,000-image index for the pixels graph: clustered unit vectors, the demo's thumbnails reused.
@@ -64,7 +84,11 @@ const synthetic: TryItIndex = {
   ...pixels,
   dataset: { name: `synthetic-${SYNTHETIC}` },
   vectors: { encoding: "f16", shards: [{ file: shardFile, rows: SYNTHETIC, bytes: bytes.byteLength }] },
-  images: Array.from({ length: SYNTHETIC }, (_, i) => ({ ...pixels.images[i % pixels.images.length], id: `synthetic-${i}`, sha: i.toString(16).padStart(16, "0") })),
+  images: Array.from({ length: SYNTHETIC }, (_, i) => ({
+    ...pixels.images[i % pixels.images.length],
+    id: `synthetic-${i}`,
+    sha: i.toString(16).padStart(16, "0"),
+  })),
 };
 const syntheticJson = JSON.stringify(synthetic);
 const syntheticIndex = hashedName("index-synthetic", syntheticJson, ".json");
@@ -89,7 +113,10 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
 });
 try {
-  for (const [page, label, target] of [["/with/", `demo dataset (${pixels.images.length} images, pixels + phash)`, 300], ["/synthetic/", `synthetic ${SYNTHETIC} images (pixels, 768-d)`, 1000]] as const) {
+  for (const [page, label, target] of [
+    ["/with/", `demo dataset (${pixels.images.length} images, pixels + phash)`, 300],
+    ["/synthetic/", `synthetic ${SYNTHETIC} images (pixels, 768-d)`, 1000],
+  ] as const) {
     const tab = await browser.newPage();
     let openedBytes = 0;
     tab.on("response", async (response) => {
@@ -114,7 +141,13 @@ try {
       await input.setInputFiles(query);
       times.push(await elapsed);
     }
-    rows.push({ goal, metric: `file chosen → results: ${label}`, value: `${fmt(median(times), 0)} ms`, target: check(median(times) <= target, `≤ ${target} ms`), note: `median of ${times.length}, headless Chromium, 1 wasm thread` });
+    rows.push({
+      goal,
+      metric: `file chosen → results: ${label}`,
+      value: `${fmt(median(times), 0)} ms`,
+      target: check(median(times) <= target, `≤ ${target} ms`),
+      note: `median of ${times.length}, headless Chromium, 1 wasm thread`,
+    });
     rows.push({ goal, metric: `bytes fetched on open + queries: ${label}`, value: `${fmt(openedBytes / 1e6, 2)} MB` });
     await tab.close();
   }
@@ -141,7 +174,12 @@ for (const encoder of ENCODERS) {
       if (want.map((h) => h.id).join() === got.map((h) => h.id).join()) same++;
       for (const [i, h] of got.entries()) maxDiff = Math.max(maxDiff, Math.abs(h.score - (want.find((w) => w.id === h.id)?.score ?? want[i].score)));
     }
-    rows.push({ goal, metric: `${encoding} shards vs float32: ${encoder} same top ${K}`, value: `${same}/${n}`, note: `max |Δscore| ${maxDiff.toExponential(1)}; ${fmt(encoded.bytes.byteLength / 1e3, 0)} kB` });
+    rows.push({
+      goal,
+      metric: `${encoding} shards vs float32: ${encoder} same top ${K}`,
+      value: `${same}/${n}`,
+      note: `max |Δscore| ${maxDiff.toExponential(1)}; ${fmt(encoded.bytes.byteLength / 1e3, 0)} kB`,
+    });
   }
 }
 await engine.close();
@@ -154,7 +192,8 @@ await engine.close();
   for (const [name, shape] of bitTensorShapes(RESNETV2_50X1_BIT_LAYOUT)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     const isNormWeight = /norm.*\.weight$/.test(name);
-    for (let i = 0; i < data.length; i++) data[i] = isNormWeight ? 1 + 0.1 * gaussian(random) : name.endsWith(".bias") ? 0.1 * gaussian(random) : gaussian(random);
+    for (let i = 0; i < data.length; i++)
+      data[i] = isNormWeight ? 1 + 0.1 * gaussian(random) : name.endsWith(".bias") ? 0.1 * gaussian(random) : gaussian(random);
     tensors.set(name, { shape, data });
   }
   const full = convertBitTensors(tensors);
@@ -181,7 +220,17 @@ await engine.close();
     const got = exactSearch(fb, b.length, Float64Array.from(b[i]), K, new Set([i]));
     if (want.map((h) => h.id).join() === got.map((h) => h.id).join()) same++;
   }
-  rows.push({ goal, metric: "BiT R50x1 fp16 weights vs fp32 (random weights): size", value: `${fmt(half.byteLength / 1e6, 0)} MB`, note: `fp32 ${fmt(full.byteLength / 1e6, 0)} MB` });
-  rows.push({ goal, metric: "BiT R50x1 fp16 weights vs fp32 (random weights): same top 5", value: `${same}/${a.length}`, note: `min cosine fp32·fp16 ${minCosine.toFixed(5)}; demo images` });
+  rows.push({
+    goal,
+    metric: "BiT R50x1 fp16 weights vs fp32 (random weights): size",
+    value: `${fmt(half.byteLength / 1e6, 0)} MB`,
+    note: `fp32 ${fmt(full.byteLength / 1e6, 0)} MB`,
+  });
+  rows.push({
+    goal,
+    metric: "BiT R50x1 fp16 weights vs fp32 (random weights): same top 5",
+    value: `${same}/${a.length}`,
+    note: `min cosine fp32·fp16 ${minCosine.toFixed(5)}; demo images`,
+  });
 }
 report(rows);

@@ -2,12 +2,28 @@
 // down the list, or sideways a pure helper (a module that touches no I/O: it imports no Node built-in or package, and
 // only other pure helpers); never a folder above it, and no files may import each other in a loop. eleventy/ and cli/
 // are where control comes in (a build, a command): they may import any stage, and no stage imports them.
-// Lines stay within 160 characters. Run by `npm test`; prints one line per breach and exits 1.
+// Those layer rules hold for the plugin only. One rule holds for every source file the project owns (OWNED_SOURCES):
+// lines stay within 160 characters. Run by `npm test`; prints one line per breach and exits 1.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const PLUGIN_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../plugins/encoder-compare");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** Where the plugin lives in the repository. */
+const PLUGIN_DIR = join("plugins", "encoder-compare");
+export const PLUGIN_ROOT = join(REPO_ROOT, PLUGIN_DIR);
+
+/** The code the project owns, relative to the repository root: the line rule reads every source file in these. */
+export const OWNED_SOURCES = ["plugins", "test", "bench", "scripts", "_data", ".eleventy.ts"] as const;
+
+/**
+ * Folders inside those that hold data a test reads, not code (relative to the repository root). Installed packages and
+ * dot-folders (test/.output/, caches) are skipped everywhere: nobody writes them by hand.
+ */
+const DATA_FOLDERS = new Set([join("test", "fixtures")]);
+
+/** TypeScript and JavaScript in all their module flavours: .ts .mts .cts .tsx .js .mjs .cjs .jsx. */
+const SOURCE_FILE = /\.[cm]?[jt]sx?$/;
 
 /** Folders in flow order: a reader following one query image opens them top to bottom. */
 export const FLOW_ORDER = [
@@ -29,14 +45,27 @@ const ROOT_ENTRIES = new Set(["index.ts"]);
 
 export const MAX_LINE = 160;
 
-function sourceFiles(dir: string): string[] {
+/** Source files under dir, sorted; skips installed packages, dot-folders and the folders in `skip` (absolute paths). */
+function sourceFiles(dir: string, skip: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
-    else if (name.endsWith(".ts")) out.push(path);
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "node_modules" && !entry.name.startsWith(".") && !skip.has(path)) out.push(...sourceFiles(path, skip));
+    } else if (entry.isFile() && SOURCE_FILE.test(entry.name)) out.push(path);
   }
   return out;
+}
+
+/** One breach per line over MAX_LINE characters (code points, so an emoji counts once), the file shown as `shown`. */
+function longLines(file: string, shown: string): string[] {
+  const problems: string[] = [];
+  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+    const length = line.length > MAX_LINE ? [...line].length : line.length;
+    if (length > MAX_LINE) problems.push(`${shown}:${i + 1}: line of ${length} characters (limit ${MAX_LINE})`);
+  });
+  return problems;
 }
 
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm;
@@ -83,7 +112,8 @@ function folderOf(root: string, file: string): string {
 
 export function checkLayers(root = PLUGIN_ROOT): string[] {
   const problems: string[] = [];
-  const files = sourceFiles(root);
+  const sources = sourceFiles(root);
+  const files = sources.filter((f) => f.endsWith(".ts"));
   const rel = (f: string) => relative(root, f);
   const edges = new Map<string, string[]>();
   const valueEdges = new Map<string, string[]>();
@@ -117,10 +147,8 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
         problems.push(`${rel(file)} imports ${rel(target)}: "${folder}/" may not import "${targetFolder}/", which stands above it`);
       }
     }
-    readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-      if (line.length > MAX_LINE) problems.push(`${rel(file)}:${i + 1}: line of ${line.length} characters (limit ${MAX_LINE})`);
-    });
   }
+  for (const file of sources) problems.push(...longLines(file, rel(file)));
   problems.push(...findLoops(edges).map((loop) => `import loop among files: ${loop.map(rel).join(", ")}`));
   const folderEdges = new Map<string, string[]>();
   for (const [file, targets] of edges) {
@@ -131,6 +159,30 @@ export function checkLayers(root = PLUGIN_ROOT): string[] {
   }
   problems.push(...findLoops(folderEdges).map((loop) => `import loop among folders: ${loop.map((f) => `${f}/`).join(", ")}`));
   return problems;
+}
+
+/** The line rule over the project's own code outside the plugin (checkLayers reads the plugin); paths from repoRoot. */
+export function checkLines(repoRoot = REPO_ROOT): string[] {
+  const pluginRoot = join(repoRoot, PLUGIN_DIR);
+  const skip = new Set([pluginRoot, ...[...DATA_FOLDERS].map((d) => join(repoRoot, d))]);
+  const problems: string[] = [];
+  for (const owned of OWNED_SOURCES) {
+    const path = join(repoRoot, owned);
+    let files: string[];
+    try {
+      files = statSync(path).isDirectory() ? sourceFiles(path, skip) : [path];
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new Error(`check-layers: cannot read ${owned}`, { cause });
+    }
+    for (const file of files) problems.push(...longLines(file, relative(repoRoot, file)));
+  }
+  return problems;
+}
+
+/** Everything `npm test` holds the repository to: the plugin's layer rules and the line rule over all owned code. */
+export function checkProject(repoRoot = REPO_ROOT): string[] {
+  return [...checkLayers(join(repoRoot, PLUGIN_DIR)), ...checkLines(repoRoot)];
 }
 
 /** Every strongly connected group of more than one node (or a node importing itself), each reported once, sorted. */
@@ -169,11 +221,11 @@ function findLoops(edges: Map<string, string[]>): string[][] {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const problems = checkLayers();
+  const problems = checkProject();
   for (const p of problems) console.error(p);
   if (problems.length > 0) {
     console.error(`check-layers: ${problems.length} problem(s)`);
     process.exit(1);
   }
-  console.log(`check-layers: ${FLOW_ORDER.join(" → ")}: no upward import, no loop, no line over ${MAX_LINE}`);
+  console.log(`check-layers: ${FLOW_ORDER.join(" → ")}: no upward import, no loop; ${OWNED_SOURCES.join(", ")}: no line over ${MAX_LINE}`);
 }

@@ -281,7 +281,8 @@ function wordsSvg(width: number, height: number, words: { text: string; x: numbe
   );
   return Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-      `<g font-family="${FONT}" font-weight="bold" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke fill">${parts.join("")}</g></svg>`,
+      `<g font-family="${FONT}" font-weight="bold" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke fill">` +
+      `${parts.join("")}</g></svg>`,
   );
 }
 
@@ -481,21 +482,27 @@ function sources(pkgs: EmojiPackages): ManifestSource[] {
       name: "Noto Emoji (Google)",
       license: "Apache-2.0",
       attribution:
-        "Emoji artwork from Noto Emoji by Google, licensed under the Apache License 2.0 (https://github.com/googlefonts/noto-emoji/blob/main/LICENSE); redistributed via the emoji-datasource-google package and modified (scaled, cropped, mirrored, recoloured, captioned) by make-demo-dataset.",
+        "Emoji artwork from Noto Emoji by Google, licensed under the Apache License 2.0 (https://github.com/googlefonts/noto-emoji/blob/main/LICENSE); " +
+        "redistributed via the emoji-datasource-google package and modified (scaled, cropped, mirrored, recoloured, captioned) by make-demo-dataset.",
       package: `emoji-datasource-google@${pkgs.versions.google}`,
     },
     {
       name: "Twemoji (Twitter)",
       license: "CC-BY-4.0",
       attribution:
-        "Emoji graphics from Twemoji, Copyright Twitter, Inc and other contributors, licensed under CC-BY 4.0 (https://creativecommons.org/licenses/by/4.0/); redistributed via the emoji-datasource-twitter package and modified (scaled, cropped, mirrored, recoloured, captioned) by make-demo-dataset.",
+        "Emoji graphics from Twemoji, Copyright Twitter, Inc and other contributors, licensed under CC-BY 4.0 " +
+        "(https://creativecommons.org/licenses/by/4.0/); redistributed via the emoji-datasource-twitter package " +
+        "and modified (scaled, cropped, mirrored, recoloured, captioned) by make-demo-dataset.",
       package: `emoji-datasource-twitter@${pkgs.versions.twitter}`,
     },
   ];
 }
 
 const DESCRIPTION =
-  "Small meme-like images made from emoji drawings. Each group is one concept (e.g. dog-face): the Google (Noto) and Twitter (Twemoji) drawings of it plus near-duplicates of one of them (captioned meme, close crop, mirror, hue shift, different canvas). A few single-image distractors have no partner. Made by scripts/make-demo-dataset.ts; deterministic.";
+  "Small meme-like images made from emoji drawings. Each group is one concept (e.g. dog-face): " +
+  "the Google (Noto) and Twitter (Twemoji) drawings of it plus near-duplicates of one of them " +
+  "(captioned meme, close crop, mirror, hue shift, different canvas). A few single-image distractors have no partner. " +
+  "Made by scripts/make-demo-dataset.ts; deterministic.";
 
 // ---------------------------------------------------------------------------------------------
 // README (generated so the counts never drift).

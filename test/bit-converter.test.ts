@@ -102,7 +102,8 @@ describe("convertBitSafetensors on the tiny torch-reference model", () => {
         assert.ok(delta <= TOLERANCE, `max |Δ| ${delta} exceeds ${TOLERANCE} for ${reference.input}`);
       }
       t.diagnostic(
-        `conversion ${(converted - started).toFixed(1)} ms, sessions+inference ${(performance.now() - converted).toFixed(1)} ms, model ${model.byteLength} bytes`,
+        `conversion ${(converted - started).toFixed(1)} ms, ` +
+          `sessions+inference ${(performance.now() - converted).toFixed(1)} ms, model ${model.byteLength} bytes`,
       );
     });
   }

@@ -138,7 +138,15 @@ describe("the demo site in Chromium", { skip }, () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -213,7 +221,10 @@ describe("the demo site in Chromium", { skip }, () => {
     const box = (await montage.boundingBox())!;
     const tileWidth = box.height;
     const gap = (box.width - tileHrefs.length * tileWidth) / Math.max(1, tileHrefs.length - 1);
-    await Promise.all([page.waitForURL((url) => url.pathname === tileHrefs[1]), page.mouse.click(box.x + tileWidth + gap + tileWidth / 2, box.y + box.height / 2)]);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === tileHrefs[1]),
+      page.mouse.click(box.x + tileWidth + gap + tileWidth / 2, box.y + box.height / 2),
+    ]);
     await page.waitForFunction(() => document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth > 0);
     assert.deepEqual(problems, []);
     await page.close();
@@ -227,7 +238,8 @@ describe("the demo site in Chromium", { skip }, () => {
       for (const url of urls) {
         const { page, problems } = await open(context, server.origin + url, DESKTOP, colorScheme);
         await loadAllImages(page);
-        for (const v of await seriousViolations(page)) found.push(`${colorScheme} ${url}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(" | ")}`);
+        for (const v of await seriousViolations(page))
+          found.push(`${colorScheme} ${url}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(" | ")}`);
         assert.deepEqual(problems, [], url);
         await page.close();
       }
@@ -269,8 +281,10 @@ describe("the demo site in Chromium", { skip }, () => {
         // (No helper functions in here: the bundler would wrap them in a helper the page does not have.)
         const what = `${el.tagName.toLowerCase()} "${(el.textContent ?? "").trim().slice(0, 40)}"`;
         if (own && rect.width > 1 && parseFloat(style.fontSize) < 12) issues.push(`${what}: ${style.fontSize} text`);
-        if (own && (rect.left < -0.5 || rect.right > width + 0.5)) issues.push(`${what}: outside the screen (${Math.round(rect.left)}–${Math.round(rect.right)} px)`);
-        if (own && rect.width > 1 && el.scrollWidth > el.clientWidth + 1 && style.overflowX !== "visible") issues.push(`${what}: clipped (${el.scrollWidth} > ${el.clientWidth})`);
+        if (own && (rect.left < -0.5 || rect.right > width + 0.5))
+          issues.push(`${what}: outside the screen (${Math.round(rect.left)}–${Math.round(rect.right)} px)`);
+        if (own && rect.width > 1 && el.scrollWidth > el.clientWidth + 1 && style.overflowX !== "visible")
+          issues.push(`${what}: clipped (${el.scrollWidth} > ${el.clientWidth})`);
       }
       // Every figure cell is on screen: no column hidden behind a sideways scroll.
       for (const table of document.querySelectorAll<HTMLElement>("table.encoder-eval")) {

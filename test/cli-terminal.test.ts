@@ -71,14 +71,20 @@ describe("CLI inside a site", () => {
     assert.match(empty.stderr, /^encoder-compare: dataset folder "data" has no images; make it with `npm run dataset`\n$/);
     // A folder named on the command line gets the importer's command instead.
     const flagged = cli(site, "index", "--dataset", "elsewhere");
-    assert.match(flagged.stderr, /dataset folder "elsewhere" does not exist; put images in it, or make one with `npx encoder-compare dataset import jina-memes --out elsewhere`/);
+    assert.match(
+      flagged.stderr,
+      /dataset folder "elsewhere" does not exist; put images in it, or make one with `npx encoder-compare dataset import jina-memes --out elsewhere`/,
+    );
   });
 
   test("defaults come from the site's plugin options, and --help says where from", () => {
     fillDataset(path.join(site, "data"));
     const help = cli(site, "query", "--help");
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /\nDefaults here \(.*\):\n {2}encoders {2}phash {2}\(the site's \.eleventy\.ts\)\n {2}dataset {3}data {2}\(the site's \.eleventy\.ts\)\n/);
+    assert.match(
+      help.stdout,
+      /\nDefaults here \(.*\):\n {2}encoders {2}phash {2}\(the site's \.eleventy\.ts\)\n {2}dataset {3}data {2}\(the site's \.eleventy\.ts\)\n/,
+    );
     const elsewhere = cli(os.tmpdir(), "index", "--help");
     assert.match(elsewhere.stdout, /encoders {2}pixels, phash {2}\(plugin default\)/);
     const run = cli(site, "query", "data/1f436.png");

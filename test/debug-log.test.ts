@@ -49,7 +49,11 @@ test("DEBUG=encoder-compare* prints what the engine did; without it nothing; nev
     fs.rmSync(path.join(site, ".cache"), { recursive: true, force: true });
     const verbose = build(site, "encoder-compare*");
     const lines = debugLines(verbose);
-    const has = (area: string, what: RegExp) => assert.ok(lines.some((l) => l.includes(`encoder-compare:${area} `) && what.test(l)), `${area} ${what}\n${verbose}`);
+    const has = (area: string, what: RegExp) =>
+      assert.ok(
+        lines.some((l) => l.includes(`encoder-compare:${area} `) && what.test(l)),
+        `${area} ${what}\n${verbose}`,
+      );
     has("dataset", /data listed in \d+ ms: 4 images, 0 skipped/);
     has("models", /pixels: model from /);
     has("search", /pixels × .*data: js index built \(4 rows, \+4 −0/);

@@ -636,7 +636,12 @@ test("cache paths come from the URL: source, revision (or _), file; unsafe parts
   assert.equal(hf, join("/m", "huggingface.co", "Xenova", "clip-vit-base-patch32", "main", "onnx", "vision_model.onnx"));
   assert.equal(cachedFilePath("/m", "http://127.0.0.1:8080/a/b.onnx"), join("/m", "127.0.0.1_8080", "a", "_", "b.onnx"));
   assert.equal(cachedFilePath("/m", "http://[::1]:1/b.onnx"), join("/m", "__1_1", "_", "b.onnx"));
-  for (const url of ["https://h.example/a/%2e%2e%2fx/b.onnx", "https://h.example/a/..%2fx/b.onnx", "https://h.example/a/resolve/a%5Cb/c.onnx", "https://h.example/"]) {
+  for (const url of [
+    "https://h.example/a/%2e%2e%2fx/b.onnx",
+    "https://h.example/a/..%2fx/b.onnx",
+    "https://h.example/a/resolve/a%5Cb/c.onnx",
+    "https://h.example/",
+  ]) {
     assert.throws(() => cachedFilePath("/m", url), /Model URL/, url);
   }
 });

@@ -44,7 +44,8 @@ describe("dataset files that are not what they claim", () => {
     // An SVG with a script and a reference to a file outside: rendered as a picture, nothing run or read.
     fs.writeFileSync(
       path.join(data, "scripted.svg"),
-      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="48" height="48"><script>alert(1)</script><rect width="48" height="48" fill="#36c"/><image xlink:href="file:///etc/hostname" width="10" height="10"/></svg>`,
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="48" height="48">` +
+        `<script>alert(1)</script><rect width="48" height="48" fill="#36c"/><image xlink:href="file:///etc/hostname" width="10" height="10"/></svg>`,
     );
     // Invalid ones: skipped and reported, never fatal.
     fs.writeFileSync(path.join(data, "zero.png"), "");
@@ -145,7 +146,33 @@ describe("fuzz: shortcode arguments", () => {
   const defaults = { k: 3, maxK: 50, encoders: ["pixels"], dataset: "d", includeSelf: false, knownEncoders: ["pixels", "phash"] };
   const random = seededRandom(20261127);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-  const values: unknown[] = ["a.png", "", " ", "../x", 0, -1, 1.5, 3, 51, "7", "x", null, undefined, true, [], ["a.png"], [1], {}, { __keywords: true }, NaN, Infinity, "<script>", "pixels,phash", ["pixels"], ["clip"]];
+  const values: unknown[] = [
+    "a.png",
+    "",
+    " ",
+    "../x",
+    0,
+    -1,
+    1.5,
+    3,
+    51,
+    "7",
+    "x",
+    null,
+    undefined,
+    true,
+    [],
+    ["a.png"],
+    [1],
+    {},
+    { __keywords: true },
+    NaN,
+    Infinity,
+    "<script>",
+    "pixels,phash",
+    ["pixels"],
+    ["clip"],
+  ];
   const keys = ["k", "encoders", "dataset", "includeSelf", "rankOf", "size", "__proto__", "constructor", "toString"];
   test("500 random calls: a request or a ShortcodeArgumentError, never anything else", () => {
     for (let i = 0; i < 500; i++) {
@@ -190,7 +217,12 @@ describe("fuzz: HTML escaping", () => {
       for (const text of [caption, label, dataset]) assert.ok(html.includes(escapeHtml(text)), `missing escaped ${JSON.stringify(text)}`);
       // Remove every attribute value and every escaped text run; no "<" may come from the inputs.
       const tags = html.replace(/"[^"]*"/g, '""').match(/<[^>]*>/g) ?? [];
-      for (const tag of tags) assert.match(tag, /^<\/?(table|caption|span|colgroup|col|thead|tr|th|tbody|td|img|ol|ul|li|data|p|a|div|figure|figcaption|strong|em|small|br)( [a-z0-9-]+(="")?)*>$/, `unexpected tag ${tag} for ${JSON.stringify({ caption, label, alt, dataset })}`);
+      for (const tag of tags)
+        assert.match(
+          tag,
+          /^<\/?(table|caption|span|colgroup|col|thead|tr|th|tbody|td|img|ol|ul|li|data|p|a|div|figure|figcaption|strong|em|small|br)( [a-z0-9-]+(="")?)*>$/,
+          `unexpected tag ${tag} for ${JSON.stringify({ caption, label, alt, dataset })}`,
+        );
       assert.ok(!/\n\s*\n/.test(html));
     }
   });

@@ -66,7 +66,20 @@ describe("memes.json reading and sampling", () => {
       [19, 5, 14, 4, 9],
     );
     const planned = planImages(
-      parseMemesJson([{ name: "T", generated_memes: [{ image_url: "//i.imgflip.com/abc.jpg" }, { image_url: "http://i.imgflip.com/abc.png" }, { image_url: "/x/../we ird%20name!.gif" }, {}] }], "t"),
+      parseMemesJson(
+        [
+          {
+            name: "T",
+            generated_memes: [
+              { image_url: "//i.imgflip.com/abc.jpg" },
+              { image_url: "http://i.imgflip.com/abc.png" },
+              { image_url: "/x/../we ird%20name!.gif" },
+              {},
+            ],
+          },
+        ],
+        "t",
+      ),
       new URL("https://mirror.example/memes.json"),
     );
     assert.deepEqual(
@@ -81,7 +94,13 @@ describe("memes.json reading and sampling", () => {
   });
 
   test("https only, plain http only to loopback", () => {
-    for (const ok of ["https://example.com/m.json", "http://127.0.0.1:8080/m.json", "http://localhost/m.json", "http://[::1]:3000/m.json", "http://127.1.2.3/x"]) {
+    for (const ok of [
+      "https://example.com/m.json",
+      "http://127.0.0.1:8080/m.json",
+      "http://localhost/m.json",
+      "http://[::1]:3000/m.json",
+      "http://127.1.2.3/x",
+    ]) {
       assert.doesNotThrow(() => assertAllowedUrl(new URL(ok), "memes.json URL"), ok);
     }
     for (const bad of ["http://example.com/m.json", "ftp://example.com/m.json", "file:///etc/passwd", "http://10.0.0.1/m.json"]) {
@@ -136,7 +155,8 @@ describe("importing from a loopback mirror", () => {
     const routes: Record<string, (count: number, res: http.ServerResponse) => void> = {};
     for (const [p, body] of images) routes[p] = send(body, "image/*");
     routes["/img/flaky.jpg"] = (count, res) => (count === 1 ? res.writeHead(503).end() : send(images.get("/img/ok0.jpg")!, "image/jpeg")(count, res));
-    routes["/img/busy.png"] = (count, res) => (count === 1 ? res.writeHead(429, { "retry-after": "0" }).end() : send(images.get("/img/ok1.png")!, "image/png")(count, res));
+    routes["/img/busy.png"] = (count, res) =>
+      count === 1 ? res.writeHead(429, { "retry-after": "0" }).end() : send(images.get("/img/ok1.png")!, "image/png")(count, res);
     routes["/img/broken.jpg"] = (_, res) => res.writeHead(500).end("oops");
     routes["/img/page.jpg"] = (_, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!DOCTYPE html><p>removed</p>");
     routes["/img/moved.jpg"] = (_, res) => res.writeHead(302, { location: "/img/ok2.jpg" }).end();
@@ -216,7 +236,10 @@ describe("importing from a loopback mirror", () => {
     assert.match(reasons.broken, /^HTTP 500$/);
     assert.match(reasons.page, /^not an image \(starts with "<!DOCTYPE html><"\)$/);
     assert.match(reasons["meme-9"], /no image URL in memes\.json/);
-    assert.match(reasons.insecure, /^redirect from http:\/\/127\.0\.0\.1:\d+\/img\/insecure\.jpg to http:\/\/example\.com\/x\.jpg refused: only https URLs are allowed/);
+    assert.match(
+      reasons.insecure,
+      /^redirect from http:\/\/127\.0\.0\.1:\d+\/img\/insecure\.jpg to http:\/\/example\.com\/x\.jpg refused: only https URLs are allowed/,
+    );
     assert.ok(mirror.maxInFlight <= 3, `at most 3 downloads at once, saw ${mirror.maxInFlight}`);
     assert.equal(mirror.requests.get("/img/flaky.jpg"), 2, "a 503 is retried");
     assert.equal(mirror.requests.get("/img/busy.png"), 2, "a 429 is retried");
@@ -225,7 +248,13 @@ describe("importing from a loopback mirror", () => {
 
     const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"));
     assert.equal(manifest.name, "jina-memes");
-    assert.deepEqual(manifest.source, { url: `${mirror.origin}/memes.json`, memesJsonSha256: manifest.source.memesJsonSha256, seed: 42, limit: 100, memes: 15 });
+    assert.deepEqual(manifest.source, {
+      url: `${mirror.origin}/memes.json`,
+      memesJsonSha256: manifest.source.memesJsonSha256,
+      seed: 42,
+      limit: 100,
+      memes: 15,
+    });
     const byId = Object.fromEntries(manifest.images.map((i: { id: string }) => [i.id, i]));
     assert.deepEqual(byId.ok0, { id: "ok0", file: "images/ok0.jpg", caption: "much <wow>", group: "Doge" });
     assert.deepEqual(byId.ok3, { id: "ok3", file: "images/ok3.png", caption: "Buff Doge vs. Cheems", group: "Buff Doge vs. Cheems" });
@@ -286,7 +315,9 @@ describe("importing from a loopback mirror", () => {
     const out = { write: (c: string) => (chunks.out += c) };
     const err = { write: (c: string) => (chunks.err += c) };
     const target = path.join(dir, "cli");
-    const code = await main(["dataset", "import", "jina-memes", "--out", target, "--concurrency", "2", "--retries", "0"], out, err, { ENCODER_COMPARE_DATASET_URL: `${mirror.origin}/memes.json` });
+    const code = await main(["dataset", "import", "jina-memes", "--out", target, "--concurrency", "2", "--retries", "0"], out, err, {
+      ENCODER_COMPARE_DATASET_URL: `${mirror.origin}/memes.json`,
+    });
     assert.equal(code, 0, chunks.err + chunks.out);
     assert.equal(chunks.out.trim(), path.join(target, "manifest.json"));
     assert.match(chunks.err, new RegExp(`memes\\.json: downloading ${mirror.origin}/memes\\.json`));

@@ -173,7 +173,16 @@ describe("a new process", () => {
     fs.copyFileSync(path.join(EMOJI_DIR, EMOJI[2000]), path.join(dir, "img-100.png"));
     const second = engineFor(root, "auto", { annThreshold: 10 });
     const patched = await build(second, dir);
-    assert.deepEqual(onlyUpdate(patched.updates), { encoder: "pixels", dataset: dir, backend: "ann", rows: 31, added: 1, removed: 0, rebuilt: false, fromCache: true });
+    assert.deepEqual(onlyUpdate(patched.updates), {
+      encoder: "pixels",
+      dataset: dir,
+      backend: "ann",
+      rows: 31,
+      added: 1,
+      removed: 0,
+      rebuilt: false,
+      fromCache: true,
+    });
     assert.equal(patched.stats.embedded, 1);
     const exact = engineFor(root, "js");
     assertSameResults(patched.indexed, (await build(exact, dir)).indexed);

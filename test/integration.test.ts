@@ -71,7 +71,12 @@ function writeFixture(): { entries: Entry[]; queries: string[] } {
 
 async function referenceVector(encoderId: string, file: string): Promise<Float64Array> {
   const spec = BUILTIN_ENCODERS.find((e) => e.id === encoderId)!;
-  const tensor = { data: pixelsToTensor(await decodeForModel(file, spec.preprocess, DECODE), spec.preprocess), batch: 1, height: spec.preprocess.cropHeight, width: spec.preprocess.cropWidth };
+  const tensor = {
+    data: pixelsToTensor(await decodeForModel(file, spec.preprocess, DECODE), spec.preprocess),
+    batch: 1,
+    height: spec.preprocess.cropHeight,
+    width: spec.preprocess.cropWidth,
+  };
   return encoderId === "pixels" ? referencePixels(tensor)[0] : referencePhash(tensor)[0].embedding;
 }
 
@@ -90,7 +95,8 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
   const datasetVectors = await Promise.all(entries.map((e) => referenceVector(encoderId, path.join(WORK, "dataset", e.file))));
   const lines = [
     `<table class="encoder-compare" data-encoder="${encoderId}">`,
-    `<caption><span class="ec-encoder">${escape(spec.label)}</span> <span class="ec-scope">top 2 of ${entries.length} images in mini &lt;set&gt;, by cosine similarity</span></caption>`,
+    `<caption><span class="ec-encoder">${escape(spec.label)}</span> ` +
+      `<span class="ec-scope">top 2 of ${entries.length} images in mini &lt;set&gt;, by cosine similarity</span></caption>`,
     `<colgroup><col class="ec-col-query"><col class="ec-col-results"></colgroup>`,
     `<thead><tr><th scope="col">Query image</th><th scope="col">Top 2 results</th></tr></thead>`,
     `<tbody>`,
@@ -113,26 +119,41 @@ async function expectedTable(encoderId: string, entries: Entry[], queries: strin
     const alt = `Top 2 results for ${queryAlt} by ${spec.label}, side by side in the order of the list below`;
     const full = (sha: string, file: string) => `/encoder-compare/${fullImageName(sha, file, "png")}`;
     const tileShare = ((100 * TILE) / (2 * TILE + 8)).toFixed(3);
-    const tileLinks = ranked.map((r, i) => `<a href="${full(r.e.sha256, r.e.file)}" tabindex="-1" title="${i + 1}. ${escape(r.e.caption)} (cosine ${r.score.toFixed(3)})"></a>`);
+    const tileLinks = ranked.map(
+      (r, i) => `<a href="${full(r.e.sha256, r.e.file)}" tabindex="-1" title="${i + 1}. ${escape(r.e.caption)} (cosine ${r.score.toFixed(3)})"></a>`,
+    );
     lines.push(
       `<tr>`,
-      `<td class="ec-query"><a href="${full(querySha, query)}"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" alt="${escape(queryAlt)}" loading="lazy" decoding="async"></a></td>`,
+      `<td class="ec-query"><a href="${full(querySha, query)}"><img class="ec-query-image" src="/encoder-compare/${thumb}.webp" ` +
+        `srcset="/encoder-compare/${thumb}.webp 1x, /encoder-compare/${thumb}@2x.webp 2x" width="${TILE}" height="${TILE}" ` +
+        `alt="${escape(queryAlt)}" loading="lazy" decoding="async"></a></td>`,
       `<td class="ec-results">`,
       `<div class="ec-montage">`,
-      `<img class="ec-montage-image" src="/encoder-compare/${montage}.webp" srcset="/encoder-compare/${montage}.webp 1x, /encoder-compare/${montage}@2x.webp 2x" width="${2 * TILE + 8}" height="${TILE}" alt="${escape(alt)}" loading="lazy" decoding="async">` +
+      `<img class="ec-montage-image" src="/encoder-compare/${montage}.webp" ` +
+        `srcset="/encoder-compare/${montage}.webp 1x, /encoder-compare/${montage}@2x.webp 2x" width="${2 * TILE + 8}" height="${TILE}" ` +
+        `alt="${escape(alt)}" loading="lazy" decoding="async">` +
         `<div class="ec-tiles" style="--ec-tile-share:${tileShare}%" aria-hidden="true">${tileLinks.join("")}</div>`,
       `</div>`,
       `<ol class="ec-hits">`,
       ...ranked.map((r) => {
         const match = r.e.id.startsWith(`${group}--`);
-        const mark = group === undefined ? "" : match ? `<span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span>` : `<span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>`;
+        const mark =
+          group === undefined
+            ? ""
+            : match
+              ? `<span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span>`
+              : `<span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>`;
         const cls = group === undefined ? "" : match ? ` class="ec-match"` : ` class="ec-miss"`;
-        return `<li${cls}>${mark}<a class="ec-caption" href="${full(r.e.sha256, r.e.file)}">${escape(r.e.caption)}</a> <span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`;
+        return (
+          `<li${cls}>${mark}<a class="ec-caption" href="${full(r.e.sha256, r.e.file)}">${escape(r.e.caption)}</a> ` +
+          `<span class="ec-score">cosine <data value="${r.score.toFixed(3)}">${r.score.toFixed(3)}</data></span></li>`
+        );
       }),
       `</ol>`,
     );
     if (group !== undefined) lines.push(`<p class="ec-tally">${ranked.filter((r) => r.e.id.startsWith(`${group}--`)).length} of 2 results are ${group}</p>`);
-    if (entries.some((e) => e.sha256 === querySha)) lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
+    if (entries.some((e) => e.sha256 === querySha))
+      lines.push(`<p class="ec-self">The query image is itself in the dataset; it is left out of its own results.</p>`);
     lines.push(`</td>`, `</tr>`);
   }
   lines.push(`</tbody>`, `</table>`);

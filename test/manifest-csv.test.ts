@@ -55,7 +55,8 @@ describe("a dataset with manifest.csv", () => {
   test("loads ids, captions with commas/quotes/newlines and groups; columns in any order; extra columns ignored", () => {
     const folder = dataset(
       "ok",
-      'group,file,id,caption,notes\r\ndog,img/dog.png,dog-1,"Dog, ""good"" boy",x\r\ndog,img/dog2.png,dog-2,"two\nlines",\r\n,img/cat.png,cat,,y\r\ncat,img/cat-copy.png,cat-copy,copy,\r\n',
+      'group,file,id,caption,notes\r\ndog,img/dog.png,dog-1,"Dog, ""good"" boy",x\r\ndog,img/dog2.png,dog-2,"two\nlines",\r\n' +
+        ",img/cat.png,cat,,y\r\ncat,img/cat-copy.png,cat-copy,copy,\r\n",
       { "img/dog.png": "1f436", "img/dog2.png": "1f415", "img/cat.png": "1f431", "img/cat-copy.png": "1f431" },
     );
     const loaded = loadDataset(folder);
@@ -87,7 +88,10 @@ describe("a dataset with manifest.csv", () => {
     const emptyFile = dataset("empty-file", "id,file\na,\n");
     assert.throws(() => loadDataset(emptyFile), /row 2 \(line 2\) has no "file"/);
     const broken = dataset("broken", 'id,file\na,"img/a.png\n');
-    assert.throws(() => loadDataset(broken), (error: Error) => /manifest\.csv is not valid CSV: line 2: a quoted field is never closed/.test(error.message) && error.cause instanceof Error);
+    assert.throws(
+      () => loadDataset(broken),
+      (error: Error) => /manifest\.csv is not valid CSV: line 2: a quoted field is never closed/.test(error.message) && error.cause instanceof Error,
+    );
   });
 
   test("manifest.json and manifest.csv together are refused", () => {

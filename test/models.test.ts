@@ -67,7 +67,11 @@ function writeDataset(): string {
 
 function engine(modelsDir: string, extra: Partial<EngineOptions> = {}, specs: EncoderSpec[] = []) {
   const warnings: string[] = [];
-  const e = testEngine(modelsDir, { cacheDir: path.join(modelsDir, "store"), limitInputPixels: 1e7, modelsDir, offline: false, warn: (w) => warnings.push(w), ...extra }, specs);
+  const e = testEngine(
+    modelsDir,
+    { cacheDir: path.join(modelsDir, "store"), limitInputPixels: 1e7, modelsDir, offline: false, warn: (w) => warnings.push(w), ...extra },
+    specs,
+  );
   return { engine: e, warnings };
 }
 
@@ -150,7 +154,12 @@ describe("model sources over a loopback server", () => {
     assert.equal(result.standInFor?.spec.id, "clip-vit-b32");
     assert.match(result.standInFor!.reason, /mismatch/);
     assert.match(warnings.join("\n"), /CLIP ViT-B\/32 not available \(.*mismatch.*\): its tables use pixels as a stand-in/);
-    assert.deepEqual(fs.readdirSync(path.dirname(cachedFilePath(models, modelFileRequests(clip)[0]!.url))).filter((f) => !f.endsWith(".lock") && !f.endsWith(".unavailable.json")), []);
+    assert.deepEqual(
+      fs
+        .readdirSync(path.dirname(cachedFilePath(models, modelFileRequests(clip)[0]!.url)))
+        .filter((f) => !f.endsWith(".lock") && !f.endsWith(".unavailable.json")),
+      [],
+    );
     await e.close();
   });
 
@@ -222,8 +231,10 @@ describe("model sources over a loopback server", () => {
     assert.equal(
       caption,
       // What ran leads, the stand-in mark follows; the reason in plain words, the HTTP detail in the title.
-      `<caption><span class="ec-encoder">pixels (16×16 thumbnail)</span> <span class="ec-standin" title="the model hub did not serve the file (Tiny gone: HTTP 404 from ${base}/missing.onnx)">stand-in for Tiny gone</span> ` +
-        `<span class="ec-reason">(the model hub did not serve the file)</span> <span class="ec-scope">top 1 of 4 images in dataset, by cosine similarity</span></caption>`,
+      `<caption><span class="ec-encoder">pixels (16×16 thumbnail)</span> ` +
+        `<span class="ec-standin" title="the model hub did not serve the file (Tiny gone: HTTP 404 from ${base}/missing.onnx)">stand-in for Tiny gone</span> ` +
+        `<span class="ec-reason">(the model hub did not serve the file)</span> ` +
+        `<span class="ec-scope">top 1 of 4 images in dataset, by cosine similarity</span></caption>`,
     );
     assert.deepEqual(summaries[0].encoders.map((e) => e.id), ["gone→pixels"]);
   });

@@ -13,6 +13,7 @@ import { describeRun, mergeRuns, plainReason, standInNotice } from "../plugins/e
 import { tallySentence } from "../plugins/encoder-compare/render/relevance.ts";
 import { withArticle } from "../scripts/make-demo-dataset.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
+import { joinRegExp } from "./support/regexp.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/pages");
@@ -28,10 +29,19 @@ describe("display strings of an encoder run", () => {
     assert.equal(d.reason, "the model hub could not be reached");
     assert.equal(
       d.html,
-      `<span class="ec-encoder">pixels (16×16 thumbnail)</span> <span class="ec-standin" title="the model hub could not be reached (CLIP ViT-B/32: cannot reach huggingface.co (ENOTFOUND))">stand-in for CLIP ViT-B/32</span>`,
+      `<span class="ec-encoder">pixels (16×16 thumbnail)</span> ` +
+        `<span class="ec-standin" title="the model hub could not be reached (CLIP ViT-B/32: cannot reach huggingface.co (ENOTFOUND))">` +
+        `stand-in for CLIP ViT-B/32</span>`,
     );
     assert.deepEqual(describeRun({ ran: pixels, standingInFor: [] }), {
-      id: "pixels", label: pixels.label, mark: "", name: pixels.label, shortName: "pixels", reason: "", detail: "", html: `<span class="ec-encoder">pixels (16×16 thumbnail)</span>`,
+      id: "pixels",
+      label: pixels.label,
+      mark: "",
+      name: pixels.label,
+      shortName: "pixels",
+      reason: "",
+      detail: "",
+      html: `<span class="ec-encoder">pixels (16×16 thumbnail)</span>`,
     });
   });
 
@@ -62,7 +72,10 @@ describe("display strings of an encoder run", () => {
 
   test("the page notice names every replaced model once", () => {
     const notice = standInNotice([clip, { id: "bit-m-r50x1", label: "BiT-M R50x1", reason: "cannot reach huggingface.co (ECONNREFUSED)" }]);
-    assert.equal(notice?.text, "Built with stand-ins for CLIP ViT-B/32 and BiT-M R50x1: the model hub could not be reached, so their tables show simple built-in encoders instead.");
+    assert.equal(
+      notice?.text,
+      "Built with stand-ins for CLIP ViT-B/32 and BiT-M R50x1: the model hub could not be reached, so their tables show simple built-in encoders instead.",
+    );
     assert.equal(standInNotice([]), undefined);
   });
 
@@ -112,26 +125,36 @@ describe("renderDisagreements", () => {
       row,
       [
         `<tr data-query="cheese--twitter">`,
-        `<td class="ec-query"><a href="/ec/q.png"><img class="ec-query-image" src="/ec/t.webp" srcset="/ec/t.webp 1x, /ec/t@2x.webp 2x" width="8" height="8" alt="Cheese &lt;b&gt;" loading="lazy" decoding="async"></a>` +
-          `<p><span class="ec-caption">Cheese &lt;b&gt;</span> <span class="ec-group"><span class="ec-group-word">group</span> <span class="ec-group-name">cheese</span></span></p></td>`,
+        `<td class="ec-query"><a href="/ec/q.png"><img class="ec-query-image" src="/ec/t.webp" srcset="/ec/t.webp 1x, /ec/t@2x.webp 2x" ` +
+          `width="8" height="8" alt="Cheese &lt;b&gt;" loading="lazy" decoding="async"></a>` +
+          `<p><span class="ec-caption">Cheese &lt;b&gt;</span> ` +
+          `<span class="ec-group"><span class="ec-group-word">group</span> <span class="ec-group-name">cheese</span></span></p></td>`,
         `<td class="ec-results">`,
         `<p class="ec-first-relevant">First cheese result under pixels (stand-in for clip-vit-b32): #434</p>`,
         `<ol class="ec-hits">`,
-        `<li class="ec-miss"><span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span><a class="ec-caption" href="/ec/f.png">Fire</a> <span class="ec-score">cosine <data value="0.500">0.500</data></span></li>`,
+        `<li class="ec-miss"><span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>` +
+          `<a class="ec-caption" href="/ec/f.png">Fire</a> <span class="ec-score">cosine <data value="0.500">0.500</data></span></li>`,
         `</ol>`,
         `<p class="ec-tally">0 of 1 result is cheese</p>`,
         `</td>`,
         `<td class="ec-results">`,
         `<p class="ec-first-relevant">First cheese result under phash: #1</p>`,
         `<ol class="ec-hits">`,
-        `<li class="ec-match"><span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span><a class="ec-caption" href="/ec/c.png">Cheese</a> <span class="ec-score">cosine <data value="-0.250">-0.250</data></span></li>`,
+        `<li class="ec-match"><span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span>` +
+          `<a class="ec-caption" href="/ec/c.png">Cheese</a> <span class="ec-score">cosine <data value="-0.250">-0.250</data></span></li>`,
         `</ol>`,
         `<p class="ec-tally">1 of 1 result is cheese</p>`,
         `</td>`,
         `</tr>`,
       ].join("\n"),
     );
-    assert.match(html, /<thead><tr><th scope="col">Query<\/th><th scope="col"><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span> <span class="ec-standin" [^>]*>stand-in for CLIP ViT-B\/32<\/span><\/th>/);
+    assert.match(
+      html,
+      joinRegExp(
+        /<thead><tr><th scope="col">Query<\/th><th scope="col">/,
+        /<span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span> <span class="ec-standin" [^>]*>stand-in for CLIP ViT-B\/32<\/span><\/th>/,
+      ),
+    );
   });
 });
 
@@ -146,7 +169,13 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
     fs.copyFileSync(EMOJI("google", "1f415"), path.join(content, "p/dog.png"));
     fs.writeFileSync(path.join(content, "p/index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${body}\n`);
     const rel = (p: string) => path.relative(ROOT, p);
-    const pages = await buildWithPlugin(content, path.join(WORK, `_site-${builds}`), { dataset: rel(dataset), cacheDir: rel(path.join(WORK, "cache")), encoders: ["pixels", "phash"], k: 2, ...extra });
+    const pages = await buildWithPlugin(content, path.join(WORK, `_site-${builds}`), {
+      dataset: rel(dataset),
+      cacheDir: rel(path.join(WORK, "cache")),
+      encoders: ["pixels", "phash"],
+      k: 2,
+      ...extra,
+    });
     return pages.find((p) => p.url === "/p/")!.content;
   };
 
@@ -178,14 +207,34 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
     const html = await build(`<% encoderCompare "dog.png", layout="versus", expect="dog-face" %>`);
     assert.equal((html.match(/<table class="encoder-compare-versus"/g) ?? []).length, 1);
     assert.equal((html.match(/<table class="encoder-compare"/g) ?? []).length, 0);
-    assert.match(html, /<thead><tr><th scope="col" class="ec-rank">Rank<\/th><th scope="col"><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span><\/th><th scope="col"><span class="ec-encoder">phash \(64-bit DCT hash\)<\/span><\/th><\/tr><\/thead>/);
+    assert.match(
+      html,
+      joinRegExp(
+        /<thead><tr><th scope="col" class="ec-rank">Rank<\/th>/,
+        /<th scope="col"><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span><\/th>/,
+        /<th scope="col"><span class="ec-encoder">phash \(64-bit DCT hash\)<\/span><\/th><\/tr><\/thead>/,
+      ),
+    );
     assert.equal((html.match(/<tr><th scope="row" class="ec-rank">\d<\/th>/g) ?? []).length, 2);
-    assert.match(html, /<tfoot><tr><th scope="row" class="ec-rank">Total<\/th><td><p class="ec-tally">\d of 2 results are dog-face<\/p><\/td><td><p class="ec-tally">\d of 2 results are dog-face<\/p><\/td><\/tr><\/tfoot>/);
+    assert.match(
+      html,
+      joinRegExp(
+        /<tfoot><tr><th scope="row" class="ec-rank">Total<\/th>/,
+        /<td><p class="ec-tally">\d of 2 results are dog-face<\/p><\/td><td><p class="ec-tally">\d of 2 results are dog-face<\/p><\/td><\/tr><\/tfoot>/,
+      ),
+    );
   });
 
   test("the scoreboard: per encoder and query, matches in the top k and the first match's rank", async () => {
     const html = await build(`<% encoderScoreboard "doge.png", "dog.png", expect=["dog-face"] %>`);
-    const cells = [...html.matchAll(/<td data-matches="(\d)"><strong>(\d) of 2<\/strong> <span class="ec-sr">([^<]*)<\/span><span class="ec-scope">are dog-face; first match at #(\d+)<\/span><\/td>/g)];
+    const cells = [
+      ...html.matchAll(
+        joinRegExp(
+          /<td data-matches="(\d)"><strong>(\d) of 2<\/strong> <span class="ec-sr">([^<]*)<\/span>/,
+          /<span class="ec-scope">are dog-face; first match at #(\d+)<\/span><\/td>/g,
+        ),
+      ),
+    ];
     assert.equal(cells.length, 4, html);
     for (const [, matches, shown, , first] of cells) {
       assert.equal(matches, shown);
@@ -197,10 +246,17 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
   test("a stand-in that duplicates a listed encoder shares its table, which says both", async () => {
     const offline = { offline: true, modelsDir: path.relative(ROOT, path.join(WORK, "no-models")) };
     const html = await build(`<% encoderCompare "dog.png", encoders=["clip-vit-b32", "pixels", "phash"] %>`, offline);
-    assert.deepEqual([...html.matchAll(/<table class="encoder-compare" data-encoder="([^"]+)"( data-ran="[^"]+")?>/g)].map((m) => m[1]), ["clip-vit-b32,pixels", "phash"]);
+    assert.deepEqual(
+      [...html.matchAll(/<table class="encoder-compare" data-encoder="([^"]+)"( data-ran="[^"]+")?>/g)].map((m) => m[1]),
+      ["clip-vit-b32,pixels", "phash"],
+    );
     assert.match(
       html,
-      /<caption><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span> <span class="ec-standin" title="[^"]*">also standing in for CLIP ViT-B\/32<\/span> <span class="ec-reason">\(the build ran offline and the model was not in the cache\)<\/span> /,
+      joinRegExp(
+        /<caption><span class="ec-encoder">pixels \(16×16 thumbnail\)<\/span> /,
+        /<span class="ec-standin" title="[^"]*">also standing in for CLIP ViT-B\/32<\/span> /,
+        /<span class="ec-reason">\(the build ran offline and the model was not in the cache\)<\/span> /,
+      ),
     );
   });
 
@@ -208,16 +264,44 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
     const query = path.join(WORK, "content-1/p/dog.png");
     const run = async (...extra: string[]) => {
       let out = "";
-      const args = ["query", path.relative(ROOT, query), "--dataset", path.relative(ROOT, dataset), "--encoders", "clip-vit-b32,phash", "--k", "1", "--cache-dir", path.relative(ROOT, path.join(WORK, "cache")), ...extra];
-      const code = await main(args, { write: (c: string) => (out += c) }, { write: () => true }, { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "no-models") });
+      const args = [
+        "query",
+        path.relative(ROOT, query),
+        "--dataset",
+        path.relative(ROOT, dataset),
+        "--encoders",
+        "clip-vit-b32,phash",
+        "--k",
+        "1",
+        "--cache-dir",
+        path.relative(ROOT, path.join(WORK, "cache")),
+        ...extra,
+      ];
+      const code = await main(
+        args,
+        { write: (c: string) => (out += c) },
+        { write: () => true },
+        { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "no-models") },
+      );
       assert.equal(code, 0);
       return out;
     };
     const [{ results }] = JSON.parse(await run("--json"));
-    assert.deepEqual(results.map((r: any) => [r.encoderId, r.standingInFor]), [
-      ["pixels", { encoderId: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "the build ran offline and the model was not in the cache", detail: "offline and not in the cache" }],
-      ["phash", undefined],
-    ]);
+    assert.deepEqual(
+      results.map((r: any) => [r.encoderId, r.standingInFor]),
+      [
+        [
+          "pixels",
+          {
+            encoderId: "clip-vit-b32",
+            label: "CLIP ViT-B/32",
+            reason: "the build ran offline and the model was not in the cache",
+            detail: "offline and not in the cache",
+          },
+        ],
+        ["phash", undefined],
+      ],
+    );
     assert.match(await run(), /\n {4}pixels \(stand-in for clip-vit-b32\) +phash \(64-bit DCT hash\) *\n/);
   });
 
@@ -229,7 +313,10 @@ describe("relevance marks, layout=\"versus\" and the scoreboard through Eleventy
       return messages.join("\n");
     };
     await assert.rejects(build(`<% encoderCompare "dog.png", expect="dogs" %>`), (error) => {
-      assert.match(chain(error), /p\/index\.md: encoderCompare: expect="dogs": dataset mini has no group "dogs"; its groups look like "cat-face", "dog-face", "fire"/);
+      assert.match(
+        chain(error),
+        /p\/index\.md: encoderCompare: expect="dogs": dataset mini has no group "dogs"; its groups look like "cat-face", "dog-face", "fire"/,
+      );
       return true;
     });
     await assert.rejects(build(`<% encoderScoreboard "dog.png" %>`), (error) => {

@@ -71,5 +71,8 @@ test("a post added during --serve --incremental shows up on / and /tags/", { tim
   assert.match(tags, /<a class="tag" href="\/tags\/beta\/">beta<\/a>/, log.join("\n"));
   assert.match(fs.readFileSync(path.join(SITE, "_site/tags/beta/index.html"), "utf8"), /A second post/);
   // Posts link to their neighbours through the same collection.
-  assert.match(fs.readFileSync(path.join(SITE, "_site/posts/first/index.html"), "utf8"), /<a class="post-nav-newer" href="\/posts\/second\/"><span>Newer<\/span> A second post<\/a>/);
+  assert.match(
+    fs.readFileSync(path.join(SITE, "_site/posts/first/index.html"), "utf8"),
+    /<a class="post-nav-newer" href="\/posts\/second\/"><span>Newer<\/span> A second post<\/a>/,
+  );
 });

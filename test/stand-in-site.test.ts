@@ -19,7 +19,9 @@ const RAN = ["pixels", "phash"];
 describe("the stand-in scan", () => {
   test("flags what the seed build showed: a real name leading a stand-in row, unmarked chart text and rankOf lines", () => {
     const seen = [
-      `<tr data-encoder="clip-vit-b32"><th scope="row"><span class="ec-encoder">CLIP ViT-B/32</span> <span class="ec-note">(stand-in ran: pixels (16×16 thumbnail))</span></th><td class="ec-best"><strong><data value="0.069">0.069</data></strong> best</td></tr>`,
+      `<tr data-encoder="clip-vit-b32"><th scope="row"><span class="ec-encoder">CLIP ViT-B/32</span> ` +
+        `<span class="ec-note">(stand-in ran: pixels (16×16 thumbnail))</span></th>` +
+        `<td class="ec-best"><strong><data value="0.069">0.069</data></strong> best</td></tr>`,
       `<desc id="x-desc">P@10: clip-vit-b32 0.069 (best), bit-m-r50x1 0.051.</desc>`,
       `<p class="ec-first-relevant">First same-group result under clip-vit-b32: #434</p>`,
       `<li class="post-card"><h2><a href="/p/">Round two</a></h2><p class="post-card-summary">CLIP against BigTransfer on a meme dataset</p></li>`,
@@ -29,7 +31,8 @@ describe("the stand-in scan", () => {
 
   test("accepts what ran leading, with the mark", () => {
     const fine = [
-      `<tr><th><span class="ec-encoder">pixels (16×16 thumbnail)</span> <span class="ec-standin">also standing in for CLIP ViT-B/32</span></th><td>0.069</td></tr>`,
+      `<tr><th><span class="ec-encoder">pixels (16×16 thumbnail)</span> ` +
+        `<span class="ec-standin">also standing in for CLIP ViT-B/32</span></th><td>0.069</td></tr>`,
       `<desc>P@10: pixels (also standing in for clip-vit-b32) 0.069 (best).</desc>`,
       `<p>dog-face--twitter is #5 under pixels (stand-in for clip-vit-b32), cosine 0.734</p>`,
       `<p>CLIP learned from captions.</p>`,
@@ -51,7 +54,11 @@ describe("a stand-in build of the demo site", () => {
     // An empty model cache and offline: CLIP and BiT run as their stand-ins.
     const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: modelsDir };
     await run("npx", ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"], { cwd: ROOT, env });
-    await run("npx", ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, site)}`], { cwd: ROOT, env, maxBuffer: 16 << 20 });
+    await run("npx", ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, site)}`], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 16 << 20,
+    });
   });
 
   after(() => {
@@ -68,7 +75,11 @@ describe("a stand-in build of the demo site", () => {
     assert.match(post, /<meta name="description" content="Built with stand-ins for CLIP ViT-B\/32 and BiT-M R50x1: /);
     for (const listing of ["index.html", "tags/encoders/index.html"]) {
       const html = fs.readFileSync(path.join(site, listing), "utf8");
-      assert.match(html, /<p class="post-card-standin"><span class="standin-mark">Stand-ins<\/span> Built with stand-ins for CLIP ViT-B\/32 and BiT-M R50x1: /, listing);
+      assert.match(
+        html,
+        /<p class="post-card-standin"><span class="standin-mark">Stand-ins<\/span> Built with stand-ins for CLIP ViT-B\/32 and BiT-M R50x1: /,
+        listing,
+      );
     }
   });
 });

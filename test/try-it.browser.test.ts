@@ -56,7 +56,13 @@ async function makeQueries(dir: string): Promise<string[]> {
     await save(`crop-${i}`, sharp(member(i)).extract({ left, top, width: Math.floor(width * 0.6), height: Math.floor(height * 0.65) }), i);
   }
   for (let i = 0; i < 8; i++) {
-    await save(`recolour-${i}`, sharp(member(i + 8)).flatten({ background: "#ffffff" }).modulate({ hue: 40 + 35 * i, saturation: 0.6 + 0.1 * i, brightness: 0.85 + 0.04 * i }), i);
+    await save(
+      `recolour-${i}`,
+      sharp(member(i + 8))
+        .flatten({ background: "#ffffff" })
+        .modulate({ hue: 40 + 35 * i, saturation: 0.6 + 0.1 * i, brightness: 0.85 + 0.04 * i }),
+      i,
+    );
   }
   for (let i = 0; i < 8; i++) {
     const source = sharp(member(i + 16)).flatten({ background: "#ffffff" });
@@ -85,7 +91,20 @@ async function makeQueries(dir: string): Promise<string[]> {
 }
 
 async function cliTop5(queries: string[], cacheDir: string): Promise<Map<string, Map<string, Hit[]>>> {
-  const args = ["plugins/encoder-compare/bin.js", "query", "--json", "--k", String(K), "--encoders", ENCODERS.join(","), "--dataset", DATASET, "--cache-dir", cacheDir, ...queries];
+  const args = [
+    "plugins/encoder-compare/bin.js",
+    "query",
+    "--json",
+    "--k",
+    String(K),
+    "--encoders",
+    ENCODERS.join(","),
+    "--dataset",
+    DATASET,
+    "--cache-dir",
+    cacheDir,
+    ...queries,
+  ];
   const { stdout } = await run("node", args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
   const parsed = JSON.parse(stdout) as Array<{ query: string; results: Array<{ encoderId: string; hits: Hit[] }> }>;
   return new Map(parsed.map((q) => [path.basename(q.query), new Map(q.results.map((r) => [r.encoderId, r.hits]))]));
@@ -199,14 +218,20 @@ describe("Try your own image (Chromium)", { skip }, () => {
         const f = figures.get(encoder)!;
         const sameIds = want.map((h) => h.id).join() === hits.map((h) => h.id).join();
         if (sameIds) f.same++;
-        else f.mismatches.push(`${name}: cli ${want.map((h) => `${h.id} ${h.score.toFixed(4)}`).join(", ")} | browser ${hits.map((h) => `${h.id} ${h.score.toFixed(4)}`).join(", ")}`);
+        else
+          f.mismatches.push(
+            `${name}: cli ${want.map((h) => `${h.id} ${h.score.toFixed(4)}`).join(", ")} | ` +
+              `browser ${hits.map((h) => `${h.id} ${h.score.toFixed(4)}`).join(", ")}`,
+          );
         for (const [i, h] of hits.entries()) {
           const cli = want.find((w) => w.id === h.id)?.score ?? want[i]?.score;
           if (cli !== undefined) f.maxDiff = Math.max(f.maxDiff, Math.abs(cli - h.score));
         }
       }
     }
-    const report = [...figures].map(([e, f]) => `${e}: ${f.same}/${queries.length} same top-${K}, max |Δscore| ${f.maxDiff.toExponential(2)}${f.mismatches.map((m) => `\n  ${m}`).join("")}`);
+    const report = [...figures].map(
+      ([e, f]) => `${e}: ${f.same}/${queries.length} same top-${K}, max |Δscore| ${f.maxDiff.toExponential(2)}${f.mismatches.map((m) => `\n  ${m}`).join("")}`,
+    );
     fs.writeFileSync(path.join(WORK, "parity.txt"), report.join("\n") + "\n");
     for (const [encoder, f] of figures) {
       assert.ok(f.same >= queries.length - 1, `${encoder}: ${report.join("\n")}`);

@@ -21,6 +21,7 @@ import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../pl
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { joinRegExp } from "./support/regexp.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
@@ -68,7 +69,9 @@ describe("portable geometry (what the browser runs) equals the build's", () => {
     const random = seededRandom(9);
     const images: Buffer[] = [];
     for (const [width, height, channels] of [[300, 200, 3], [90, 333, 4], [17, 23, 3], [640, 480, 4]] as const) {
-      const data = Buffer.from(Array.from({ length: width * height * channels }, (_, i) => (channels === 4 && i % 4 === 3 ? (i % 8 === 3 ? 255 : 0) : Math.floor(random() * 256))));
+      const data = Buffer.from(
+        Array.from({ length: width * height * channels }, (_, i) => (channels === 4 && i % 4 === 3 ? (i % 8 === 3 ? 255 : 0) : Math.floor(random() * 256))),
+      );
       images.push(await sharp(data, { raw: { width, height, channels } }).png().toBuffer());
     }
     for (const image of images) {
@@ -93,7 +96,10 @@ describe("tryIt option and keyword", () => {
     assert.equal(parseCompareArgs(["a.png", { tryIt: false, __keywords: true }], { ...defaults, tryIt: true }).tryIt, undefined);
     assert.throws(() => parseCompareArgs(["a.png", { tryIt: "yes", __keywords: true }], defaults), /tryIt must be true or false, got "yes"/);
     assert.throws(() => normalizeOptions({ tryIt: 1 as unknown as boolean }), /plugin option `tryIt` must be true or false/);
-    assert.throws(() => normalizeOptions({ tryItModels: "clip-vit-b32" as unknown as string[] }), /plugin option `tryItModels` must be an array of encoder ids, got "clip-vit-b32"/);
+    assert.throws(
+      () => normalizeOptions({ tryItModels: "clip-vit-b32" as unknown as string[] }),
+      /plugin option `tryItModels` must be an array of encoder ids, got "clip-vit-b32"/,
+    );
   });
 });
 
@@ -104,17 +110,35 @@ describe("tryIt through Eleventy", () => {
     const content = path.join(WORK, "content");
     fs.mkdirSync(data, { recursive: true });
     fs.mkdirSync(content, { recursive: true });
-    for (const [set, code] of [["google", "1f436"], ["twitter", "1f415"], ["google", "1f431"]]) fs.copyFileSync(EMOJI(set, code), path.join(data, `${set}-${code}.png`));
+    for (const [set, code] of [
+      ["google", "1f436"],
+      ["twitter", "1f415"],
+      ["google", "1f431"],
+    ])
+      fs.copyFileSync(EMOJI(set, code), path.join(data, `${set}-${code}.png`));
     fs.copyFileSync(EMOJI("twitter", "1f436"), path.join(content, "q.png"));
     const model = path.join(WORK, "mine.onnx");
     fs.writeFileSync(model, buildBuiltinGraph("pixels"));
     const mine: EncoderSpec = { ...BUILTIN_ENCODERS[0], id: "mine", label: "Mine <b>", source: { kind: "file", path: path.relative(ROOT, model) } };
-    fs.writeFileSync(path.join(content, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders=["phash", "mine", "clip-vit-b32"], tryIt=true %>\n`);
+    fs.writeFileSync(
+      path.join(content, "index.md"),
+      `---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders=["phash", "mine", "clip-vit-b32"], tryIt=true %>\n`,
+    );
     const rel = (p: string) => path.relative(ROOT, p);
     const site = path.join(WORK, "_site");
-    const [page] = await buildWithPlugin(content, site, { dataset: rel(data), cacheDir: rel(path.join(WORK, "cache")), tileSize: 48, customEncoders: [mine], offline: true, modelsDir: rel(path.join(WORK, "models")) });
+    const [page] = await buildWithPlugin(content, site, {
+      dataset: rel(data),
+      cacheDir: rel(path.join(WORK, "cache")),
+      tileSize: 48,
+      customEncoders: [mine],
+      offline: true,
+      modelsDir: rel(path.join(WORK, "models")),
+    });
     const html = page.content as string;
-    const match = /<div class="ec-tryit" data-tryit="([^"]+)" hidden><\/div>\n<script type="module" src="\/encoder-compare\/(tryit-loader-[0-9a-f]{16}\.js)"><\/script>/.exec(html);
+    const match = joinRegExp(
+      /<div class="ec-tryit" data-tryit="([^"]+)" hidden><\/div>\n/,
+      /<script type="module" src="\/encoder-compare\/(tryit-loader-[0-9a-f]{16}\.js)"><\/script>/,
+    ).exec(html);
     assert.ok(match, html);
     const config = JSON.parse(match[1].replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&")) as TryItConfig;
     assert.deepEqual(config.skipped, ["Mine <b> runs at build time only: its model is not published for browsers"]);

@@ -20,7 +20,14 @@ const kw = (o: Record<string, unknown>) => ({ ...o, __keywords: true });
 
 describe("parseCompareArgs", () => {
   test("positional paths and defaults", () => {
-    assert.deepEqual(parseCompareArgs(["a.png", "b.png"], defaults), { queries: ["a.png", "b.png"], k: 3, encoders: ["pixels", "phash"], dataset: "data", includeSelf: false, layout: "tables" });
+    assert.deepEqual(parseCompareArgs(["a.png", "b.png"], defaults), {
+      queries: ["a.png", "b.png"],
+      k: 3,
+      encoders: ["pixels", "phash"],
+      dataset: "data",
+      includeSelf: false,
+      layout: "tables",
+    });
   });
   test("keywords override defaults", () => {
     const r = parseCompareArgs(["a.png", kw({ k: 5, encoders: "phash", includeSelf: true, dataset: "other" })], defaults);
@@ -30,7 +37,10 @@ describe("parseCompareArgs", () => {
     assert.deepEqual(parseCompareArgs(["a.png", kw({ expect: "dog-face" })], defaults).expect, ["dog-face"]);
     assert.deepEqual(parseCompareArgs(["a.png", kw({ expect: ["dog-face", "cat-face", "dog-face"] })], defaults).expect, ["dog-face", "cat-face"]);
     assert.equal(parseCompareArgs(["a.png", kw({ layout: "versus" })], defaults).layout, "versus");
-    assert.throws(() => parseCompareArgs(["a.png", kw({ expect: [] })], defaults), /expect must be a dataset group such as "dog-face" or a list of groups, got \[\]/);
+    assert.throws(
+      () => parseCompareArgs(["a.png", kw({ expect: [] })], defaults),
+      /expect must be a dataset group such as "dog-face" or a list of groups, got \[\]/,
+    );
     assert.throws(() => parseCompareArgs(["a.png", kw({ layout: "grid" })], defaults), /layout must be one of "tables", "versus", got "grid"/);
   });
   test("an array of paths counts as several queries", () => {
@@ -138,7 +148,16 @@ describe("renderComparisonTable", () => {
     datasetSize: 3,
     k: 1,
     urlBase: "/ec/",
-    rows: [{ queryAlt: `q "1"`, queryImage: image, queryFullImage: "full-q.png", montage: image, hits: [{ rank: 1, score: 0.98765, caption: "</td><script>", fullImage: "full-1.png" }], selfExcluded: false }],
+    rows: [
+      {
+        queryAlt: `q "1"`,
+        queryImage: image,
+        queryFullImage: "full-q.png",
+        montage: image,
+        hits: [{ rank: 1, score: 0.98765, caption: "</td><script>", fullImage: "full-1.png" }],
+        selfExcluded: false,
+      },
+    ],
   });
   test("has no blank lines and escapes dataset text", () => {
     assert.ok(!/\n\s*\n/.test(html));
@@ -151,15 +170,36 @@ describe("renderComparisonTable", () => {
     assert.ok(html.includes(`<td class="ec-query"><a href="/ec/full-q.png"><img class="ec-query-image"`));
     assert.ok(html.includes(`<li><a class="ec-caption" href="/ec/full-1.png">&lt;/td&gt;&lt;script&gt;</a> <span class="ec-score">`));
     // One tile fills the montage; tile links are hidden from assistive tech (the list has them).
-    assert.ok(html.includes(`<div class="ec-tiles" style="--ec-tile-share:100.000%" aria-hidden="true"><a href="/ec/full-1.png" tabindex="-1" title="1. &lt;/td&gt;&lt;script&gt; (cosine 0.988)"></a></div>`));
+    assert.ok(
+      html.includes(
+        `<div class="ec-tiles" style="--ec-tile-share:100.000%" aria-hidden="true">` +
+          `<a href="/ec/full-1.png" tabindex="-1" title="1. &lt;/td&gt;&lt;script&gt; (cosine 0.988)"></a></div>`,
+      ),
+    );
   });
   test("without full images, results are plain text", () => {
-    const plain = renderComparisonTable({ encoderId: "x", encoderLabel: "x", datasetName: "s", datasetSize: 2, k: 1, urlBase: "/", rows: [{ queryAlt: "q", queryImage: image, montage: image, hits: [{ rank: 1, score: 1, caption: "c" }], selfExcluded: false }] });
+    const plain = renderComparisonTable({
+      encoderId: "x",
+      encoderLabel: "x",
+      datasetName: "s",
+      datasetSize: 2,
+      k: 1,
+      urlBase: "/",
+      rows: [{ queryAlt: "q", queryImage: image, montage: image, hits: [{ rank: 1, score: 1, caption: "c" }], selfExcluded: false }],
+    });
     assert.ok(!plain.includes("<a "));
     assert.ok(plain.includes(`<li><span class="ec-caption">c</span>`));
   });
   test("empty results say so", () => {
-    const empty = renderComparisonTable({ encoderId: "x", encoderLabel: "x", datasetName: "s", datasetSize: 0, k: 3, urlBase: "/", rows: [{ queryAlt: "q", queryImage: image, hits: [], selfExcluded: false }] });
+    const empty = renderComparisonTable({
+      encoderId: "x",
+      encoderLabel: "x",
+      datasetName: "s",
+      datasetSize: 0,
+      k: 3,
+      urlBase: "/",
+      rows: [{ queryAlt: "q", queryImage: image, hits: [], selfExcluded: false }],
+    });
     assert.ok(empty.includes(`<p class="ec-empty">No results: the dataset has no other images.</p>`));
   });
 });

@@ -61,7 +61,9 @@ export async function ensureImageSet(dir: string, options: ImageSetOptions): Pro
   const concurrency = 8;
   for (let start = 0; start < options.count; start += concurrency) {
     await Promise.all(
-      files.slice(start, start + concurrency).map((file, j) => writePicture(path.join(dir, file), picture(start + j, options.width, options.height, seed), options)),
+      files
+        .slice(start, start + concurrency)
+        .map((file, j) => writePicture(path.join(dir, file), picture(start + j, options.width, options.height, seed), options)),
     );
   }
   if (options.manifest) writeManifest(dir, files);

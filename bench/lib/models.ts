@@ -5,7 +5,13 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BIT_INPUT_NAME, BIT_OUTPUT_NAME, bitTensorShapes, convertBitTensors, RESNETV2_50X1_BIT_LAYOUT } from "../../plugins/encoder-compare/models/convert-bit.ts";
+import {
+  BIT_INPUT_NAME,
+  BIT_OUTPUT_NAME,
+  bitTensorShapes,
+  convertBitTensors,
+  RESNETV2_50X1_BIT_LAYOUT,
+} from "../../plugins/encoder-compare/models/convert-bit.ts";
 import type { FloatTensor } from "../../plugins/encoder-compare/models/safetensors.ts";
 import { MODEL_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
@@ -36,7 +42,15 @@ export function ensureBitModel(): string {
 /** The BiT-M R50x1 spec (its real preprocessing: 256 shortest edge, 224 crop) over the random graph. */
 export function bitBenchSpec(modelFile: string): EncoderSpec {
   const bit = MODEL_ENCODERS.find((e) => e.id === "bit-m-r50x1")!;
-  return { ...bit, id: "bit-random", label: "ResNetV2-50x1 (random weights)", source: { kind: "file", path: modelFile }, inputName: BIT_INPUT_NAME, outputName: BIT_OUTPUT_NAME, standIn: undefined };
+  return {
+    ...bit,
+    id: "bit-random",
+    label: "ResNetV2-50x1 (random weights)",
+    source: { kind: "file", path: modelFile },
+    inputName: BIT_INPUT_NAME,
+    outputName: BIT_OUTPUT_NAME,
+    standIn: undefined,
+  };
 }
 
 const TORCH_PYTHON = "/usr/bin/python3";

@@ -20,7 +20,8 @@ export interface Config {
 }
 
 export const label = (c: Config) =>
-  `batch ${c.batchSize}, ${c.threads} ort thread${c.threads > 1 ? "s" : ""}, prefetch ${c.prefetchBatches}, decode ×${c.decodeConcurrency}${c.allowSpinning === false ? ", no spin" : ""}`;
+  `batch ${c.batchSize}, ${c.threads} ort thread${c.threads > 1 ? "s" : ""}, prefetch ${c.prefetchBatches}, ` +
+  `decode ×${c.decodeConcurrency}${c.allowSpinning === false ? ", no spin" : ""}`;
 
 async function modelOf(spec: EncoderSpec): Promise<Uint8Array | string> {
   return (await resolveModel(spec, { projectRoot: ROOT, modelsDir: path.join(BENCH_CACHE, "models"), offline: true })).model;

@@ -59,8 +59,10 @@ export function scanHtml(html: string, options: StandInScanOptions): string[] {
     if (!figure && !unit.listing) continue;
     const ran = firstIndex(unit.text, options.ran);
     const marked = MARK.test(unit.text);
-    if (!marked) problems.push(`${unit.where} names a replaced model ${figure ? "next to a figure " : ""}without the stand-in mark: ${unit.text.slice(0, 200)}`);
-    else if (figure && !(ran >= 0 && ran < real)) problems.push(`${unit.where} names the replaced model before the encoder that ran: ${unit.text.slice(0, 200)}`);
+    if (!marked)
+      problems.push(`${unit.where} names a replaced model ${figure ? "next to a figure " : ""}without the stand-in mark: ${unit.text.slice(0, 200)}`);
+    else if (figure && !(ran >= 0 && ran < real))
+      problems.push(`${unit.where} names the replaced model before the encoder that ran: ${unit.text.slice(0, 200)}`);
   }
   return problems;
 }

@@ -31,19 +31,26 @@ export async function buildTryItSite(work: string, options: TryItSiteOptions): P
   const images = path.join(options.dataset, "images");
   fs.copyFileSync(path.join(images, fs.readdirSync(images).sort()[0]), path.join(content, "q.png"));
   const page = (body: string) =>
-    `---\npermalink: "{{ page.fileSlug }}/"\n---\n<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Try it</title></head>` +
+    `---\npermalink: "{{ page.fileSlug }}/"\n---\n` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Try it</title></head>` +
     `<body><main><h1>Try it</h1>\n${body}\n</main></body></html>\n`;
   const encoders = options.encoders.map((e) => JSON.stringify(e)).join(",");
   const shortcode = (extra: string) => `<% encoderCompare "q.png", encoders=[${encoders}], k=${options.k}${extra} %>`;
   fs.writeFileSync(path.join(content, "with.njk"), page(shortcode(", tryIt=true")));
   fs.writeFileSync(path.join(content, "without.njk"), page(shortcode("")));
-  for (const [name, args] of Object.entries(options.extraPages ?? {})) fs.writeFileSync(path.join(content, `${name}.njk`), page(`<% encoderCompare "q.png", ${args}, tryIt=true %>`));
+  for (const [name, args] of Object.entries(options.extraPages ?? {}))
+    fs.writeFileSync(path.join(content, `${name}.njk`), page(`<% encoderCompare "q.png", ${args}, tryIt=true %>`));
   const elev = new Eleventy(path.relative(root, content), path.relative(root, site), {
     quietMode: true,
     config(eleventyConfig: any) {
       eleventyConfig.setUseGitIgnore(false);
       eleventyConfig.setNunjucksEnvironmentOptions({ dev: true, tags: { blockStart: "<%", blockEnd: "%>" } });
-      eleventyConfig.addPlugin(encoderComparePlugin, { dataset: options.dataset, cacheDir: path.relative(root, options.cacheDir), offline: true, ...options.pluginOptions });
+      eleventyConfig.addPlugin(encoderComparePlugin, {
+        dataset: options.dataset,
+        cacheDir: path.relative(root, options.cacheDir),
+        offline: true,
+        ...options.pluginOptions,
+      });
     },
   });
   elev.disableLogger();
