@@ -11,7 +11,7 @@ import { renderDisagreements, type DisagreementsInput } from "../render/disagree
 import { renderEvalTable } from "../render/eval-table.ts";
 import type { MontageWriter } from "../render/montage.ts";
 import { ShortcodeArgumentError } from "./shortcode-args.ts";
-import { describeArgumentError } from "./shortcode-source.ts";
+import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { parseEvalArgs } from "./eval-args.ts";
 import { evaluationRun } from "../render/eval-report.ts";
@@ -58,6 +58,7 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
     try {
       const n = (chartsPerPage.get(post) ?? 0) + 1;
       chartsPerPage.set(post, n);
+      checkPageKeywords(this.page?.inputPath, "encoderEval", ctx.projectRoot);
       return await renderEncoderEval(ctx, args, `${post}#${n}`);
     } catch (error) {
       const reason =

@@ -22,7 +22,7 @@ import { pageStandIns } from "./page-stand-ins.ts";
 import { queryTableRow, tableHits } from "../engine/table-row.ts";
 import { collectSummary, formatSummary } from "../engine/summary.ts";
 import { DatasetVectorCache, describeRankOf, firstMatchRank } from "../eval/rank-of.ts";
-import { describeArgumentError } from "./shortcode-source.ts";
+import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
 import { terminalText } from "../render/terminal-text.ts";
@@ -167,6 +167,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     const where = `${post}: ${shortcode}`;
     let request;
     try {
+      checkPageKeywords(post, shortcode, projectRoot);
       request = parseCompareArgs(args, {
         k: options.k,
         maxK: options.maxK,
