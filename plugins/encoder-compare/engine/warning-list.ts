@@ -21,7 +21,8 @@ export function reportsDir(cacheDir: string): string {
   return path.join(cacheDir, "reports");
 }
 
-function shorten(item: string): string {
+/** One item as a warning shows it: at most ITEM_CHARS characters (third-party text such as a URL can be megabytes). */
+export function shorten(item: string): string {
   return item.length <= ITEM_CHARS ? item : `${item.slice(0, ITEM_CHARS - 1)}…`;
 }
 
