@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
@@ -135,7 +136,10 @@ describe("reads that leave the project (held)", () => {
 
   test("query images: a link out, a ../ path out, an absolute path, a device: each fails naming the post and the path", async () => {
     const cases: Array<[(p: ReturnType<typeof project>) => string, RegExp]> = [
-      [(p) => (fs.symlinkSync(SECRET, path.join(p.post, "linked.png")), "linked.png"), /encoderCompare "linked\.png": the path is a link to .*secret\.png, outside the project/],
+      [
+        (p) => (fs.symlinkSync(SECRET, path.join(p.post, "linked.png")), "linked.png"),
+        /encoderCompare "linked\.png": the path is a link to .*secret\.png, outside the project/,
+      ],
       [(p) => path.relative(p.post, SECRET), /the path leads outside the project \(.*secret\.png\)/],
       [() => SECRET, /absolute paths are refused/],
       [() => "/dev/zero", /"\/dev\/zero": absolute paths are refused/],
@@ -211,7 +215,8 @@ describe("non-regular files", () => {
         ["npy-folder", "img_emb/img_emb_0.npy", (target) => fs.mkdirSync(target), "a folder"],
       ];
       const dirs = cases.map(([name, file, make]) => brokenCopy(name, file, make));
-      const runs = cliRunsInChild(dirs.map((dir) => ["query", "--dataset", dir, "--cache-dir", cacheDir, "--encoders", "pixels", path.join(data, "1f436.png")]));
+      const query = path.join(data, "1f436.png");
+      const runs = cliRunsInChild(dirs.map((dir) => ["query", "--dataset", dir, "--cache-dir", cacheDir, "--encoders", "pixels", query]));
       cases.forEach(([, file, , kind], i) => {
         assert.equal(runs[i].status, 1, file);
         assert.equal(runs[i].stderr, `encoder-compare: ${path.join(dirs[i], file)}: not a regular file (${kind})\n`);
@@ -226,7 +231,8 @@ describe("non-regular files", () => {
         execFileSync("/usr/bin/python3", ["-c", `import numpy as np, sys; a = np.load(sys.argv[1]); a[0, 5] = ${value}; np.save(sys.argv[1], a)`, npy]);
         const run = await cli("query", "--dataset", dir, "--cache-dir", cacheDir, "--encoders", "pixels", path.join(data, "1f436.png"));
         assert.equal(run.status, 1, run.stdout);
-        assert.match(run.stderr, new RegExp(`broken vectors: row 0 \\(1f431\\.png\\) holds ${name === "nan" ? "NaN" : "Infinity"}; every value must be a finite number`));
+        const shown = name === "nan" ? "NaN" : "Infinity";
+        assert.match(run.stderr, new RegExp(`broken vectors: row 0 \\(1f431\\.png\\) holds ${shown}; every value must be a finite number`));
         assert.doesNotMatch(run.stdout, /NaN/);
       }
     });
@@ -252,6 +258,68 @@ describe("types decided by content (held)", () => {
     assert.equal(reasons.get("page.jpg"), "not a supported image");
     assert.match(reasons.get("empty.png") ?? "", /^unsupported content: not a PNG, JPEG/);
     assert.match(html, /<table/);
+  });
+});
+
+/** A PNG whose header declares `width`×`height` grey pixels, with data for only a few rows (a decompression bomb's shape). */
+function bombPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([Buffer.from(type, "latin1"), data])));
+    return Buffer.concat([length, Buffer.from(type, "latin1"), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth; colour type 0 (grey)
+  const rows = zlib.deflateSync(Buffer.alloc(10 * (width + 1)));
+  return Buffer.concat([Buffer.from("\x89PNG\r\n\x1a\n", "latin1"), chunk("IHDR", header), chunk("IDAT", rows), chunk("IEND", Buffer.alloc(0))]);
+}
+
+describe("oversized and broken images", () => {
+  test("held: a 60000×60000 PNG header is refused before decoding, as a member and as a query", async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    fs.writeFileSync(path.join(p.dataset, "bomb.png"), bombPng(60_000, 60_000));
+    const { summary } = await build(p.dir);
+    assert.deepEqual(summary.skipped.map((s) => [path.basename(s.file), s.reason]), [["bomb.png", "image is larger than the pixel limit (limitInputPixels)"]]);
+    const q = project(`<% encoderCompare "bomb.png" %>`);
+    fs.writeFileSync(path.join(q.post, "bomb.png"), bombPng(60_000, 60_000));
+    await buildFails(q.dir, /cannot read query image .*bomb\.png: image is larger than the pixel limit \(limitInputPixels\)/);
+  });
+
+  test("held: a 300 MiB query image and a 65 MiB manifest (sparse) fail naming them and the limit", async () => {
+    const p = project(`<% encoderCompare "huge.png" %>`);
+    fs.copyFileSync(EMOJI("1f438"), path.join(p.post, "huge.png"));
+    fs.truncateSync(path.join(p.post, "huge.png"), 300 * 1024 ** 2);
+    await buildFails(p.dir, /cannot read query image .*huge\.png: 300\.0 MiB, above the 256\.0 MiB limit/);
+    const q = project(`<% encoderCompare "query.png" %>`);
+    fs.writeFileSync(path.join(q.dataset, "manifest.json"), "{");
+    fs.truncateSync(path.join(q.dataset, "manifest.json"), 65 * 1024 ** 2);
+    await buildFails(q.dir, /manifest\.json cannot be read: 65\.0 MiB, above the 64\.0 MiB limit/);
+  });
+
+  test("truncated images are skipped as corrupt or truncated (was libvips' text, and at random a bare 'Unknown error')", async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    const codes = ["1f438", "1f439", "1f43a", "1f43b", "1f43c", "1f43d"];
+    codes.forEach((code, i) => fs.writeFileSync(path.join(p.dataset, `cut${i}.png`), fs.readFileSync(EMOJI(code)).subarray(0, 150 + 100 * i)));
+    const { summary } = await build(p.dir);
+    const reasons = summary.skipped.map((s) => s.reason);
+    assert.deepEqual(reasons, codes.map(() => "cannot be decoded: a corrupt or truncated image file"));
+  });
+
+  test("held: an SVG with an XML prolog, an external entity and a file: image, named .jpg, draws nothing from disk", async () => {
+    const p = project(`<% encoderCompare "query.png" %>`);
+    fs.writeFileSync(
+      path.join(p.dataset, "doc.jpg"),
+      `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>` +
+        `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="8" height="8">` +
+        `<text>&x;</text><image xlink:href="file://${SECRET}" width="8" height="8"/></svg>`,
+    );
+    const { summary } = await build(p.dir);
+    assert.match(summary.skipped.find((s) => s.file.endsWith("doc.jpg"))?.reason ?? "", /XML parse error: .*Entity 'x' not defined/);
+    assertNothingFromOutside(p.dir);
   });
 });
 
