@@ -15,11 +15,10 @@ import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts"
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
 import { ranksOf } from "../plugins/encoder-compare/search/ranking.ts";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
-import { buildWithPlugin } from "./support/eleventy.ts";
+import { buildProject, chain, EMOJI, projectMaker, type TrustProject } from "./support/trust-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/trust-classes");
-const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
 const OUTSIDE = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
 const SECRET = path.join(OUTSIDE, "secret.png");
 const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex");
@@ -33,38 +32,11 @@ after(() => {
   fs.rmSync(OUTSIDE, { recursive: true, force: true });
 });
 
-let projects = 0;
-/** A fresh project folder: a post with `shortcode`, a dataset of three emoji, a query image beside the post. */
-function project(shortcode: string): { dir: string; dataset: string; post: string } {
-  const dir = path.join(WORK, `p${++projects}`);
-  const dataset = path.join(dir, "dataset");
-  const post = path.join(dir, "content/posts/p");
-  fs.mkdirSync(dataset, { recursive: true });
-  fs.mkdirSync(post, { recursive: true });
-  for (const code of ["1f436", "1f431", "1f34e"]) fs.copyFileSync(EMOJI(code), path.join(dataset, `${code}.png`));
-  fs.copyFileSync(EMOJI("1f415"), path.join(post, "query.png"));
-  fs.writeFileSync(path.join(post, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${shortcode}\n`);
-  return { dir, dataset, post };
-}
-
-/** The message chain of an Eleventy build error. */
-function chain(error: unknown): string {
-  const messages: string[] = [];
-  for (let e: any = error; e; e = e.cause ?? e.originalError) messages.push(e.message);
-  return messages.join("\n");
-}
+const project = projectMaker(WORK);
 
 async function build(dir: string): Promise<{ html: string; summary: BuildSummary }> {
-  const rel = (p: string) => path.relative(ROOT, path.join(dir, p));
-  const summaries: BuildSummary[] = [];
-  const pages = await buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), {
-    dataset: rel("dataset"),
-    cacheDir: rel(".cache"),
-    tileSize: 16,
-    encoders: ["pixels"],
-    onBuildSummary: (s: BuildSummary) => summaries.push(s),
-  });
-  return { html: pages[0].content, summary: summaries[0] };
+  const { pages, summary } = await buildProject(dir);
+  return { html: pages[0].content, summary };
 }
 
 /** The build fails; its message chain names the post and matches `message`. */
@@ -135,7 +107,7 @@ describe("reads that leave the project (held)", () => {
   });
 
   test("query images: a link out, a ../ path out, an absolute path, a device: each fails naming the post and the path", async () => {
-    const cases: Array<[(p: ReturnType<typeof project>) => string, RegExp]> = [
+    const cases: Array<[(p: TrustProject) => string, RegExp]> = [
       [
         (p) => (fs.symlinkSync(SECRET, path.join(p.post, "linked.png")), "linked.png"),
         /encoderCompare "linked\.png": the path is a link to .*secret\.png, outside the project/,

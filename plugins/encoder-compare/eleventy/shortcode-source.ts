@@ -6,12 +6,11 @@ import { ShortcodeArgumentError, shownName, UnreadableKeywordError } from "./sho
 
 const MAX_PAGE_BYTES = 16 * 1024 ** 2;
 
-/** The text after `keyword=` up to the next top-level comma (quotes and brackets respected). */
-function valueText(body: string, start: number): string {
+/** Positions of `body` from `start` that are outside quotes and are not brackets, with the bracket depth there. */
+function* unquoted(body: string, start = 0): Generator<{ i: number; depth: number }> {
   let depth = 0;
   let quote: string | undefined;
-  let i = start;
-  for (; i < body.length; i++) {
+  for (let i = start; i < body.length; i++) {
     const c = body[i];
     if (quote) {
       if (c === "\\") i++;
@@ -19,9 +18,14 @@ function valueText(body: string, start: number): string {
     } else if (c === '"' || c === "'") quote = c;
     else if (c === "[" || c === "(" || c === "{") depth++;
     else if (c === "]" || c === ")" || c === "}") depth--;
-    else if (c === "," && depth <= 0) break;
+    else yield { i, depth };
   }
-  return body.slice(start, i).trim();
+}
+
+/** The text after `keyword=` up to the next top-level comma (quotes and brackets respected). */
+function valueText(body: string, start: number): string {
+  for (const { i, depth } of unquoted(body, start)) if (body[i] === "," && depth <= 0) return body.slice(start, i).trim();
+  return body.slice(start).trim();
 }
 
 /** The tag bodies of every `shortcode` tag in the page source. */
@@ -33,25 +37,12 @@ function tagBodies(source: string, shortcode: string): string[] {
 /** Keywords assigned at the top level of a tag body (not inside quotes or brackets), in order, with their written text. */
 function topLevelAssignments(body: string): Array<{ keyword: string; text: string }> {
   const found: Array<{ keyword: string; text: string }> = [];
-  let depth = 0;
-  let quote: string | undefined;
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (quote) {
-      if (c === "\\") i++;
-      else if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if (c === "[" || c === "(" || c === "{") depth++;
-    else if (c === "]" || c === ")" || c === "}") depth--;
-    else if (depth <= 0 && (i === 0 || /[\s,]/.test(body[i - 1]))) {
-      const match = /^([^\s=,"'()[\]{}<>!]+)\s*=(?!=)/.exec(body.slice(i));
-      if (match) {
-        found.push({ keyword: match[1], text: `${match[1]}=${valueText(body, i + match[0].length)}` });
-        i += match[0].length - 1;
-      }
-    }
+  const assignment = /([^\s=,"'()[\]{}<>!]+)\s*=(?!=)/y;
+  for (const { i, depth } of unquoted(body)) {
+    if (depth > 0 || (i > 0 && !/[\s,]/.test(body[i - 1]))) continue;
+    assignment.lastIndex = i;
+    const match = assignment.exec(body);
+    if (match) found.push({ keyword: match[1], text: `${match[1]}=${valueText(body, i + match[0].length)}` });
   }
   return found;
 }
