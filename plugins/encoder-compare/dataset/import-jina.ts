@@ -17,7 +17,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomicSync } from "../store/atomic-write.ts";
-import { shorten } from "../engine/warning-list.ts";
+import { shownItem } from "../render/shown-item.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "./http-get.ts";
 import { PythonRandom } from "./python-random.ts";
 
@@ -400,7 +400,7 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
       `manifest: ${manifestFile}`,
   );
   if (failed.length) {
-    const shown = failed.slice(0, 20).map((f) => `  ${shorten(`${f.id}: ${f.reason}${f.url ? ` (${f.url})` : ""}`)}`);
+    const shown = failed.slice(0, 20).map((f) => `  ${shownItem(`${f.id}: ${f.reason}${f.url ? ` (${f.url})` : ""}`)}`);
     const more = failed.length > shown.length ? `\n  … and ${failed.length - shown.length} more` : "";
     options.log(`${failed.length} image(s) failed:\n${shown.join("\n")}${more}\n  full list: ${path.join(options.outDir, REPORT_FILE)}`);
   }
