@@ -62,9 +62,13 @@ const CLI_ENV = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path
 
 /** The CLI's entry point in this process (for inputs that cannot hang it). */
 async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return cliWithEnv({}, ...args);
+}
+
+async function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const status = await main(args, { write: (c: string) => (stdout += c) }, { write: (c: string) => (stderr += c) }, CLI_ENV);
+  const status = await main(args, { write: (c: string) => (stdout += c) }, { write: (c: string) => (stderr += c) }, { ...CLI_ENV, ...env });
   return { status, stdout, stderr };
 }
 
@@ -354,6 +358,36 @@ describe("cache folder that is a link", () => {
         `encoder-compare: cacheDir (--cache-dir) "${cacheDir}" cannot be used: ${link} is a symbolic link that cannot be followed (${why}); ` +
           `set cacheDir (--cache-dir) to a folder on disk\n`,
       );
+    }
+  });
+});
+
+describe("read-only folders", () => {
+  test("held: a read-only models folder, empty or holding the built-in graphs, serves a build (stand-ins labelled as ever)", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip("needs root for a read-only bind mount (chmod does not stop root)");
+    const data = path.join(WORK, "ro-data");
+    fs.mkdirSync(data, { recursive: true });
+    for (const code of ["1f436", "1f431"]) fs.copyFileSync(EMOJI(code), path.join(data, `${code}.png`));
+    const full = path.join(WORK, "ro-models-full");
+    const empty = path.join(WORK, "ro-models-empty");
+    fs.mkdirSync(empty, { recursive: true });
+    const first = await cliWithEnv({ ENCODER_COMPARE_MODELS_DIR: full }, "index", "--dataset", data, "--encoders", "pixels", "--cache-dir", path.join(WORK, "ro-c0"));
+    assert.equal(first.status, 0, first.stderr);
+    for (const [i, models] of [full, empty].entries()) {
+      try {
+        execFileSync("mount", ["--bind", models, models], { stdio: "ignore" });
+        execFileSync("mount", ["-o", "remount,ro,bind", models], { stdio: "ignore" });
+      } catch {
+        return t.skip("no read-only bind mount here (needs CAP_SYS_ADMIN)");
+      }
+      try {
+        const env = { ENCODER_COMPARE_MODELS_DIR: models };
+        const run = await cliWithEnv(env, "index", "--dataset", data, "--encoders", "pixels,clip-vit-b32", "--cache-dir", path.join(WORK, `ro-c${i + 1}`));
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /^pixels: 2 embedded, 0 cached .* · clip-vit-b32→pixels: /);
+      } finally {
+        execFileSync("umount", ["-l", models]);
+      }
     }
   });
 });
