@@ -371,7 +371,9 @@ describe("read-only folders", () => {
     const full = path.join(WORK, "ro-models-full");
     const empty = path.join(WORK, "ro-models-empty");
     fs.mkdirSync(empty, { recursive: true });
-    const first = await cliWithEnv({ ENCODER_COMPARE_MODELS_DIR: full }, "index", "--dataset", data, "--encoders", "pixels", "--cache-dir", path.join(WORK, "ro-c0"));
+    const index = (models: string, encoders: string, cache: string) =>
+      cliWithEnv({ ENCODER_COMPARE_MODELS_DIR: models }, "index", "--dataset", data, "--encoders", encoders, "--cache-dir", path.join(WORK, cache));
+    const first = await index(full, "pixels", "ro-c0");
     assert.equal(first.status, 0, first.stderr);
     for (const [i, models] of [full, empty].entries()) {
       try {
@@ -381,8 +383,7 @@ describe("read-only folders", () => {
         return t.skip("no read-only bind mount here (needs CAP_SYS_ADMIN)");
       }
       try {
-        const env = { ENCODER_COMPARE_MODELS_DIR: models };
-        const run = await cliWithEnv(env, "index", "--dataset", data, "--encoders", "pixels,clip-vit-b32", "--cache-dir", path.join(WORK, `ro-c${i + 1}`));
+        const run = await index(models, "pixels,clip-vit-b32", `ro-c${i + 1}`);
         assert.equal(run.status, 0, run.stderr);
         assert.match(run.stdout, /^pixels: 2 embedded, 0 cached .* · clip-vit-b32→pixels: /);
       } finally {
