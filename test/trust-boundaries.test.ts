@@ -16,9 +16,8 @@ import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
-import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { testEngine } from "./support/engine.ts";
-import { buildWithPlugin } from "./support/eleventy.ts";
+import { buildProject, chain, EMOJI, projectMaker } from "./support/trust-project.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
@@ -26,7 +25,6 @@ const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/trust-boundaries");
-const EMOJI = (code: string) => path.join(ROOT, `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
 const OUTSIDE = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
 const SECRET = path.join(OUTSIDE, "secret.png");
 
@@ -44,40 +42,8 @@ function tree(dir: string): Map<string, string> {
   return out;
 }
 
-/** The message chain of an Eleventy build error. */
-function chain(error: unknown): string {
-  const messages: string[] = [];
-  for (let e: any = error; e; e = e.cause ?? e.originalError) messages.push(e.message);
-  return messages.join("\n");
-}
-
-let projects = 0;
-/** A fresh project folder (Eleventy caches templates by path within a process): a post with `shortcode`, a dataset of three emoji. */
-function project(shortcode: string): { dir: string; dataset: string; post: string } {
-  const dir = path.join(WORK, `p${++projects}`);
-  const dataset = path.join(dir, "dataset");
-  const post = path.join(dir, "content/posts/p");
-  fs.mkdirSync(dataset, { recursive: true });
-  fs.mkdirSync(post, { recursive: true });
-  for (const code of ["1f436", "1f431", "1f34e"]) fs.copyFileSync(EMOJI(code), path.join(dataset, `${code}.png`));
-  fs.copyFileSync(EMOJI("1f415"), path.join(post, "query.png"));
-  fs.writeFileSync(path.join(post, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${shortcode}\n`);
-  return { dir, dataset, post };
-}
-
-async function build(dir: string, options: Record<string, unknown> = {}): Promise<{ pages: Array<{ content: string }>; summary: BuildSummary }> {
-  const rel = (p: string) => path.relative(ROOT, path.join(dir, p));
-  const summaries: BuildSummary[] = [];
-  const pages = await buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), {
-    dataset: rel("dataset"),
-    cacheDir: rel(".cache"),
-    tileSize: 16,
-    encoders: ["pixels"],
-    onBuildSummary: (s: BuildSummary) => summaries.push(s),
-    ...options,
-  });
-  return { pages, summary: summaries[0] };
-}
+const project = projectMaker(WORK);
+const build = buildProject;
 
 /** No file of the site holds the outside file's bytes, and the store never hashed a path outside the project. */
 function assertNothingFromOutside(dir: string): void {

@@ -11,6 +11,7 @@ import { createProgress } from "../engine/progress.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { terminalText, type TerminalOutput } from "../render/terminal-text.ts";
 import { listDataset } from "../dataset/load.ts";
+import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { UsageError, type CommandIO, type ParsedArgs } from "./common.ts";
 import { readSiteOptions, SITE_CONFIG_FILES } from "./site-config.ts";
 
@@ -126,11 +127,11 @@ export function engineForCommand(options: PluginOptions & Partial<Pick<CommandOp
   );
 }
 
-/** Dataset images a command could not use, as one warning line on stderr (the build's summary says the same). */
+/** Dataset images a command could not use, as one capped warning line on stderr, worded as the build words it. */
 export function reportSkipped(engine: CompareEngine, io: CommandIO): void {
   const skipped = [...engine.build.skippedImages];
   if (skipped.length === 0) return;
-  const shown = skipped.slice(0, 10).map(([file, reason]) => `${path.relative(io.cwd, file) || file} (${reason})`);
-  const more = skipped.length > shown.length ? `; and ${skipped.length - shown.length} more` : "";
-  io.err.write(`warning: ${skipped.length} dataset image(s) skipped: ${terminalText(shown.join("; "))}${more}\n`);
+  const items = skipped.map(([file, reason]) => `${path.relative(io.cwd, file) || file} (${reason})`);
+  const list = cappedList(items, { dir: reportsDir(engine.options.cacheDir), name: "skipped-images.txt" });
+  io.err.write(`warning: ${skipped.length} dataset image(s) skipped: ${terminalText(list)}\n`);
 }

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
+import { requireRegularFile } from "./safe-read.ts";
 
 export interface EmbeddingsShard {
   npy: NpyMatrix;
@@ -68,6 +69,7 @@ export class EmbeddingsFolder {
     const shards: EmbeddingsShard[] = [];
     let firstRow = 0;
     for (const entry of numbered) {
+      requireRegularFile(path.join(embDir, entry.name));
       const npy = readNpyHeader(path.join(embDir, entry.name));
       if (shards.length && npy.dim !== shards[0].npy.dim) {
         throw new Error(`${npy.file}: vectors have ${npy.dim} dimensions, ${shards[0].npy.file} has ${shards[0].npy.dim}`);
@@ -76,6 +78,7 @@ export class EmbeddingsFolder {
       if (hasMetadata) {
         metadata = path.join(metaDir, `metadata_${entry.suffix}.parquet`);
         if (!fs.existsSync(metadata)) throw new Error(`embeddings folder ${dir}: ${metadata} is missing (each img_emb shard has a metadata shard)`);
+        requireRegularFile(metadata);
         const rows = await parquetRows(metadata);
         if (rows !== npy.rows) throw new Error(`${metadata} has ${rows} rows but ${npy.file} has ${npy.rows}; the shards do not belong together`);
       }

@@ -5,6 +5,7 @@
 // from its encoder-compare.json (written by `encoder-compare export`).
 import fs from "node:fs";
 import path from "node:path";
+import { requireRegularFile } from "./safe-read.ts";
 
 /** The file export writes beside the shards: which encoder made the vectors, and how. */
 export const SIDECAR = "encoder-compare.json";
@@ -63,6 +64,7 @@ export function isEmbeddingsFolder(dir: string): boolean {
 function readSidecar(dir: string): Partial<EmbeddingsDatasetOption> {
   const file = path.join(dir, SIDECAR);
   if (!fs.existsSync(file)) return {};
+  requireRegularFile(file);
   try {
     const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<EmbeddingsDatasetOption>;
     return { encoder: parsed.encoder, images: parsed.images === undefined ? undefined : path.resolve(dir, parsed.images) };

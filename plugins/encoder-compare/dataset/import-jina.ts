@@ -17,6 +17,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { shownItem } from "./shown-item.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "./http-get.ts";
 import { PythonRandom } from "./python-random.ts";
 
@@ -121,6 +122,9 @@ export interface PlannedImage {
   url?: URL;
 }
 
+/** Characters of an id taken from a URL (room is left for "-<n>" and the extension within a 255-byte file name). */
+const MAX_ID_CHARS = 120;
+
 /** A file-name-safe id from the image URL's last path segment (as the 2021 scripts named files), made unique. */
 export function planImages(sample: readonly Meme[], baseUrl: URL): PlannedImage[] {
   const used = new Set<string>();
@@ -136,7 +140,9 @@ export function planImages(sample: readonly Meme[], baseUrl: URL): PlannedImage[
       url = undefined;
     }
     const last = url ? decodeOrRaw(url.pathname.split("/").pop() ?? "") : "";
-    let stem = last.replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
+    // Capped: a file name is at most 255 bytes, and one record's long URL must not end the import (ENAMETOOLONG).
+    const safe = last.replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, MAX_ID_CHARS);
+    let stem = safe.replace(/^[-.]+|[-.]+$/g, "");
     if (!stem) stem = `meme-${meme.position + 1}`;
     let id = stem;
     for (let n = 2; used.has(id); n++) id = `${stem}-${n}`;
@@ -394,7 +400,7 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
       `manifest: ${manifestFile}`,
   );
   if (failed.length) {
-    const shown = failed.slice(0, 20).map((f) => `  ${f.id}: ${f.reason}${f.url ? ` (${f.url})` : ""}`);
+    const shown = failed.slice(0, 20).map((f) => `  ${shownItem(`${f.id}: ${f.reason}${f.url ? ` (${f.url})` : ""}`)}`);
     const more = failed.length > shown.length ? `\n  … and ${failed.length - shown.length} more` : "";
     options.log(`${failed.length} image(s) failed:\n${shown.join("\n")}${more}\n  full list: ${path.join(options.outDir, REPORT_FILE)}`);
   }

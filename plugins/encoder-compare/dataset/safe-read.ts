@@ -142,6 +142,19 @@ function statUnlinked(file: string, policy: ReadPolicy, realDirs: Map<string, st
   return { real, stat };
 }
 
+/**
+ * For files that trusted configuration names anywhere on disk (embeddings shards, parquet
+ * metadata, faiss indexes, sidecars): no place rule, but the file must be a regular one, so a
+ * later plain open never waits on a FIFO or reads a device. Throws FileRefusedError naming `file`.
+ */
+export function requireRegularFile(file: string): fs.Stats {
+  try {
+    return statChecked(file, { roots: [path.parse(path.resolve(file)).root], maxBytes: Number.MAX_SAFE_INTEGER }).stat;
+  } catch (error) {
+    throw error instanceof FileRefusedError ? new FileRefusedError(`${file}: ${error.message}`, { cause: error }) : error;
+  }
+}
+
 /** Opens `file` for reading after the checks above; the caller closes `fd`. Throws FileRefusedError. */
 export function openChecked(file: string, policy: ReadPolicy): OpenedFile {
   const real = resolveChecked(file, policy);

@@ -34,6 +34,11 @@ export function judgeSample(pairs: readonly SamplePair[], encoder: string): Verd
   if (first.theirs.length !== first.ours.length) {
     return { ok: false, reason: `wrong model: the vectors have ${first.theirs.length} dimensions but ${encoder} produces ${first.ours.length}` };
   }
+  const broken = pairs.find((pair) => pair.theirs.some((x) => !Number.isFinite(x)));
+  if (broken) {
+    const value = broken.theirs.find((x) => !Number.isFinite(x));
+    return { ok: false, reason: `broken vectors: row ${broken.row} (${broken.image}) holds ${value}; every value must be a finite number` };
+  }
   const scored = pairs.map((pair) => ({ ...pair, cosine: cosine(pair.theirs, pair.ours), norm: norm(pair.theirs) }));
   const worst = scored.reduce((a, b) => (b.cosine < a.cosine ? b : a));
   if (worst.cosine < MIN_COSINE) {

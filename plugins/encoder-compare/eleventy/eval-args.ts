@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
-import { parseEncoderList, ShortcodeArgumentError, splitShortcodeArgs } from "./shortcode-args.ts";
+import { parseEncoderList, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
 
 export interface EvalRequest {
   dataset: string;
@@ -40,7 +40,7 @@ export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults):
   }
   for (const key of Object.keys(keywords)) {
     if (!(EVAL_KEYWORDS as readonly string[]).includes(key)) {
-      throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${EVAL_KEYWORDS.join(", ")}`);
+      throw new ShortcodeArgumentError(`unknown keyword ${shownName(key)}; known keywords: ${EVAL_KEYWORDS.join(", ")}`);
     }
   }
 

@@ -37,12 +37,24 @@ export class ShortcodeArgumentError extends Error {}
  * malformed number (1e9, 5x) for a variable name, and an unset variable is undefined.
  */
 export class UnreadableKeywordError extends ShortcodeArgumentError {
-  constructor(readonly keyword: string) {
+  /** `none`: the value was Nunjucks' none/null literal, which would silently mean "the default". */
+  constructor(readonly keyword: string, none = false) {
     super(
-      `${keyword}= has a value Nunjucks could not read (a bare word, or a number such as 1e9 or 5x, is taken for an unset variable); ` +
-        `quote text ("…") and write whole numbers as digits`,
+      none
+        ? `${keyword}= is none (null); give it a value, or leave the keyword out to use the default`
+        : `${keyword}= has a value Nunjucks could not read (a bare word, or a number such as 1e9 or 5x, is taken for an unset variable); ` +
+            `quote text ("…") and write whole numbers as digits`,
     );
   }
+}
+
+/**
+ * A name or id as written, for messages: quoted, with every character outside printable ASCII as
+ * a \u escape, so a lookalike ("pix\u0435ls" with a Cyrillic e, a full-width "\uff4b") is told apart
+ * from the name it imitates.
+ */
+export function shownName(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function isKeywordObject(value: unknown): value is Record<string, unknown> {
@@ -57,7 +69,7 @@ export function splitShortcodeArgs(args: readonly unknown[]): { positional: unkn
   const last = args[args.length - 1];
   if (!isKeywordObject(last)) return { positional: [...args], keywords: {} };
   const { __keywords: _, ...keywords } = last;
-  for (const [key, value] of Object.entries(keywords)) if (value === undefined) throw new UnreadableKeywordError(key);
+  for (const [key, value] of Object.entries(keywords)) if (value === undefined || value === null) throw new UnreadableKeywordError(key, value === null);
   return { positional: args.slice(0, -1), keywords };
 }
 
@@ -72,7 +84,7 @@ export function parseEncoderList(value: unknown, fallback: readonly string[], kn
     encoders = raw.map((e: string) => e.trim());
   }
   for (const id of encoders) {
-    if (!known.includes(id)) throw new ShortcodeArgumentError(`unknown encoder "${id}"; known encoders: ${known.join(", ")}`);
+    if (!known.includes(id)) throw new ShortcodeArgumentError(`unknown encoder ${shownName(id)}; known encoders: ${known.join(", ")}`);
   }
   if (new Set(encoders).size !== encoders.length) throw new ShortcodeArgumentError(`encoders lists an encoder twice: ${encoders.join(", ")}`);
   return encoders;
@@ -89,7 +101,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
   }
   for (const key of Object.keys(pageDefaults ?? {})) {
     if (!(KEYWORDS as readonly string[]).includes(key)) {
-      throw new ShortcodeArgumentError(`front matter "encoderCompare" has unknown key "${key}"; known keys: ${KEYWORDS.join(", ")}`);
+      throw new ShortcodeArgumentError(`front matter "encoderCompare" has unknown key ${shownName(key)}; known keys: ${KEYWORDS.join(", ")}`);
     }
   }
   const keywords = { ...(pageDefaults as Record<string, unknown> | undefined), ...given.keywords };
@@ -109,7 +121,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
 
   for (const key of Object.keys(keywords)) {
     if (!(KEYWORDS as readonly string[]).includes(key)) {
-      throw new ShortcodeArgumentError(`unknown keyword "${key}"; known keywords: ${KEYWORDS.join(", ")}`);
+      throw new ShortcodeArgumentError(`unknown keyword ${shownName(key)}; known keywords: ${KEYWORDS.join(", ")}`);
     }
   }
 

@@ -6,7 +6,7 @@ import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { MontageWriter } from "../render/montage.ts";
 import { terminalText } from "../render/terminal-text.ts";
 import { ShortcodeArgumentError } from "./shortcode-args.ts";
-import { describeArgumentError } from "./shortcode-source.ts";
+import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 
 export interface ShortcodeContext {
   engine: CompareEngine;
@@ -52,8 +52,9 @@ export class EncoderCompareError extends PrefixedError {
 export class WordedFailure extends Error {}
 
 /**
- * Runs one shortcode call under the one failure policy: a bad argument is described with the post's source line,
- * any other failure is led by the post and shortcode, and `ctx.fail` decides between a failed build and an error box.
+ * Runs one shortcode call under the one failure policy: a bad argument (or a keyword the page's source repeats) is
+ * described with the post's source line, any other failure is led by the post and shortcode, and `ctx.fail` decides
+ * between a failed build and an error box.
  */
 export async function runShortcode(
   ctx: Pick<ShortcodeContext, "fail" | "projectRoot">,
@@ -62,6 +63,8 @@ export async function runShortcode(
 ): Promise<string> {
   const post = call.page ?? "(unknown page)";
   try {
+    // A keyword written twice in one tag reaches the shortcode once: only the page's source shows the repeat.
+    checkPageKeywords(call.page, call.name, ctx.projectRoot);
     return await render(post);
   } catch (error) {
     if (error instanceof WordedFailure) return ctx.fail(error.message, error.cause);

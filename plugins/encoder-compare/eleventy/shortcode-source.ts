@@ -1,17 +1,16 @@
 // Nunjucks hands a shortcode values, not the text that was written: a keyword it could not read
 // arrives as undefined. This recovers the written text from the page's source for the message.
 import path from "node:path";
-import { readCheckedSync, realRoots } from "../dataset/safe-read.ts";
-import { UnreadableKeywordError } from "./shortcode-args.ts";
+import { readCheckedSync, realRoots, statChecked } from "../dataset/safe-read.ts";
+import { ShortcodeArgumentError, shownName, UnreadableKeywordError } from "./shortcode-args.ts";
 
 const MAX_PAGE_BYTES = 16 * 1024 ** 2;
 
-/** The text after `keyword=` up to the next top-level comma (quotes and brackets respected). */
-function valueText(body: string, start: number): string {
+/** Positions of `body` from `start` that are outside quotes and are not brackets, with the bracket depth there. */
+function* unquoted(body: string, start = 0): Generator<{ i: number; depth: number }> {
   let depth = 0;
   let quote: string | undefined;
-  let i = start;
-  for (; i < body.length; i++) {
+  for (let i = start; i < body.length; i++) {
     const c = body[i];
     if (quote) {
       if (c === "\\") i++;
@@ -19,16 +18,85 @@ function valueText(body: string, start: number): string {
     } else if (c === '"' || c === "'") quote = c;
     else if (c === "[" || c === "(" || c === "{") depth++;
     else if (c === "]" || c === ")" || c === "}") depth--;
-    else if (c === "," && depth <= 0) break;
+    else yield { i, depth };
   }
-  return body.slice(start, i).trim();
+}
+
+/** The text after `keyword=` up to the next top-level comma (quotes and brackets respected). */
+function valueText(body: string, start: number): string {
+  for (const { i, depth } of unquoted(body, start)) if (body[i] === "," && depth <= 0) return body.slice(start, i).trim();
+  return body.slice(start).trim();
+}
+
+/** The tag bodies of every `shortcode` tag in the page source. */
+function tagBodies(source: string, shortcode: string): string[] {
+  const tags = new RegExp(`(?:<%|\\{%)-?\\s*${shortcode}\\b([\\s\\S]*?)-?(?:%>|%\\})`, "g");
+  return [...source.matchAll(tags)].map((match) => match[1]);
+}
+
+/** Keywords assigned at the top level of a tag body (not inside quotes or brackets), in order, with their written text. */
+function topLevelAssignments(body: string): Array<{ keyword: string; text: string }> {
+  const found: Array<{ keyword: string; text: string }> = [];
+  const assignment = /([^\s=,"'()[\]{}<>!]+)\s*=(?!=)/y;
+  for (const { i, depth } of unquoted(body)) {
+    if (depth > 0 || (i > 0 && !/[\s,]/.test(body[i - 1]))) continue;
+    assignment.lastIndex = i;
+    const match = assignment.exec(body);
+    if (match) found.push({ keyword: match[1], text: `${match[1]}=${valueText(body, i + match[0].length)}` });
+  }
+  return found;
+}
+
+/**
+ * Nunjucks keeps only the last of a keyword given twice in one tag (`k=1, k=3` is k=3), so the
+ * first is lost without a word. Throws a ShortcodeArgumentError naming the keyword and both texts.
+ */
+export function assertNoRepeatedKeywords(source: string, shortcode: string): void {
+  for (const body of tagBodies(source, shortcode)) {
+    const seen = new Map<string, string>();
+    for (const { keyword, text } of topLevelAssignments(body)) {
+      const earlier = seen.get(keyword);
+      if (earlier !== undefined) {
+        throw new ShortcodeArgumentError(
+          `keyword ${shownName(keyword)} is given twice in one tag (${JSON.stringify(earlier)}, then ${JSON.stringify(text)}); ` +
+            `Nunjucks would keep only the last: give it once`,
+        );
+      }
+      seen.set(keyword, text);
+    }
+  }
+}
+
+/** The page's source, read through safe-read; cached by path, size and modification time (one read per page per change). */
+const sources = new Map<string, { key: string; text: string }>();
+export function pageSource(inputPath: string, projectRoot: string): string {
+  const file = path.resolve(projectRoot, inputPath);
+  const roots = realRoots(projectRoot);
+  const stat = statChecked(file, { roots, maxBytes: MAX_PAGE_BYTES }).stat;
+  const key = `${stat.size}:${stat.mtimeMs}`;
+  const cached = sources.get(file);
+  if (cached?.key === key) return cached.text;
+  const text = readCheckedSync(file, { roots, maxBytes: MAX_PAGE_BYTES }).toString("utf8");
+  sources.set(file, { key, text });
+  return text;
+}
+
+/** The repeated-keyword check for a page, when its source can be read (a page that cannot be read has nothing to check). */
+export function checkPageKeywords(inputPath: string | undefined, shortcode: string, projectRoot: string): void {
+  if (!inputPath) return;
+  let source: string;
+  try {
+    source = pageSource(inputPath, projectRoot);
+  } catch {
+    return;
+  }
+  assertNoRepeatedKeywords(source, shortcode);
 }
 
 /** How `keyword=` was written in the page's `shortcode` tags (distinct texts, in page order). */
 export function writtenKeywordValues(source: string, shortcode: string, keyword: string): string[] {
   const found: string[] = [];
-  const tags = new RegExp(`(?:<%|\\{%)-?\\s*${shortcode}\\b([\\s\\S]*?)-?(?:%>|%\\})`, "g");
-  for (const [, body] of source.matchAll(tags)) {
+  for (const body of tagBodies(source, shortcode)) {
     const assignment = new RegExp(`(?:^|[\\s,])${keyword}\\s*=(?!=)`, "g");
     for (const match of body.matchAll(assignment)) {
       const text = `${keyword}=${valueText(body, match.index + match[0].length)}`;
@@ -43,8 +111,7 @@ export function describeArgumentError(error: Error, inputPath: string | undefine
   if (!(error instanceof UnreadableKeywordError) || !inputPath) return error.message;
   let written: string[];
   try {
-    const file = path.resolve(projectRoot, inputPath);
-    const source = readCheckedSync(file, { roots: realRoots(projectRoot), maxBytes: MAX_PAGE_BYTES }).toString("utf8");
+    const source = pageSource(inputPath, projectRoot);
     written = writtenKeywordValues(source, shortcode, error.keyword);
   } catch {
     return error.message;

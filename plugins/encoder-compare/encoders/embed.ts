@@ -81,6 +81,9 @@ export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/pixel limit/i.test(message)) return "image is larger than the pixel limit (limitInputPixels)";
   if (/unsupported image format|bad seek|not a known file format/i.test(message)) return "not a supported image";
+  // libvips keeps error text per thread: with decodes side by side a truncated file's failure can arrive as a bare
+  // "Unknown error" instead of its decoder's "read error", so both get one wording that says what to do about it.
+  if (/^\s*(unknown error)?\s*$|read error|premature end|truncated/i.test(message)) return "cannot be decoded: a corrupt or truncated image file";
   return message.split("\n")[0];
 }
 

@@ -15,6 +15,7 @@ import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../dataset/htt
 import type { DatasetImage } from "../dataset/load.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
 import { judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, realRoots, statChecked } from "../dataset/safe-read.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
 
 export interface Verification {
@@ -43,6 +44,7 @@ export class EmbeddingsDataset {
   readonly config: EmbeddingsDatasetConfig;
   readonly search: EmbeddingsSearch;
   readonly #context: EmbeddingsContext;
+  #imageRoots?: string[];
   readonly #remote = new Map<string, Promise<string>>();
   #verification?: Promise<Verification>;
   #placeholder?: Promise<string>;
@@ -76,10 +78,13 @@ export class EmbeddingsDataset {
     if (!images || !("folder" in images) || !meta.image_path) return undefined;
     const file = path.resolve(images.folder, meta.image_path);
     if (!isInside(images.folder, file)) return undefined;
+    // The real file, as the checked reader sees it: inside the images folder after links, a regular file, within the cap.
+    this.#imageRoots ??= realRoots(images.folder);
     try {
-      return fs.statSync(file).isFile() ? file : undefined;
-    } catch {
-      return undefined;
+      return statChecked(file, { roots: this.#imageRoots, maxBytes: DEFAULT_MAX_IMAGE_BYTES }).real;
+    } catch (error) {
+      if (error instanceof FileRefusedError) return undefined;
+      throw error;
     }
   }
 

@@ -3,12 +3,11 @@
 // dataset with 200,000 missing files gives one short line, not megabytes of terminal.
 import fs from "node:fs";
 import path from "node:path";
+import { shownItem } from "../dataset/shown-item.ts";
 import { writeFileAtomicSync } from "../store/atomic-write.ts";
 
 /** Items a warning names before "and N more". */
 export const WARNING_LIST_LIMIT = 10;
-/** Characters of one item shown in a warning (the report file has it whole). */
-const ITEM_CHARS = 200;
 
 export interface ListReport {
   /** Folder the full list goes to (the cache folder's reports/). */
@@ -22,16 +21,12 @@ export function reportsDir(cacheDir: string): string {
   return path.join(cacheDir, "reports");
 }
 
-function shorten(item: string): string {
-  return item.length <= ITEM_CHARS ? item : `${item.slice(0, ITEM_CHARS - 1)}…`;
-}
-
 /**
  * `items` joined by "; ", at most `limit` of them; beyond that "and N more" plus where the
  * full list was written (or why it could not be).
  */
 export function cappedList(items: readonly string[], report?: ListReport, limit = WARNING_LIST_LIMIT): string {
-  if (items.length <= limit) return items.map(shorten).join("; ");
+  if (items.length <= limit) return items.map(shownItem).join("; ");
   let where = "";
   if (report) {
     const file = path.join(report.dir, report.name);
@@ -43,5 +38,5 @@ export function cappedList(items: readonly string[], report?: ListReport, limit 
       where = `; the full list could not be written to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
     }
   }
-  return `${items.slice(0, limit).map(shorten).join("; ")} and ${items.length - limit} more${where}`;
+  return `${items.slice(0, limit).map(shownItem).join("; ")} and ${items.length - limit} more${where}`;
 }

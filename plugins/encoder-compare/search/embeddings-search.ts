@@ -3,7 +3,7 @@
 // exactly, a block at a time. Ranking is the project's (score, then row) with the same double-
 // precision dot product as the native exact search, so both give identical answers.
 import type { EmbeddingsFolder } from "../dataset/clip-retrieval.ts";
-import { compareHits, dotRow, TopK, type SearchHit } from "./exact.ts";
+import { compareHits, dotRow, isRankable, TopK, type SearchHit } from "./exact.ts";
 import type { FaissIndexFile } from "./faiss-file.ts";
 
 export class EmbeddingsSearch {
@@ -54,7 +54,8 @@ export class EmbeddingsSearch {
     const rows = [...new Set(labels)].filter((label) => label >= 0).sort((a, b) => a - b);
     for (const label of rows) {
       this.folder.readRows(label, 1, this.#row);
-      hits.push({ id: label, score: dotRow(this.#row, 0, q) });
+      const score = dotRow(this.#row, 0, q);
+      if (isRankable(score)) hits.push({ id: label, score });
     }
     return hits.sort(compareHits).slice(0, want);
   }

@@ -19,6 +19,15 @@ export function dotRow(vectors: Float32Array, row: number, query: Float64Array):
   return sum;
 }
 
+/**
+ * Whether a score may enter a ranking. A vector holding NaN or ±Infinity (a bad record in an
+ * imported embeddings folder) scores NaN or ±Infinity against every query: such a row would
+ * break the heap's order and be shown as "NaN" or beat every real match, so it is never ranked.
+ */
+export function isRankable(score: number): boolean {
+  return Number.isFinite(score);
+}
+
 /** Ranking order: higher score first, then smaller id. */
 export function compareHits(a: SearchHit, b: SearchHit): number {
   return b.score - a.score || a.id - b.id;
@@ -53,6 +62,7 @@ export class TopK {
   }
 
   offer(id: number, score: number): void {
+    if (!isRankable(score)) return;
     const { ids, scores } = this;
     if (ids.length < this.capacity) {
       ids.push(id);

@@ -5,6 +5,7 @@
 // written into the serialised bytes (the IVF header's nprobe, the HNSW struct's efSearch)
 // before faiss parses them.
 import fs from "node:fs";
+import { requireRegularFile } from "../dataset/safe-read.ts";
 import { indexFromBuffer, indexFromFile, type FaissAnyIndex } from "./faiss.ts";
 
 const METRIC_INNER_PRODUCT = 0;
@@ -103,6 +104,7 @@ const HEAD_BYTES = 64 << 20;
 export function openFaissIndexFile(file: string, override: SearchParams = {}): FaissIndexFile {
   let head: Buffer;
   try {
+    requireRegularFile(file);
     const fd = fs.openSync(file, "r");
     try {
       const size = fs.fstatSync(fd).size;

@@ -1,7 +1,7 @@
 // Full rankings by exact cosine, for evaluation and "where does image X rank". Scores are the
 // search's own double-precision dot products and ties go to the smaller row (= smaller dataset
 // id, since rows follow id order), so a rank here is the rank the search would show.
-import { dotRow } from "./exact.ts";
+import { dotRow, isRankable } from "./exact.ts";
 
 /** Score of every row of `vectors` (row-major, n×dim) against the query. */
 export function scoreRows(vectors: Float32Array, dim: number, query: Float32Array | Float64Array, out = new Float64Array(vectors.length / dim)): Float64Array {
@@ -11,9 +11,16 @@ export function scoreRows(vectors: Float32Array, dim: number, query: Float32Arra
   return out;
 }
 
+/** A score as ranked: one that is not rankable (NaN, ±Infinity) ranks after every real score. */
+function ranked(score: number): number {
+  return isRankable(score) ? score : -Infinity;
+}
+
 /** True when row a ranks before row b: higher score, then smaller row. */
 function before(scores: Float64Array, a: number, b: number): boolean {
-  return scores[a] > scores[b] || (scores[a] === scores[b] && a < b);
+  const sa = ranked(scores[a]);
+  const sb = ranked(scores[b]);
+  return sa > sb || (sa === sb && a < b);
 }
 
 /**

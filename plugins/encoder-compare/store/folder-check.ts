@@ -21,14 +21,31 @@ const KERNEL_TREES = ["/proc", "/sys", "/dev"];
 
 export class FolderOptionError extends Error {}
 
-/** The deepest part of `dir` that exists, as a real path. */
-function nearestExisting(dir: string): string {
+/**
+ * The deepest part of `dir` that exists, as a real path. A part that is there but cannot be
+ * resolved (a link to nothing, a loop of links) is reported: mkdir would fail on it with a bare
+ * ENOENT or ELOOP that names no option.
+ */
+function nearestExisting(dir: string, option: string, hint: string): string {
   for (let at = dir; ; at = path.dirname(at)) {
     try {
       return fs.realpathSync.native(at);
-    } catch {
+    } catch (error) {
+      if (lstatOrUndefined(at)?.isSymbolicLink()) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code === "ELOOP" ? "a loop of links" : "it points to nothing";
+        throw new FolderOptionError(`${option} "${dir}" cannot be used: ${at} is a symbolic link that cannot be followed (${why}); ${hint}`, { cause: error });
+      }
       if (path.dirname(at) === at) return at;
     }
+  }
+}
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch {
+    return undefined;
   }
 }
 
@@ -39,7 +56,7 @@ function nearestExisting(dir: string): string {
  */
 export function checkDataFolder(dir: string, option: string): void {
   const hint = `set ${option} to a folder on disk`;
-  const existing = nearestExisting(path.resolve(dir));
+  const existing = nearestExisting(path.resolve(dir), option, hint);
   const tree = KERNEL_TREES.find((root) => existing === root || existing.startsWith(`${root}/`));
   if (tree) throw new FolderOptionError(`${option} "${dir}" is under ${tree}, a kernel file system, not a folder for files; ${hint}`);
   let stat: fs.Stats;

@@ -1,0 +1,56 @@
+// Small Eleventy projects for the trust-boundary tests: a post with one shortcode, a dataset of
+// three emoji and a query image beside the post, each in a fresh folder (Eleventy caches
+// templates by path within a process), built with the plugin through its programmatic API.
+import fs from "node:fs";
+import path from "node:path";
+import type { BuildSummary } from "../../plugins/encoder-compare/engine/summary.ts";
+import { buildWithPlugin } from "./eleventy.ts";
+
+export const EMOJI = (code: string) => path.join(process.cwd(), `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
+
+export interface TrustProject {
+  dir: string;
+  dataset: string;
+  post: string;
+}
+
+/** A maker of fresh projects under `work` (p1, p2, …). */
+export function projectMaker(work: string): (shortcode: string) => TrustProject {
+  let made = 0;
+  return (shortcode) => {
+    const dir = path.join(work, `p${++made}`);
+    const dataset = path.join(dir, "dataset");
+    const post = path.join(dir, "content/posts/p");
+    fs.mkdirSync(dataset, { recursive: true });
+    fs.mkdirSync(post, { recursive: true });
+    for (const code of ["1f436", "1f431", "1f34e"]) fs.copyFileSync(EMOJI(code), path.join(dataset, `${code}.png`));
+    fs.copyFileSync(EMOJI("1f415"), path.join(post, "query.png"));
+    fs.writeFileSync(path.join(post, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n${shortcode}\n`);
+    return { dir, dataset, post };
+  };
+}
+
+/** The message chain of an Eleventy build error. */
+export function chain(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: any = error; e; e = e.cause ?? e.originalError) messages.push(e.message);
+  return messages.join("\n");
+}
+
+/** Builds the project with the plugin (pixels only, 16 px tiles, its own dataset and cache); `options` override. */
+export async function buildProject(
+  dir: string,
+  options: Record<string, unknown> = {},
+): Promise<{ pages: Array<{ content: string }>; summary: BuildSummary }> {
+  const rel = (p: string) => path.relative(process.cwd(), path.join(dir, p));
+  const summaries: BuildSummary[] = [];
+  const pages = await buildWithPlugin(path.join(dir, "content"), path.join(dir, "_site"), {
+    dataset: rel("dataset"),
+    cacheDir: rel(".cache"),
+    tileSize: 16,
+    encoders: ["pixels"],
+    onBuildSummary: (s: BuildSummary) => summaries.push(s),
+    ...options,
+  });
+  return { pages, summary: summaries[0] };
+}
