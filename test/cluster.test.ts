@@ -11,6 +11,7 @@ import { main } from "../plugins/encoder-compare/cli/main.ts";
 import type { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import type { QueryResult } from "../plugins/encoder-compare/engine/types.ts";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
+import { EmbeddingsDataset } from "../plugins/encoder-compare/engine/embeddings-dataset.ts";
 import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
@@ -283,6 +284,25 @@ describe("embeddings folder as a dataset", () => {
       );
     } finally {
       await e.close();
+    }
+  });
+
+  test("an image_path that climbs out of its URL template's folder (../) gets no URL; the template's own paths do", async () => {
+    const [config] = embeddingsDatasets(
+      { dataset: { embeddings: EXPORTED, encoder: "pixels", images: "http://127.0.0.1:9/memes/{image_path}" }, datasets: {} },
+      ROOT,
+      DEFAULTS.embeddingsFolder,
+    ).values();
+    const dataset = await EmbeddingsDataset.open(config, { cacheDir: path.join(WORK, "cache"), info: () => {}, warn: () => {}, sha256: () => "" });
+    try {
+      const url = (image_path: string) => dataset.imageUrl({ row: 0, image_path })?.href;
+      assert.equal(url("images/a b.png"), "http://127.0.0.1:9/memes/images/a%20b.png");
+      for (const climbing of ["../secret.png", "images/../../secret.png", "./../secret.png"]) assert.equal(url(climbing), undefined, climbing);
+      // Backslashes and percent signs are encoded, so these stay names under the template's folder.
+      assert.equal(url("..\\secret.png"), "http://127.0.0.1:9/memes/..%5Csecret.png");
+      assert.equal(url("%2e%2e/secret.png"), "http://127.0.0.1:9/memes/%252e%252e/secret.png");
+    } finally {
+      dataset.close();
     }
   });
 

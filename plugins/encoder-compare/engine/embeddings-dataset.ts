@@ -40,6 +40,23 @@ function isInside(root: string, file: string): boolean {
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
+/**
+ * A filled URL template stays where the template's fixed start points: same origin, and a path under the one written
+ * before the first placeholder, so an image_path of "../" (or "..\\", which URLs read as "/") cannot climb out of it.
+ */
+function staysUnderTemplate(url: URL, template: string): boolean {
+  const placeholder = template.search(/\{(image_path|url|row)\}/);
+  if (placeholder < 0) return true;
+  let fixed: URL;
+  try {
+    fixed = new URL(template.slice(0, placeholder));
+  } catch {
+    // The placeholder is in the scheme or host (or first): nothing fixed to stay under but the URL policy.
+    return true;
+  }
+  return url.origin === fixed.origin && url.pathname.startsWith(fixed.pathname);
+}
+
 export class EmbeddingsDataset {
   readonly config: EmbeddingsDatasetConfig;
   readonly search: EmbeddingsSearch;
@@ -103,11 +120,13 @@ export class EmbeddingsDataset {
       if (missing) return undefined;
     }
     if (!text) return undefined;
+    let url: URL;
     try {
-      return new URL(text);
+      url = new URL(text);
     } catch {
       return undefined;
     }
+    return images && "template" in images && !staysUnderTemplate(url, images.template) ? undefined : url;
   }
 
   /**
