@@ -17,7 +17,7 @@ import { createMontageWriter } from "../plugins/encoder-compare/render/montage.t
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
 import { testEngine } from "./support/engine.ts";
-import { buildProject, chain, EMOJI, projectMaker } from "./support/trust-project.ts";
+import { buildProject, chain, EMOJI, outsideSecret, projectMaker } from "./support/trust-project.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
@@ -25,8 +25,7 @@ const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/trust-boundaries");
-const OUTSIDE = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
-const SECRET = path.join(OUTSIDE, "secret.png");
+const { outside: OUTSIDE, secret: SECRET } = outsideSecret(WORK);
 
 const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex");
 
@@ -61,15 +60,6 @@ function assertNothingFromOutside(dir: string): void {
     assert.notEqual(row.sha256, secret);
   }
 }
-
-before(() => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.copyFileSync(EMOJI("1f697"), SECRET);
-});
-after(() => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.rmSync(OUTSIDE, { recursive: true, force: true });
-});
 
 describe("1. links out of the project", () => {
   test("a dataset member linking outside is skipped with its reason, and nothing of it reaches _site", async () => {

@@ -15,22 +15,12 @@ import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts"
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
 import { ranksOf } from "../plugins/encoder-compare/search/ranking.ts";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
-import { buildProject, chain, EMOJI, projectMaker, type TrustProject } from "./support/trust-project.ts";
+import { buildProject, chain, EMOJI, outsideSecret, projectMaker, type TrustProject } from "./support/trust-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/trust-classes");
-const OUTSIDE = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
-const SECRET = path.join(OUTSIDE, "secret.png");
+const { outside: OUTSIDE, secret: SECRET } = outsideSecret(WORK);
 const sha256 = (bytes: Uint8Array) => crypto.createHash("sha256").update(bytes).digest("hex");
-
-before(() => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.copyFileSync(EMOJI("1f697"), SECRET);
-});
-after(() => {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.rmSync(OUTSIDE, { recursive: true, force: true });
-});
 
 const project = projectMaker(WORK);
 

@@ -2,11 +2,31 @@
 // three emoji and a query image beside the post, each in a fresh folder (Eleventy caches
 // templates by path within a process), built with the plugin through its programmatic API.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import type { BuildSummary } from "../../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./eleventy.ts";
 
 export const EMOJI = (code: string) => path.join(process.cwd(), `node_modules/emoji-datasource-google/img/google/64/${code}.png`);
+
+/**
+ * A file outside the project (an emoji the datasets do not hold) that no test may see published, and the suite's
+ * work folder: both made fresh before the suite and removed after it.
+ */
+export function outsideSecret(work: string): { outside: string; secret: string } {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), "ec-outside-"));
+  const secret = path.join(outside, "secret.png");
+  before(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.copyFileSync(EMOJI("1f697"), secret);
+  });
+  after(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  });
+  return { outside, secret };
+}
 
 export interface TrustProject {
   dir: string;
