@@ -164,6 +164,67 @@ describe("tryIt through Eleventy", () => {
   });
 });
 
+describe("tryIt on a build that changes nothing", () => {
+  test("re-bundles nothing and re-publishes no index; a changed input, a file gone from _site or a changed dataset publishes again", async () => {
+    const work = path.join(ROOT, "test/.output/try-it-memo");
+    fs.rmSync(work, { recursive: true, force: true });
+    const data = path.join(work, "data");
+    const content = path.join(work, "content");
+    fs.mkdirSync(data, { recursive: true });
+    fs.mkdirSync(content, { recursive: true });
+    for (const code of ["1f436", "1f415", "1f431"]) fs.copyFileSync(EMOJI("google", code), path.join(data, `${code}.png`));
+    fs.copyFileSync(EMOJI("twitter", "1f436"), path.join(content, "q.png"));
+    fs.writeFileSync(path.join(content, "index.md"), `---\ntemplateEngineOverride: njk,md\n---\n<% encoderCompare "q.png", encoders="phash", tryIt=true %>\n`);
+    const rel = (p: string) => path.relative(ROOT, p);
+    const site = path.join(work, "_site");
+    const out = path.join(site, "encoder-compare");
+    const build = async (): Promise<TryItConfig> => {
+      const [page] = await buildWithPlugin(content, site, { dataset: rel(data), cacheDir: rel(path.join(work, "cache")), tileSize: 48 });
+      const attribute = /data-tryit="([^"]+)"/.exec(page.content)![1];
+      return JSON.parse(attribute.replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&")) as TryItConfig;
+    };
+    type MemoRecord = { key: string; value: unknown; files: string[] };
+    const memoDir = path.join(work, "cache", "tryit");
+    const records = () =>
+      fs.readdirSync(memoDir).map((name) => {
+        const file = path.join(memoDir, name);
+        return { file, record: JSON.parse(fs.readFileSync(file, "utf8")) as MemoRecord };
+      });
+    const save = ({ file, record }: { file: string; record: MemoRecord }) => fs.writeFileSync(file, JSON.stringify(record));
+
+    const first = await build();
+    const assets = records().find((r) => typeof r.record.value === "object")!;
+    const index = records().find((r) => typeof r.record.value === "string")!;
+    // Point what was remembered at decoys that exist: a build that reuses the memo links the decoys.
+    fs.writeFileSync(path.join(out, "tryit-widget-decoy.js"), "decoy");
+    fs.writeFileSync(path.join(out, "index-decoy.json"), "{}");
+    (assets.record.value as { assets: { widget: string } }).assets.widget = "tryit-widget-decoy.js";
+    assets.record.files.push("tryit-widget-decoy.js");
+    index.record.value = "/encoder-compare/index-decoy.json";
+    index.record.files.push("index-decoy.json");
+    save(assets);
+    save(index);
+    const second = await build();
+    assert.equal(second.widget, "/encoder-compare/tryit-widget-decoy.js");
+    assert.deepEqual(second.indexes, ["/encoder-compare/index-decoy.json"]);
+
+    // An input of the bundle that changed (its stamp no longer matches), and an index file gone from the output.
+    const stamps = (assets.record.value as { stamps: Record<string, string> }).stamps;
+    stamps[Object.keys(stamps).find((file) => file.endsWith("widget.ts"))!] = "0:0";
+    save(assets);
+    fs.rmSync(path.join(out, "index-decoy.json"));
+    const third = await build();
+    assert.deepEqual([third.widget, third.indexes], [first.widget, first.indexes]);
+
+    // A new dataset image is a new index.
+    fs.copyFileSync(EMOJI("google", "1f98a"), path.join(data, "1f98a.png"));
+    const fourth = await build();
+    assert.notDeepEqual(fourth.indexes, first.indexes);
+    const published = JSON.parse(fs.readFileSync(path.join(out, path.basename(fourth.indexes[0])), "utf8")) as TryItIndex;
+    assert.equal(published.images.length, 4);
+  });
+});
+
 describe("fp16 weights for publishing converted models", () => {
   test("the tiny random-weight BiT: about half the bytes, the same embeddings to cosine ≥ 0.9999", async () => {
     const ort = await import("onnxruntime-node");

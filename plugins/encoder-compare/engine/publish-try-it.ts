@@ -9,11 +9,15 @@ import type { EncoderSpec } from "../encoders/spec.ts";
 import type { BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
-import type { MontageWriter, WrittenImage } from "../render/montage.ts";
+import { MONTAGE_VERSION, type MontageWriter, type WrittenImage } from "../render/montage.ts";
 import { bundleTryIt, type TryItAssets } from "../browser/bundle.ts";
+import { fileStamp, publishMemo, type PublishMemo } from "./publish-memo.ts";
+import { debugLog } from "./logger.ts";
 import { writeHashed } from "../browser/hashed-file.ts";
 import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "../browser/format.ts";
 import { copyFileAtomicSync } from "../store/atomic-write.ts";
+
+const debug = debugLog("engine");
 
 /** Rows per vector shard: about 4 MB at the largest built-in's 768 fp16 values. */
 const SHARD_ROWS = 2560;
@@ -73,14 +77,45 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
   const indexes = new Map<string, Promise<string>>();
   let assets: Promise<TryItAssets> | undefined;
   let assetsDir = "";
+  let memoized: PublishMemo | undefined;
+  const memo = () => (memoized ??= publishMemo(path.join(context.engine.options.cacheDir, "tryit")));
+
+  /** The loader, widget and WebAssembly files: bundled again only when a file they were made from changed. */
+  async function publishAssets(dir: string): Promise<TryItAssets> {
+    type Remembered = { assets: TryItAssets; stamps: Record<string, string | undefined> };
+    const recalled = memo().recall<Remembered>(["tryit-assets"], dir);
+    if (recalled && Object.entries(recalled.stamps).every(([file, stamp]) => stamp !== undefined && fileStamp(file) === stamp)) {
+      debug(() => `try-it bundle reused (${Object.keys(recalled.stamps).length} inputs unchanged)`);
+      return recalled.assets;
+    }
+    const { assets: bundled, inputs } = await bundleTryIt(dir);
+    const stamps = Object.fromEntries(inputs.map((file) => [file, fileStamp(file)]));
+    memo().remember(["tryit-assets"], { assets: bundled, stamps } satisfies Remembered, Object.values(bundled));
+    return bundled;
+  }
 
   async function publishIndex(encoderId: string, datasetDir: string): Promise<string> {
     const { engine } = context;
     const dir = context.outputDir();
     const loaded = await engine.runningEncoder(encoderId);
-    const { dataset, dim, vectors } = await engine.datasetVectors(encoderId, datasetDir);
     const spec = loaded.spec;
     const encoding = context.encoding ?? "f16";
+    const run = loaded.standInFor ? asRun(requestedRun(loaded.standInFor.spec.id, loaded)) : undefined;
+    // Everything the index and the files it names are made of: the model (its key), the dataset's images as listed
+    // (their bytes by hash, ids, captions, groups), and how they are published.
+    const listed = engine.dataset(datasetDir);
+    const inputs = [
+      "tryit-index", TRYIT_FORMAT, MONTAGE_VERSION, SHARD_ROWS, encoderId, loaded.key,
+      { id: spec.id, label: spec.label, dim: spec.dim, inputName: spec.inputName, outputName: spec.outputName, preprocess: spec.preprocess },
+      spec.source, run ?? null, listed.name, listed.dir, listed.images.map((i) => [i.id, i.sha256, i.caption, i.group ?? null]),
+      encoding, context.tileSize, context.urlBase,
+    ];
+    const recalled = memo().recall<string>(inputs, dir);
+    if (recalled) {
+      debug(() => `try-it index of ${encoderId} × ${listed.dir} reused`);
+      return recalled;
+    }
+    const { dataset, dim, vectors } = await engine.datasetVectors(encoderId, datasetDir);
     const shards: TryItIndex["vectors"]["shards"] = [];
     let scale: number | undefined;
     for (let start = 0; start < dataset.images.length; start += SHARD_ROWS) {
@@ -98,9 +133,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
     const index: TryItIndex = {
       format: TRYIT_FORMAT,
       encoder: { id: spec.id, label: spec.label, dim, inputName: spec.inputName, outputName: spec.outputName, preprocess: spec.preprocess },
-      ...(loaded.standInFor
-        ? { run: asRun(requestedRun(loaded.standInFor.spec.id, loaded)) }
-        : {}),
+      ...(run ? { run } : {}),
       graph: await publishGraph(dir, loaded),
       dataset: { name: dataset.name },
       vectors: { encoding, ...(scale === undefined ? {} : { scale }), shards },
@@ -115,7 +148,10 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       urlBase: context.urlBase,
       tileSize: context.tileSize,
     };
-    return context.urlBase + writeHashed(dir, `index-${spec.id}`, JSON.stringify(index), ".json");
+    const indexFile = writeHashed(dir, `index-${spec.id}`, JSON.stringify(index), ".json");
+    const files = [indexFile, index.graph.file, ...shards.map((s) => s.file), ...thumbs.flatMap((t) => [t.name, t.name2x])];
+    memo().remember(inputs, context.urlBase + indexFile, files);
+    return context.urlBase + indexFile;
   }
 
   function index(encoderId: string, datasetDir: string): Promise<string> {
@@ -134,7 +170,7 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       // A new output folder (another build, a test) gets its own copy of the bundle.
       if (!assets || assetsDir !== context.outputDir()) {
         assetsDir = context.outputDir();
-        assets = bundleTryIt(assetsDir);
+        assets = publishAssets(assetsDir);
         indexes.clear();
       }
       const bundle = await assets;

@@ -24,7 +24,7 @@ async function loadSharp(): Promise<typeof SharpFactory> {
 }
 
 /** Bump when the drawing below changes, so old files are not reused. */
-const MONTAGE_VERSION = 1;
+export const MONTAGE_VERSION = 1;
 const GAP = 8;
 const BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
 

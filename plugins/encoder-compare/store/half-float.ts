@@ -2,9 +2,14 @@
 // weights as halves: .npy shards, safetensors checkpoints, halved ONNX weights and the
 // "Try your own image" vector shards. Pure (no imports): the browser bundle uses it too.
 
+// One scratch float32 and its bits, reused: a typed array per value made encoding a shard allocation-bound.
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
 /** Half-precision bits of a float32 value, rounded to nearest even; overflow goes to ±Infinity. */
 export function floatToHalf(value: number): number {
-  const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+  scratch[0] = value;
+  const bits = scratchBits[0];
   const sign = (bits >>> 16) & 0x8000;
   const biased = (bits >>> 23) & 0xff;
   let mantissa = bits & 0x7fffff;
