@@ -20,6 +20,9 @@ import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex } from 
 import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../plugins/encoder-compare/store/half-float.ts";
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
+import { createTryItPublisher } from "../plugins/encoder-compare/engine/publish-try-it.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { testEngine } from "./support/engine.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { joinRegExp } from "./support/regexp.ts";
 
@@ -222,6 +225,42 @@ describe("tryIt on a build that changes nothing", () => {
     assert.notDeepEqual(fourth.indexes, first.indexes);
     const published = JSON.parse(fs.readFileSync(path.join(out, path.basename(fourth.indexes[0])), "utf8")) as TryItIndex;
     assert.equal(published.images.length, 4);
+  });
+});
+
+describe("tryIt across rebuilds in one process (npm start)", () => {
+  test("a dataset image added between two builds is in the second build's index", async () => {
+    const work = path.join(ROOT, "test/.output/try-it-rebuild");
+    fs.rmSync(work, { recursive: true, force: true });
+    const data = path.join(work, "data");
+    fs.mkdirSync(data, { recursive: true });
+    for (const code of ["1f436", "1f415", "1f431"]) fs.copyFileSync(EMOJI("google", code), path.join(data, `${code}.png`));
+    const out = path.join(work, "_site", "encoder-compare");
+    const engine = testEngine(work);
+    const writer = createMontageWriter(out);
+    const publisher = createTryItPublisher({
+      engine,
+      writer: () => writer,
+      outputDir: () => out,
+      urlBase: "/encoder-compare/",
+      tileSize: 48,
+      limitInputPixels: DEFAULTS.embedding.limitInputPixels,
+      models: [],
+    });
+    const request = { encoders: ["phash"], datasetDir: data, k: 3, includeSelf: false };
+    const build = async () => {
+      engine.startBuild();
+      publisher.startBuild();
+      const config = JSON.parse(/data-tryit="([^"]+)"/.exec(await publisher.placeholder(request))![1].replaceAll("&quot;", '"')) as TryItConfig;
+      return JSON.parse(fs.readFileSync(path.join(out, path.basename(config.indexes[0])), "utf8")) as TryItIndex;
+    };
+    try {
+      assert.equal((await build()).images.length, 3);
+      fs.copyFileSync(EMOJI("google", "1f98a"), path.join(data, "1f98a.png"));
+      assert.equal((await build()).images.length, 4);
+    } finally {
+      await engine.close();
+    }
   });
 });
 

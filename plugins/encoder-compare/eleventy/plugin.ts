@@ -63,6 +63,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
     runMode = event?.runMode ?? "build";
     engine.startBuild();
+    tryIt.startBuild();
     writer = newWriter();
     queriesRendered = 0;
     evaluations = { ranked: 0, remembered: 0 };

@@ -25,6 +25,8 @@ const SHARD_ROWS = 2560;
 export interface TryItPublisher {
   /** Markup for one shortcode: a hidden placeholder the loader turns into the control, and the loader script. */
   placeholder(request: { encoders: readonly string[]; datasetDir: string; k: number; includeSelf: boolean }): Promise<string>;
+  /** Forgets this process's answers: each build (a watch rebuild too) checks its inputs again. */
+  startBuild(): void;
 }
 
 export interface PublisherContext {
@@ -166,6 +168,10 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
   }
 
   return {
+    startBuild() {
+      assets = undefined;
+      indexes.clear();
+    },
     async placeholder(request) {
       // A new output folder (another build, a test) gets its own copy of the bundle.
       if (!assets || assetsDir !== context.outputDir()) {
