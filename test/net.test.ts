@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
 import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/dataset/http-get.ts";
 import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
-import { importJinaMemes } from "../plugins/encoder-compare/dataset/import-jina.ts";
+import { importForTest } from "./support/import-memes.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "../plugins/encoder-compare/models/download.ts";
@@ -369,20 +369,7 @@ test("the meme importer reports and skips bad records (malformed URL, bad field,
     },
   ]))));
   const outDir = tempDir();
-  const lines: string[] = [];
-  const result = await importJinaMemes({
-    outDir,
-    url: `${s.origin}/memes.json`,
-    limit: 100,
-    seed: 42,
-    concurrency: 2,
-    attempts: 1,
-    backoffMs: 1,
-    timeoutMs: 5_000,
-    maxImageBytes: 100_000,
-    refresh: false,
-    log: (line) => lines.push(line),
-  });
+  const { result, lines } = await importForTest(outDir, `${s.origin}/memes.json`, { limit: 100, seed: 42 });
   assert.equal(result.sampled, 6);
   assert.equal(result.downloaded, 2, "ok.png and the one with the malformed escape (fetched as written)");
   const reasons = result.failed.map((f) => f.reason).sort();

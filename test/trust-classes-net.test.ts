@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
-import { importJinaMemes } from "../plugins/encoder-compare/dataset/import-jina.ts";
+import { importForTest } from "./support/import-memes.ts";
 import { cachedFilePath } from "../plugins/encoder-compare/models/cache-layout.ts";
 import { ensureModelFile, ModelUnavailableError } from "../plugins/encoder-compare/models/download.ts";
 import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
@@ -132,20 +132,7 @@ describe("the meme importer and bad records", () => {
     ];
     s.route("/memes.json", (_req, res) => res.writeHead(200).end(JSON.stringify([{ name: "Doge", generated_memes: memes }])));
     const outDir = path.join(tempDir("import-"), "out");
-    const lines: string[] = [];
-    const result = await importJinaMemes({
-      outDir,
-      url: `${s.origin}/memes.json`,
-      limit: 10,
-      seed: 1,
-      concurrency: 2,
-      attempts: 1,
-      backoffMs: 1,
-      timeoutMs: 5_000,
-      maxImageBytes: 100_000,
-      refresh: false,
-      log: (line) => lines.push(line),
-    });
+    const { result, lines } = await importForTest(outDir, `${s.origin}/memes.json`);
     assert.equal(result.downloaded, 2);
     const images = fs.readdirSync(path.join(outDir, "images")).sort();
     assert.deepEqual(images, ["escape.png", `ok-${"x".repeat(117)}.png`]);
