@@ -17,6 +17,7 @@ import { createMontageWriter } from "../plugins/encoder-compare/render/montage.t
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
 import { testEngine } from "./support/engine.ts";
+import { checkDataFolder } from "../plugins/encoder-compare/store/folder-check.ts";
 import { buildProject, chain, EMOJI, outsideSecret, projectMaker } from "./support/trust-project.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 
@@ -318,6 +319,16 @@ describe("13. cache and models folders are checked before use", () => {
       const { code, err } = await run(["--cache-dir", dir]);
       assert.equal(code, 1, dir);
       assert.match(err, message);
+    }
+  });
+
+  test("/dev/shm, the shared-memory tmpfs, is a folder for files; the rest of /dev is not", { skip: !fs.existsSync("/dev/shm") }, () => {
+    const cache = fs.mkdtempSync("/dev/shm/ec-cache-");
+    try {
+      assert.doesNotThrow(() => checkDataFolder(path.join(cache, "encoder-compare"), "cacheDir (--cache-dir)"));
+      assert.throws(() => checkDataFolder("/dev/ec-cache", "cacheDir (--cache-dir)"), /"\/dev\/ec-cache" is under \/dev, a kernel file system/);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
     }
   });
 

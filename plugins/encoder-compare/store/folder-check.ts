@@ -1,5 +1,5 @@
 // Folders the build writes to (cacheDir, modelsDir) are checked before first use: a path on a
-// kernel file system (/proc, /sys, /dev) or below a file is refused with the option's name.
+// kernel file system (/proc, /sys, /dev, but not /dev/shm) or below a file is refused with the option's name.
 // Recursive mkdir under /proc loops forever on Node 20; this check runs no mkdir at all.
 import fs from "node:fs";
 import path from "node:path";
@@ -18,6 +18,8 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0xcafe4a11, "bpf"],
 ]);
 const KERNEL_TREES = ["/proc", "/sys", "/dev"];
+/** Folders for files inside those trees: /dev/shm is the system's shared-memory tmpfs, a fast home for a CI cache. */
+const FILE_FOLDERS_IN_KERNEL_TREES = ["/dev/shm"];
 
 export class FolderOptionError extends Error {}
 
@@ -57,7 +59,8 @@ function lstatOrUndefined(file: string): fs.Stats | undefined {
 export function checkDataFolder(dir: string, option: string): void {
   const hint = `set ${option} to a folder on disk`;
   const existing = nearestExisting(path.resolve(dir), option, hint);
-  const tree = KERNEL_TREES.find((root) => existing === root || existing.startsWith(`${root}/`));
+  const under = (root: string) => existing === root || existing.startsWith(`${root}/`);
+  const tree = FILE_FOLDERS_IN_KERNEL_TREES.some(under) ? undefined : KERNEL_TREES.find(under);
   if (tree) throw new FolderOptionError(`${option} "${dir}" is under ${tree}, a kernel file system, not a folder for files; ${hint}`);
   let stat: fs.Stats;
   try {
