@@ -3,7 +3,7 @@
 import os from "node:os";
 import type * as Ort from "onnxruntime-node";
 import type { EncoderSpec } from "./spec.ts";
-import { tensorShape } from "./preprocess.ts";
+import { tensorShape } from "./preprocess-core.ts";
 import { l2Normalize } from "./normalize.ts";
 
 export interface SessionOptions {

@@ -6,8 +6,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { hashImageFile, loadDataset, type Dataset } from "../dataset/load.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../dataset/safe-read.ts";
-import { embedFiles, describeDecodeError } from "../encoders/embed.ts";
-import { imageToTensor } from "../encoders/preprocess.ts";
 import { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { ModelUnavailableError } from "../models/download.ts";
@@ -230,6 +228,8 @@ export class CompareEngine {
     if (missing.length === 0) return vectors;
     this.#requireWritableStore(`${missing.length} image(s) of the dataset for ${encoder.spec.id}`);
     const progress = this.options.progress?.(statsName(encoder), missing.length);
+    // Decoding and embedding code loads only when something must be embedded: a warm build never needs it.
+    const { embedFiles } = await import("../encoders/embed.ts");
     const outcome = await embedFiles(await this.#session(encoder), missing, {
       batchSize: this.options.batchSize,
       prefetchBatches: this.options.prefetchBatches,
@@ -305,6 +305,7 @@ export class CompareEngine {
     } else {
       this.#requireWritableStore(`the query image ${queryFile} for ${encoder.spec.id}`);
       const queryReal = this.#querySha(queryFile).real;
+      const [{ imageToTensor }, { describeDecodeError }] = await Promise.all([import("../encoders/preprocess.ts"), import("../encoders/embed.ts")]);
       let tensor: Float32Array;
       try {
         const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });

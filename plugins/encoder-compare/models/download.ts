@@ -14,11 +14,11 @@ import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVA
 import { acquireExclusiveLock } from "./file-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
-  DOWNLOAD_TUNING, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
+  DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable,
+  type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
 import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";
 import { migrateLegacyFile } from "./legacy-cache.ts";
-import { DISK_WRITE_REASON, downloadWithResumes, resumable } from "./resumable-download.ts";
 import { SharedTask } from "./shared-task.ts";
 import { checkCachedFile } from "./verified-sidecar.ts";
 
@@ -210,6 +210,8 @@ async function downloadUnderLock(
     const pin = await resolvePin(req, target.lockFile, updateLock);
     const again = await checkCachedFile(target.file, pin, false, req.format);
     if (again.ok) return { path: target.file, sha256: again.sha256, bytes: again.bytes, downloaded: false };
+    // The HTTP client and the resuming writer load only when a file must be fetched: a warm build never needs them.
+    const { downloadWithResumes } = await import("./resumable-download.ts");
     return await downloadWithResumes({ req, target, pin, url: sourceUrl, options, signal });
   } finally {
     await release();

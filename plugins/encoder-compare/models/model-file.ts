@@ -83,6 +83,10 @@ export class ModelUnavailableError extends Error {
   }
 }
 
+export const DISK_WRITE_REASON = "cannot write to the model cache";
+/** Failures the next build should try again (bytes were arriving; it resumes): not remembered. */
+export const resumable = new WeakSet<ModelUnavailableError>();
+
 /** How downloads behave when a caller does not say: internal knobs, not plugin options (those are engine/defaults.ts). */
 export const DOWNLOAD_TUNING = {
   /** Resumptions after a stall or a dropped connection. */

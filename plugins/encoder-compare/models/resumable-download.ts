@@ -14,7 +14,9 @@ import { displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
 import { formatMB, startProgress } from "./download-progress.ts";
 import { fsyncFile, hashFileInto, sizeOf } from "./file-helpers.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
-import { DOWNLOAD_TUNING, ModelUnavailableError, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target } from "./model-file.ts";
+import {
+  DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target,
+} from "./model-file.ts";
 import { writeSidecar } from "./verified-sidecar.ts";
 import { contentProblem, describeFormat, formatKey } from "./verify-content.ts";
 
@@ -38,9 +40,6 @@ class ConnectionLost extends Error {
   }
 }
 
-export const DISK_WRITE_REASON = "cannot write to the model cache";
-/** Failures the next build should try again (bytes were arriving; it resumes): not remembered. */
-export const resumable = new WeakSet<ModelUnavailableError>();
 
 export async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> {
   const retries = job.options.retries ?? DOWNLOAD_TUNING.retries;
