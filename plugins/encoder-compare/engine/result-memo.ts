@@ -57,15 +57,8 @@ export class ResultMemo {
   /** The remembered answer, when there is one of this version whose query vector and hit images are all still at hand. */
   recall(encoder: EncoderIdentity, dataset: Dataset, scope: string, querySha: string): RecalledResult | undefined {
     const store = this.#host.store();
-    const json = store.getQueryResult(scope, dataset.fingerprint);
-    if (!json) return undefined;
-    let entry: RememberedResult;
-    try {
-      entry = JSON.parse(json);
-    } catch {
-      return undefined;
-    }
-    if (entry.version !== RESULT_CACHE_VERSION) return undefined;
+    const entry = store.recall("query", scope, dataset.fingerprint, RESULT_CACHE_VERSION) as RememberedResult | undefined;
+    if (!entry) return undefined;
     const vector = store.getVectors(encoder.key, [querySha]).get(querySha);
     if (!vector) return undefined;
     let bySha = this.#imagesBySha.get(dataset);
@@ -80,14 +73,13 @@ export class ResultMemo {
   }
 
   remember(scope: string, dataset: Dataset, result: ResultToRemember): void {
-    const entry: RememberedResult = {
-      version: RESULT_CACHE_VERSION,
+    const entry: Omit<RememberedResult, "version"> = {
       rows: result.rows,
       backend: result.backend,
       selfExcluded: result.selfExcluded,
       hits: result.hits.map((h) => [h.image.sha256, h.score]),
       skipped: result.skipped,
     };
-    this.#host.store().putQueryResult(scope, dataset.fingerprint, JSON.stringify(entry));
+    this.#host.store().remember("query", scope, dataset.fingerprint, RESULT_CACHE_VERSION, entry);
   }
 }

@@ -60,7 +60,7 @@ export async function evaluateRemembered(
     )
     .digest("hex");
   const byId = new Map(dataset.images.map((image) => [image.id, image]));
-  const remembered = recall(engine.store.getEvalReport(scope, dataset.fingerprint), byId);
+  const remembered = recall(engine.store.recall("eval", scope, dataset.fingerprint, EVAL_MEMO_VERSION) as RememberedEvaluation | undefined, byId);
   if (remembered) {
     for (const [file, reason] of remembered.skipped) engine.build.skippedImages.set(file, reason);
     return { evaluation: fromRemembered(remembered, byId, encoderIds), ranked: false };
@@ -79,21 +79,13 @@ export async function evaluateRemembered(
   }
   const files = new Set(dataset.images.map((image) => image.file));
   const skipped = [...engine.build.skippedImages].filter(([file]) => files.has(file));
-  const entry: RememberedEvaluation = { version: EVAL_MEMO_VERSION, report: evaluation.report, top, skipped };
-  engine.store.putEvalReport(scope, dataset.fingerprint, JSON.stringify(entry));
+  engine.store.remember("eval", scope, dataset.fingerprint, EVAL_MEMO_VERSION, { report: evaluation.report, top, skipped });
   return { evaluation, ranked: true };
 }
 
 /** The stored entry, if it is of this version and every image it names is still in the dataset. */
-function recall(json: string | undefined, byId: ReadonlyMap<string, DatasetImage>): RememberedEvaluation | undefined {
-  if (!json) return undefined;
-  let entry: RememberedEvaluation;
-  try {
-    entry = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-  if (entry?.version !== EVAL_MEMO_VERSION) return undefined;
+function recall(entry: RememberedEvaluation | undefined, byId: ReadonlyMap<string, DatasetImage>): RememberedEvaluation | undefined {
+  if (!entry) return undefined;
   for (const queries of Object.values(entry.top)) {
     for (const [queryId, results] of Object.entries(queries)) {
       if (!byId.has(queryId) || results.some(([id]) => !byId.has(id))) return undefined;

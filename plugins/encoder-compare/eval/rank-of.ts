@@ -50,10 +50,10 @@ export async function describeRankOf(cache: DatasetVectorCache, encoderId: strin
   const { key } = await cache.engine.encoderIdentity(encoderId);
   const asked = ["rankOf", RANK_MEMO_VERSION, key, dataset.dir, result.query.sha256, result.selfExcluded, targetId, cache.engine.options.limitInputPixels];
   const scope = crypto.createHash("sha256").update(JSON.stringify(asked)).digest("hex");
-  let found = parseRank(store.getQueryResult(scope, dataset.fingerprint));
+  let found = asRank(store.recall("query", scope, dataset.fingerprint, RANK_MEMO_VERSION));
   if (!found) {
     found = await rankOf(cache, encoderId, datasetDir, result, targetId);
-    store.putQueryResult(scope, dataset.fingerprint, JSON.stringify(found));
+    store.remember("query", scope, dataset.fingerprint, RANK_MEMO_VERSION, found);
   }
   if (found.self) return `${targetId} is the query image itself, left out of its own results under ${under}`;
   return `${targetId} is #${found.rank} under ${under}, cosine ${formatScore(found.score)}`;
@@ -61,14 +61,8 @@ export async function describeRankOf(cache: DatasetVectorCache, encoderId: strin
 
 type Rank = { self: true; rank?: undefined; score?: undefined } | { self?: undefined; rank: number; score: number };
 
-function parseRank(json: string | undefined): Rank | undefined {
-  if (!json) return undefined;
-  try {
-    const r = JSON.parse(json);
-    return r?.self === true || (Number.isInteger(r?.rank) && typeof r?.score === "number") ? r : undefined;
-  } catch {
-    return undefined;
-  }
+function asRank(r: Record<string, unknown> | undefined): Rank | undefined {
+  return r && (r.self === true || (Number.isInteger(r.rank) && typeof r.score === "number")) ? (r as Rank) : undefined;
 }
 
 async function rankOf(cache: DatasetVectorCache, encoderId: string, datasetDir: string, result: QueryResult, targetId: string): Promise<Rank> {

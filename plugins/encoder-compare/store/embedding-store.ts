@@ -28,6 +28,14 @@ function unwritable(dir: string): string | undefined {
   }
 }
 
+/** What the store remembers besides vectors and hashes: finished query results (rankOf ranks among them) and reports. */
+export type RememberedKind = "query" | "eval";
+
+const REMEMBERED_TABLES: Record<RememberedKind, { table: string; column: string }> = {
+  query: { table: "query_results", column: "result" },
+  eval: { table: "eval_reports", column: "report" },
+};
+
 export class EmbeddingStore {
   readonly file: string;
   /**
@@ -41,10 +49,8 @@ export class EmbeddingStore {
   readonly #putVector: Database.Statement<[string, string, number, Buffer]>;
   readonly #getHash: Database.Statement<[string, number, number], { sha256: string }>;
   readonly #putHash: Database.Statement<[string, number, number, string]>;
-  #getResult?: Database.Statement<[string], { fingerprint: string; result: string }>;
-  #putResult?: Database.Statement<[string, string, string]>;
-  #getEval?: Database.Statement<[string], { fingerprint: string; report: string }>;
-  #putEval?: Database.Statement<[string, string, string]>;
+  readonly #getRemembered = new Map<RememberedKind, Database.Statement<[string], { fingerprint: string; json: string }>>();
+  readonly #putRemembered = new Map<RememberedKind, Database.Statement<[string, string, string]>>();
   /** Every remembered file hash, read in one query on first use (one query per file is 10× slower). */
   #hashMemo?: Map<string, { size: number; mtimeMs: number; sha256: string }>;
 
@@ -142,32 +148,30 @@ export class EmbeddingStore {
   }
 
   /**
-   * A finished query's result (JSON) for `scope` (what was asked: encoder, dataset folder, query
-   * image, k, …), if it was computed against the dataset state `fingerprint`.
+   * A finished answer of `kind` for `scope` (a hash of what was asked: encoder, dataset folder, query image, k, …),
+   * parsed, if it was computed against the dataset state `fingerprint` and carries this `version`. The caller checks
+   * the rest of its shape.
    */
-  getQueryResult(scope: string, fingerprint: string): string | undefined {
-    this.#getResult ??= this.#db.prepare("SELECT fingerprint, result FROM query_results WHERE scope = ?");
-    const row = this.#getResult.get(scope);
-    return row && row.fingerprint === fingerprint ? row.result : undefined;
+  recall(kind: RememberedKind, scope: string, fingerprint: string, version: number): Record<string, unknown> | undefined {
+    const { table, column } = REMEMBERED_TABLES[kind];
+    let get = this.#getRemembered.get(kind);
+    if (!get) this.#getRemembered.set(kind, (get = this.#db.prepare(`SELECT fingerprint, ${column} AS json FROM ${table} WHERE scope = ?`)));
+    const row = get.get(scope);
+    if (!row || row.fingerprint !== fingerprint) return undefined;
+    try {
+      const entry = JSON.parse(row.json) as Record<string, unknown> | null;
+      return typeof entry === "object" && entry !== null && entry.version === version ? entry : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
-  /** Remembers a query's result; one entry per scope (the latest dataset state). */
-  putQueryResult(scope: string, fingerprint: string, result: string): void {
-    this.#putResult ??= this.#db.prepare("INSERT OR REPLACE INTO query_results (scope, fingerprint, result) VALUES (?, ?, ?)");
-    this.#putResult.run(scope, fingerprint, result);
-  }
-
-  /** A finished `encoderEval` report (JSON) for `scope`, if it was computed against the dataset state `fingerprint`. */
-  getEvalReport(scope: string, fingerprint: string): string | undefined {
-    this.#getEval ??= this.#db.prepare("SELECT fingerprint, report FROM eval_reports WHERE scope = ?");
-    const row = this.#getEval.get(scope);
-    return row && row.fingerprint === fingerprint ? row.report : undefined;
-  }
-
-  /** Remembers an evaluation report; one entry per scope (the latest dataset state). */
-  putEvalReport(scope: string, fingerprint: string, report: string): void {
-    this.#putEval ??= this.#db.prepare("INSERT OR REPLACE INTO eval_reports (scope, fingerprint, report) VALUES (?, ?, ?)");
-    this.#putEval.run(scope, fingerprint, report);
+  /** Remembers an answer (stored as JSON with its `version`); one entry per scope: the latest dataset state. */
+  remember(kind: RememberedKind, scope: string, fingerprint: string, version: number, entry: object): void {
+    const { table, column } = REMEMBERED_TABLES[kind];
+    let put = this.#putRemembered.get(kind);
+    if (!put) this.#putRemembered.set(kind, (put = this.#db.prepare(`INSERT OR REPLACE INTO ${table} (scope, fingerprint, ${column}) VALUES (?, ?, ?)`)));
+    put.run(scope, fingerprint, JSON.stringify({ ...entry, version }));
   }
 
   knownHash(filePath: string, stat: FileStat): string | undefined {
