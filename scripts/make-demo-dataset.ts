@@ -22,7 +22,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { processAlive } from "../plugins/encoder-compare/store/process-alive.ts";
+import { removeDeadLeftovers, writeFileAtomicSync } from "../plugins/encoder-compare/store/atomic-write.ts";
 
 /** Bump whenever the output changes (drawing code, concept list, captions, manifest shape). */
 export const GENERATOR_VERSION = 2;
@@ -670,26 +670,8 @@ function writeIfChanged(file: string, data: Buffer | string): boolean {
     /* missing: write it */
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, buf);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, buf);
   return true;
-}
-
-/** Remove staging/old folders left behind by interrupted runs (not those of a live process). */
-function cleanStale(outDir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(outDir);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = /^\.(?:staging|old-images)-(\d+)$/.exec(n);
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
-      fs.rmSync(path.join(outDir, n), { recursive: true, force: true });
-    }
-  }
 }
 
 async function runPool<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
@@ -786,7 +768,7 @@ async function main(): Promise<void> {
   const items = buildItems(pkgs);
 
   fs.mkdirSync(opts.out, { recursive: true });
-  cleanStale(opts.out);
+  removeDeadLeftovers(opts.out, /^\.(?:staging|old-images)-(\d+)$/);
   const staging = path.join(opts.out, `.staging-${process.pid}`);
   const oldImages = path.join(opts.out, `.old-images-${process.pid}`);
   const cleanup = () => {

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { writeFileAtomic, writeFileAtomicSync } from "../plugins/encoder-compare/store/atomic-write.ts";
+import { spawnSync } from "node:child_process";
+import { copyFileAtomicSync, removeDeadLeftovers, writeFileAtomic, writeFileAtomicSync } from "../plugins/encoder-compare/store/atomic-write.ts";
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atomic-write-"));
@@ -59,3 +60,23 @@ for (const [name, write] of Object.entries(writers)) {
     assert.equal(fs.readFileSync(file, "utf8"), "old");
   });
 }
+
+test("copyFileAtomicSync copies whole under the target's name and leaves no temp file", (t) => {
+  const dir = scratch(t);
+  fs.writeFileSync(path.join(dir, "source.bin"), Buffer.alloc(70_000, 7));
+  copyFileAtomicSync(path.join(dir, "source.bin"), path.join(dir, "copy.bin"));
+  assert.deepEqual(fs.readFileSync(path.join(dir, "copy.bin")), Buffer.alloc(70_000, 7));
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["copy.bin", "source.bin"]);
+});
+
+test("removeDeadLeftovers removes the files and folders of a process that is gone, and nothing else", (t) => {
+  const dir = scratch(t);
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+  for (const name of [`a.${dead}.tmp`, `a.${process.pid}.tmp`, "a.png", `a.${dead}.tmp.keep`]) fs.writeFileSync(path.join(dir, name), "x");
+  fs.mkdirSync(path.join(dir, `.staging-${dead}`, "images"), { recursive: true });
+  fs.mkdirSync(path.join(dir, `.staging-${process.pid}`));
+  removeDeadLeftovers(dir, /^a\.(\d+)\.tmp$/);
+  removeDeadLeftovers(dir, /^\.staging-(\d+)$/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [`.staging-${process.pid}`, `a.${dead}.tmp.keep`, `a.${process.pid}.tmp`, "a.png"].sort());
+  removeDeadLeftovers(path.join(dir, "missing"), /^(\d+)$/);
+});

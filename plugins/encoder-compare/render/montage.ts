@@ -14,8 +14,7 @@ import {
   sniffImageType,
   type ImageType,
 } from "../dataset/safe-read.ts";
-import { processAlive } from "../store/process-alive.ts";
-import { writeFileAtomic } from "../store/atomic-write.ts";
+import { removeDeadLeftovers, writeFileAtomic } from "../store/atomic-write.ts";
 
 let sharpLoaded: typeof SharpFactory | undefined;
 /** sharp, loaded when the first image is drawn: a rebuild whose files all exist never loads it (~100 ms). */
@@ -94,25 +93,6 @@ async function tileBuffer(file: string, size: number): Promise<Buffer> {
 /** Temp names: `<final name>.<pid>.tmp`. */
 const TEMP_NAME = /^(?:montage|query|full)-[0-9a-f]{16}[^/]*\.(\d+)\.tmp$/;
 
-/** Removes temp files whose process is gone (a build killed mid-write), so they never outlive it. */
-function removeStaleTemps(dir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(TEMP_NAME.exec(name)?.[1]);
-    if (!pid || pid === process.pid || processAlive(pid)) continue;
-    try {
-      fs.rmSync(path.join(dir, name), { force: true });
-    } catch {
-      // A read-only folder keeps its leftovers; nothing is written there either.
-    }
-  }
-}
-
 async function writeAtomically(target: string, data: Buffer, tempDir: string): Promise<void> {
   const besideTarget = `${target}.${process.pid}.tmp`;
   let temp = path.join(tempDir, path.basename(besideTarget));
@@ -142,7 +122,7 @@ export interface MontageWriterOptions {
 export function createMontageWriter(outputDir: string, writerOptions: MontageWriterOptions = {}): MontageWriter {
   const inFlight = new Map<string, Promise<void>>();
   const tempDir = writerOptions.tempDir ?? outputDir;
-  for (const dir of new Set([outputDir, tempDir])) removeStaleTemps(dir);
+  for (const dir of new Set([outputDir, tempDir])) removeDeadLeftovers(dir, TEMP_NAME);
 
   async function ensure(name: string, draw: () => Promise<Buffer>): Promise<void> {
     let pending = inFlight.get(name);

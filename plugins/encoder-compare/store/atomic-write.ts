@@ -2,6 +2,8 @@
 // the same folder (a rename is atomic only within one file system), which is renamed over the target. On any
 // failure the temp file is removed and the error rethrown, so no partial file is left under either name.
 import fs from "node:fs";
+import path from "node:path";
+import { processAlive } from "./process-alive.ts";
 
 export interface AtomicWriteOptions {
   /** Where the bytes are staged (default `<file>.<pid>.tmp`); callers that sweep leftovers by name choose it. */
@@ -42,4 +44,26 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     throw error;
   }
   if (options.sidecar) await writeFileAtomic(options.sidecar.file, options.sidecar.data);
+}
+
+/**
+ * Removes the files and folders in `dir` whose name `pattern` ties (its first group) to a process that is gone: what a
+ * killed run left behind. A folder that cannot be read or changed (read-only) keeps its leftovers.
+ */
+export function removeDeadLeftovers(dir: string, pattern: RegExp): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // Read-only: nothing is written there either.
+    }
+  }
 }
