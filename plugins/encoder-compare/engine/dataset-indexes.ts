@@ -93,7 +93,7 @@ export class DatasetIndexes {
   chooseBackend(rows: number): SearchBackend {
     const { indexBackend, annThreshold } = this.#host.options;
     if (indexBackend !== "auto") return indexBackend;
-    return rows >= (annThreshold) && faissStatus().available ? "ann" : "js";
+    return rows >= annThreshold && faissStatus().available ? "ann" : "js";
   }
 
   clear(): void {

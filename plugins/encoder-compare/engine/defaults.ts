@@ -70,4 +70,3 @@ export const DEFAULTS = frozen({
 
 /** The option groups, each a set of flat option names that also work at the top level (aliases kept for old configs). */
 export const OPTION_GROUPS = ["search", "embedding", "models", "output"] as const;
-export type OptionGroup = (typeof OPTION_GROUPS)[number];
