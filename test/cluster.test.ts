@@ -298,6 +298,20 @@ describe("embeddings folder as a dataset", () => {
       const url = (image_path: string) => dataset.imageUrl({ row: 0, image_path })?.href;
       assert.equal(url("images/a b.png"), "http://127.0.0.1:9/memes/images/a%20b.png");
       for (const climbing of ["../secret.png", "images/../../secret.png", "./../secret.png"]) assert.equal(url(climbing), undefined, climbing);
+      // The url column is placed as written: it may not climb either, nor leave for another host.
+      const [withUrl] = embeddingsDatasets(
+        { dataset: { embeddings: EXPORTED, encoder: "pixels", images: "http://127.0.0.1:9/memes/{url}" }, datasets: {} },
+        ROOT,
+        DEFAULTS.embeddingsFolder,
+      ).values();
+      const byUrl = await EmbeddingsDataset.open(withUrl, { cacheDir: path.join(WORK, "cache"), info: () => {}, warn: () => {}, sha256: () => "" });
+      try {
+        const urlOf = (url: string) => byUrl.imageUrl({ row: 0, url })?.href;
+        assert.equal(urlOf("a/b.png"), "http://127.0.0.1:9/memes/a/b.png");
+        for (const climbing of ["../../secret.png", "%2e%2e/%2e%2e/secret.png"]) assert.equal(urlOf(climbing), undefined, climbing);
+      } finally {
+        byUrl.close();
+      }
       // Backslashes and percent signs are encoded, so these stay names under the template's folder.
       assert.equal(url("..\\secret.png"), "http://127.0.0.1:9/memes/..%5Csecret.png");
       assert.equal(url("%2e%2e/secret.png"), "http://127.0.0.1:9/memes/%252e%252e/secret.png");

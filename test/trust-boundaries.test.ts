@@ -326,7 +326,10 @@ describe("13. cache and models folders are checked before use", () => {
     const cache = fs.mkdtempSync("/dev/shm/ec-cache-");
     try {
       assert.doesNotThrow(() => checkDataFolder(path.join(cache, "encoder-compare"), "cacheDir (--cache-dir)"));
-      assert.throws(() => checkDataFolder("/dev/ec-cache", "cacheDir (--cache-dir)"), /"\/dev\/ec-cache" is under \/dev, a kernel file system/);
+      assert.doesNotThrow(() => checkDataFolder("/dev/shm", "cacheDir (--cache-dir)"));
+      for (const outside of ["/dev/ec-cache", "/dev/shmx/cache", "/dev/shm/../ec-cache"]) {
+        assert.throws(() => checkDataFolder(outside, "cacheDir (--cache-dir)"), /is under \/dev, a kernel file system/, outside);
+      }
     } finally {
       fs.rmSync(cache, { recursive: true, force: true });
     }

@@ -219,12 +219,18 @@ describe("tryIt on a build that changes nothing", () => {
     const third = await build();
     assert.deepEqual([third.widget, third.indexes], [first.widget, first.indexes]);
 
-    // A new dataset image is a new index.
+    // A new dataset image, or a renamed one (same bytes, new id), is a new index; back to the first state, the first.
+    const indexOf = (config: TryItConfig) => JSON.parse(fs.readFileSync(path.join(out, path.basename(config.indexes[0])), "utf8")) as TryItIndex;
     fs.copyFileSync(EMOJI("google", "1f98a"), path.join(data, "1f98a.png"));
     const fourth = await build();
     assert.notDeepEqual(fourth.indexes, first.indexes);
-    const published = JSON.parse(fs.readFileSync(path.join(out, path.basename(fourth.indexes[0])), "utf8")) as TryItIndex;
-    assert.equal(published.images.length, 4);
+    assert.equal(indexOf(fourth).images.length, 4);
+    fs.renameSync(path.join(data, "1f98a.png"), path.join(data, "fox.png"));
+    const fifth = await build();
+    assert.notDeepEqual(fifth.indexes, fourth.indexes);
+    assert.ok(indexOf(fifth).images.some((image) => image.id === "fox.png"));
+    fs.rmSync(path.join(data, "fox.png"));
+    assert.deepEqual((await build()).indexes, first.indexes);
   });
 });
 
