@@ -288,36 +288,34 @@ describe("embeddings folder as a dataset", () => {
   });
 
   test("an image_path that climbs out of its URL template's folder (../) gets no URL; the template's own paths do", async () => {
-    const [config] = embeddingsDatasets(
-      { dataset: { embeddings: EXPORTED, encoder: "pixels", images: "http://127.0.0.1:9/memes/{image_path}" }, datasets: {} },
-      ROOT,
-      DEFAULTS.embeddingsFolder,
-    ).values();
-    const dataset = await EmbeddingsDataset.open(config, { cacheDir: path.join(WORK, "cache"), info: () => {}, warn: () => {}, sha256: () => "" });
-    try {
-      const url = (image_path: string) => dataset.imageUrl({ row: 0, image_path })?.href;
-      assert.equal(url("images/a b.png"), "http://127.0.0.1:9/memes/images/a%20b.png");
-      for (const climbing of ["../secret.png", "images/../../secret.png", "./../secret.png"]) assert.equal(url(climbing), undefined, climbing);
-      // The url column is placed as written: it may not climb either, nor leave for another host.
-      const [withUrl] = embeddingsDatasets(
-        { dataset: { embeddings: EXPORTED, encoder: "pixels", images: "http://127.0.0.1:9/memes/{url}" }, datasets: {} },
-        ROOT,
-        DEFAULTS.embeddingsFolder,
-      ).values();
-      const byUrl = await EmbeddingsDataset.open(withUrl, { cacheDir: path.join(WORK, "cache"), info: () => {}, warn: () => {}, sha256: () => "" });
+    /** The URL of row 0 under `template`, once per metadata given. */
+    const urlUnder = async (template: string, metas: Array<{ image_path?: string; url?: string }>) => {
+      const options = { dataset: { embeddings: EXPORTED, encoder: "pixels", images: template }, datasets: {} };
+      const [config] = embeddingsDatasets(options, ROOT, DEFAULTS.embeddingsFolder).values();
+      const dataset = await EmbeddingsDataset.open(config, { cacheDir: path.join(WORK, "cache"), info: () => {}, warn: () => {}, sha256: () => "" });
       try {
-        const urlOf = (url: string) => byUrl.imageUrl({ row: 0, url })?.href;
-        assert.equal(urlOf("a/b.png"), "http://127.0.0.1:9/memes/a/b.png");
-        for (const climbing of ["../../secret.png", "%2e%2e/%2e%2e/secret.png"]) assert.equal(urlOf(climbing), undefined, climbing);
+        return metas.map((meta) => dataset.imageUrl({ row: 0, ...meta })?.href);
       } finally {
-        byUrl.close();
+        dataset.close();
       }
+    };
+    const paths = ["images/a b.png", "../secret.png", "images/../../secret.png", "./../secret.png", "..\\secret.png", "%2e%2e/secret.png"];
+    assert.deepEqual(await urlUnder("http://127.0.0.1:9/memes/{image_path}", paths.map((image_path) => ({ image_path }))), [
+      "http://127.0.0.1:9/memes/images/a%20b.png",
+      undefined,
+      undefined,
+      undefined,
       // Backslashes and percent signs are encoded, so these stay names under the template's folder.
-      assert.equal(url("..\\secret.png"), "http://127.0.0.1:9/memes/..%5Csecret.png");
-      assert.equal(url("%2e%2e/secret.png"), "http://127.0.0.1:9/memes/%252e%252e/secret.png");
-    } finally {
-      dataset.close();
-    }
+      "http://127.0.0.1:9/memes/..%5Csecret.png",
+      "http://127.0.0.1:9/memes/%252e%252e/secret.png",
+    ]);
+    // The url column is placed as written: it may not climb either, encoded or not.
+    const urls = ["a/b.png", "../../secret.png", "%2e%2e/%2e%2e/secret.png"];
+    assert.deepEqual(await urlUnder("http://127.0.0.1:9/memes/{url}", urls.map((url) => ({ url }))), [
+      "http://127.0.0.1:9/memes/a/b.png",
+      undefined,
+      undefined,
+    ]);
   });
 
   describe("images served over HTTP", () => {
