@@ -1,0 +1,104 @@
+// Decoding as the 2021 Jina flows decoded: Pillow's Image.open(src).convert("RGB"). Unlike the
+// plugin's usual decoding it applies no EXIF orientation, ignores embedded ICC profiles and drops
+// alpha without compositing (the RGB stored under a transparent pixel is what the model sees).
+// Two conversions of Pillow 8 (unchanged through 9.x) differ from libvips and are redone here:
+// CMYK → RGB by its naive formula, and 16-bit greyscale ("I" mode) clipped to 0..255.
+import type { Sharp } from "sharp";
+import type { RgbPixels } from "./preprocess-core.ts";
+
+export interface Region {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** A decoded image and how to read any region of it as 8-bit RGB. */
+export interface PixelSource {
+  width: number;
+  height: number;
+  read(region?: Region): Promise<RgbPixels>;
+}
+
+/** Formats Pillow 8 opened that libvips also reads; others (SVG, AVIF, HEIF, PDF…) Pillow could not open. */
+const PILLOW_FORMATS = new Set(["jpeg", "png", "gif", "webp", "tiff"]);
+
+function refuse(what: string): never {
+  throw new Error(`${what}: the 2021 presets decode as Pillow's convert('RGB') did in 2021, and this is not reproduced`);
+}
+
+/** Pillow's MULDIV255: a·b/255 rounded, in integers. */
+function mulDiv255(a: number, b: number): number {
+  const t = a * b + 128;
+  return ((t >> 8) + t) >> 8;
+}
+
+/** Pillow's cmyk2rgb: nk = 255 − K, channel = nk − C·nk/255 (no colour management). */
+export function cmykToRgbPillow(cmyk: Uint8Array, width: number, height: number): RgbPixels {
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0, q = 0; q < data.length; p += 4, q += 3) {
+    const nk = 255 - cmyk[p + 3];
+    for (let c = 0; c < 3; c++) data[q + c] = Math.max(0, nk - mulDiv255(cmyk[p + c], nk));
+  }
+  return { width, height, data };
+}
+
+/** Pillow's i2rgb on a 16-bit greyscale image: values clipped to 0..255, not scaled (most become white). */
+export function grey16ToRgbPillow(grey: Uint16Array, width: number, height: number): RgbPixels {
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0; p < grey.length; p++) data[p * 3] = data[p * 3 + 1] = data[p * 3 + 2] = Math.min(255, grey[p]);
+  return { width, height, data };
+}
+
+async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | "ushort") {
+  return (region ? image.extract(region) : image).raw({ depth }).toBuffer({ resolveWithObject: true });
+}
+
+/**
+ * The image as Pillow 8's Image.open(src).convert("RGB") saw it, stored orientation and all.
+ * `open` makes a fresh sharp pipeline over the same input with ICC profiles ignored.
+ */
+export async function pillowSource(open: () => Sharp): Promise<PixelSource> {
+  const meta = await open().metadata();
+  const { width, height, format, space, channels, depth } = meta;
+  if (!width || !height) throw new Error("image has no dimensions");
+  if (!format || !PILLOW_FORMATS.has(format)) refuse(`${format ?? "unknown"} images cannot be opened by Pillow 8`);
+  if (depth !== "uchar" && !(depth === "ushort" && format === "png")) refuse(`a ${format} image with ${depth} samples`);
+  if (space === "cmyk") {
+    if (channels !== 4) refuse(`a CMYK image with ${channels} channels`);
+    const image = () => open().pipelineColourspace("cmyk").toColourspace("cmyk");
+    return {
+      width,
+      height,
+      async read(region) {
+        const { data, info } = await rawOf(image(), region, "uchar");
+        if (info.channels !== 4) throw new Error(`expected 4 CMYK channels, got ${info.channels}`);
+        return cmykToRgbPillow(data, info.width, info.height);
+      },
+    };
+  }
+  if (space === "grey16" && channels === 1) {
+    const image = () => open().toColourspace("grey16");
+    return {
+      width,
+      height,
+      async read(region) {
+        const { data, info } = await rawOf(image(), region, "ushort");
+        if (info.channels !== 1) throw new Error(`expected 1 grey channel, got ${info.channels}`);
+        return grey16ToRgbPillow(new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), info.width, info.height);
+      },
+    };
+  }
+  // 8-bit RGB, grey, palette (expanded) and 16-bit RGB or grey with alpha (high byte, as Pillow's
+  // ";16B" raw modes read them): alpha removed, not composited; grey copied to the three channels.
+  const image = () => open().removeAlpha().toColourspace("srgb");
+  return {
+    width,
+    height,
+    async read(region) {
+      const { data, info } = await rawOf(image(), region, "uchar");
+      if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    },
+  };
+}
