@@ -4,7 +4,8 @@
 
 The 2021 Jina crafters read every image with Image.open(path).convert("RGB") and nothing else:
 no EXIF rotation, no ICC colour management, alpha dropped without compositing, CMYK by Pillow's
-own formula, 16-bit greyscale ("I" mode) clipped to 0..255. This script decodes exactly that way
+own formula, 16-bit greyscale ("I" mode) clipped to 0..255, a GIF's transparent pixels in the
+palette colour of the transparent index. This script decodes exactly that way
 (Pillow's code for these conversions is the same in 8.x, what 2021 installed, and in the 9.x
 Debian ships) and then runs the same crafter and hand-off as preprocess_reference.py.
 
@@ -112,6 +113,9 @@ def write_images():
     palette = Image.fromarray(index, "P")
     palette.putpalette(quantized.getpalette())
     palette.save(IMAGES_DIR / "alpha-palette.png", transparency=7)
+    palette.save(IMAGES_DIR / "alpha-palette.gif", transparency=7, optimize=False)
+    grey_gif = Image.fromarray((np.asarray(Image.fromarray(grey).resize((200, 150))) // 16 * 16).astype(np.uint8), "L")
+    grey_gif.save(IMAGES_DIR / "alpha-grey.gif", transparency=int(np.asarray(grey_gif)[75, 100]))
     rgba16 = np.dstack([np.clip(_photo(rng, 120, 160, level=100, grain=0) * 257, 0, 65535), np.zeros((120, 160))]).astype(np.uint16)
     rgba16[40:, :, 3] = 65535
     rgba16[70:100, :, 3] = 30000
@@ -156,7 +160,7 @@ def sha256(path):
 def main(argv):
     if "--images" in argv:
         write_images()
-    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg"))
+    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg", ".gif"))
     if not images:
         sys.exit("no fixture images; run with --images first")
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,7 @@ def main(argv):
         for spec_id in [f"{m}-2021-{flow}" for m in MODELS for flow in FLOWS_2021]:
             crop, steps = reference_crop(path, spec_id)
             assert crop.mode == "RGB"
-            golden = GOLDEN_DIR / f"{path.stem}--{spec_id}.png"
+            golden = GOLDEN_DIR / f"{path.name}--{spec_id}.png"
             crop.save(golden, optimize=True)
             cases.append({"image": f"images/{path.name}", "pil_mode": mode, "spec": spec_id, "golden": f"golden/{golden.name}",
                           "steps": steps, "sha256": sha256(golden)})

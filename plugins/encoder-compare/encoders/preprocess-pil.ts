@@ -2,7 +2,9 @@
 // plugin's usual decoding it applies no EXIF orientation, ignores embedded ICC profiles and drops
 // alpha without compositing (the RGB stored under a transparent pixel is what the model sees).
 // Two conversions of Pillow 8 (unchanged through 9.x) differ from libvips and are redone here:
-// CMYK → RGB by its naive formula, and 16-bit greyscale ("I" mode) clipped to 0..255.
+// CMYK → RGB by its naive formula, and 16-bit greyscale ("I" mode) clipped to 0..255; and where
+// libvips hands transparent GIF pixels over as black, Pillow showed the palette colour of the
+// transparent index.
 import type { Sharp } from "sharp";
 import type { RgbPixels } from "./preprocess-core.ts";
 
@@ -50,6 +52,35 @@ export function grey16ToRgbPillow(grey: Uint16Array, width: number, height: numb
   return { width, height, data };
 }
 
+/**
+ * The palette colour of the first frame's transparent index in a GIF, what Pillow's P → RGB shows
+ * for its transparent pixels; undefined when the first frame has no transparency.
+ */
+export function gifTransparentColour(gif: Uint8Array): [number, number, number] | undefined {
+  const table = (at: number, flags: number) => ({ at, size: flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0 });
+  const global = table(13, gif[10]);
+  let at = 13 + global.size;
+  let transparent: number | undefined;
+  while (at < gif.length) {
+    if (gif[at] === 0x21) {
+      if (gif[at + 1] === 0xf9 && gif[at + 2] >= 4) transparent = gif[at + 3] & 1 ? gif[at + 6] : undefined;
+      at += 2;
+      while (at < gif.length && gif[at] !== 0) at += gif[at] + 1;
+      at += 1;
+    } else if (gif[at] === 0x2c) {
+      if (transparent === undefined) return undefined;
+      const local = table(at + 10, gif[at + 9]);
+      const palette = local.size ? local : global;
+      const i = palette.at + transparent * 3;
+      // An index past the table reads as black, as Pillow's zero-filled palette does.
+      return i + 2 < palette.at + palette.size ? [gif[i], gif[i + 1], gif[i + 2]] : [0, 0, 0];
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | "ushort") {
   return (region ? image.extract(region) : image).raw({ depth }).toBuffer({ resolveWithObject: true });
 }
@@ -58,7 +89,7 @@ async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | 
  * The image as Pillow 8's Image.open(src).convert("RGB") saw it, stored orientation and all.
  * `open` makes a fresh sharp pipeline over the same input with ICC profiles ignored.
  */
-export async function pillowSource(open: () => Sharp): Promise<PixelSource> {
+export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): Promise<PixelSource> {
   const meta = await open().metadata();
   const { width, height, format, space, channels, depth } = meta;
   if (!width || !height) throw new Error("image has no dimensions");
@@ -91,6 +122,24 @@ export async function pillowSource(open: () => Sharp): Promise<PixelSource> {
   }
   // 8-bit RGB, grey, palette (expanded) and 16-bit RGB or grey with alpha (high byte, as Pillow's
   // ";16B" raw modes read them): alpha removed, not composited; grey copied to the three channels.
+  const keyed = format === "gif" && meta.hasAlpha ? gifTransparentColour(bytes()) : undefined;
+  if (keyed) {
+    const image = () => open().toColourspace("srgb").ensureAlpha();
+    return {
+      width,
+      height,
+      async read(region) {
+        const { data, info } = await rawOf(image(), region, "uchar");
+        if (info.channels !== 4) throw new Error(`expected 4 channels, got ${info.channels}`);
+        const out = new Uint8Array(info.width * info.height * 3);
+        for (let p = 0, q = 0; q < out.length; p += 4, q += 3) {
+          const clear = data[p + 3] === 0;
+          for (let c = 0; c < 3; c++) out[q + c] = clear ? keyed[c] : data[p + c];
+        }
+        return { width: info.width, height: info.height, data: out };
+      },
+    };
+  }
   const image = () => open().removeAlpha().toColourspace("srgb");
   return {
     width,

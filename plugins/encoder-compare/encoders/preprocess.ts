@@ -123,7 +123,10 @@ async function decodeSource(sharp: SharpFactory, input: string | Buffer, spec: P
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
   const source = imageSource(input);
-  if (spec.decoding === "pillow-2021") return pillowSource(() => sharp(source, { limitInputPixels, pages: 1, failOn: "error", ignoreIcc: true }));
+  if (spec.decoding === "pillow-2021") {
+    const open = () => sharp(source, { limitInputPixels, pages: 1, failOn: "error", ignoreIcc: true });
+    return pillowSource(open, () => (typeof source === "string" ? readCheckedSync(source, { maxBytes: DEFAULT_MAX_IMAGE_BYTES }) : source));
+  }
   const image = sharp(source, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
   const width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
