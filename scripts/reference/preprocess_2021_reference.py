@@ -104,6 +104,8 @@ def write_images():
     alpha[:, 130:190] = np.linspace(0, 255, 60).astype(np.uint8)
     alpha[100:140, 200:300] = 40
     Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(IMAGES_DIR / "alpha-rgba.png", optimize=True)
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(IMAGES_DIR / "alpha-rgba.webp", lossless=True, exact=True)
+    Image.fromarray(rgb).save(IMAGES_DIR / "lossy.webp", quality=80)
     grey = _to_uint8(90 + 60 * np.sin(x / 11) * np.cos(y / 17))
     hole = (np.hypot(x - 160, y - 120) < 70).astype(np.uint8)
     Image.fromarray(np.dstack([grey, 255 * (1 - hole)]), "LA").save(IMAGES_DIR / "alpha-la.png", optimize=True)
@@ -160,7 +162,7 @@ def sha256(path):
 def main(argv):
     if "--images" in argv:
         write_images()
-    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg", ".gif"))
+    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg", ".gif", ".webp"))
     if not images:
         sys.exit("no fixture images; run with --images first")
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
