@@ -70,8 +70,9 @@ def _photo(rng, h, w, level=120.0, spread=45.0, sigma=6.0, grain=3.0):
     return base + spread * texture + grain * rng.standard_normal((h, w, 3))
 
 
-def _png16(path, array, colour_type):
-    """A 16-bit PNG (colour type 0 grey, 2 RGB, 4 grey+alpha, 6 RGBA) from an H x W (x C) uint16 array."""
+def _png16(path, array, colour_type, grey_key=None):
+    """A 16-bit PNG (colour type 0 grey, 2 RGB, 4 grey+alpha, 6 RGBA) from an H x W (x C) uint16 array;
+    grey_key: a tRNS chunk marking that grey value transparent."""
     h, w = array.shape[:2]
     rows = array.reshape(h, -1).astype(">u2").tobytes()
     stride = len(rows) // h
@@ -81,7 +82,8 @@ def _png16(path, array, colour_type):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    key = chunk(b"tRNS", struct.pack(">H", grey_key)) if grey_key is not None else b""
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + key + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def _save_exif(image, path, orientation):
@@ -150,7 +152,9 @@ def write_images():
     # 16-bit: greyscale over the full range (Pillow 8 clips it to 255: nearly white), greyscale
     # in the low range (a clipped gradient), RGB (Pillow reads the high byte).
     Image.fromarray(np.clip(_photo(rng, 240, 320)[..., 1] * 257, 0, 65535).astype(np.uint16)).save(IMAGES_DIR / "grey16-full.png")
-    Image.fromarray(np.clip(40 + 1.2 * x + 60 * np.sin(y / 9), 0, 65535).astype(np.uint16)).save(IMAGES_DIR / "grey16-low.png")
+    low = np.clip(40 + 1.2 * x + 60 * np.sin(y / 9), 0, 65535).astype(np.uint16)
+    Image.fromarray(low).save(IMAGES_DIR / "grey16-low.png")
+    _png16(IMAGES_DIR / "grey16-trns.png", low, 0, grey_key=int(low[120, 100]))  # libvips adds alpha; Pillow kept mode I
     _png16(IMAGES_DIR / "rgb16.png", np.clip(_photo(rng, 150, 200, spread=55, grain=0) * 257 + rng.integers(0, 256, (150, 200, 3)), 0, 65535)
            .astype(np.uint16), 2)
 
@@ -176,7 +180,7 @@ def main(argv):
             crop, steps = reference_crop(path, spec_id)
             assert crop.mode == "RGB"
             golden = GOLDEN_DIR / f"{path.name}--{spec_id}.png"
-            crop.save(golden, optimize=True)
+            Image.fromarray(np.asarray(crop), "RGB").save(golden, optimize=True)  # pixels only, no carried-over tRNS
             cases.append({"image": f"images/{path.name}", "pil_mode": mode, "spec": spec_id, "golden": f"golden/{golden.name}",
                           "steps": steps, "sha256": sha256(golden)})
     meta = {

@@ -81,6 +81,11 @@ export function gifTransparentColour(gif: Uint8Array): [number, number, number] 
   return undefined;
 }
 
+/** A PNG's colour type from its IHDR (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA). */
+function pngColourType(png: Uint8Array): number | undefined {
+  return png.length > 25 ? png[25] : undefined;
+}
+
 async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | "ushort") {
   return (region ? image.extract(region) : image).raw({ depth }).toBuffer({ resolveWithObject: true });
 }
@@ -108,8 +113,10 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
       },
     };
   }
-  if (space === "grey16" && channels === 1) {
-    const image = () => open().toColourspace("grey16");
+  // Greyscale without an alpha channel of its own (a tRNS colour key makes libvips add one; Pillow kept mode I).
+  const greyOnly = channels === 1 || (format === "png" && pngColourType(bytes()) === 0);
+  if (space === "grey16" && greyOnly) {
+    const image = () => open().removeAlpha().toColourspace("grey16");
     return {
       width,
       height,
