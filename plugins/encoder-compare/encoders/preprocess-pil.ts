@@ -26,7 +26,7 @@ export interface PixelSource {
 const PILLOW_FORMATS = new Set(["jpeg", "png", "gif", "webp", "tiff"]);
 
 function refuse(what: string): never {
-  throw new Error(`${what}: the 2021 presets decode as Pillow's convert('RGB') did in 2021, and this is not reproduced`);
+  throw new Error(`${what}; the 2021 presets decode as Pillow 8's convert('RGB') did, so they refuse it (use another encoder, or convert the file)`);
 }
 
 /** Pillow's MULDIV255: a·b/255 rounded, in integers. */
@@ -98,10 +98,12 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
   const meta = await open().metadata();
   const { width, height, format, space, channels, depth } = meta;
   if (!width || !height) throw new Error("image has no dimensions");
-  if (!format || !PILLOW_FORMATS.has(format)) refuse(`${format ?? "unknown"} images cannot be opened by Pillow 8`);
-  if (depth !== "uchar" && !(depth === "ushort" && format === "png")) refuse(`a ${format} image with ${depth} samples`);
+  if (!format || !PILLOW_FORMATS.has(format)) refuse(`Pillow 8 could not open ${format ?? "this kind of"} images`);
+  if (depth !== "uchar" && !(depth === "ushort" && format === "png")) {
+    refuse(`a ${format} image with ${depth} samples: Pillow 8's reading is reproduced for 8-bit images and 16-bit PNGs only`);
+  }
   if (space === "cmyk") {
-    if (channels !== 4) refuse(`a CMYK image with ${channels} channels`);
+    if (channels !== 4) refuse(`a CMYK image with ${channels} channels: only plain CMYK is reproduced`);
     const image = () => open().pipelineColourspace("cmyk").toColourspace("cmyk");
     return {
       width,
