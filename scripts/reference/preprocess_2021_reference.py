@@ -124,6 +124,7 @@ def write_images():
     rgba16[40:, :, 3] = 65535
     rgba16[70:100, :, 3] = 30000
     _png16(IMAGES_DIR / "alpha-rgba16.png", rgba16, 6)
+    _png16(IMAGES_DIR / "alpha-la16.png", rgba16[..., 1::2], 4)
 
     # EXIF orientations: stored one way, displayed another; 2021 used the stored pixels.
     for orientation, (h, w) in ((3, (240, 360)), (6, (360, 240)), (8, (200, 300))):
@@ -137,7 +138,7 @@ def write_images():
 
     # Near-4x first shrinks (September: 1024 -> 256; July: 2047 -> 512), where libvips and PIL part most.
     Image.fromarray(_to_uint8(_photo(rng, 1024, 1537, spread=50, sigma=2, grain=1))).save(IMAGES_DIR / "shrink-1537x1024.jpg", quality=75)
-    Image.fromarray(_to_uint8(_photo(rng, 2047, 2050, spread=50, sigma=3, grain=1))).save(IMAGES_DIR / "shrink-2050x2047.jpg", quality=70)
+    Image.fromarray(_to_uint8(_photo(rng, 2047, 2050, spread=50, sigma=3, grain=1))).save(IMAGES_DIR / "shrink-2050x2047.jpg", quality=55)
 
     # Greyscale: 8-bit JPEG, 1-bit PNG.
     Image.fromarray(_to_uint8(_photo(rng, 400, 500, level=120)[..., 0])).save(IMAGES_DIR / "grey.jpg", quality=90)
@@ -148,6 +149,7 @@ def write_images():
     Image.fromarray(_to_uint8(_photo(rng, 360, 480, level=140, spread=60))).convert("CMYK").save(IMAGES_DIR / "cmyk.jpg", quality=92)
     cmyk = np.dstack([_to_uint8(_photo(rng, 300, 300, level=90, spread=40)), _to_uint8(120 + 80 * np.sin(np.mgrid[0:300, 0:300][1] / 23))])
     Image.fromarray(cmyk, "CMYK").save(IMAGES_DIR / "cmyk-heavy-k.jpg", quality=92)
+    Image.fromarray(cmyk[60:240, 60:240], "CMYK").save(IMAGES_DIR / "cmyk.tif", compression="tiff_deflate")
 
     # 16-bit: greyscale over the full range (Pillow 8 clips it to 255: nearly white), greyscale
     # in the low range (a clipped gradient), RGB (Pillow reads the high byte).
@@ -166,7 +168,7 @@ def sha256(path):
 def main(argv):
     if "--images" in argv:
         write_images()
-    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg", ".gif", ".webp"))
+    images = sorted(p for p in IMAGES_DIR.iterdir() if p.suffix in (".png", ".jpg", ".gif", ".webp", ".tif"))
     if not images:
         sys.exit("no fixture images; run with --images first")
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
