@@ -92,6 +92,16 @@ describe("2021 presets decode as Pillow's convert('RGB') (scripts/reference/prep
     }
   });
 
+  test("the BiT presets' labels (every table caption) say which BiT weights ran and that it is a reconstruction", () => {
+    const label = (id: string) => ALL_KNOWN_ENCODERS.find((e) => e.id === id)!.label;
+    for (const id of ["bit-m-r50x1-2021-jul", "bit-m-r50x1-2021-sep", "bit-m-r50x1-2021"]) {
+      assert.match(label(id), /BiT-M ImageNet-21k weights; a reconstruction/, id);
+    }
+    assert.match(label("bit-m-r50x1-2021-jul"), /BiT is commented out of this flow/);
+    assert.match(label("bit-m-r50x1-2021-sep"), /commented-out line names BiT-S Imagenet1k\/R50x1/);
+    assert.doesNotMatch(label("clip-vit-b32-2021-sep"), /BiT/);
+  });
+
   for (const c of meta.cases) {
     const name = `${path.basename(c.image)} × ${c.spec}`;
     test(name, async (t) => {
