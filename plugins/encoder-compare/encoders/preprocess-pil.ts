@@ -116,8 +116,7 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
     };
   }
   // Greyscale without an alpha channel of its own (a tRNS colour key makes libvips add one; Pillow kept mode I).
-  const greyOnly = channels === 1 || (format === "png" && pngColourType(bytes()) === 0);
-  if (space === "grey16" && greyOnly) {
+  if (space === "grey16" && (channels === 1 || (format === "png" && pngColourType(bytes()) === 0))) {
     const image = () => open().removeAlpha().toColourspace("grey16");
     return {
       width,
@@ -125,7 +124,8 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
       async read(region) {
         const { data, info } = await rawOf(image(), region, "ushort");
         if (info.channels !== 1) throw new Error(`expected 1 grey channel, got ${info.channels}`);
-        return grey16ToRgbPillow(new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), info.width, info.height);
+        const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+        return grey16ToRgbPillow(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2), info.width, info.height);
       },
     };
   }
