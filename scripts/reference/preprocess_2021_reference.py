@@ -134,6 +134,8 @@ def write_images():
 
     # Dark photos: in the July flow, values below ImageNet's mean wrap (uint8 cast), so one level matters.
     Image.fromarray(_to_uint8(_photo(rng, 750, 1000, level=22, spread=14, sigma=4))).save(IMAGES_DIR / "dark-1000x750.jpg", quality=90)
+    # Around level 65, where July's (p/255 - 0.485)/0.229 crosses -1: one level either way flips 0 <-> 255.
+    Image.fromarray(_to_uint8(_photo(rng, 750, 1000, level=64, spread=12, sigma=3))).save(IMAGES_DIR / "dusk-1000x750.jpg", quality=90)
     Image.fromarray(_to_uint8(_photo(rng, 720, 480, level=30, spread=18, sigma=3, grain=0.6))).save(IMAGES_DIR / "dark-480x720.jpg", quality=95)
 
     # Near-4x first shrinks (September: 1024 -> 256; July: 2047 -> 512), where libvips and PIL part most.
