@@ -23,9 +23,11 @@ written from its documented semantics (no third-party preprocessing code is used
                         BiT: the floats were the model input, so the golden is the 96x96 crop and
                           the test applies the preset's mean/std to it.
 
-Every pipeline starts the same way: EXIF orientation applied (PIL ImageOps.exif_transpose), then
-conversion to RGB with transparency composited onto white (the plugin's documented choice; note
-that HF's convert_rgb would just drop alpha instead).
+Decoding: the model specs start with the EXIF orientation applied (PIL ImageOps.exif_transpose),
+then conversion to RGB with transparency composited onto white (the plugin's documented choice;
+note that HF's convert_rgb would just drop alpha instead). The 2021 presets decode as the 2021
+crafters did, Image.open(path).convert("RGB"): no EXIF rotation, alpha dropped without
+compositing (see load_rgb_2021; preprocess_2021_reference.py covers more image classes).
 
 The reference stops at the uint8 RGB crop, the output type of PIL. Rescaling and mean/std
 normalisation are a fixed affine map that the test applies to both sides from the encoder spec.
@@ -256,6 +258,14 @@ def load_rgb(path):
     return image.convert("RGB")
 
 
+def load_rgb_2021(path):
+    """Jina 2.0's decoding: Image.open(path).convert("RGB"), nothing else. Pillow's conversions to
+    RGB from the modes met here (RGB, RGBA, L, LA, P, 1, I, CMYK) are the same code in 8.x (2021)
+    and in the 9.x that Debian ships (src/libImaging/Convert.c)."""
+    with Image.open(path) as opened:
+        return opened.convert("RGB")
+
+
 def shortest_edge_size(width, height, short_target):
     """(width, height) after scaling the shorter side to short_target; the long side truncated."""
     if width <= height:
@@ -304,7 +314,7 @@ def reference_crop(path, spec_id):
         if spec_id.endswith(f"-2021-{candidate}"):
             model_id, flow_id = spec_id[: -len(f"-2021-{candidate}")], candidate
     model = MODELS[model_id]
-    image = load_rgb(path)
+    image = load_rgb(path) if flow_id is None else load_rgb_2021(path)
     steps = []
     if flow_id is not None:
         flow = FLOWS_2021[flow_id]
@@ -358,6 +368,7 @@ def main(argv):
         "seed": SEED,
         "conventions": {
             "rgb": "ImageOps.exif_transpose, then transparency alpha-composited onto white (255,255,255)",
+            "rgb-2021": "the 2021 presets: Image.open(path).convert('RGB') (no EXIF rotation, alpha dropped)",
             "resize": "Image.resize((w, h), resample, reducing_gap=None); long edge int(target * long / short)",
             "clip-vit-b32": "BICUBIC, shortest edge 224, crop 224 at ((w-224)//2, (h-224)//2) (HF CLIPImageProcessor)",
             "bit-m-r50x1": "BILINEAR, shortest edge 256, crop 224 at int(round((w-224)/2.0)) (timm eval / torchvision)",

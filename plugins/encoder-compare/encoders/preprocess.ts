@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
+import { pillowSource, type PixelSource, type Region } from "./preprocess-pil.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../dataset/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
@@ -44,22 +45,40 @@ function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
  */
 export const DEFAULT_MAX_WORK_PIXELS = 16_000_000;
 
+/** A decoded image for resizeAndCrop: a region reader, and the libvips pipeline when shrinking there is allowed. */
+interface ResizeInput extends PixelSource {
+  /** Absent: every resize goes through the TypeScript resampler. */
+  image?: Sharp;
+}
+
+function sharpInput(image: Sharp, width: number, height: number): ResizeInput {
+  return {
+    image,
+    width,
+    height,
+    async read(region?: Region) {
+      const { data, info } = await (region ? image.extract(region) : image).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+      return rawResult(data, info);
+    },
+  };
+}
+
 /**
  * Resizes and centre-crops. Shrinking runs in libvips (fast on large photos, within a level or
- * two of PIL); any enlarged axis goes through resampleRgbWindow, which samples like PIL and only
- * computes the crop window, reading only the input region that window depends on.
+ * two of PIL); any enlarged axis, and every resize of a `portableResize` spec, goes through
+ * resampleRgbWindow, which samples like PIL and only computes the crop window, reading only the
+ * input region that window depends on.
  */
 async function resizeAndCrop(
-  source: Sharp,
-  width: number,
-  height: number,
+  input: ResizeInput,
   g: Geometry,
   maxWorkPixels: number,
-  resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(width, height, g),
+  resized = g.resizeMode === "stretch" ? { width: g.cropWidth, height: g.cropHeight } : resizedSize(input.width, input.height, g),
 ): Promise<RgbPixels> {
+  const { width, height, image } = input;
   const left = cropOffset(resized.width, g.cropWidth, g.cropRounding);
   const top = cropOffset(resized.height, g.cropHeight, g.cropRounding);
-  if (g.portableResize || resized.width > width || resized.height > height) {
+  if (!image || g.portableResize || resized.width > width || resized.height > height) {
     const window = { left, top, width: g.cropWidth, height: g.cropHeight };
     const cols = sourceSpan(width, resized.width, g.interpolation, left, g.cropWidth);
     const rows = sourceSpan(height, resized.height, g.interpolation, top, g.cropHeight);
@@ -71,10 +90,10 @@ async function resizeAndCrop(
       );
     }
     const whole = region.width === width && region.height === height;
-    const { data, info } = await (whole ? source : source.extract(region)).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-    return resampleRgbWindow(rawResult(data, info), { x: region.left, y: region.top }, { width, height }, resized, window, g.interpolation);
+    const pixels = await input.read(whole ? undefined : region);
+    return resampleRgbWindow(pixels, { x: region.left, y: region.top }, { width, height }, resized, window, g.interpolation);
   }
-  let pipeline = source.resize(resized.width, resized.height, { fit: "fill", kernel: SHARP_KERNEL[g.interpolation], fastShrinkOnLoad: false });
+  let pipeline = image.resize(resized.width, resized.height, { fit: "fill", kernel: SHARP_KERNEL[g.interpolation], fastShrinkOnLoad: false });
   if (left !== 0 || top !== 0 || resized.width !== g.cropWidth || resized.height !== g.cropHeight) {
     pipeline = pipeline.extract({ left, top, width: g.cropWidth, height: g.cropHeight });
   }
@@ -99,20 +118,31 @@ export function imageSource(file: string | Buffer): string | Buffer {
   return type && type !== "svg" ? real : readCheckedSync(real, policy);
 }
 
-/** Decode, orient, composite alpha, resize and centre-crop: the geometric half of preprocessing. */
-export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<RgbPixels> {
-  const limitInputPixels = options.limitInputPixels;
-  const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
+/** The image decoded as the spec says (see PreprocessSpec["decoding"]), full size, not yet resized. */
+async function decodeSource(sharp: SharpFactory, input: string | Buffer, spec: PreprocessSpec, limitInputPixels: number): Promise<ResizeInput> {
   // pages: 1 = first frame of an animation; failOn "error" still accepts slightly truncated files
   // the way browsers show them, but refuses data that is not an image.
-  const sharp = await loadSharp();
-  const image = sharp(imageSource(input), { limitInputPixels, pages: 1, failOn: "error" }).rotate();
+  const source = imageSource(input);
+  if (spec.decoding === "pillow-2021") {
+    const open = () => sharp(source, { limitInputPixels, pages: 1, failOn: "error", ignoreIcc: true });
+    return pillowSource(open, () => (typeof source === "string" ? readCheckedSync(source, { maxBytes: DEFAULT_MAX_IMAGE_BYTES }) : source));
+  }
+  const image = sharp(source, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
-  let width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
-  let height = (meta.orientation ?? 1) >= 5 ? meta.width : meta.height;
+  const width = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+  const height = (meta.orientation ?? 1) >= 5 ? meta.width : meta.height;
   if (!width || !height) throw new Error("image has no dimensions");
   const [r, g, b] = spec.background;
-  let source = image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha();
+  return sharpInput(image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha(), width, height);
+}
+
+/** Decode, resize and centre-crop: the geometric half of preprocessing. */
+export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<RgbPixels> {
+  const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
+  const sharp = await loadSharp();
+  let source = await decodeSource(sharp, input, spec, options.limitInputPixels);
+  // Pillow-decoded pixels are read region by region in TypeScript: no libvips resize touches them.
+  const portableResize = spec.portableResize || spec.decoding === "pillow-2021";
   const cropRounding = spec.cropRounding ?? "floor";
   if (spec.firstPass) {
     const pass = spec.firstPass;
@@ -123,13 +153,12 @@ export async function decodeForModel(input: string | Buffer, spec: PreprocessSpe
       cropHeight: pass.crop,
       interpolation: "lanczos3",
       cropRounding: "floor",
-      portableResize: spec.portableResize,
+      portableResize,
     };
-    const square = await resizeAndCrop(source, width, height, geometry, maxWorkPixels, firstPassSize(width, height, pass));
-    source = rawInput(sharp, handOff(square, pass));
-    width = height = pass.crop;
+    const square = await resizeAndCrop(source, geometry, maxWorkPixels, firstPassSize(source.width, source.height, pass));
+    source = sharpInput(rawInput(sharp, handOff(square, pass)), pass.crop, pass.crop);
   }
-  return resizeAndCrop(source, width, height, { ...spec, cropRounding }, maxWorkPixels);
+  return resizeAndCrop(source, { ...spec, cropRounding, portableResize }, maxWorkPixels);
 }
 
 export async function imageToTensor(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<Float32Array> {

@@ -129,40 +129,50 @@ export type Flow2021 = "jul" | "sep";
  * The two 2021 meme-search flows, read from their code. Which one produced the posts' figures
  * cannot be settled from the code alone (README, "The 2021 presets"), so both are offered.
  * - jul: alexcg1/jina-meme-search-image-backend @ d6e2bd1 (8 July 2021), its own ImageCrafter:
- *   shortest edge 512, centre 96×96, ImageNet mean/std; then Hub CLIPImageEncoder:v1.
+ *   shortest edge 512, centre 96×96, ImageNet mean/std; then Hub CLIPImageEncoder:v1. The BiT
+ *   encoder line is commented out there.
  * - sep: jina-ai/example-meme-search @ 888ba18 (29 September 2021), Hub ImageNormalizer with
- *   target_size 96 (shortest edge 256 first), mean 0 / std 1; then Hub CLIPImageEncoder or
- *   BigTransferEncoder.
- * `handoff` per model: what its 2021 executor did with the crafter's floats.
+ *   target_size 96 (shortest edge 256 first), mean 0 / std 1; then Hub CLIPImageEncoder, or
+ *   BigTransferEncoder on a commented-out line that names "Imagenet1k/R50x1" (BiT-S).
+ * `handoff` per model: what its 2021 executor did with the crafter's floats. `runs` per model:
+ * what our preset runs, where that differs from what the flow's code names (shown in the label).
  */
-export const FLOWS_2021: Record<Flow2021, { name: string; pass: Omit<FirstPass, "handoff">; handoff: Record<string, FirstPass["handoff"]> }> = {
+export const FLOWS_2021: Record<
+  Flow2021,
+  { name: string; pass: Omit<FirstPass, "handoff">; handoff: Record<string, FirstPass["handoff"]>; runs: Record<string, string> }
+> = {
   jul: {
     name: "July",
     pass: { resizeTo: 512, crop: 96, mean: IMAGENET_MEAN, std: IMAGENET_STD },
-    // CLIPImageEncoder v1 (OpenAI clip package) cast the floats to uint8, then ran clip's own preprocess.
+    // CLIPImageEncoder cast the floats to uint8, then ran clip's own preprocess. That cast exists only
+    // on the executor's unmerged branch feat-autoconversion-int (5288b40); its tagged and main versions
+    // raised on a float array.
     handoff: { "clip-vit-b32": "uint8", "bit-m-r50x1": "float" },
+    runs: { "bit-m-r50x1": "BiT-M ImageNet-21k weights; a reconstruction, BiT is commented out of this flow" },
   },
   sep: {
     name: "September",
     pass: { resizeTo: 256, crop: 96, mean: [0, 0, 0], std: [1, 1, 1] },
     // CLIPImageEncoder (transformers CLIPFeatureExtractor) scaled floats by 255 into an 8-bit image.
     handoff: { "clip-vit-b32": "uint8-rescaled", "bit-m-r50x1": "float" },
+    runs: { "bit-m-r50x1": "BiT-M ImageNet-21k weights; a reconstruction, the flow's commented-out line names BiT-S Imagenet1k/R50x1" },
   },
 };
 
 /**
- * A model with one of the 2021 flows in front of it. Where the 2021 executor re-read the crafter's
- * output as an image, the model's own preprocessing follows (CLIP saw the 96 px crop enlarged to
- * 224). Where the floats were the model's input (BiT's executor did no preprocessing), the model
- * gets the 96×96 crop, and mean/std restate the crafter's normalisation in our model's input
- * convention: the TF BiT took [0,1] images where timm's port takes (u − M) / S, so feeding the
- * crafter's (p/255 − m) / s means mean m + M·s and std s·S.
+ * A model with one of the 2021 flows in front of it. Decoding is Pillow's convert("RGB"), as the
+ * 2021 crafters decoded, and every resize runs in the TypeScript resampler (exact PIL parity).
+ * Where the 2021 executor re-read the crafter's output as an image, the model's own preprocessing
+ * follows (CLIP saw the 96 px crop enlarged to 224). Where the floats were the model's input
+ * (BiT's executor did no preprocessing), the model gets the 96×96 crop, and mean/std restate the
+ * crafter's normalisation in our model's input convention: the TF BiT took [0,1] images where
+ * timm's port takes (u − M) / S, so feeding the crafter's (p/255 − m) / s means mean m + M·s and std s·S.
  */
 export function preset2021(spec: EncoderSpec, flow: Flow2021): EncoderSpec {
-  const { name, pass, handoff: handoffs } = FLOWS_2021[flow];
+  const { name, pass, handoff: handoffs, runs } = FLOWS_2021[flow];
   const handoff = handoffs[spec.id];
   if (!handoff) throw new Error(`no 2021 flow is known for encoder "${spec.id}"`);
-  const own = spec.preprocess;
+  const own: PreprocessSpec = { ...spec.preprocess, decoding: "pillow-2021", portableResize: true };
   const preprocess: PreprocessSpec =
     handoff === "float"
       ? {
@@ -177,11 +187,12 @@ export function preset2021(spec: EncoderSpec, flow: Flow2021): EncoderSpec {
         }
       : { ...own, firstPass: { ...pass, handoff } };
   const normalised = pass.mean.some((m) => m !== 0) ? "ImageNet mean/std" : "0..1";
+  const ran = runs[spec.id] ? `; ${runs[spec.id]}` : "";
   return {
     ...spec,
     id: `${spec.id}-2021-${flow}`,
     modelId: spec.modelId ?? spec.id,
-    label: `${spec.label} (2021 ${name} flow: ${pass.resizeTo} px, centre ${pass.crop}×${pass.crop}, ${normalised})`,
+    label: `${spec.label} (2021 ${name} flow: ${pass.resizeTo} px, centre ${pass.crop}×${pass.crop}, ${normalised}${ran})`,
     preprocess,
   };
 }

@@ -1,7 +1,8 @@
 // Separable resampling of 8-bit RGB with the sampling rule of PIL's Image.resize, the resize
 // the models' reference preprocessors use. sharp matches PIL closely when shrinking but samples
 // half a pixel off when enlarging, which moves a small image by half a pixel; this module is
-// used for every resize that enlarges an axis (small images, the 2021 presets' 96 px crops enlarged for CLIP).
+// used for every resize that enlarges an axis (small images, the 2021 presets' 96 px crops enlarged
+// for CLIP) and for every resize of a `portableResize` spec (the built-ins, the 2021 presets).
 //
 // Per output pixel i: centre = (i + 0.5)·scale, filter support widened by scale when
 // shrinking, weights normalised, then applied in fixed point with rounding between passes

@@ -32,7 +32,16 @@ export interface PreprocessSpec {
   mean: RGB;
   std: RGB;
   layout: "NCHW" | "NHWC";
-  /** Colour that transparent pixels are composited onto, 0..255 per channel. */
+  /**
+   * How the file becomes RGB. "standard" (default): EXIF orientation applied, embedded ICC
+   * profile converted to sRGB, transparency composited onto `background`. "pillow-2021": as
+   * Pillow's Image.open(src).convert("RGB") did for the 2021 flows: stored orientation, ICC
+   * profile ignored, alpha dropped (the RGB stored under transparent pixels kept), CMYK by
+   * Pillow's naive formula, 16-bit greyscale clipped to 0..255; formats Pillow 8 could not open
+   * are refused. Every resize of such a spec runs in the TypeScript resampler.
+   */
+  decoding?: "standard" | "pillow-2021";
+  /** Colour that transparent pixels are composited onto, 0..255 per channel ("standard" decoding). */
   background: RGB;
   /**
    * Every resize through the TypeScript resampler (resample.ts), shrinking included, instead of
