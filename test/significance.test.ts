@@ -156,7 +156,7 @@ describe("best only with evidence", () => {
     assert.ok(Math.abs(p10.test!.p - expected) < 1e-12);
     assert.doesNotMatch(html, /ec-best-mark/, "no metric here is significant");
     assert.match(html, /<td class="ec-tie" data-label="P@10"><data value="0.069">0.069<\/data> <span class="ec-tie-mark">tie<\/span><\/td>/);
-    assert.match(html, /<caption>.*paired sign test over the queries at p &lt; 0.05/);
+    assert.match(html, /<caption>.*paired sign test over the queries, p &lt; 0.05/);
     assert.match(html, /<tfoot><tr class="ec-test-row"><th scope="row">[^<]+<\/th><td data-label="P@10">p = 0\.\d{3} <span class="ec-test-counts">\(11–3\)<\/span><\/td>/);
     assert.match(html, /P@10: a tie, pixels \(16×16 thumbnail\) ahead of phash \(64-bit DCT hash\) only on 11 of the 14 queries where they differ, p = 0\.057\./);
     assert.doesNotMatch(renderBarChart(r, "c"), /best/);
@@ -172,6 +172,23 @@ describe("best only with evidence", () => {
     assert.match(html, /<td data-label="hit@1">p &lt; 0.001 <span class="ec-test-counts">\(130–0\)<\/span><\/td>/);
     assert.match(html, /hit@1: pixels \(16×16 thumbnail\) is best, ahead of phash \(64-bit DCT hash\) on 130 of the 130 queries where they differ, p &lt; 0\.001\./);
     assert.match(formatEvalText(r), /\d\.\d{3}\*/);
+  });
+
+  test("a higher mean from a few large wins, while behind on most queries, is no lead", () => {
+    const a: Array<[number, number]> = [];
+    const b: Array<[number, number]> = [];
+    for (let i = 0; i < 200; i++) {
+      // pixels: rank 1 on 80 queries, rank 3 on 120; phash: rank 2 everywhere. MRR 0.6 against 0.5, yet 80 wins to 120 losses.
+      a.push([i < 80 ? 1 : 3, 1]);
+      b.push([2, 1]);
+    }
+    const r = report(10, { pixels: a, phash: b });
+    assert.ok(r.encoders[0].summary.meanReciprocalRank > r.encoders[1].summary.meanReciprocalRank);
+    const mrr = metricVerdicts(r).get("meanReciprocalRank")!;
+    assert.ok(mrr.test!.p < 0.05 && mrr.test!.wins < mrr.test!.losses, "significant, but the other way");
+    assert.equal(mrr.best.size, 0);
+    assert.deepEqual([...mrr.tied].sort(), ["phash", "pixels"]);
+    assert.match(renderEvalTable(r), /MRR: a tie, pixels \(16×16 thumbnail\) has the higher mean but is ahead of phash \(64-bit DCT hash\) on 80 of the 200/);
   });
 
   test("three encoders: the leader needs significance against each; the close one ties with it", () => {

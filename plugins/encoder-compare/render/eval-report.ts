@@ -40,7 +40,9 @@ export function metricVerdicts(report: EvalReport): Map<SummaryMetric, MetricVer
         const test = signTest(values(leader), values(rival));
         // Equal at the shown precision is a tie whatever the test says.
         const shownAhead = Number(formatMetric(leader.evaluation.summary[key])) > Number(formatMetric(rival.evaluation.summary[key]));
-        return { ...test, leader, rival, queries: leader.evaluation.queries.length, significant: shownAhead && test.p < SIGNIFICANCE_LEVEL };
+        // A higher mean from fewer, larger wins is no lead: the leader must also be ahead on more queries.
+        const significant = shownAhead && test.wins > test.losses && test.p < SIGNIFICANCE_LEVEL;
+        return { ...test, leader, rival, queries: leader.evaluation.queries.length, significant };
       });
     const { significant: _, ...closest } = tests.reduce((worst, t) => (t.p > worst.p || (worst.significant && !t.significant) ? t : worst));
     verdict.test = closest;
@@ -67,6 +69,7 @@ export function verdictSentence(verdict: MetricVerdict, metricName: string): str
   if (t.wins + t.losses === 0) return `${metricName}: a tie (the same value on every query).`;
   const counts = `on ${t.wins} of the ${t.wins + t.losses} queries where they differ, ${formatP(t.p)}`;
   if (verdict.best.size) return `${metricName}: ${lead} is best, ahead of ${rival} ${counts}.`;
+  if (t.wins < t.losses) return `${metricName}: a tie, ${lead} has the higher mean but is ahead of ${rival} ${counts}.`;
   return `${metricName}: a tie, ${lead} ahead of ${rival} only ${counts}.`;
 }
 

@@ -18,7 +18,7 @@ export function renderEvalTable(report: EvalReport): string {
   lines.push(
     `<caption><span class="ec-title">Retrieval quality on ${escapeHtml(report.dataset.name)}.</span> ` +
       `<span class="ec-scope">${escapeHtml(protocolSentence(report))}</span>` +
-      (tested ? ` <span class="ec-test">${escapeHtml(`“Best” needs a paired sign test over the queries at ${testRule()}; p-values in the last row.`)}</span>` : "") +
+      (tested ? ` <span class="ec-test">${escapeHtml(`“Best” needs a lead in a paired sign test over the queries, ${testRule()}.`)}</span>` : "") +
       `</caption>`,
   );
   const headers = SUMMARY_METRICS.map((m) => `<th scope="col"><abbr title="${escapeHtml(m.meaning(report.k))}">${escapeHtml(m.name(report.k))}</abbr></th>`);
@@ -47,7 +47,7 @@ export function renderEvalTable(report: EvalReport): string {
       const counts = `${test.wins}–${test.losses}`;
       return `<td data-label="${escapeHtml(name(report.k))}">${escapeHtml(formatP(test.p))} <span class="ec-test-counts">(${counts})</span></td>`;
     });
-    lines.push(`<tfoot><tr class="ec-test-row"><th scope="row">Sign test, leader vs closest</th>${cells.join("")}</tr></tfoot>`);
+    lines.push(`<tfoot><tr class="ec-test-row"><th scope="row">Sign test: p (queries ahead–behind)</th>${cells.join("")}</tr></tfoot>`);
   }
   lines.push(`</table>`);
   const legend = tested
