@@ -50,14 +50,16 @@ export function renderEvalTable(report: EvalReport): string {
     lines.push(`<tfoot><tr class="ec-test-row"><th scope="row">Sign test: p (queries ahead–behind)</th>${cells.join("")}</tr></tfoot>`);
   }
   lines.push(`</table>`);
-  const legend = tested
-    ? "A value in bold marked “best” is ahead of every other encoder by more than chance; “tie” marks top values no test separates " +
-      "(counts: queries where the leader is ahead–behind). " +
-      SUMMARY_METRICS.map((m) => verdictSentence(verdicts.get(m.key)!, m.name(report.k))).join(" ") +
-      " "
+  // The verdicts name what ran (their figures are its figures); the provenance sentences say what it stands in for.
+  const verdictNote = tested
+    ? `<p class="ec-test-note">${escapeHtml(
+        "A value in bold marked “best” is ahead of every other encoder by more than chance; “tie” marks top values no test separates " +
+          "(counts: queries where the leader is ahead–behind). " +
+          SUMMARY_METRICS.map((m) => verdictSentence(verdicts.get(m.key)!, m.name(report.k))).join(" "),
+      )}</p>`
     : "";
   const details = standInDetails(report);
   const technical = details.length ? ` <details class="ec-detail"><summary>Technical detail</summary>${escapeHtml(details.join("; "))}</details>` : "";
-  lines.push(`<div class="ec-eval-note"><p>${escapeHtml(legend + provenanceSentences(report).join(" "))}</p>${technical}</div>`);
+  lines.push(`<div class="ec-eval-note">${verdictNote}<p>${escapeHtml(provenanceSentences(report).join(" "))}</p>${technical}</div>`);
   return lines.join("\n");
 }

@@ -39,8 +39,7 @@ export function renderScoreboard(input: ScoreboardInput): string {
     const display = describeRun(row.run);
     const cells = row.cells.map((cell, i) => {
       const groups = input.queries[i].groups;
-      // data-label names the query where a narrow screen stacks the cells.
-      return `<td data-matches="${cell.matches}" data-label="${escapeHtml(input.queries[i].name)}"><strong>${cell.matches} of ${cell.shown}</strong> ` +
+      return `<td data-matches="${cell.matches}"><strong>${cell.matches} of ${cell.shown}</strong> ` +
         `<span class="ec-sr">${escapeHtml(input.queries[i].name)}: </span>` +
         `<span class="ec-scope">${escapeHtml(cellText(cell, groups).replace(/^\d+ of \d+ /, ""))}</span></td>`;
     });
