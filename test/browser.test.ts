@@ -322,7 +322,11 @@ describe("the demo site in Chromium", { skip }, () => {
         const svg = document.querySelector<SVGSVGElement>(".encoder-eval-chart svg")!;
         const column = document.querySelector(".post-body")!.getBoundingClientRect();
         const box = svg.getBoundingClientRect();
-        const texts = [...svg.querySelectorAll("text")].map((t) => ({ text: t.textContent ?? "", r: t.getBoundingClientRect(), px: parseFloat(getComputedStyle(t).fontSize) }));
+        const texts = [...svg.querySelectorAll("text")].map((t) => ({
+          text: t.textContent ?? "",
+          r: t.getBoundingClientRect(),
+          px: parseFloat(getComputedStyle(t).fontSize),
+        }));
         const grid = [...svg.querySelectorAll("line.ec-grid")].map((l) => l.getBoundingClientRect());
         const issues: string[] = [];
         // (No helper functions in here: the bundler would wrap them in a helper the page does not have.)

@@ -193,7 +193,8 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
         montage: hits.length ? await montage(hits.map((h) => base + index.images[h.id].thumb2x), index.tileSize) : undefined,
         hits: hits.map((h, i) => {
           const image = index.images[h.id];
-          return { rank: i + 1, score: h.score, caption: image.caption, fullImage: base + image.full, ...(image.group === undefined ? {} : { group: image.group }) };
+          const group = image.group === undefined ? {} : { group: image.group };
+          return { rank: i + 1, score: h.score, caption: image.caption, fullImage: base + image.full, ...group };
         }),
         selfExcluded: exclude !== undefined,
         ...(expect ? { expect } : {}),

@@ -95,7 +95,8 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
           `height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${word === "best" ? 0.85 : 0.5}"/>`,
       );
       for (const tick of TICKS.slice(1, -1)) {
-        parts.push(`<line class="ec-grid" x1="${percent(tick)}" y1="${y}" x2="${percent(tick)}" y2="${y + BAR_HEIGHT}" stroke="currentColor" stroke-opacity="0.3"/>`);
+        const x = percent(tick);
+        parts.push(`<line class="ec-grid" x1="${x}" y1="${y}" x2="${x}" y2="${y + BAR_HEIGHT}" stroke="currentColor" stroke-opacity="0.3"/>`);
       }
       y += BAR_HEIGHT + ROW_GAP;
     }
@@ -103,8 +104,9 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   parts.push(`<line class="ec-axis" x1="0" y1="${axisY}" x2="100%" y2="${axisY}" stroke="currentColor" stroke-opacity="0.6"/>`);
   for (const tick of TICKS) {
     const anchor = tick === 0 ? "start" : tick === 1 ? "end" : "middle";
-    parts.push(`<line class="ec-grid" x1="${percent(tick)}" y1="${axisY}" x2="${percent(tick)}" y2="${axisY + 4}" stroke="currentColor" stroke-opacity="0.6"/>`);
-    parts.push(`<text x="${percent(tick)}" y="${axisY + 17}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
+    const x = percent(tick);
+    parts.push(`<line class="ec-grid" x1="${x}" y1="${axisY}" x2="${x}" y2="${axisY + 4}" stroke="currentColor" stroke-opacity="0.6"/>`);
+    parts.push(`<text x="${x}" y="${axisY + 17}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
   }
   parts.push(`</svg>`);
   parts.push(
