@@ -297,7 +297,8 @@ describe("the demo site in Chromium", { skip }, () => {
       // SVG text: font size as drawn (CSS size × the chart's scale), and inside the chart.
       for (const svg of document.querySelectorAll<SVGSVGElement>(".encoder-eval-chart svg")) {
         const box = svg.getBoundingClientRect();
-        const scale = box.width / svg.viewBox.baseVal.width;
+        // A chart without a viewBox is drawn at its CSS sizes (scale 1).
+        const scale = svg.viewBox.baseVal?.width ? box.width / svg.viewBox.baseVal.width : 1;
         for (const text of svg.querySelectorAll("text")) {
           const drawn = parseFloat(getComputedStyle(text).fontSize) * scale;
           if (drawn < 12) issues.push(`chart text "${text.textContent}": ${drawn.toFixed(1)} px`);
@@ -310,6 +311,75 @@ describe("the demo site in Chromium", { skip }, () => {
     assert.deepEqual(found, []);
     assert.deepEqual(problems, []);
     await page.close();
+  });
+
+  test("the eval chart fills the column with page-size text, no label on a grid line; versus and scoreboard stay compact at 375 px", async () => {
+    const measured: string[] = [];
+    for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
+      const { page, problems } = await open(context, server.origin + EVAL_URL, viewport);
+      await loadAllImages(page);
+      const chart = await page.evaluate(() => {
+        const svg = document.querySelector<SVGSVGElement>(".encoder-eval-chart svg")!;
+        const column = document.querySelector(".post-body")!.getBoundingClientRect();
+        const box = svg.getBoundingClientRect();
+        const texts = [...svg.querySelectorAll("text")].map((t) => ({
+          text: t.textContent ?? "",
+          r: t.getBoundingClientRect(),
+          px: parseFloat(getComputedStyle(t).fontSize),
+        }));
+        const grid = [...svg.querySelectorAll("line.ec-grid")].map((l) => l.getBoundingClientRect());
+        const issues: string[] = [];
+        // (No helper functions in here: the bundler would wrap them in a helper the page does not have.)
+        for (const [i, t] of texts.entries()) {
+          if (t.px < 12) issues.push(`"${t.text}" at ${t.px} px`);
+          if (t.r.left < box.left - 0.5 || t.r.right > box.right + 0.5) issues.push(`"${t.text}" outside the chart`);
+          for (const b of [...grid, ...texts.slice(i + 1).map((o) => o.r)]) {
+            if (t.r.left < b.right - 0.5 && b.left < t.r.right - 0.5 && t.r.top < b.bottom - 0.5 && b.top < t.r.bottom - 0.5) {
+              issues.push(`"${t.text}" overlaps a grid line or other text at ${Math.round(b.left)},${Math.round(b.top)}`);
+            }
+          }
+        }
+        const labels = [...svg.querySelectorAll("text.ec-chart-label")].map((t) => t.textContent);
+        return { width: box.width, column: column.width, issues, labels };
+      });
+      measured.push(`${size}: chart ${Math.round(chart.width)} px in a ${Math.round(chart.column)} px column`);
+      assert.deepEqual(chart.issues, [], size);
+      // As wide as the column (the table's width), not a fixed 340 px.
+      assert.ok(chart.width >= chart.column - 1 && chart.width <= viewport.width, measured.join("; "));
+      // Labels, as the tables say them, not ids.
+      assert.ok(chart.labels.length > 0 && chart.labels.every((l) => /\(.+\)/.test(l ?? "")), chart.labels.join(" | "));
+      const shots: Array<[string, string]> = [[".encoder-eval-chart", "eval-chart"], ["table.encoder-eval", "eval-table"]];
+      for (const [selector, name] of shots) {
+        await page.locator(selector).first().screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`) });
+      }
+      assert.deepEqual(problems, []);
+      await page.close();
+
+      const demo = await open(context, server.origin + POST_URL, viewport);
+      await loadAllImages(demo.page);
+      const sizes = await demo.page.evaluate(() => {
+        // Heights in lines of the cell's own text (no helper functions: see above).
+        const versusHead = [...document.querySelectorAll("table.encoder-compare-versus thead th")].map(
+          (th) => th.getBoundingClientRect().height / (parseFloat(getComputedStyle(th).lineHeight) || 1.5 * parseFloat(getComputedStyle(th).fontSize)),
+        );
+        const scoreCells = [...document.querySelectorAll("table.encoder-scoreboard td")].map(
+          (td) => td.getBoundingClientRect().height / (parseFloat(getComputedStyle(td).lineHeight) || 1.5 * parseFloat(getComputedStyle(td).fontSize)),
+        );
+        const overflow = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+        return { versusHead: Math.max(...versusHead), scoreCells: Math.max(...scoreCells), overflow };
+      });
+      measured.push(`${size}: versus header ${sizes.versusHead.toFixed(1)} lines, scoreboard cell ${sizes.scoreCells.toFixed(1)} lines`);
+      assert.equal(sizes.overflow, 0, `${size}: the page scrolls sideways`);
+      // Before: 8-line headers and cells at 375 px (label, mark and reason wrapped into a third of the width).
+      assert.ok(sizes.versusHead <= 6, measured.join("; "));
+      assert.ok(sizes.scoreCells <= 3.5, measured.join("; "));
+      for (const [selector, name] of [["table.encoder-compare-versus", "versus"], ["table.encoder-scoreboard", "scoreboard"]] as const) {
+        await demo.page.locator(selector).first().screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`) });
+      }
+      assert.deepEqual(demo.problems, []);
+      await demo.page.close();
+    }
+    console.log(`layout: ${measured.join("; ")}`);
   });
 
   test("inline code never breaks inside a word (\"--json\" stays whole) at 375 px", async () => {

@@ -180,7 +180,9 @@ describe("encoder-compare eval", () => {
         /\(technical detail: clip-vit-b32: offline and not in the cache\)/,
       ),
     );
-    assert.equal((first.out.match(/\*/g) ?? []).length >= 5 + 1, true, "at least one best mark per metric, plus the legend");
+    // Per metric a significant best (*) or the values tied at the top (=), plus the legend.
+    assert.equal((first.out.match(/\d[*=]/g) ?? []).length >= 5, true, "at least one best or tie mark per metric");
+    assert.match(first.out, /\n\* best value of the metric: ahead of every other encoder in an exact paired sign test over the queries, p < 0\.05/);
   });
 
   test("--json is keyed by the encoder that ran, with standingInFor beside it", async () => {
@@ -252,17 +254,18 @@ describe("encoderEval and rankOf through Eleventy", () => {
       const row = block.match(new RegExp(`<tr data-encoder="${enc.encoderId}">(.*?)</tr>`))![1];
       assert.ok(row.includes(`<data value="${enc.summary.meanAveragePrecision.toFixed(3)}">`), `${enc.encoderId} mAP shown`);
     }
-    assert.ok((block.match(/<span class="ec-best-mark">best<\/span>/g) ?? []).length >= 5, "every metric has a best value marked in words");
+    // A verdict in words for every metric: "best" where a paired sign test says so, "tie" where it does not.
+    assert.ok((block.match(/<span class="ec-(best|tie)-mark">(best|tie)<\/span>/g) ?? []).length >= 5, "every metric has its top value marked in words");
     assert.match(block, /<svg [^>]*role="img" aria-labelledby="(ec-eval-[0-9a-f]+)-title \1-desc"/);
     assert.match(block, /<title id="ec-eval-[0-9a-f]+-title">Retrieval quality per encoder on dataset/);
-    assert.match(block, /<desc id="ec-eval-[0-9a-f]+-desc">P@3: pixels \d\.\d{3}/);
+    assert.match(block, /<desc id="ec-eval-[0-9a-f]+-desc">P@3 — pixels \(16×16 thumbnail\): \d\.\d{3}/);
     assert.match(block, /fill="currentColor"/);
     assert.doesNotMatch(block, /<script/);
     assert.match(
       block,
       joinRegExp(
         /<figcaption>Retrieval quality per encoder on dataset \(0 to 1, higher is better\)\. /,
-        /<details class="ec-chart-values"><summary>The chart's values as text<\/summary>P@3: pixels /,
+        /<details class="ec-chart-values"><summary>The chart's values as text<\/summary>P@3 — pixels \(16×16 thumbnail\): /,
       ),
     );
     assert.match(block, /<table class="encoder-eval-disagreements" data-encoders="phash,pixels">/);
@@ -296,11 +299,13 @@ describe("encoderEval and rankOf through Eleventy", () => {
       html,
       joinRegExp(
         /<p class="encoder-eval-disagreements-none">/,
-        /Where pixels \(stand-in for clip-vit-b32\) and pixels disagree most on dataset: both ran the same model \(pixels\)/,
+        /Where pixels \(16×16 thumbnail\), stand-in for CLIP ViT-B\/32 and pixels \(16×16 thumbnail\) disagree most on dataset: /,
+        /both ran the same model \(pixels\)/,
       ),
     );
-    assert.match(html, /<text x="4" y="\d+">pixels \(also standing in for clip-vit-b32\)<\/text>/);
-    assert.match(html, /<desc id="[^"]+">P@3: pixels \(also standing in for clip-vit-b32\) \d\.\d{3}; /);
+    assert.match(html, /<text class="ec-chart-label" x="0" y="\d+">pixels \(16×16 thumbnail\)<\/text>/);
+    assert.match(html, /<text class="ec-chart-mark" x="0" y="\d+" fill-opacity="0.8">also standing in for CLIP ViT-B\/32<\/text>/);
+    assert.match(html, /<desc id="[^"]+">P@3 — pixels \(16×16 thumbnail\), also standing in for CLIP ViT-B\/32: \d\.\d{3}\. /);
   });
 
   test("rankOf says where a dataset image ranks under each encoder, consistent with the search", async () => {

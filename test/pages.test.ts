@@ -130,7 +130,7 @@ describe("renderDisagreements", () => {
           `<p><span class="ec-caption">Cheese &lt;b&gt;</span> ` +
           `<span class="ec-group"><span class="ec-group-word">group</span> <span class="ec-group-name">cheese</span></span></p></td>`,
         `<td class="ec-results">`,
-        `<p class="ec-first-relevant">First cheese result under pixels (stand-in for clip-vit-b32): #434</p>`,
+        `<p class="ec-first-relevant">First cheese result under pixels (16×16 thumbnail): #434</p>`,
         `<ol class="ec-hits">`,
         `<li class="ec-miss"><span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>` +
           `<a class="ec-caption" href="/ec/f.png">Fire</a> <span class="ec-score">cosine <data value="0.500">0.500</data></span></li>`,

@@ -69,6 +69,22 @@ describe("a stand-in build of the demo site", () => {
     assert.deepEqual(scanSite(site, { replaced: REPLACED, ran: RAN }), []);
   });
 
+  test("the demo post's headings and description name what ran, and its marks' group; the try-it panel says why CLIP is not in it", () => {
+    const post = fs.readFileSync(path.join(site, "posts/image-encoders-part-deux/index.html"), "utf8");
+    const headings = [...post.matchAll(/<h2>([^<]*)<\/h2>/g)].map((m) => m[1]);
+    assert.deepEqual(headings, ["The fight", "pixels (standing in for CLIP ViT-B/32)", "phash (standing in for BiT-M R50x1)", "Who found the dog?"]);
+    const description = /<meta name="description" content="([^"]*)"/.exec(post)![1];
+    assert.match(description, /the nearest neighbours that pixels \(standing in for CLIP ViT-B\/32\) and phash \(standing in for BiT-M R50x1\) return/);
+    assert.match(description, /marked ✓ or ✗ for the dataset&#39;s dog-face group/);
+    assert.doesNotMatch(description, /as a dog\b/);
+    const config = JSON.parse(/data-tryit="([^"]*)"/.exec(post)![1].replaceAll("&quot;", '"').replaceAll("&amp;", "&").replaceAll("&#39;", "'"));
+    assert.deepEqual(config.standIns, [
+      "CLIP ViT-B/32 itself does not run in your browser: its 352 MB model is too large a download for a page, so it is not published. " +
+        "This build had no copy of it either, so here, as in the table above, pixels (16×16 thumbnail) runs in its place",
+    ]);
+    assert.deepEqual(config.expect, ["dog-face"]);
+  });
+
   test("the post says so at the top, in its meta description and in every listing", () => {
     const post = fs.readFileSync(path.join(site, "posts/image-encoders-part-deux/index.html"), "utf8");
     assert.match(post, /<p class="standin-banner" role="note"><strong>Stand-ins ran\.<\/strong> Built with stand-ins for CLIP ViT-B\/32 and BiT-M R50x1: /);

@@ -28,6 +28,8 @@ const DATASET_SIZE = 240;
 const ENCODERS = ["pixels", "phash"];
 const K = 5;
 const TOLERANCE = 2e-3;
+/** A group of the test dataset (not the first image's) for the expect= page. */
+const EXPECTED_GROUP = "dog-face";
 const run = promisify(execFile);
 const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
 
@@ -140,7 +142,7 @@ describe("Try your own image (Chromium)", { skip }, () => {
       encoders: ENCODERS,
       k: K,
       cacheDir,
-      extraPages: { "opt-in": `encoders=["phash", "mine"], k=${K}` },
+      extraPages: { "opt-in": `encoders=["phash", "mine"], k=${K}`, expect: `encoders=${JSON.stringify(ENCODERS)}, k=${K}, expect="${EXPECTED_GROUP}"` },
       pluginOptions: { customEncoders: [mine], tryItModels: ["mine"] },
     }));
     expected = await cliTop5([...queries, selfQuery], cacheDir);
@@ -263,6 +265,85 @@ describe("Try your own image (Chromium)", { skip }, () => {
     assert.deepEqual(requests.filter((r) => r.method !== "GET"), []);
     assert.deepEqual(problems, []);
     assert.deepEqual(server.notFound, []);
+    await context.close();
+  });
+
+  /** The tables in `selector` as markup to compare: images (blob: thumbnails in the widget) and score figures left out. */
+  const tableMarkup = (page: Page, selector: string) =>
+    page.$$eval(selector, (tables) =>
+      tables.map((table) => {
+        const copy = table.cloneNode(true) as HTMLElement;
+        for (const el of copy.querySelectorAll("img, .ec-tiles")) el.remove();
+        for (const el of copy.querySelectorAll(".ec-score data")) el.textContent = "";
+        for (const el of copy.querySelectorAll(".ec-score data")) el.removeAttribute("value");
+        return copy.outerHTML;
+      }),
+    );
+
+  const openWidget = async (page: Page, url: string) => {
+    await page.goto(server.origin + url);
+    await page.getByRole("button", { name: "Try your own image" }).click();
+    const input = page.getByLabel("Choose an image (or drop or paste one here)");
+    await input.waitFor();
+    return async (file: string) => {
+      const results = page.evaluate(
+        () => new Promise<any>((resolve) => document.addEventListener("encoder-compare:results", (e) => resolve((e as CustomEvent).detail), { once: true })),
+      );
+      await input.setInputFiles(file);
+      return ((await results) as { results: Array<{ encoderId: string; hits: Hit[] }> }).results;
+    };
+  };
+
+  test("the widget's table is the build's table for the same image: marks, tally, caption links, the query's own link", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const query = await openWidget(page, "/with/");
+    // The page's query is a dataset image with a group: the build marks its results against that group.
+    await query(path.join(WORK, "content", "q.png"));
+    const built = await tableMarkup(page, "main > table.encoder-compare");
+    const widget = await tableMarkup(page, ".ec-tryit-results table.encoder-compare");
+    assert.equal(built.length, ENCODERS.length);
+    assert.ok(built.every((t) => t.includes('class="ec-tally"') && t.includes('class="ec-mark"')), "the build's tables have marks and a tally");
+    assert.deepEqual(widget, built);
+    // Every caption and tile links to a full-size image the site serves.
+    const links = await page.$$eval(".ec-tryit-results table.encoder-compare a", (all) => all.map((a) => (a as HTMLAnchorElement).href));
+    assert.ok(links.length >= ENCODERS.length * (K + 1), links.join(" "));
+    for (const link of new Set(links)) assert.equal((await fetch(link)).status, 200, link);
+    await context.close();
+  });
+
+  test("expect= marks the widget's results for any image, with the build's tally", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const query = await openWidget(page, "/expect/");
+    const groups = new Map(
+      (JSON.parse(fs.readFileSync(path.join(DATASET, "manifest.json"), "utf8")) as { images: Array<{ id?: string; file: string; group?: string }> }).images.map(
+        (image) => [image.id ?? image.file, image.group],
+      ),
+    );
+    for (const file of [queries[0], queries[9], queries[25]]) {
+      const results = await query(file);
+      const tables = page.locator(".ec-tryit-results table.encoder-compare");
+      assert.equal(await tables.count(), ENCODERS.length);
+      for (const [i, { hits }] of results.entries()) {
+        const marks = await tables.nth(i).locator(".ec-hits li .ec-mark").allTextContents();
+        const want = hits.map((h) => (groups.get(h.id) === EXPECTED_GROUP ? "✓" : "✗"));
+        assert.deepEqual(marks, want, `${path.basename(file)} ${results[i].encoderId}`);
+        const matches = want.filter((m) => m === "✓").length;
+        assert.equal(await tables.nth(i).locator(".ec-tally").textContent(), `${matches} of ${K} results are ${EXPECTED_GROUP}`);
+      }
+    }
+    await context.close();
+  });
+
+  test("the panel says which encoders run in the browser", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openWidget(page, "/with/");
+    assert.match(
+      (await page.locator(".ec-tryit-intro").textContent()) ?? "",
+      /embedded here with pixels \(16×16 thumbnail\) and phash \(64-bit DCT hash\), as at build time/,
+    );
     await context.close();
   });
 

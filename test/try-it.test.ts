@@ -165,6 +165,13 @@ describe("tryIt through Eleventy", () => {
     assert.deepEqual(index.vectors.shards.map((s) => [s.rows, s.bytes, fs.statSync(path.join(out, s.file)).size]), [[3, 3 * 64 * 2, 3 * 64 * 2]]);
     assert.deepEqual(fs.readFileSync(path.join(out, index.graph.file)), Buffer.from(buildBuiltinGraph("phash")));
     for (const image of index.images) assert.ok(fs.existsSync(path.join(out, image.thumb2x)), image.thumb2x);
+    // Every result's caption links to its full-size image, as in the build's table: the same file, byte for byte.
+    for (const image of index.images) assert.deepEqual(fs.readFileSync(path.join(out, image.full)), fs.readFileSync(path.join(data, image.id)), image.full);
+    // CLIP ran as its stand-in: the panel says CLIP itself is not sent to browsers, and which encoder runs instead.
+    assert.deepEqual(config.standIns, [
+      "CLIP ViT-B/32 itself does not run in your browser: its 352 MB model is too large a download for a page, so it is not published. " +
+        "This build had no copy of it either, so here, as in the table above, pixels (16×16 thumbnail) runs in its place",
+    ]);
   });
 });
 

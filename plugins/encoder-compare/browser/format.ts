@@ -6,7 +6,7 @@ import type { EncoderRun } from "../render/encoder-run.ts";
 import type { WrittenImage } from "../render/montage.ts";
 import { floatToHalf, halfTable } from "../store/half-float.ts";
 
-export const TRYIT_FORMAT = 1;
+export const TRYIT_FORMAT = 2;
 
 export type VectorEncoding = "f16" | "i8";
 
@@ -19,6 +19,8 @@ export interface TryItImage {
   /** Tile-size thumbnail (and its 2× file) under urlBase, drawn into the results montage. */
   thumb: string;
   thumb2x: string;
+  /** The full-size image under urlBase, which a result's caption links to, as in the build's table. */
+  full: string;
 }
 
 export interface TryItIndex {
@@ -45,6 +47,10 @@ export interface TryItConfig {
   indexes: string[];
   /** One sentence per encoder of the shortcode that the widget does not run (downloaded models). */
   skipped: string[];
+  /** One sentence per encoder whose stand-in runs in the browser: why the model itself does not. */
+  standIns: string[];
+  /** The shortcode's expect= groups: results in them are marked ✓, as in the build's table. */
+  expect?: string[];
   k: number;
   includeSelf: boolean;
   /** URLs of the widget bundle and of onnxruntime-web's WebAssembly file. */

@@ -100,13 +100,14 @@ async function embed(loaded: LoadedIndex, pixels: Parameters<typeof portableGeom
   return l2Normalize(output.data as Float32Array);
 }
 
-function ui(panel: HTMLElement, datasetSize: number, datasetName: string, skipped: readonly string[]) {
+function ui(panel: HTMLElement, encoders: readonly string[], datasetSize: number, datasetName: string, skipped: readonly string[]) {
   const id = panel.id;
   panel.innerHTML = "";
   const intro = document.createElement("p");
   intro.className = "ec-tryit-intro";
+  const names = encoders.length <= 1 ? encoders.join("") : `${encoders.slice(0, -1).join("; ")} and ${encoders[encoders.length - 1]}`;
   intro.textContent =
-    `Your image stays in this browser: it is embedded here with the same encoders and searched against ` +
+    `Your image stays in this browser: it is embedded here with ${names}, as at build time, and searched against ` +
     `the same ${datasetSize} images of ${datasetName}. Nothing is uploaded.`;
   const label = document.createElement("label");
   label.htmlFor = `${id}-file`;
@@ -146,7 +147,13 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
     return;
   }
   const first = loaded[0].index;
-  const { intro, input, status, results } = ui(panel, first.images.length, first.dataset.name, config.skipped);
+  const { intro, input, status, results } = ui(
+    panel,
+    loaded.map((entry) => encoderLabel(entry.index)),
+    first.images.length,
+    first.dataset.name,
+    [...(config.standIns ?? []), ...config.skipped],
+  );
   intro.after(...optInButtons(loaded, status));
   let busy = Promise.resolve();
 
@@ -175,16 +182,27 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
       const exclude = !config.includeSelf && selfRow !== undefined ? new Set([selfRow]) : undefined;
       const hits = exactSearch(entry.vectors, index.images.length, Float64Array.from(vector), config.k, exclude);
       const base = new URL(index.urlBase, location.href).pathname;
+      // The build's rules for the same inputs: a dataset image is named by its caption, links to its full-size file and
+      // has its results marked against its group, unless the shortcode's expect= names the groups.
+      const member = selfRow === undefined ? undefined : index.images[selfRow];
+      const expect = config.expect ?? (member?.group !== undefined ? [member.group] : undefined);
       const row: TableRow = {
-        queryAlt: `Your image ${name}`,
+        queryAlt: member?.caption || `Your image ${name}`,
         queryImage: await thumbnail(bitmap, index.tileSize),
+        ...(member?.full ? { queryFullImage: base + member.full } : {}),
         montage: hits.length ? await montage(hits.map((h) => base + index.images[h.id].thumb2x), index.tileSize) : undefined,
-        hits: hits.map((h, i) => ({ rank: i + 1, score: h.score, caption: index.images[h.id].caption })),
+        hits: hits.map((h, i) => {
+          const image = index.images[h.id];
+          const group = image.group === undefined ? {} : { group: image.group };
+          return { rank: i + 1, score: h.score, caption: image.caption, fullImage: base + image.full, ...group };
+        }),
         selfExcluded: exclude !== undefined,
+        ...(expect ? { expect } : {}),
       };
       tables.push(
         renderComparisonTable({
-          encoderId: index.encoder.id,
+          // As in the build: the table is the requested encoder's; a stand-in is named from the run.
+          encoderId: index.run ? index.run.standingInFor.map((s) => s.id).join(",") : index.encoder.id,
           encoderLabel: index.encoder.label,
           run: index.run,
           datasetName: index.dataset.name,

@@ -112,7 +112,7 @@ async function renderCompare(
   if (call.name === "encoderScoreboard") return renderScoreboardFor(ctx, request, encoders, datasetDir);
   const html = request.layout === "versus" ? await renderVersus(ctx, request, encoders) : await renderTables(ctx, request, encoders);
   const tryItHtml = request.tryIt
-    ? await ctx.tryIt.placeholder({ encoders: request.encoders, datasetDir, k: request.k, includeSelf: request.includeSelf })
+    ? await ctx.tryIt.placeholder({ encoders: request.encoders, datasetDir, k: request.k, includeSelf: request.includeSelf, expect: request.expect })
     : "";
   ctx.onRendered(queryFiles.length);
   return tryItHtml ? `${html}\n${tryItHtml}` : html;

@@ -13,6 +13,7 @@ import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { createTryItPublisher } from "../engine/publish-try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
+import { registerEncoderName } from "./encoder-name.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
@@ -24,6 +25,7 @@ export { EncoderCompareError } from "./shortcode-context.ts";
 /** The small part of Eleventy's UserConfig this plugin uses (Eleventy 3 ships no types). */
 export interface EleventyConfigLike extends EleventyLike {
   addGlobalData?(name: string, value: unknown): void;
+  addAsyncFilter?(name: string, fn: (...args: any[]) => Promise<string>): void;
   logger?: EleventyLoggerLike;
 }
 
@@ -116,6 +118,8 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       else evaluations.remembered += rankings;
     },
   });
+
+  registerEncoderName(eleventyConfig, shortcodes);
 
   // Page data for layouts (a banner, a mark in listings, the meta description): see page-stand-ins.ts.
   eleventyConfig.addGlobalData?.("eleventyComputed.encoderStandIns", () => (data: { page?: { inputPath?: string }; encoderCompare?: unknown }) =>

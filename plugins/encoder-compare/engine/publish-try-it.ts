@@ -24,7 +24,7 @@ const SHARD_ROWS = 2560;
 
 export interface TryItPublisher {
   /** Markup for one shortcode: a hidden placeholder the loader turns into the control, and the loader script. */
-  placeholder(request: { encoders: readonly string[]; datasetDir: string; k: number; includeSelf: boolean }): Promise<string>;
+  placeholder(request: { encoders: readonly string[]; datasetDir: string; k: number; includeSelf: boolean; expect?: readonly string[] }): Promise<string>;
   /** Forgets this process's answers: each build (a watch rebuild too) checks its inputs again. */
   startBuild(): void;
 }
@@ -47,6 +47,16 @@ export function notPublishedReason(spec: EncoderSpec): string {
   const bytes = spec.source.kind === "url" ? spec.source.bytes : undefined;
   const size = bytes ? `its ${Math.round(bytes / 1e6)} MB model is` : "its model is";
   return `${spec.label} runs at build time only: ${size} not published for browsers`;
+}
+
+/** Why the widget runs a stand-in for an encoder: the model itself is never sent to browsers, and this build had none. */
+export function standInInBrowserReason(requested: EncoderSpec, ran: { label: string }): string {
+  const bytes = requested.source.kind === "url" ? requested.source.bytes : undefined;
+  const size = bytes ? `its ${Math.round(bytes / 1e6)} MB model is` : "its model is";
+  return (
+    `${requested.label} itself does not run in your browser: ${size} too large a download for a page, so it is not published. ` +
+    `This build had no copy of it either, so here, as in the table above, ${ran.label} runs in its place`
+  );
 }
 
 /** The encoder's ONNX graph under the output folder: built, or copied from the model cache (named by the model's key). */
@@ -128,9 +138,13 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
     }
     const writer = context.writer();
     const thumbs: WrittenImage[] = [];
+    const fulls: string[] = [];
     // A few at a time: sharp already uses every core per image.
     for (let i = 0; i < dataset.images.length; i += 8) {
-      thumbs.push(...(await Promise.all(dataset.images.slice(i, i + 8).map((image) => writer.thumbnail(image, context.tileSize)))));
+      const batch = dataset.images.slice(i, i + 8);
+      thumbs.push(...(await Promise.all(batch.map((image) => writer.thumbnail(image, context.tileSize)))));
+      // Every image can be a result, so every one gets the full-size file a caption links to (shared with the build's tables).
+      fulls.push(...(await Promise.all(batch.map((image) => writer.fullImage(image)))));
     }
     const index: TryItIndex = {
       format: TRYIT_FORMAT,
@@ -146,12 +160,13 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
         sha: image.sha256.slice(0, 16),
         thumb: thumbs[i].name,
         thumb2x: thumbs[i].name2x,
+        full: fulls[i],
       })),
       urlBase: context.urlBase,
       tileSize: context.tileSize,
     };
     const indexFile = writeHashed(dir, `index-${spec.id}`, JSON.stringify(index), ".json");
-    const files = [indexFile, index.graph.file, ...shards.map((s) => s.file), ...thumbs.flatMap((t) => [t.name, t.name2x])];
+    const files = [indexFile, index.graph.file, ...shards.map((s) => s.file), ...thumbs.flatMap((t) => [t.name, t.name2x]), ...fulls];
     memo().remember(inputs, context.urlBase + indexFile, files);
     return context.urlBase + indexFile;
   }
@@ -182,14 +197,19 @@ export function createTryItPublisher(context: PublisherContext): TryItPublisher 
       const bundle = await assets;
       const urls = [];
       const skipped = [];
+      const standIns = [];
       for (const encoderId of request.encoders) {
-        const { spec } = await context.engine.runningEncoder(encoderId);
-        if (spec.source.kind === "builtin" || context.models.includes(spec.id)) urls.push(await index(encoderId, request.datasetDir));
-        else skipped.push(notPublishedReason(spec));
+        const { spec, standInFor } = await context.engine.runningEncoder(encoderId);
+        if (spec.source.kind === "builtin" || context.models.includes(spec.id)) {
+          urls.push(await index(encoderId, request.datasetDir));
+          if (standInFor && !context.models.includes(standInFor.spec.id)) standIns.push(standInInBrowserReason(standInFor.spec, spec));
+        } else skipped.push(notPublishedReason(spec));
       }
       const config: TryItConfig = {
         indexes: urls,
         skipped,
+        standIns,
+        ...(request.expect?.length ? { expect: [...request.expect] } : {}),
         k: request.k,
         includeSelf: request.includeSelf,
         widget: context.urlBase + bundle.widget,

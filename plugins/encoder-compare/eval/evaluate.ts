@@ -97,6 +97,7 @@ export async function evaluateEncoders(
         group: q.group,
         relevant: q.relevant.length,
         firstRelevantRank: perQuery[i].firstRelevantRank!,
+        inTopK: perQuery[i].inTopK,
         averagePrecision: perQuery[i].averagePrecision,
       })),
     });

@@ -9,7 +9,7 @@ import type { DatasetImage } from "../dataset/load.ts";
 import { evaluateEncoders, largestDisagreements, type EvalReport, type Evaluation, type RankedResult } from "./evaluate.ts";
 
 /** Bump when metrics, ranking or the report's shape change: remembered reports are then ignored. */
-const EVAL_MEMO_VERSION = 1;
+const EVAL_MEMO_VERSION = 2;
 
 export interface EvalMemoRequest {
   k: number;

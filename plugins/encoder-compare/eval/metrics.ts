@@ -11,6 +11,8 @@ import type { MetricSummary } from "../render/eval-report-model.ts";
 export { SUMMARY_METRICS, type MetricSummary, type SummaryMetric } from "../render/eval-report-model.ts";
 
 export interface QueryMetrics {
+  /** Relevant items in the top k. */
+  inTopK: number;
   /** Relevant items in the top k, divided by k. */
   precisionAtK: number;
   /** Relevant items in the top k, divided by all relevant items. */
@@ -51,6 +53,7 @@ export function queryMetrics(relevantRanks: readonly number[], totalRelevant: nu
   }
   const first = relevantRanks.length ? relevantRanks[0] : null;
   return {
+    inTopK,
     precisionAtK: inTopK / k,
     recallAtK: inTopK / totalRelevant,
     averagePrecision: precisionSum / totalRelevant,

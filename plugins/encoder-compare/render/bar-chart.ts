@@ -1,48 +1,60 @@
 // The evaluation as an inline SVG bar chart: one group of horizontal bars per metric, every bar
-// labelled with its encoder and value, so it reads without colour or a legend. Shapes and text
+// labelled with its encoder (its label, as in the table) and value, so it reads without colour or a legend. Shapes and text
 // use currentColor (the page's text colour, light or dark); `.ec-bar` and `.ec-track` can be
 // restyled by the site. No script. The figcaption holds every value as text (in a <details>).
-import { bestEncoders, evalRows, formatMetric, rowIsBest } from "./eval-report.ts";
+import { evalRows, formatMetric, metricVerdicts, type EvalRow, type MetricVerdict } from "./eval-report.ts";
 import { describeRun } from "./encoder-run.ts";
 import type { EvalReport } from "./eval-report-model.ts";
 import { SUMMARY_METRICS } from "./eval-report-model.ts";
 import { escapeHtml } from "./escape.ts";
 
-// Narrow on purpose: each encoder's name sits on its own line above its bar, so the chart is
-// drawn at about its natural size on a 375 px phone (text stays ≥ 12 px) instead of being
-// scaled down from a wide layout.
-const WIDTH = 340;
-const VALUE_WIDTH = 92;
-const BAR_AREA = WIDTH - VALUE_WIDTH;
-const LABEL_LINE = 16;
-const BAR_HEIGHT = 12;
-const ROW = LABEL_LINE + BAR_HEIGHT + 8;
-const GROUP_HEADING = 22;
-const GROUP_GAP = 10;
-const TOP = 8;
-const AXIS = 22;
+// The chart takes the column's width (x in percent), while its heights and its text stay in
+// pixels: text is drawn at the page's size at any width, never scaled down. Each encoder's label
+// has a line of its own above its bar (its stand-in mark a second line), the value sits at the
+// right end of that line, and grid lines run only through the bars, never through text.
+const LINE = 16;
+const BAR_HEIGHT = 14;
+const ROW_GAP = 10;
+const GROUP_HEADING = 24;
+const GROUP_GAP = 12;
+const TOP = 4;
+const AXIS = 24;
+const TICKS = [0, 0.25, 0.5, 0.75, 1];
 
-function round(n: number): string {
-  return String(Math.round(n * 10) / 10);
+function percent(n: number): string {
+  return `${Math.round(Math.max(0, Math.min(1, n)) * 1000) / 10}%`;
+}
+
+/** The word after a value: "best" for a significant lead, "tie" for top values no test separates. */
+function verdictWord(verdict: MetricVerdict, row: EvalRow): string {
+  if (row.requestedIds.some((id) => verdict.best.has(id))) return "best";
+  if (row.requestedIds.some((id) => verdict.tied.has(id))) return "tie";
+  return "";
+}
+
+function rowHeight(row: EvalRow): number {
+  return LINE * (describeRun(row.run).mark ? 2 : 1) + BAR_HEIGHT + ROW_GAP;
 }
 
 /** The chart's values in words: the text alternative and the visible fallback. */
 export function chartSummary(report: EvalReport): string {
-  const best = bestEncoders(report);
+  const verdicts = metricVerdicts(report);
   const rows = evalRows(report);
   const groups = SUMMARY_METRICS.map(({ key, name }) => {
-    const values = rows.map(
-      (row) => `${describeRun(row.run).shortName} ${formatMetric(row.evaluation.summary[key])}${rowIsBest(best, key, row) ? " (best)" : ""}`,
-    );
-    return `${name(report.k)}: ${values.join(", ")}`;
+    const values = rows.map((row) => {
+      const word = verdictWord(verdicts.get(key)!, row);
+      return `${describeRun(row.run).name}: ${formatMetric(row.evaluation.summary[key])}${word ? ` (${word})` : ""}`;
+    });
+    return `${name(report.k)} — ${values.join("; ")}.`;
   });
-  return `${groups.join("; ")}.`;
+  return groups.join(" ");
 }
 
 /** `idBase` must be unique on the page (it prefixes the title and desc ids). */
 export function renderBarChart(report: EvalReport, idBase: string): string {
-  const best = bestEncoders(report);
-  const perGroup = GROUP_HEADING + evalRows(report).length * ROW + GROUP_GAP;
+  const verdicts = metricVerdicts(report);
+  const rows = evalRows(report);
+  const perGroup = GROUP_HEADING + rows.reduce((sum, row) => sum + rowHeight(row), 0) + GROUP_GAP;
   const height = TOP + SUMMARY_METRICS.length * perGroup + AXIS;
   const titleId = `${idBase}-title`;
   const descId = `${idBase}-desc`;
@@ -52,41 +64,50 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   parts.push(`<figure class="encoder-eval-chart">`);
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${titleId} ${descId}" ` +
-      `viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" ` +
-      `style="max-width:100%;height:auto" font-family="inherit" font-size="12" fill="currentColor">`,
+      `width="100%" height="${height}" style="display:block;width:100%;height:${height}px;overflow:visible" ` +
+      `font-family="inherit" font-size="12" fill="currentColor">`,
   );
   parts.push(`<title id="${titleId}">${escapeHtml(title)}</title>`);
   parts.push(`<desc id="${descId}">${escapeHtml(summary)}</desc>`);
-  const axisTop = TOP;
-  const axisBottom = height - AXIS;
-  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    const x = round(tick * BAR_AREA);
-    parts.push(
-      `<line class="ec-grid" x1="${x}" y1="${axisTop}" x2="${x}" y2="${axisBottom}" stroke="currentColor" stroke-opacity="${tick === 0 ? 0.6 : 0.15}"/>`,
-    );
-    const anchor = tick === 0 ? "start" : tick === 1 ? "end" : "middle";
-    parts.push(`<text x="${x}" y="${axisBottom + 15}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
-  }
-  const rows = evalRows(report);
+  const axisY = height - AXIS;
   SUMMARY_METRICS.forEach(({ key, name }, g) => {
-    const groupTop = TOP + g * perGroup;
-    parts.push(`<text x="4" y="${groupTop + 15}" font-weight="bold">${escapeHtml(name(report.k))}</text>`);
-    rows.forEach((row, i) => {
+    const verdict = verdicts.get(key)!;
+    let y = TOP + g * perGroup;
+    parts.push(`<text class="ec-chart-metric" x="0" y="${y + 16}" font-weight="bold">${escapeHtml(name(report.k))}</text>`);
+    y += GROUP_HEADING;
+    for (const row of rows) {
+      const display = describeRun(row.run);
       const value = row.evaluation.summary[key];
-      const y = groupTop + GROUP_HEADING + i * ROW;
-      const isBest = rowIsBest(best, key, row);
-      const barY = y + LABEL_LINE;
-      parts.push(`<text x="4" y="${y + 12}">${escapeHtml(describeRun(row.run).shortName)}</text>`);
+      const word = verdictWord(verdict, row);
+      const strong = word === "best" ? ` font-weight="bold"` : "";
+      parts.push(`<text class="ec-chart-label" x="0" y="${y + 12}">${escapeHtml(display.label)}</text>`);
+      parts.push(`<text class="ec-chart-value" x="100%" y="${y + 12}" text-anchor="end"${strong}>${formatMetric(value)}${word ? ` ${word}` : ""}</text>`);
+      y += LINE;
+      if (display.mark) {
+        parts.push(`<text class="ec-chart-mark" x="0" y="${y + 12}" fill-opacity="0.8">${escapeHtml(display.mark)}</text>`);
+        y += LINE;
+      }
       parts.push(
-        `<rect class="ec-track" x="0" y="${barY}" width="${BAR_AREA}" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.2"/>`,
+        `<rect class="ec-track" x="0" y="${y}" width="100%" height="${BAR_HEIGHT}" fill="none" stroke="currentColor" stroke-opacity="0.25"/>`,
       );
       parts.push(
-        `<rect class="ec-bar${isBest ? " ec-bar-best" : ""}" x="0" y="${barY}" width="${round(Math.max(0, Math.min(1, value)) * BAR_AREA)}" ` +
-          `height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${isBest ? 0.85 : 0.45}"/>`,
+        `<rect class="ec-bar${word === "best" ? " ec-bar-best" : ""}" x="0" y="${y}" width="${percent(value)}" ` +
+          `height="${BAR_HEIGHT}" fill="currentColor" fill-opacity="${word === "best" ? 0.85 : 0.5}"/>`,
       );
-      parts.push(`<text x="${BAR_AREA + 6}" y="${barY + 11}"${isBest ? ` font-weight="bold"` : ""}>${formatMetric(value)}${isBest ? " best" : ""}</text>`);
-    });
+      for (const tick of TICKS.slice(1, -1)) {
+        const x = percent(tick);
+        parts.push(`<line class="ec-grid" x1="${x}" y1="${y}" x2="${x}" y2="${y + BAR_HEIGHT}" stroke="currentColor" stroke-opacity="0.3"/>`);
+      }
+      y += BAR_HEIGHT + ROW_GAP;
+    }
   });
+  parts.push(`<line class="ec-axis" x1="0" y1="${axisY}" x2="100%" y2="${axisY}" stroke="currentColor" stroke-opacity="0.6"/>`);
+  for (const tick of TICKS) {
+    const anchor = tick === 0 ? "start" : tick === 1 ? "end" : "middle";
+    const x = percent(tick);
+    parts.push(`<line class="ec-grid" x1="${x}" y1="${axisY}" x2="${x}" y2="${axisY + 4}" stroke="currentColor" stroke-opacity="0.6"/>`);
+    parts.push(`<text x="${x}" y="${axisY + 17}" text-anchor="${anchor}" fill-opacity="0.8">${tick.toFixed(2)}</text>`);
+  }
   parts.push(`</svg>`);
   parts.push(
     `<figcaption>${escapeHtml(`${title}.`)} ` +

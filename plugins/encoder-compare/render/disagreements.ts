@@ -39,7 +39,9 @@ export interface DisagreementsInput {
 
 export function renderDisagreements(input: DisagreementsInput): string {
   const [a, b] = input.pair.map((run) => describeRun(run));
-  const title = `Where ${a.shortName} and ${b.shortName} disagree most on ${input.datasetName}`;
+  // Labels, as in every table; the column headers carry the stand-in marks. Two runs of one model are told apart by their marks.
+  const [nameA, nameB] = a.label === b.label ? [a.name, b.name] : [a.label, b.label];
+  const title = `Where ${nameA} and ${nameB} disagree most on ${input.datasetName}`;
   if (input.rows.length === 0) {
     const text = `${title}: ${input.emptyText ?? "they rank the first same-group result of every query alike."}`;
     return `<p class="encoder-eval-disagreements-none">${escapeHtml(text)}</p>`;
@@ -64,7 +66,7 @@ export function renderDisagreements(input: DisagreementsInput): string {
     for (const [side, column] of row.columns.entries()) {
       const display = [a, b][side];
       lines.push(`<td class="ec-results">`);
-      lines.push(`<p class="ec-first-relevant">First ${escapeHtml(row.group)} result under ${escapeHtml(display.shortName)}: #${column.firstRelevantRank}</p>`);
+      lines.push(`<p class="ec-first-relevant">First ${escapeHtml(row.group)} result under ${escapeHtml(display.label)}: #${column.firstRelevantRank}</p>`);
       if (column.montage) {
         const alt = `Top ${column.results.length} results by ${display.name}, side by side in the order of the list below`;
         lines.push(`<div class="ec-montage">${responsiveImg(input.urlBase, column.montage, alt, "ec-montage-image")}</div>`);

@@ -30,6 +30,8 @@ export interface QueryOutcome {
   /** Other members of its group (the relevant set). */
   relevant: number;
   firstRelevantRank: number;
+  /** Relevant items in the top k. */
+  inTopK: number;
   averagePrecision: number;
 }
 

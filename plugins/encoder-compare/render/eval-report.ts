@@ -3,25 +3,79 @@
 import { describeRun, mergeRuns, plainReason, type EncoderRun, type RequestedRun } from "./encoder-run.ts";
 import type { EvalReport, EncoderEvaluation } from "./eval-report-model.ts";
 import { SUMMARY_METRICS, type SummaryMetric } from "./eval-report-model.ts";
+import { formatP, perQueryValues, SIGNIFICANCE_LEVEL, signTest, type SignTest } from "./significance.ts";
 
 /** Metric values are shown, and compared for "best", at 3 decimals. */
 export function formatMetric(value: number): string {
   return value.toFixed(3);
 }
 
-/** Encoder ids holding the best (highest, at shown precision) value of each metric; empty with one encoder. */
-export function bestEncoders(report: EvalReport): Map<SummaryMetric, Set<string>> {
-  const best = new Map<SummaryMetric, Set<string>>();
+/** The verdict on one metric: a significant leader ("best"), or the top values no test separates ("tie"). */
+export interface MetricVerdict {
+  /** Requested encoder ids of the row marked best; empty unless its lead is significant against every other row. */
+  best: Set<string>;
+  /** Requested encoder ids of the rows tied at the top; empty when there is a best or only one model ran. */
+  tied: Set<string>;
+  /** The leader against its closest rival (the largest p); absent when only one model ran. */
+  test?: SignTest & { leader: EvalRow; rival: EvalRow; queries: number };
+}
+
+/**
+ * Per metric, whether the row with the highest value leads by more than chance: an exact paired
+ * sign test over the queries against every other row (render/significance.ts), each p < 0.05.
+ */
+export function metricVerdicts(report: EvalReport): Map<SummaryMetric, MetricVerdict> {
+  const rows = evalRows(report);
+  const verdicts = new Map<SummaryMetric, MetricVerdict>();
   for (const { key } of SUMMARY_METRICS) {
-    const winners = new Set<string>();
+    const verdict: MetricVerdict = { best: new Set(), tied: new Set() };
+    verdicts.set(key, verdict);
     // "Best" needs two models that ran: a stand-in sharing a row with its own encoder is one.
-    if (new Set(report.encoders.map((e) => e.standIn?.id ?? e.encoderId)).size > 1) {
-      const top = Math.max(...report.encoders.map((e) => Number(formatMetric(e.summary[key]))));
-      for (const e of report.encoders) if (Number(formatMetric(e.summary[key])) === top) winners.add(e.encoderId);
+    if (rows.length < 2) continue;
+    const leader = rows.reduce((top, row) => (row.evaluation.summary[key] > top.evaluation.summary[key] ? row : top));
+    const values = (row: EvalRow) => perQueryValues(row.evaluation, key, report.k);
+    const tests = rows
+      .filter((row) => row !== leader)
+      .map((rival) => {
+        const test = signTest(values(leader), values(rival));
+        // Equal at the shown precision is a tie whatever the test says.
+        const shownAhead = Number(formatMetric(leader.evaluation.summary[key])) > Number(formatMetric(rival.evaluation.summary[key]));
+        // A higher mean from fewer, larger wins is no lead: the leader must also be ahead on more queries.
+        const significant = shownAhead && test.wins > test.losses && test.p < SIGNIFICANCE_LEVEL;
+        return { ...test, leader, rival, queries: leader.evaluation.queries.length, significant };
+      });
+    const { significant: _, ...closest } = tests.reduce((worst, t) => (t.p > worst.p || (worst.significant && !t.significant) ? t : worst));
+    verdict.test = closest;
+    if (tests.every((t) => t.significant)) {
+      for (const id of leader.requestedIds) verdict.best.add(id);
+    } else {
+      for (const row of [leader, ...tests.filter((t) => !t.significant).map((t) => t.rival)]) for (const id of row.requestedIds) verdict.tied.add(id);
     }
-    best.set(key, winners);
   }
-  return best;
+  return verdicts;
+}
+
+/** Encoder ids holding the best value of each metric, by a significant margin (see metricVerdicts); empty with one model. */
+export function bestEncoders(report: EvalReport): Map<SummaryMetric, Set<string>> {
+  return new Map([...metricVerdicts(report)].map(([key, verdict]) => [key, verdict.best]));
+}
+
+/** The verdict of one metric in words, e.g. "P@10: a tie, pixels … ahead of phash … only on 11 of the 14 queries where they differ, p = 0.057." */
+export function verdictSentence(verdict: MetricVerdict, metricName: string): string {
+  const t = verdict.test;
+  if (!t) return "";
+  const lead = describeRun(t.leader.run).label;
+  const rival = describeRun(t.rival.run).label;
+  if (t.wins + t.losses === 0) return `${metricName}: a tie (the same value on every query).`;
+  const counts = `on ${t.wins} of the ${t.wins + t.losses} queries where they differ, ${formatP(t.p)}`;
+  if (verdict.best.size) return `${metricName}: ${lead} is best, ahead of ${rival} ${counts}.`;
+  if (t.wins < t.losses) return `${metricName}: a tie, ${lead} has the higher mean but is ahead of ${rival} ${counts}.`;
+  return `${metricName}: a tie, ${lead} ahead of ${rival} only ${counts}.`;
+}
+
+/** The rule behind "best", in words. */
+export function testRule(): string {
+  return `p < ${SIGNIFICANCE_LEVEL} (two-sided; queries where both score the same are left out)`;
 }
 
 /** How an evaluated encoder ran: what ran leads, what it stands in for follows. */
@@ -112,18 +166,24 @@ export function standInDetails(report: EvalReport): string[] {
   return report.encoders.filter((e) => e.standIn).map((e) => `${e.encoderId}: ${e.standIn!.reason}`);
 }
 
-/** The metric table as aligned plain text; "*" marks the best value of each metric. */
+/** The metric table as aligned plain text; "*" marks a significantly best value, "=" the values tied at the top. */
 export function formatEvalText(report: EvalReport): string {
+  const verdicts = metricVerdicts(report);
   const best = bestEncoders(report);
+  const tied = (key: SummaryMetric, row: EvalRow) => row.requestedIds.some((id) => verdicts.get(key)!.tied.has(id));
   const header = ["encoder", ...SUMMARY_METRICS.map((m) => m.name(report.k))];
   const rows = evalRows(report).map((row) => [
     describeRun(row.run).shortName,
-    ...SUMMARY_METRICS.map(({ key }) => formatMetric(row.evaluation.summary[key]) + (rowIsBest(best, key, row) ? "*" : " ")),
+    ...SUMMARY_METRICS.map(({ key }) => formatMetric(row.evaluation.summary[key]) + (rowIsBest(best, key, row) ? "*" : tied(key, row) ? "=" : " ")),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
   const out = [`Retrieval quality on ${report.dataset.name}`, protocolSentence(report), "", line(header), ...rows.map(line)];
-  if (rows.length > 1) out.push("", "* best value of the metric");
+  if (rows.length > 1) {
+    out.push("", `* best value of the metric: ahead of every other encoder in an exact paired sign test over the queries, ${testRule()}`);
+    out.push("= tied at the top: no significant difference");
+    out.push(...SUMMARY_METRICS.map((m) => verdictSentence(verdicts.get(m.key)!, m.name(report.k))));
+  }
   out.push("", ...SUMMARY_METRICS.map((m) => `${m.name(report.k)}: ${m.meaning(report.k)}`));
   out.push("", ...provenanceSentences(report));
   const details = standInDetails(report);
