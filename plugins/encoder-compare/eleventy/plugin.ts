@@ -1,5 +1,5 @@
 // The Eleventy plugin: builds the engine from the options, registers the shortcodes (compare-shortcode.ts,
-// eval-shortcode.ts) with one failure policy, resets per-build state and prints one summary line per build.
+// eval-shortcode.ts, map-shortcode.ts) with one failure policy, resets per-build state and prints one summary line per build.
 import path from "node:path";
 import { normalizeOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
@@ -13,6 +13,7 @@ import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { createTryItPublisher } from "../engine/publish-try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
+import { registerEncoderMap } from "./map-shortcode.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
@@ -70,7 +71,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
-    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval)\b/.test(r.content ?? ""));
+    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval|Map)\b/.test(r.content ?? ""));
     if (unrendered.length > 0) {
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
@@ -116,6 +117,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       else evaluations.remembered += rankings;
     },
   });
+  registerEncoderMap(eleventyConfig, { ...shortcodes, outputDir });
 
   // Page data for layouts (a banner, a mark in listings, the meta description): see page-stand-ins.ts.
   eleventyConfig.addGlobalData?.("eleventyComputed.encoderStandIns", () => (data: { page?: { inputPath?: string }; encoderCompare?: unknown }) =>
