@@ -59,6 +59,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
   let queriesRendered = 0;
   let evaluations = { ranked: 0, remembered: 0 };
+  let maps = { laidOut: 0, remembered: 0 };
   let runMode = "build";
 
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
@@ -68,6 +69,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     writer = newWriter();
     queriesRendered = 0;
     evaluations = { ranked: 0, remembered: 0 };
+    maps = { laidOut: 0, remembered: 0 };
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
@@ -76,8 +78,9 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
-    const summary = collectSummary(engine.build, queriesRendered, writer.written, evaluations);
-    if (queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered > 0) log(formatSummary(summary));
+    const summary = collectSummary(engine.build, queriesRendered, writer.written, evaluations, maps);
+    const anything = queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered + maps.laidOut + maps.remembered > 0;
+    if (anything) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
       const list = cappedList(
         summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`),
@@ -117,7 +120,11 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       else evaluations.remembered += rankings;
     },
   });
-  registerEncoderMap(eleventyConfig, { ...shortcodes, outputDir });
+  registerEncoderMap(eleventyConfig, {
+    ...shortcodes,
+    outputDir,
+    onMapped: (laidOut) => (laidOut ? maps.laidOut++ : maps.remembered++),
+  });
 
   // Page data for layouts (a banner, a mark in listings, the meta description): see page-stand-ins.ts.
   eleventyConfig.addGlobalData?.("eleventyComputed.encoderStandIns", () => (data: { page?: { inputPath?: string }; encoderCompare?: unknown }) =>

@@ -73,11 +73,21 @@ export interface MapInput {
 const percent = (share: number) => `${Math.round(share * 100)}%`;
 const count = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 
-/** Colour index of each group: the largest groups (ties by name) get a colour; -1 for the others. */
-export function groupColours(points: readonly MapPoint[]): Map<string, number> {
+/** The groups a panel's queries are about: those they expect, then those of their neighbours, in order of first mention. */
+export function queryGroups(panel: Pick<MapPanel, "points" | "queries">): string[] {
+  const groups = panel.queries.flatMap((q) => [...(q.expect ?? []), ...q.hits.map((h) => panel.points[h.point].group)]);
+  return [...new Set(groups.filter((g): g is string => g !== undefined))];
+}
+
+/**
+ * Colour index of each group: the queries' groups first, then the largest groups (ties by name), while colours
+ * last; -1 for the others.
+ */
+export function groupColours(points: readonly MapPoint[], first: readonly string[] = []): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const p of points) if (p.group !== undefined) sizes.set(p.group, (sizes.get(p.group) ?? 0) + 1);
-  const order = [...sizes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const rank = (g: string) => (first.includes(g) ? first.indexOf(g) : first.length);
+  const order = [...sizes].sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return new Map(order.map(([group], i) => [group, i < MAP_COLOURS.length ? i : -1]));
 }
 
@@ -109,7 +119,8 @@ function faithfulnessText(f: MapPanel["faithfulness"]): string {
 /** "dog-face: 14 images, 12 of them within one cluster". */
 export function groupSentence(g: GroupSummary): string {
   if (g.count === 1) return `${g.group}: 1 image`;
-  const where = g.clustered === g.count ? `all ${g.count} within one cluster` : `${g.clustered} of them within one cluster`;
+  const where =
+    g.clustered === g.count ? `all ${g.count} within one cluster` : g.clustered <= 1 ? "no two of them within one cluster" : `${g.clustered} of them within one cluster`;
   return `${g.group}: ${g.count} images, ${where}`;
 }
 
@@ -203,10 +214,23 @@ function renderQueryList(input: MapInput, panel: MapPanel): string {
   return `<ul class="ec-map-queries">${rows.join("")}</ul>`;
 }
 
+/** "Of 82 groups, 12 lie within one cluster each and 30 have no two images together." */
+export function clusterOverview(groups: readonly GroupSummary[]): string {
+  const many = groups.filter((g) => g.count > 1);
+  if (many.length === 0) return "No group has two or more images on this map.";
+  const whole = many.filter((g) => g.clustered === g.count).length;
+  const apart = many.filter((g) => g.clustered <= 1).length;
+  return `Of ${count(many.length, "group")} with two or more images, ${whole} lie within one cluster each and ${apart} have no two images together.`;
+}
+
 function renderPanel(input: MapInput, panel: MapPanel, index: number): string {
   const id = `${input.idBase}-${index}`;
   const display = describeRun(panel.run);
-  const colours = groupColours(panel.points);
+  // The queries' groups lead; then the groups the map keeps together best (largest share in one cluster).
+  const share = (g: GroupSummary) => g.clustered / g.count;
+  const byCluster = [...panel.groups].sort((a, b) => share(b) - share(a) || b.count - a.count || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  const first = [...new Set([...queryGroups(panel), ...byCluster.map((g) => g.group)])];
+  const colours = groupColours(panel.points, first);
   const ran = display.id !== panel.encoderId ? ` data-ran="${escapeHtml(display.id)}"` : "";
   const shown = panel.points.length;
   const scope =
@@ -224,11 +248,13 @@ function renderPanel(input: MapInput, panel: MapPanel, index: number): string {
   lines.push(`<p class="ec-map-faith">${escapeHtml(faithfulnessText(panel.faithfulness))}</p>`);
   lines.push(renderLegend(panel, colours));
   lines.push(renderQueryList(input, panel));
-  const listed = panel.groups.slice(0, 12).map((g) => `<li>${escapeHtml(groupSentence(g))}</li>`);
+  const rank = (g: GroupSummary) => (first.includes(g.group) ? first.indexOf(g.group) : first.length);
+  const ordered = [...panel.groups].sort((a, b) => rank(a) - rank(b));
+  const listed = ordered.slice(0, 12).map((g) => `<li>${escapeHtml(groupSentence(g))}</li>`);
   const more = panel.groups.length > 12 ? `<li>and ${panel.groups.length - 12} more groups</li>` : "";
   lines.push(
-    `<div class="ec-map-summary" id="${id}-summary"><p>Where the groups fall on this map (a cluster: points within a short hop of each other):</p>` +
-      `<ul>${listed.join("")}${more}</ul></div>`,
+    `<div class="ec-map-summary" id="${id}-summary"><p>${escapeHtml(clusterOverview(panel.groups))}</p>` +
+      `<details><summary>Where each group falls (a cluster: points linked by short hops)</summary><ul>${listed.join("")}${more}</ul></details></div>`,
   );
   if (shown <= LISTED_POINTS) {
     const items = panel.points.map((p) => {

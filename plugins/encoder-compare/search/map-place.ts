@@ -1,17 +1,41 @@
 // What is read off a finished map without laying it out again: where a query lands, and how each group clusters.
 // Pure.
 
+/** How far a placed query sits from the neighbour it is placed at, towards the others (map units). */
+export const PLACE_NUDGE = 20;
+
 /**
- * Where a new vector lands on a map, from its nearest laid-out neighbours (by cosine) and their positions: the
- * membership-weighted mean of their positions that UMAP's own transform starts from (weights exp(−(d − ρ)/σ) over
- * chord distances d = √(2 − 2·cosine), ρ the nearest distance, σ chosen so the weights sum to log₂ of the count).
- * It lands among its neighbours by construction; umap-js would then nudge it further, which needs the fitted model.
+ * Where a new vector lands on a map, from its nearest laid-out neighbours (by cosine) and their positions. Each
+ * neighbour weighs as in UMAP's own transform: exp(−(d − ρ)/σ) over chord distances d = √(2 − 2·cosine), ρ the nearest
+ * distance, σ chosen so the weights sum to log₂ of the count. UMAP's transform starts from the weighted mean of their
+ * positions, which falls into empty space between them when the map has torn them apart; this takes the weighted
+ * medoid instead (the neighbour with the least weighted distance to the others), nudged PLACE_NUDGE units towards
+ * that mean so the marker does not hide it. It lands on its neighbours by construction.
  */
 export function placeAmongNeighbours(neighbours: ReadonlyArray<{ score: number; x: number; y: number }>): { x: number; y: number } {
   if (neighbours.length === 0) return { x: 500, y: 500 };
-  const distances = neighbours.map((n) => Math.sqrt(Math.max(0, 2 - 2 * n.score)));
+  const weights = membershipWeights(neighbours.map((n) => n.score));
+  let best = 0;
+  let bestCost = Infinity;
+  neighbours.forEach((a, i) => {
+    const cost = neighbours.reduce((sum, b, j) => sum + weights[j] * Math.hypot(a.x - b.x, a.y - b.y), 0);
+    if (cost < bestCost - 1e-9) [best, bestCost] = [i, cost];
+  });
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  const meanX = neighbours.reduce((sum, n, i) => sum + weights[i] * n.x, 0) / total;
+  const meanY = neighbours.reduce((sum, n, i) => sum + weights[i] * n.y, 0) / total;
+  const { x, y } = neighbours[best];
+  const gap = Math.hypot(meanX - x, meanY - y);
+  const step = gap > 0 ? Math.min(PLACE_NUDGE, gap) / gap : 0;
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return { x: round(x + (meanX - x) * step), y: round(y + (meanY - y) * step) };
+}
+
+/** UMAP's membership strengths of a point's neighbours, from their cosine scores (best first or not). */
+export function membershipWeights(scores: readonly number[]): number[] {
+  const distances = scores.map((s) => Math.sqrt(Math.max(0, 2 - 2 * s)));
   const rho = Math.min(...distances);
-  const target = Math.log2(neighbours.length);
+  const target = Math.log2(Math.max(2, distances.length));
   const total = (sigma: number) => distances.reduce((sum, d) => sum + Math.exp(-(d - rho) / sigma), 0);
   let [low, high] = [1e-9, 1e3];
   for (let i = 0; i < 64; i++) {
@@ -20,15 +44,7 @@ export function placeAmongNeighbours(neighbours: ReadonlyArray<{ score: number; 
     else low = mid;
   }
   const sigma = (low + high) / 2;
-  let [sx, sy, sw] = [0, 0, 0];
-  neighbours.forEach((n, i) => {
-    const w = Math.exp(-(distances[i] - rho) / sigma);
-    sx += w * n.x;
-    sy += w * n.y;
-    sw += w;
-  });
-  const round = (v: number) => Math.round(v * 10) / 10;
-  return { x: round(sx / sw), y: round(sy / sw) };
+  return distances.map((d) => Math.exp(-(d - rho) / sigma));
 }
 
 /**
