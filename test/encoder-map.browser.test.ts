@@ -162,7 +162,10 @@ describe("the maps in Chromium", { skip }, () => {
     // ArrowRight moves focus to another point of the same map (every point is reachable this way).
     const before = await page.evaluate(() => document.activeElement?.getAttribute("data-caption"));
     await page.keyboard.press("ArrowRight");
-    const after = await page.evaluate(() => ({ caption: document.activeElement?.getAttribute("data-caption"), inMap: !!document.activeElement?.closest(".ec-map-svg") }));
+    const after = await page.evaluate(() => {
+      const active = document.activeElement;
+      return { caption: active?.getAttribute("data-caption"), inMap: !!active?.closest(".ec-map-svg") };
+    });
     assert.ok(after.inMap && after.caption !== before, JSON.stringify({ before, after }));
     await page.keyboard.press("Escape");
     assert.equal(await tip.isHidden(), true);

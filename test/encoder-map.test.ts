@@ -79,7 +79,10 @@ function tableResults(html: string, encoder: string): Array<Array<[string, strin
   const start = html.indexOf(`<table class="encoder-compare" data-encoder="${encoder}"`);
   const table = html.slice(start, html.indexOf("</table>", start));
   return [...table.matchAll(/<ol class="ec-hits">([\s\S]*?)<\/ol>/g)].map(([, list]) =>
-    [...list.matchAll(/<li[^>]*>(?:<span class="ec-mark"[^>]*>(.)<\/span>)?.*?<a class="ec-caption" href="[^"]+">([^<]+)<\/a>/g)].map((m) => [m[1] ?? "", m[2]]),
+    [...list.matchAll(/<li[^>]*>(?:<span class="ec-mark"[^>]*>(.)<\/span>)?.*?<a class="ec-caption" href="[^"]+">([^<]+)<\/a>/g)].map((m) => [
+      m[1] ?? "",
+      m[2],
+    ]),
   );
 }
 
@@ -161,9 +164,8 @@ describe("encoderMap through Eleventy", () => {
             return sum;
           };
           const inSpace = others.map((j) => ({ j, s: cosine(j) })).sort((a, b) => b.s - a.s || a.j - b.j).slice(0, 10).map((e) => e.j);
-          const onMap = new Set(
-            others.map((j) => ({ j, d: Math.hypot(xy[i][0] - xy[j][0], xy[i][1] - xy[j][1]) })).sort((a, b) => a.d - b.d || a.j - b.j).slice(0, 10).map((e) => e.j),
-          );
+          const distance = (j: number) => Math.hypot(xy[i][0] - xy[j][0], xy[i][1] - xy[j][1]);
+          const onMap = new Set(others.map((j) => ({ j, d: distance(j) })).sort((a, b) => a.d - b.d || a.j - b.j).slice(0, 10).map((e) => e.j));
           kept += inSpace.filter((j) => onMap.has(j)).length;
         }
         const expected = Math.round((100 * kept) / (10 * n));

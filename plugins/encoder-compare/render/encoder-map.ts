@@ -119,8 +119,8 @@ function faithfulnessText(f: MapPanel["faithfulness"]): string {
 /** "dog-face: 14 images, 12 of them within one cluster". */
 export function groupSentence(g: GroupSummary): string {
   if (g.count === 1) return `${g.group}: 1 image`;
-  const where =
-    g.clustered === g.count ? `all ${g.count} within one cluster` : g.clustered <= 1 ? "no two of them within one cluster" : `${g.clustered} of them within one cluster`;
+  if (g.clustered === g.count) return `${g.group}: ${g.count} images, all ${g.count} within one cluster`;
+  const where = g.clustered <= 1 ? "no two of them within one cluster" : `${g.clustered} of them within one cluster`;
   return `${g.group}: ${g.count} images, ${where}`;
 }
 
