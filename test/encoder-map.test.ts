@@ -98,10 +98,12 @@ function drawnResults(panelHtml: string, queries: number): Array<Array<[string, 
   });
 }
 
-/** Every point of a panel once: caption → position, as drawn. */
+/** Every point of a panel once: caption → position, as drawn (each point's circle carries its title). */
 function drawnPoints(panelHtml: string): Map<string, [number, number]> {
   const points = new Map<string, [number, number]>();
-  for (const m of panelHtml.matchAll(/data-caption="([^"]+)"[^>]*><circle cx="([\d.]+)" cy="([\d.]+)"/g)) points.set(m[1], [Number(m[2]), Number(m[3])]);
+  for (const m of panelHtml.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="[78]" fill="#[0-9a-f]{6}"><title>([^<]+?) \(group [^<]+\)<\/title>/g)) {
+    points.set(m[3], [Number(m[1]), Number(m[2])]);
+  }
   return points;
 }
 

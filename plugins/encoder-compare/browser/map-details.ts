@@ -7,11 +7,9 @@ function setUp(figure: HTMLElement): void {
   const canvas = figure.querySelector<HTMLElement>(".ec-map-canvas");
   const tip = figure.querySelector<HTMLElement>(".ec-map-tip");
   if (!canvas || !tip) return;
-  const points = [...figure.querySelectorAll<SVGElement>(".ec-map-point")];
+  const points = [...figure.querySelectorAll<SVGElement>(".ec-map-svg a")];
   const show = (point: SVGElement) => {
     const href = point.getAttribute("href");
-    const caption = point.dataset.caption ?? "";
-    const group = point.dataset.group;
     tip.replaceChildren();
     if (href) {
       const img = document.createElement("img");
@@ -22,7 +20,8 @@ function setUp(figure: HTMLElement): void {
       tip.append(img);
     }
     const text = document.createElement("span");
-    text.textContent = group ? `${caption} (group ${group})` : caption;
+    // The point's <title>: its caption and group.
+    text.textContent = point.querySelector("title")?.textContent ?? "";
     tip.append(text);
     const box = canvas.getBoundingClientRect();
     const at = point.getBoundingClientRect();
@@ -36,19 +35,19 @@ function setUp(figure: HTMLElement): void {
     tip.hidden = true;
   };
   canvas.addEventListener("pointerover", (event) => {
-    const point = (event.target as Element).closest<SVGElement>(".ec-map-point");
+    const point = (event.target as Element).closest<SVGElement>(".ec-map-svg a");
     if (point) show(point);
   });
   canvas.addEventListener("pointerleave", hide);
   canvas.addEventListener("focusin", (event) => {
-    const point = (event.target as Element).closest<SVGElement>(".ec-map-point");
+    const point = (event.target as Element).closest<SVGElement>(".ec-map-svg a");
     if (point) show(point);
   });
   canvas.addEventListener("focusout", hide);
   canvas.addEventListener("keydown", (event) => {
     if (event.key === "Escape") return hide();
     const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-    const current = points.indexOf((event.target as Element).closest<SVGElement>(".ec-map-point")!);
+    const current = points.indexOf((event.target as Element).closest<SVGElement>(".ec-map-svg a")!);
     if (!step || current < 0) return;
     event.preventDefault();
     points[(current + step + points.length) % points.length].focus();

@@ -91,20 +91,19 @@ export function groupColours(points: readonly MapPoint[], first: readonly string
   return new Map(order.map(([group], i) => [group, i < MAP_COLOURS.length ? i : -1]));
 }
 
-function colourOf(colours: Map<string, number>, group: string | undefined): { cls: string; fill: string } {
+function colourOf(colours: Map<string, number>, group: string | undefined): string {
   const i = group === undefined ? -1 : (colours.get(group) ?? -1);
-  return i < 0 ? { cls: "ec-gx", fill: OTHER_COLOUR } : { cls: `ec-g${i}`, fill: MAP_COLOURS[i] };
+  return i < 0 ? OTHER_COLOUR : MAP_COLOURS[i];
 }
 
 function pointTitle(p: MapPoint): string {
   return p.group === undefined ? p.caption : `${p.caption} (group ${p.group})`;
 }
 
+// A point is a circle whose <title> names it (the browser's own tooltip, and the map script's text), in a link to
+// its image. Colours are fill attributes, so the map keeps them without the stylesheet.
 function pointLink(urlBase: string, p: MapPoint, inner: string, attributes: string): string {
-  const data = ` data-caption="${escapeHtml(p.caption)}"${p.group === undefined ? "" : ` data-group="${escapeHtml(p.group)}"`}`;
-  return p.fullImage
-    ? `<a href="${escapeHtml(urlBase + p.fullImage)}"${attributes}${data}>${inner}</a>`
-    : `<g${attributes}${data}>${inner}</g>`;
+  return p.fullImage ? `<a href="${escapeHtml(urlBase + p.fullImage)}"${attributes}>${inner}</a>` : `<g${attributes}>${inner}</g>`;
 }
 
 function faithfulnessText(f: MapPanel["faithfulness"]): string {
@@ -133,9 +132,8 @@ function renderSvg(input: MapInput, panel: MapPanel, id: string, colours: Map<st
   parts.push(`<g class="ec-map-points" aria-hidden="true">`);
   for (const [i, p] of panel.points.entries()) {
     if (highlighted.has(i)) continue;
-    const { cls, fill } = colourOf(colours, p.group);
-    const dot = `<circle cx="${p.x}" cy="${p.y}" r="7" class="${cls}" fill="${fill}"><title>${escapeHtml(pointTitle(p))}</title></circle>`;
-    parts.push(pointLink(urlBase, p, dot, ` class="ec-map-point" tabindex="-1"`));
+    const dot = `<circle cx="${p.x}" cy="${p.y}" r="7" fill="${colourOf(colours, p.group)}"><title>${escapeHtml(pointTitle(p))}</title></circle>`;
+    parts.push(pointLink(urlBase, p, dot, ` tabindex="-1"`));
   }
   parts.push(`</g>`);
   for (const [qi, q] of panel.queries.entries()) {
@@ -148,15 +146,14 @@ function renderSvg(input: MapInput, panel: MapPanel, id: string, colours: Map<st
     }
     for (const h of q.hits) {
       const p = panel.points[h.point];
-      const { cls, fill } = colourOf(colours, p.group);
       const mark = relevance ? (isMatch(p.group, relevance) ? "✓" : "✗") : "";
       const words = relevance ? (mark === "✓" ? "match: " : "not a match: ") : "";
       const label = `${q.label}, result ${h.rank}: ${words}${pointTitle(p)}, cosine ${formatScore(h.score)}`;
       const inner =
         `<circle cx="${p.x}" cy="${p.y}" r="13" class="ec-map-ring"/>` +
-        `<circle cx="${p.x}" cy="${p.y}" r="8" class="${cls}" fill="${fill}"/>` +
+        `<circle cx="${p.x}" cy="${p.y}" r="8" fill="${colourOf(colours, p.group)}"><title>${escapeHtml(pointTitle(p))}</title></circle>` +
         (mark ? `<text x="${p.x + 15}" y="${p.y - 9}" class="ec-map-mark" aria-hidden="true">${mark}</text>` : "");
-      parts.push(pointLink(urlBase, p, inner, ` class="ec-map-point ec-map-hit" aria-label="${escapeHtml(label)}"`));
+      parts.push(pointLink(urlBase, p, inner, ` class="ec-map-hit" aria-label="${escapeHtml(label)}"`));
     }
     const s = 16;
     parts.push(
