@@ -224,7 +224,7 @@ function renderPanel(input: MapInput, panel: MapPanel, index: number): string {
   const id = `${input.idBase}-${index}`;
   const display = describeRun(panel.run);
   // The queries' groups lead; then the groups the map keeps together best (largest share in one cluster).
-  const share = (g: GroupSummary) => g.clustered / g.count;
+  const share = (g: GroupSummary) => (g.count > 1 ? g.clustered / g.count : -1);
   const byCluster = [...panel.groups].sort((a, b) => share(b) - share(a) || b.count - a.count || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
   const first = [...new Set([...queryGroups(panel), ...byCluster.map((g) => g.group)])];
   const colours = groupColours(panel.points, first);
