@@ -201,6 +201,30 @@ describe("encoderMap through Eleventy", () => {
     }
   });
 
+  test("a stand-in's panel is labelled exactly as its table: what ran leads, what it stands in for and why follow", async () => {
+    const dir = path.join(WORK, "stand-in");
+    fs.mkdirSync(path.join(dir, "posts/maps"), { recursive: true });
+    fs.copyFileSync(path.join(WORK, "content/posts/maps/dog.png"), path.join(dir, "posts/maps/dog.png"));
+    const encoders = `encoders=["clip-vit-b32", "bit-m-r50x1"]`;
+    const tags = `<% encoderCompare "dog.png", ${encoders} %>\n\n<% encoderMap "dog.png", ${encoders} %>`;
+    fs.writeFileSync(path.join(dir, "posts/maps/index.md"), `---\ntemplateEngineOverride: njk,md\n---\n# Stand-ins\n\n${tags}\n`);
+    const models = path.join(dir, "no-models");
+    fs.mkdirSync(models, { recursive: true });
+    const options = { dataset: rel("dataset"), cacheDir: rel("cache-a"), offline: true, modelsDir: models };
+    const pages = await buildWithPlugin(dir, path.join(dir, "_site"), options);
+    const html = pages.find((p) => p.url === "/posts/maps/")!.content;
+    for (const [requested, ran, label] of [["clip-vit-b32", "pixels", "CLIP ViT-B/32"], ["bit-m-r50x1", "phash", "BiT-M R50x1"]]) {
+      const attributes = `data-encoder="${requested}" data-ran="${ran}">\\s*`;
+      const table = new RegExp(`<table class="encoder-compare" ${attributes}<caption>(.*?) <span class="ec-scope">`).exec(html);
+      const figcaption = `<figcaption[^>]*><span class="ec-map-encoder">(.*?)</span> <span class="ec-scope">`;
+      const map = new RegExp(`<figure class="ec-map" ${attributes}${figcaption}`).exec(html);
+      assert.ok(table && map, `${requested}: a table and a panel`);
+      assert.equal(map[1], table[1]);
+      const standIn = `<span class="ec-standin"[^>]*>stand-in for ${label}</span>`;
+      assert.match(map[1], new RegExp(`^<span class="ec-encoder">[^<]+</span> ${standIn} <span class="ec-reason">`));
+    }
+  });
+
   test("bad arguments fail the build naming the post, the shortcode and what is wrong", async () => {
     for (const [i, [tag, message]] of ([
       [`<% encoderMap "doge.png", colour="red" %>`, /encoderMap: unknown keyword "colour"; known keywords: k, encoders, dataset, includeSelf, expect/],

@@ -261,7 +261,8 @@ function renderPanel(input: MapInput, panel: MapPanel, index: number): string {
     lines.push(`<details class="ec-map-all"><summary>All ${count(shown, "image")} on this map</summary><ul>${items.join("")}</ul></details>`);
   }
   lines.push(`</figure>`);
-  return lines.join("\n");
+  // No blank line: markdown-it would end the HTML block there.
+  return lines.filter((line) => line !== "").join("\n");
 }
 
 export function renderEncoderMaps(input: MapInput): string {
