@@ -1,10 +1,14 @@
-// Bundles the maps' page code (map-details.ts) with esbuild and publishes it under a content-hashed name, the bundle is made
-// once per process.
+// Bundles the maps' page code (map-details.ts) with esbuild, once per process, and publishes it under a
+// content-hashed name.
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeHashed } from "./hashed-file.ts";
 
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), "map-details.ts");
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The page code beside this file: its TypeScript source, or the JavaScript it was compiled to in a package. */
+const ENTRY =
+  ["map-details.ts", "map-details.js"].map((name) => path.join(HERE, name)).find((file) => fs.existsSync(file)) ?? path.join(HERE, "map-details.ts");
 let bundled: Promise<string> | undefined;
 
 async function bundleText(): Promise<string> {
