@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { mapRemembered } from "../plugins/encoder-compare/engine/map-memo.ts";
@@ -115,7 +116,9 @@ for (const n of [1_000, 10_000]) {
     goal: "map",
     metric: `SVG bytes per 1,000 points (map of ${n.toLocaleString("en-US")})`,
     value: kb((Buffer.byteLength(svg) * 1000) / n),
-    note: `whole panel incl. legend${n <= 1000 ? " and the list of every image" : ""}: ${kb((Buffer.byteLength(html) * 1000) / n)} per 1,000`,
+    note:
+      `gzip ${kb((zlib.gzipSync(svg).length * 1000) / n)}; whole panel incl. legend${n <= 1000 ? " and the list of every image" : ""}: ` +
+      `${kb((Buffer.byteLength(html) * 1000) / n)} per 1,000`,
   });
 }
 
