@@ -231,6 +231,10 @@ describe("encoderMap through Eleventy", () => {
       [`<% encoderMap expect="dog-face" %>`, /encoderMap: expect= marks a query's neighbours; give a query image/],
       [`<% encoderMap "doge.png", encoders=["pixels", "nope"] %>`, /encoderMap: unknown encoder "nope"/],
       [`<% encoderMap "doge.png", expect="dog" %>`, /expect="dog": dataset mini has no group "dog"/],
+      [`<% encoderMap "doge.png", k=0 %>`, /encoderMap: k must be a whole number from 1 to 50, got 0/],
+      [`<% encoderMap "doge.png", k="many" %>`, /encoderMap: k must be a whole number from 1 to 50, got "many"/],
+      [`<% encoderMap "doge.png", includeSelf="yes" %>`, /encoderMap: includeSelf must be true or false, got "yes"/],
+      [`<% encoderMap "", k=3 %>`, /encoderMap: query images must be non-empty path strings, got ""/],
       [`<% encoderMap "missing.png" %>`, /encoderMap "missing\.png": file not found; looked at .*posts\/maps\/missing\.png/],
     ] as const).entries()) {
       // A folder per case: Eleventy caches template files by path within one process.
