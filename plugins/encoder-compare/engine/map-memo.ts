@@ -68,7 +68,8 @@ export async function mapRemembered(
     .digest("hex");
   const ids = new Set(listed.images.map((image) => image.id));
   const entry = engine.store.recall("map", scope, listed.fingerprint, MAP_MEMO_VERSION) as (RememberedMap & { version: number }) | undefined;
-  if (entry && Array.isArray(entry.ids) && Array.isArray(entry.xy) && entry.ids.every((id) => ids.has(id))) {
+  const whole = entry && Array.isArray(entry.ids) && Array.isArray(entry.xy) && entry.xy.length === 2 * entry.ids.length && entry.faithfulness;
+  if (entry && whole && entry.ids.every((id) => ids.has(id))) {
     const { version: _, ...map } = entry;
     return { map, computed: false, seconds: (performance.now() - started) / 1000 };
   }

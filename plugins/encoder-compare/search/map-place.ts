@@ -57,11 +57,24 @@ export function groupClusters(
 ): Array<{ group: string; count: number; clustered: number }> {
   const members = new Map<string, number[]>();
   points.forEach((p, i) => {
-    if (p.group !== undefined) members.set(p.group, [...(members.get(p.group) ?? []), i]);
+    if (p.group === undefined) return;
+    const rows = members.get(p.group);
+    if (rows) rows.push(i);
+    else members.set(p.group, [i]);
   });
   const limit = linkDistance * linkDistance;
+  const cell = linkDistance > 0 ? linkDistance : 1;
   const out: Array<{ group: string; count: number; clustered: number }> = [];
   for (const [group, rows] of members) {
+    // Members filed by grid cell of one link's width: a member's links can only reach the 3 × 3 cells around it.
+    const grid = new Map<string, number[]>();
+    const key = (cx: number, cy: number) => `${cx},${cy}`;
+    rows.forEach((row, i) => {
+      const k = key(Math.floor(points[row].x / cell), Math.floor(points[row].y / cell));
+      const filed = grid.get(k);
+      if (filed) filed.push(i);
+      else grid.set(k, [i]);
+    });
     const seen = new Uint8Array(rows.length);
     let largest = 0;
     for (let start = 0; start < rows.length; start++) {
@@ -72,12 +85,17 @@ export function groupClusters(
       while (stack.length) {
         const a = points[rows[stack.pop()!]];
         size++;
-        for (let j = 0; j < rows.length; j++) {
-          if (seen[j]) continue;
-          const b = points[rows[j]];
-          if ((a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= limit) {
-            seen[j] = 1;
-            stack.push(j);
+        const [cx, cy] = [Math.floor(a.x / cell), Math.floor(a.y / cell)];
+        for (let dx = -1; dx <= 1; dx++) {
+          for (let dy = -1; dy <= 1; dy++) {
+            for (const j of grid.get(key(cx + dx, cy + dy)) ?? []) {
+              if (seen[j]) continue;
+              const b = points[rows[j]];
+              if ((a.x - b.x) ** 2 + (a.y - b.y) ** 2 <= limit) {
+                seen[j] = 1;
+                stack.push(j);
+              }
+            }
           }
         }
       }
