@@ -4,7 +4,7 @@
 //   npm run bench -- --only=encode,scale
 //   npm run bench -- --scale-1m        adds the opt-in cluster suite (1M vectors, IVF-PQ; builds its data once, minutes)
 // Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14),
-// warm (issue 13: warm builds, real-size graphs, the seed's job). Figures are
+// warm (issue 13: warm builds, real-size graphs, the seed's job), map (encoderMap: layout time, SVG bytes). Figures are
 // printed, never asserted; the target column says whether each goal is met on this machine.
 import { spawnSync } from "node:child_process";
 import os from "node:os";
@@ -19,6 +19,7 @@ const SUITES: Record<string, { file: string; flags?: string[] }> = {
   scale: { file: "bench/scale.bench.ts", flags: ["--expose-gc"] },
   tryit: { file: "bench/try-it.bench.ts" },
   warm: { file: "bench/warm.bench.ts" },
+  map: { file: "bench/map.bench.ts" },
 };
 /** Opt-in: needs ~1.1 GB of disk under .cache/bench-cluster and minutes of python3-faiss the first time. */
 const OPT_IN: Record<string, { file: string; flags?: string[] }> = { cluster: { file: "bench/cluster.bench.ts" } };

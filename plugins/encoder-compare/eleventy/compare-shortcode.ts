@@ -208,7 +208,7 @@ async function renderVersus(ctx: CompareShortcodeContext, request: CompareReques
 }
 
 /** expect= names groups the dataset has, or the marks would silently all read "not a match". */
-function checkExpectedGroups(expect: readonly string[], dataset: Dataset): void {
+export function checkExpectedGroups(expect: readonly string[], dataset: Dataset): void {
   const groups = new Set(dataset.images.map((image) => image.group).filter((g): g is string => g !== undefined));
   for (const g of expect) {
     if (!groups.has(g)) {

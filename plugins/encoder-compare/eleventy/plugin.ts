@@ -1,5 +1,5 @@
 // The Eleventy plugin: builds the engine from the options, registers the shortcodes (compare-shortcode.ts,
-// eval-shortcode.ts) with one failure policy, resets per-build state and prints one summary line per build.
+// eval-shortcode.ts, map-shortcode.ts) with one failure policy, resets per-build state and prints one summary line per build.
 import path from "node:path";
 import { normalizeOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../engine/progress.ts";
@@ -13,6 +13,7 @@ import { cappedList, reportsDir } from "../engine/warning-list.ts";
 import { createTryItPublisher } from "../engine/publish-try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
+import { registerEncoderMap } from "./map-shortcode.ts";
 import { registerEncoderName } from "./encoder-name.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
@@ -60,6 +61,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
   let queriesRendered = 0;
   let evaluations = { ranked: 0, remembered: 0 };
+  let maps = { laidOut: 0, remembered: 0 };
   let runMode = "build";
 
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
@@ -69,16 +71,18 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     writer = newWriter();
     queriesRendered = 0;
     evaluations = { ranked: 0, remembered: 0 };
+    maps = { laidOut: 0, remembered: 0 };
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
-    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval)\b/.test(r.content ?? ""));
+    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval|Map)\b/.test(r.content ?? ""));
     if (unrendered.length > 0) {
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
     }
-    const summary = collectSummary(engine.build, queriesRendered, writer.written, evaluations);
-    if (queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered > 0) log(formatSummary(summary));
+    const summary = collectSummary(engine.build, queriesRendered, writer.written, evaluations, maps);
+    const anything = queriesRendered > 0 || summary.encoders.length > 0 || evaluations.ranked + evaluations.remembered + maps.laidOut + maps.remembered > 0;
+    if (anything) log(formatSummary(summary));
     if (summary.skipped.length > 0) {
       const list = cappedList(
         summary.skipped.map((s) => `${path.relative(projectRoot, s.file)} (${s.reason})`),
@@ -117,6 +121,11 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
       if (ranked) evaluations.ranked += rankings;
       else evaluations.remembered += rankings;
     },
+  });
+  registerEncoderMap(eleventyConfig, {
+    ...shortcodes,
+    outputDir,
+    onMapped: (laidOut) => (laidOut ? maps.laidOut++ : maps.remembered++),
   });
 
   registerEncoderName(eleventyConfig, shortcodes);

@@ -60,6 +60,28 @@ export const DEFAULTS = frozen({
     /** Seed that picks those rows, so a check can be repeated. */
     verifySeed: 0,
   }),
+  map: frozen({
+    /** Seed of every random choice in a map (UMAP, PCA, samples): the same seed and data draw the same bytes. */
+    mapSeed: 42,
+    /** Neighbours per image in UMAP's graph (larger: more global structure, less local detail). */
+    mapNeighbors: 15,
+    /** UMAP's minimum distance between points in the map (smaller: tighter clusters). */
+    mapMinDist: 0.1,
+    /** UMAP optimisation epochs; 0: by size, as umap-js chooses (500 up to 2,500 images … 200 above 7,500). */
+    mapEpochs: 0,
+    /** Dimensions of the PCA subspace the neighbour graph is computed in, for large datasets. */
+    mapPcaDims: 50,
+    /** From this many images on, the neighbour graph is computed after PCA to mapPcaDims (below: in the full space). */
+    mapPcaFrom: 5_000,
+    /** Above this many images, a map lays out a seeded sample of this size plus every query's neighbours, and says so. */
+    mapMaxPoints: 20_000,
+    /** k of the faithfulness figure: a point's k nearest in the full space vs on the map. */
+    mapFaithfulnessK: 10,
+    /** Points the faithfulness figure is measured on; a seeded sample when the map has more. */
+    mapFaithfulnessSample: 1_000,
+    /** Nearest images (by cosine) a query is placed among. */
+    mapPlaceNeighbors: 15,
+  }),
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
     outputSubdir: "encoder-compare",
@@ -69,4 +91,4 @@ export const DEFAULTS = frozen({
 });
 
 /** The option groups, each a set of flat option names that also work at the top level (aliases kept for old configs). */
-export const OPTION_GROUPS = ["search", "embedding", "models", "output"] as const;
+export const OPTION_GROUPS = ["search", "embedding", "models", "output", "map"] as const;

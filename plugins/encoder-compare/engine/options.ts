@@ -13,9 +13,10 @@ type SearchOptions = Group<"search">;
 type EmbeddingOptions = Group<"embedding">;
 type ModelOptions = Group<"models">;
 type OutputOptions = Group<"output">;
+type MapOptions = Group<"map">;
 
 /** The options the engine reads: every group flattened (see DEFAULTS for each one's default and meaning). */
-export interface PluginOptions extends SearchOptions, EmbeddingOptions, ModelOptions, OutputOptions {
+export interface PluginOptions extends SearchOptions, EmbeddingOptions, ModelOptions, OutputOptions, MapOptions {
   encoders: string[];
   /** Folder of dataset images (+ optional manifest.json), relative to the project root; or an embeddings folder (see "Datasets bigger than your machine"). */
   dataset: DatasetOption;
@@ -53,6 +54,7 @@ export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
   ...DEFAULTS.search,
   ...DEFAULTS.embedding,
   ...DEFAULTS.models,
+  ...DEFAULTS.map,
   customEncoders: [],
   onBuildSummary: undefined,
 });
@@ -138,6 +140,14 @@ export function normalizeOptions(grouped: UserOptions = {}): PluginOptions {
   positiveInt("annCandidates", options.annCandidates);
   positiveInt("prefetchBatches", options.prefetchBatches, true);
   positiveInt("decodeConcurrency", options.decodeConcurrency, true);
+  for (const name of ["mapNeighbors", "mapPcaDims", "mapPcaFrom", "mapMaxPoints", "mapFaithfulnessK", "mapFaithfulnessSample", "mapPlaceNeighbors"] as const) {
+    positiveInt(name, options[name]);
+  }
+  positiveInt("mapSeed", options.mapSeed, true);
+  positiveInt("mapEpochs", options.mapEpochs, true);
+  if (typeof options.mapMinDist !== "number" || !(options.mapMinDist >= 0 && options.mapMinDist <= 1)) {
+    fail(`\`mapMinDist\` must be a number from 0 to 1, got ${JSON.stringify(options.mapMinDist)}`);
+  }
   if (typeof options.annFactory !== "string" || options.annFactory.trim() === "") fail("`annFactory` must be a faiss factory string such as \"HNSW32,Flat\"");
   for (const name of ["includeSelf", "offline", "strict", "tryIt"] as const) {
     if (typeof options[name] !== "boolean") fail(`\`${name}\` must be true or false`);

@@ -12,6 +12,8 @@ export interface BuildSummary {
   queries: number;
   /** encoderEval rankings (queries × encoders): ranked in this build, or remembered from an earlier one. */
   evaluations?: { ranked: number; remembered: number };
+  /** encoderMap panels: laid out in this build, or remembered from an earlier one. */
+  maps?: { laidOut: number; remembered: number };
   imagesWritten: number;
   skipped: Array<{ file: string; reason: string }>;
 }
@@ -21,6 +23,7 @@ export function collectSummary(
   queries: number,
   imagesWritten: number,
   evaluations?: BuildSummary["evaluations"],
+  maps?: BuildSummary["maps"],
 ): BuildSummary {
   return {
     encoders: [...build.encoders].map(([id, s]) => ({ id, ...s })),
@@ -28,6 +31,7 @@ export function collectSummary(
     indexes: [...build.indexUpdates],
     queries,
     ...(evaluations ? { evaluations: { ...evaluations } } : {}),
+    ...(maps ? { maps: { ...maps } } : {}),
     imagesWritten,
     skipped: [...build.skippedImages].map(([file, reason]) => ({ file, reason })),
   };
@@ -41,6 +45,8 @@ export function formatSummary(summary: BuildSummary): string {
   parts.push(`${summary.queries} ${summary.queries === 1 ? "query" : "queries"}`);
   const evals = summary.evaluations;
   if (evals && evals.ranked + evals.remembered > 0) parts.push(`eval: ${evals.ranked} queries ranked, ${evals.remembered} remembered`);
+  const maps = summary.maps;
+  if (maps && maps.laidOut + maps.remembered > 0) parts.push(`maps: ${maps.laidOut} laid out, ${maps.remembered} remembered`);
   if (summary.imagesWritten > 0) parts.push(`${summary.imagesWritten} images written`);
   return parts.join(" · ");
 }

@@ -28,12 +28,13 @@ function unwritable(dir: string): string | undefined {
   }
 }
 
-/** What the store remembers besides vectors and hashes: finished query results (rankOf ranks among them) and reports. */
-export type RememberedKind = "query" | "eval";
+/** What the store remembers besides vectors and hashes: finished query results (rankOf ranks among them), reports, map layouts. */
+export type RememberedKind = "query" | "eval" | "map";
 
 const REMEMBERED_TABLES: Record<RememberedKind, { table: string; column: string }> = {
   query: { table: "query_results", column: "result" },
   eval: { table: "eval_reports", column: "report" },
+  map: { table: "map_layouts", column: "layout" },
 };
 
 export class EmbeddingStore {
@@ -239,6 +240,9 @@ function openDatabase(file: string): Database.Database {
     // Likewise: finished encoderEval reports.
     db.exec(`CREATE TABLE IF NOT EXISTS eval_reports (
       scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, report TEXT NOT NULL) WITHOUT ROWID;`);
+    // Likewise: finished map layouts.
+    db.exec(`CREATE TABLE IF NOT EXISTS map_layouts (
+      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, layout TEXT NOT NULL) WITHOUT ROWID;`);
     db.prepare("SELECT 1 FROM embeddings LIMIT 1").all();
     return db;
   } catch (error) {

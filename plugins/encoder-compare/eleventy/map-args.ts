@@ -1,0 +1,70 @@
+// Validates what Nunjucks passes to `encoderMap` (optional query paths, then keywords) into a map request.
+import { parseEncoderList, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
+
+export interface MapRequest {
+  /** Query images placed on the maps (none: a map of the dataset alone). */
+  queries: string[];
+  k: number;
+  encoders: string[];
+  dataset: string;
+  includeSelf: boolean;
+  /** Groups a neighbour must be in to be marked a match (else the query's own group, when it is a dataset member). */
+  expect?: string[];
+}
+
+export interface MapDefaults {
+  k: number;
+  maxK: number;
+  encoders: readonly string[];
+  dataset: string;
+  includeSelf: boolean;
+  knownEncoders: readonly string[];
+}
+
+export const MAP_KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "expect"] as const;
+
+export function parseMapArgs(args: readonly unknown[], defaults: MapDefaults): MapRequest {
+  const { positional, keywords } = splitShortcodeArgs(args);
+  for (const key of Object.keys(keywords)) {
+    if (!(MAP_KEYWORDS as readonly string[]).includes(key)) {
+      throw new ShortcodeArgumentError(`unknown keyword ${shownName(key)}; known keywords: ${MAP_KEYWORDS.join(", ")}`);
+    }
+  }
+  const queries: string[] = [];
+  for (const arg of positional) {
+    for (const item of Array.isArray(arg) ? arg : [arg]) {
+      if (typeof item !== "string" || item.trim() === "") {
+        throw new ShortcodeArgumentError(`query images must be non-empty path strings, got ${JSON.stringify(item) ?? String(item)}`);
+      }
+      queries.push(item);
+    }
+  }
+  let k = defaults.k;
+  if (keywords.k !== undefined) {
+    const value = typeof keywords.k === "string" && /^\d+$/.test(keywords.k) ? Number(keywords.k) : keywords.k;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > defaults.maxK) {
+      throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(keywords.k)}`);
+    }
+    k = value;
+  }
+  const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
+  let dataset = defaults.dataset;
+  if (keywords.dataset !== undefined) {
+    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
+      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
+    }
+    dataset = keywords.dataset;
+  }
+  const includeSelf = keywords.includeSelf ?? defaults.includeSelf;
+  if (typeof includeSelf !== "boolean") throw new ShortcodeArgumentError(`includeSelf must be true or false, got ${JSON.stringify(keywords.includeSelf)}`);
+  let expect: string[] | undefined;
+  if (keywords.expect !== undefined) {
+    const raw = typeof keywords.expect === "string" ? keywords.expect.split(",") : keywords.expect;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((g) => typeof g !== "string" || g.trim() === "")) {
+      throw new ShortcodeArgumentError(`expect must be a dataset group such as "dog-face" or a list of groups, got ${JSON.stringify(keywords.expect)}`);
+    }
+    expect = [...new Set(raw.map((g: string) => g.trim()))];
+  }
+  if (expect && queries.length === 0) throw new ShortcodeArgumentError(`expect= marks a query's neighbours; give a query image, or leave expect out`);
+  return { queries, k, encoders, dataset, includeSelf, ...(expect ? { expect } : {}) };
+}
