@@ -1,0 +1,65 @@
+// The README is the manual: rendered with markdown-it (the renderer Eleventy uses), every line that
+// looks like a table row belongs to a table. A row separated from its table by a paragraph renders
+// as literal "|" text, which no reader can use.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+// @ts-expect-error markdown-it comes with Eleventy and ships no type declarations
+import MarkdownIt from "markdown-it";
+
+interface Token {
+  type: string;
+  map: [number, number] | null;
+  content: string;
+}
+
+/** Source lines (0-based) that look like a table row but render outside any table; code is left alone. */
+function strayTableRows(markdown: string): Array<{ line: number; text: string }> {
+  const tokens: Token[] = new MarkdownIt().parse(markdown, {});
+  const covered = new Set<number>();
+  for (const token of tokens) {
+    if (!token.map || !["table_open", "fence", "code_block", "html_block"].includes(token.type)) continue;
+    for (let line = token.map[0]; line < token.map[1]; line++) covered.add(line);
+  }
+  return markdown
+    .split("\n")
+    .map((text, line) => ({ line, text }))
+    .filter(({ line, text }) => !covered.has(line) && /^\s{0,3}\|.*\|\s*$/.test(text));
+}
+
+/** Rendered paragraphs that show a row's pipes as text. */
+function literalRowsInHtml(markdown: string): string[] {
+  const html: string = new MarkdownIt().render(markdown);
+  const outsideTables = html.replace(/<table>[\s\S]*?<\/table>|<pre>[\s\S]*?<\/pre>/g, "");
+  return outsideTables.split("\n").filter((line) => /^(<p>)?\|.*\|(<\/p>)?$/.test(line.trim()));
+}
+
+describe("README", () => {
+  const readme = fs.readFileSync(path.join(process.cwd(), "README.md"), "utf8");
+
+  test("every table row renders inside a table", () => {
+    assert.deepEqual(strayTableRows(readme), []);
+    assert.deepEqual(literalRowsInHtml(readme), []);
+    // The command table lists every command, the importer and export included.
+    const html: string = new MarkdownIt().render(readme);
+    const commandTable = html.split("<table>").find((table) => table.includes("<th>command</th>")) ?? "";
+    for (const command of ["query", "index", "cache stats", "models list", "eval", "dataset import", "export"]) {
+      assert.ok(commandTable.includes(`<code>${command}`), `${command} is a row of the command table`);
+    }
+  });
+
+  test("the check finds rows cut off from their table, and leaves tables and code alone", () => {
+    const table = "| a | b |\n|---|---|\n| 1 | 2 |\n";
+    assert.deepEqual(strayTableRows(`${table}\nA paragraph.\n| 3 | 4 |\n| 5 | 6 |\n`), [
+      { line: 5, text: "| 3 | 4 |" },
+      { line: 6, text: "| 5 | 6 |" },
+    ]);
+    assert.equal(literalRowsInHtml(`${table}\nA paragraph.\n\n| 3 | 4 |\n`).length, 1);
+    // A row after a blank line also leaves the table.
+    assert.deepEqual(strayTableRows(`${table}\n| 3 | 4 |\n`), [{ line: 4, text: "| 3 | 4 |" }]);
+    assert.deepEqual(strayTableRows(`${table}| 3 | 4 |\n`), []);
+    assert.deepEqual(strayTableRows("```\n| not | a table |\n```\n\n    | indented | code |\n"), []);
+    assert.deepEqual(literalRowsInHtml(table), []);
+  });
+});
