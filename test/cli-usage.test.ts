@@ -188,3 +188,28 @@ describe("the pieces", () => {
     assert.throws(() => parseArgs(["-q"], ["--json"], []), (error: Error) => error instanceof UsageError && /unknown option -q/.test(error.message));
   });
 });
+
+describe("a site whose dataset is not made yet", () => {
+  test("naming the site's own dataset on the command line still points at `npm run dataset`; another folder at the importer", () => {
+    const site = path.join(work, "site");
+    fs.mkdirSync(site);
+    fs.writeFileSync(path.join(site, "package.json"), JSON.stringify({ scripts: { dataset: "node make.js" } }));
+    const plugin = path.join(process.cwd(), "plugins/encoder-compare/index.ts");
+    fs.writeFileSync(
+      path.join(site, "eleventy.config.mjs"),
+      `import plugin from ${JSON.stringify(plugin)};\nexport default (config) => config.addPlugin(plugin, { dataset: "data/own" });\n`,
+    );
+    const inSite = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args], { cwd: site, encoding: "utf8", env: { ...process.env, ENCODER_COMPARE_OFFLINE: "1" } });
+    for (const spelling of [[], ["--dataset", "data/own"], ["-d", "./data/../data/own"], ["--dataset", path.join(site, "data/own")]]) {
+      const run = inSite("index", ...spelling);
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr, 'encoder-compare: dataset folder "data/own" does not exist; make it with `npm run dataset`\n', spelling.join(" "));
+    }
+    assert.equal(
+      inSite("index", "-d", "other").stderr,
+      'encoder-compare: dataset folder "other" does not exist; put images in it, ' +
+        "or make one with `npx encoder-compare dataset import jina-memes --out other`\n",
+    );
+  });
+});
