@@ -3,8 +3,10 @@
 // as literal "|" text, which no reader can use.
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { resolveQueryPath } from "../plugins/encoder-compare/eleventy/paths.ts";
 // @ts-expect-error markdown-it comes with Eleventy and ships no type declarations
 import MarkdownIt from "markdown-it";
 
@@ -61,5 +63,23 @@ describe("README", () => {
     assert.deepEqual(strayTableRows(`${table}| 3 | 4 |\n`), []);
     assert.deepEqual(strayTableRows("```\n| not | a table |\n```\n\n    | indented | code |\n"), []);
     assert.deepEqual(literalRowsInHtml(table), []);
+  });
+
+  test("query images are looked up next to the post, then under the site's input folder (not a fixed content/)", () => {
+    assert.match(readme, /next to the post first, then under the site's input folder \(Eleventy's `dir\.input`/);
+    const project = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "ec-input-dir-")));
+    try {
+      for (const dir of ["src/posts/p", "content"]) fs.mkdirSync(path.join(project, dir), { recursive: true });
+      fs.writeFileSync(path.join(project, "src/shared.png"), "png");
+      fs.writeFileSync(path.join(project, "content/only-here.png"), "png");
+      fs.writeFileSync(path.join(project, "src/posts/p/beside.png"), "png");
+      const post = path.join(project, "src/posts/p/index.md");
+      const input = path.join(project, "src");
+      assert.equal(resolveQueryPath("beside.png", post, input, project), path.join(project, "src/posts/p/beside.png"));
+      assert.equal(resolveQueryPath("shared.png", post, input, project), path.join(project, "src/shared.png"));
+      assert.throws(() => resolveQueryPath("only-here.png", post, input, project), /looked at src\/posts\/p\/only-here\.png and src\/only-here\.png/);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
   });
 });
