@@ -32,7 +32,8 @@ function mainHelp(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    'Run "encoder-compare <command> --help" for a command\'s options.',
+    'Run "encoder-compare <command> --help" (or "encoder-compare help <command>") for a command\'s options,',
+    '"encoder-compare models --help" (cache, dataset) for a group\'s commands. Short options: -h, -k, -e, -d, -o.',
     "Environment: ENCODER_COMPARE_MODELS_DIR (model cache), ENCODER_COMPARE_MODEL_BASE_URL (mirror),",
     "ENCODER_COMPARE_OFFLINE=1 (never download), ENCODER_COMPARE_DATASET_URL (memes.json for dataset import).",
   ].join("\n");
