@@ -30,6 +30,18 @@ function strayTableRows(markdown: string): Array<{ line: number; text: string }>
     .filter(({ line, text }) => !covered.has(line) && /^\s{0,3}\|.*\|\s*$/.test(text));
 }
 
+/** The project's markdown files, relative to root (installed packages, dot-folders and outputs left out). */
+function markdownFiles(root: string, dir = ""): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory() && !entry.name.startsWith(".") && !["node_modules", "_site", "dist"].includes(entry.name)) {
+      found.push(...markdownFiles(root, file));
+    } else if (entry.isFile() && entry.name.endsWith(".md")) found.push(file);
+  }
+  return found.sort();
+}
+
 /** Rendered paragraphs that show a row's pipes as text. */
 function literalRowsInHtml(markdown: string): string[] {
   const html: string = new MarkdownIt().render(markdown);
@@ -49,6 +61,12 @@ describe("README", () => {
     for (const command of ["query", "index", "cache stats", "models list", "eval", "dataset import", "export"]) {
       assert.ok(commandTable.includes(`<code>${command}`), `${command} is a row of the command table`);
     }
+  });
+
+  test("no markdown document of the project has a table row outside a table", () => {
+    const documents = markdownFiles(process.cwd());
+    assert.ok(documents.includes("README.md") && documents.includes("CHANGELOG.md"), documents.join(", "));
+    for (const file of documents) assert.deepEqual(strayTableRows(fs.readFileSync(file, "utf8")), [], file);
   });
 
   test("the check finds rows cut off from their table, and leaves tables and code alone", () => {
