@@ -19,13 +19,15 @@ import { hashedName } from "../plugins/encoder-compare/browser/hashed-file.ts";
 import { testEngine } from "../test/support/engine.ts";
 import { serveStatic } from "../test/support/static-server.ts";
 import { buildTryItSite } from "../test/support/try-it-site.ts";
+import { ensureDemoDataset } from "../test/support/demo-dataset.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, gaussian, median, report, ROOT, seededRandom, type Row } from "./lib/common.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 
-const DATASET = "content/datasets/emoji-memes";
+// A fresh clone has no demo dataset until something makes it.
+const DATASET = ensureDemoDataset();
 const ENCODERS = ["pixels", "phash"];
 const K = 5;
 const RUNS = process.env.BENCH_QUICK ? 5 : 15;

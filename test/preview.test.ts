@@ -76,3 +76,23 @@ test("a post added during --serve --incremental shows up on / and /tags/", { tim
     /<a class="post-nav-newer" href="\/posts\/second\/"><span>Newer<\/span> A second post<\/a>/,
   );
 });
+
+test("editing a post's text re-renders every page that imports the posts collection, as the README says", { timeout: 60_000 }, async () => {
+  assert.ok(child && child.exitCode === null, "the watch process of the test above is running");
+  const log: string[] = [];
+  const output = path.join(SITE, "_site");
+  const pages = (fs.readdirSync(output, { recursive: true }) as string[]).filter((file) => file.endsWith(".html")).sort();
+  const written = new Map(pages.map((page) => [page, fs.statSync(path.join(output, page)).mtimeMs]));
+  await new Promise((resolve) => setTimeout(resolve, 20)); // a later mtime than the first build's, on any file system clock
+  const rebuilt = waitForLine(child, /Wrote \d+ files?/, log);
+  const file = path.join(SITE, "content/posts/first/index.md");
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("Text.", "Text, edited."));
+  await rebuilt;
+  assert.match(fs.readFileSync(path.join(output, "posts/first/index.html"), "utf8"), /Text, edited\./);
+  const rewritten = pages.filter((page) => fs.statSync(path.join(output, page)).mtimeMs > written.get(page)!);
+  // Every page here lists posts or links a post's neighbours: all of them, not just the edited one.
+  assert.deepEqual(rewritten, pages, log.join("\n"));
+  assert.ok(pages.length >= 6, pages.join(", "));
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  assert.match(readme, /Editing a post's\ntext re-renders every page that imports the `posts` collection/);
+});

@@ -21,7 +21,7 @@ with Python's random.seed(<seed>) + random.shuffle (same algorithm), first --lim
 
   --limit <n>        memes to sample (default 10000)
   --seed <n>         shuffle seed, a whole number (default 42, as in 2021)
-  --out <dir>        dataset folder (default content/datasets/jina-memes)
+  --out, -o <dir>    dataset folder (default content/datasets/jina-memes)
   --url <url>        memes.json location (default ${DEFAULT_MEMES_URL},
                      or $${DATASET_URL_ENV}); https only, plain http only to localhost
   --concurrency <n>  parallel image downloads (default 8)

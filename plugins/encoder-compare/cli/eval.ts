@@ -17,12 +17,12 @@ group are its relevant results, and the query itself is left out of its own rank
 encoder ranks the whole dataset by cosine similarity (ties by dataset id); the table shows
 precision@k, recall@k, mAP, hit@1 and MRR per encoder, "*" marking the best value.
 
-  --dataset <dir>    dataset folder with a manifest that has groups (default: the plugin's)
-  --encoders a,b     encoder ids (default: the plugin's encoders)
-  --k <n>            cut-off for P@k and R@k (default ${DEFAULT_EVAL_K})
-  --json             the full report as JSON, per-query ranks included
-  --config <file>    a module whose default export is plugin options
-  --cache-dir <dir>  embedding store folder (default .cache/encoder-compare)
+  --dataset, -d <dir>  dataset folder with a manifest that has groups (default: the plugin's)
+  --encoders, -e a,b   encoder ids (default: the plugin's encoders)
+  --k, -k <n>          cut-off for P@k and R@k (default ${DEFAULT_EVAL_K})
+  --json               the full report as JSON, per-query ranks included
+  --config <file>      a module whose default export is plugin options
+  --cache-dir <dir>    embedding store folder (default .cache/encoder-compare)
 
 An encoder whose model is unavailable runs as its stand-in, and the output says so.`,
   helpFooter: describeDefaults,

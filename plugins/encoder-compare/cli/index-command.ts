@@ -14,7 +14,8 @@ export const indexCommand: Command = {
   help: `Usage: encoder-compare index [--encoders a,b] [--dataset <dir>] [--config <options module>] [--cache-dir <dir>]
 
 Embeds every dataset image with each encoder (only images not already in the store), builds the
-search index once to check it, and prints the build summary line. Progress shows on a terminal.`,
+search index once to check it, and prints the build summary line. Progress shows on a terminal.
+-e is short for --encoders, -d for --dataset.`,
   helpFooter: describeDefaults,
   async run(args, io) {
     const parsed = parseArgs(args, [], [...ENGINE_FLAGS]);

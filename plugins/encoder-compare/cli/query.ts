@@ -122,7 +122,12 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   if (parsed.positional.length === 0) throw new UsageError("give at least one query image path");
   const options = await optionsFromArgs(parsed, io.cwd);
   const k = positiveIntegerFlag(parsed, "--k", options.k);
-  if (k > options.maxK) throw new UsageError(`--k must be at most ${options.maxK}`);
+  if (k > options.maxK) {
+    throw new UsageError(
+      `--k must be at most ${options.maxK} (the plugin's maxK option); to raise it, set maxK in the site's plugin options ` +
+        `or pass --config <module> whose default export is e.g. { maxK: ${Math.max(k, 100)} }`,
+    );
+  }
   const queries = parsed.positional.map((q) => path.resolve(io.cwd, q));
   for (const q of queries) {
     let stat: fs.Stats;
@@ -186,7 +191,18 @@ standalone comparison page plus its images in <file>_files/. Uses the same embed
 site build (.cache/encoder-compare), so results already embedded are not recomputed.
 Defaults come from the plugin defaults, overridden by the options the site's Eleventy config gives
 the plugin (when run in the site's folder), then by --config (a module whose default export is the
-plugin options), then by the flags. The dataset must exist and hold images.`,
+plugin options), then by the flags. The dataset must exist and hold images.
+
+  --k, -k <n>            results per encoder (default 3); at most the plugin's maxK option (default 50),
+                         which the site's plugin options or a --config module can raise
+  --encoders, -e a,b     encoder ids (default: the site's, else the plugin's)
+  --dataset, -d <dir>    dataset folder (default: the site's, else the plugin's)
+  --json                 results as JSON
+  --html <file>          a standalone comparison page, its images in <file>_files/
+  --include-self         keep the query's own file in its results when it is in the dataset
+  --config <module>      a module whose default export is plugin options
+  --cache-dir <dir>      embedding store folder (default .cache/encoder-compare)
+  --                     what follows is a query image even if it starts with "-"`,
   helpFooter: describeDefaults,
   run: runQuery,
 };

@@ -27,6 +27,8 @@ export interface CommandOptions extends PluginOptions {
   siteFile?: string;
   /** Why the site's config could not be read (its options are then not used). */
   siteProblem?: string;
+  /** The folder of the site's own dataset (its options', else the plugin default), even when a flag names another. */
+  siteDatasetDir?: string;
 }
 
 async function configModule(parsed: ParsedArgs, cwd: string): Promise<UserOptions> {
@@ -56,9 +58,26 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   try {
     const options = normalizeOptions({ ...flattenOptions(site.options), ...flattenOptions(fromConfig), ...overrides });
     const sources = { encoders: source("encoders"), dataset: source("dataset") };
-    return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
+    return {
+      ...options,
+      sources,
+      siteFile: site.file,
+      siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})`,
+      siteDatasetDir: siteDatasetDir(site.options, cwd),
+    };
   } catch (error) {
     throw new UsageError(error instanceof PluginOptionError ? `option ${error.problem}` : (error as Error).message);
+  }
+}
+
+/** Where the site's own options put its dataset; undefined when they do not say it clearly. */
+function siteDatasetDir(siteOptions: UserOptions, cwd: string): string | undefined {
+  try {
+    const { dataset, datasets } = flattenOptions(siteOptions);
+    const own = normalizeOptions({ ...(dataset === undefined ? {} : { dataset }), ...(datasets === undefined ? {} : { datasets }) });
+    return datasetLocation(own.dataset, own.datasets, cwd);
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,14 +101,14 @@ export async function describeDefaults(cwd: string): Promise<string> {
 /**
  * A dataset a command can search: an existing folder with at least one image. Otherwise an error
  * naming the folder and the command that makes it: `npm run dataset` for the site's own dataset
- * when the project has that script, the meme importer for any other folder.
+ * (however it was named) when the project has that script, the meme importer for any other folder.
  */
 export function requireDataset(options: CommandOptions, cwd: string): string {
   const dir = datasetLocation(options.dataset, options.datasets, cwd);
   const shown = path.relative(cwd, dir) || dir;
   const scripts = readScripts(cwd);
   const make =
-    options.sources.dataset !== "flag" && options.sources.dataset !== "--config" && scripts.dataset
+    dir === options.siteDatasetDir && scripts.dataset
       ? "make it with `npm run dataset`"
       : `put images in it, or make one with \`npx encoder-compare dataset import jina-memes --out ${shown}\``;
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`dataset folder "${shown}" does not exist; ${make}`);
