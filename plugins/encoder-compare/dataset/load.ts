@@ -8,6 +8,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
+import { DEFAULTS } from "../engine/defaults.ts";
+import { cutText, TextCaps } from "./dataset-text.ts";
 import { readManifest } from "./manifest.ts";
 import {
   DEFAULT_MAX_IMAGE_BYTES,
@@ -40,6 +42,8 @@ export interface Dataset {
   images: DatasetImage[];
   /** Files listed but not indexed, with the reason (missing, duplicate content). */
   skipped: Array<{ file: string; reason: string }>;
+  /** Lines the build warns with once (strings cut to their caps, entries dropped). */
+  warnings: string[];
   /** sha256 of the ordered (id, sha256) list: changes when any image changes. */
   fingerprint: string;
 }
@@ -89,68 +93,132 @@ export interface LoadOptions {
   maxImageBytes?: number;
 }
 
+/** A folder below the dataset folder that was not listed, and why. */
+interface UnlistedFolder {
+  file: string;
+  reason: string;
+}
+
 /**
  * Paths of all entries under `dir` that are not folders, relative to it (symlinked folders are
  * not entered). Same result as readdirSync(dir, { recursive: true }) minus the folders, which on
- * Node 20 is ~10× slower (30 ms for 5,000 files).
+ * Node 20 is ~10× slower (30 ms for 5,000 files). A folder that cannot be listed (a path too long
+ * for the system, no permission) or lies deeper than maxFolderDepth is left out and reported;
+ * the rest of the dataset is listed.
  */
-function listFilesRecursively(dir: string, prefix = ""): string[] {
+function listFilesRecursively(dir: string, unlisted: UnlistedFolder[], prefix = "", depth = 0): string[] {
   const out: string[] = [];
-  for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(path.join(dir, prefix), { withFileTypes: true });
+  } catch (error) {
+    if (!prefix) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    const why = code === "ENAMETOOLONG" ? "its path is longer than the system allows" : "it cannot be read";
+    unlisted.push({ file: cutText(prefix, DEFAULTS.datasetLimits.maxIdChars), reason: `folder not listed: ${why} (${code})` });
+    return out;
+  }
+  for (const entry of entries) {
     const relative = prefix ? path.join(prefix, entry.name) : entry.name;
-    if (entry.isDirectory()) out.push(...listFilesRecursively(dir, relative));
-    else out.push(relative);
+    if (!entry.isDirectory()) out.push(relative);
+    else if (depth + 1 < DEFAULTS.datasetLimits.maxFolderDepth) out.push(...listFilesRecursively(dir, unlisted, relative, depth + 1));
+    else {
+      const limit = DEFAULTS.datasetLimits.maxFolderDepth;
+      unlisted.push({ file: cutText(relative, DEFAULTS.datasetLimits.maxIdChars), reason: `folder not listed: nested deeper than ${limit} folders` });
+    }
   }
   return out;
 }
 
+export interface DatasetListing {
+  name: string;
+  entries: Array<Omit<DatasetImage, "sha256">>;
+  /** Members left out while listing (folders that cannot be listed). */
+  skipped: Array<{ file: string; reason: string }>;
+  /** One line per thing the build should warn about (strings cut to their caps). */
+  warnings: string[];
+}
+
+/** A string as messages show it: JSON quoting, every character outside printable ASCII as \uXXXX (lookalikes differ). */
+function spelled(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Remembers ids (as kept: NFC, capped); a second one equal to an earlier one is an error naming both. */
+function idRegistry(source: string): (id: string, raw: string, where: string) => void {
+  const seen = new Map<string, { raw: string; where: string }>();
+  return (id, raw, where) => {
+    const first = seen.get(id);
+    if (!first) return void seen.set(id, { raw, where });
+    const same = first.raw === raw ? `id ${spelled(raw)} appears twice (${first.where} and ${where})` :
+      `${first.where} id ${spelled(first.raw)} and ${where} id ${spelled(raw)} are the same id once normalised (Unicode NFC, ` +
+        `${DEFAULTS.datasetLimits.maxIdChars}-character cap)`;
+    throw new Error(`${source}: ${same}; give each image its own id`);
+  };
+}
+
 /** Reads the manifest (or lists the folder) without hashing. */
-export function listDataset(dir: string): { name: string; entries: Array<Omit<DatasetImage, "sha256">> } {
+export function listDataset(dir: string): DatasetListing {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new Error(
       `dataset folder "${dir}" does not exist; set the plugin's \`dataset\` option or the shortcode's dataset= to a folder of images ` +
         `(run \`npm run dataset\` for the demo one)`,
     );
   }
+  const caps = new TextCaps();
   const manifest = readManifest(dir);
+  const warnings = () => {
+    const warning = caps.warning(manifest ? `dataset manifest ${manifest.file}` : `dataset folder ${dir}`);
+    return warning ? [warning] : [];
+  };
   if (!manifest) {
-    const files = listFilesRecursively(dir)
+    const unlisted: UnlistedFolder[] = [];
+    const files = listFilesRecursively(dir, unlisted)
       .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()))
       .sort();
-    return {
-      name: path.basename(dir),
-      entries: files.map((f) => ({ id: f.replaceAll(path.sep, "/"), file: path.join(dir, f), relativeFile: f, caption: path.basename(f) })),
-    };
+    const remember = idRegistry(`dataset folder ${dir}`);
+    const entries = files.map((f) => {
+      const raw = f.replaceAll(path.sep, "/");
+      const id = caps.keep(raw, "id", () => `file ${cutText(raw, 60)}`);
+      remember(id, raw, `file ${cutText(raw, DEFAULTS.datasetLimits.maxIdChars)}`);
+      const caption = caps.keep(path.basename(f), "caption", () => `file ${cutText(raw, 60)}`);
+      return { id, file: path.join(dir, f), relativeFile: cutText(f, DEFAULTS.datasetLimits.maxIdChars), caption };
+    });
+    return { name: path.basename(dir), entries, skipped: unlisted, warnings: warnings() };
   }
   const manifestFile = manifest.file;
-  const seenIds = new Set<string>();
+  const remember = idRegistry(`dataset manifest ${manifestFile}`);
   const entries = manifest.entries.map((entry) => {
     if (typeof entry.file !== "string" || entry.file === "") {
       throw new Error(`dataset manifest ${manifestFile}: ${entry.where} has no "file"`);
     }
+    const shownFile = cutText(entry.file, DEFAULTS.datasetLimits.maxIdChars);
     const file = path.resolve(dir, entry.file);
     if (path.relative(dir, file).startsWith("..") || path.isAbsolute(path.relative(dir, file))) {
-      throw new Error(`dataset manifest ${manifestFile}: ${entry.where} file "${entry.file}" points outside the dataset folder`);
+      throw new Error(`dataset manifest ${manifestFile}: ${entry.where} file ${JSON.stringify(shownFile)} points outside the dataset folder`);
     }
-    const id = typeof entry.id === "string" && entry.id !== "" ? entry.id : entry.file;
-    if (seenIds.has(id)) throw new Error(`dataset manifest ${manifestFile}: id "${id}" appears twice`);
-    seenIds.add(id);
+    const where = () => entry.where;
+    const raw = typeof entry.id === "string" && entry.id !== "" ? entry.id : entry.file;
+    const id = caps.keep(raw, "id", where);
+    remember(id, cutText(raw, DEFAULTS.datasetLimits.maxIdChars), entry.where);
     return {
       id,
       file,
-      relativeFile: entry.file,
-      caption: typeof entry.caption === "string" && entry.caption !== "" ? entry.caption : path.basename(entry.file),
-      group: typeof entry.group === "string" && entry.group !== "" ? entry.group : undefined,
+      relativeFile: shownFile,
+      caption: caps.keep(typeof entry.caption === "string" && entry.caption !== "" ? entry.caption : path.basename(entry.file), "caption", where),
+      group: typeof entry.group === "string" && entry.group !== "" ? caps.keep(entry.group, "group", where) : undefined,
     };
   });
   entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { name: manifest.name ?? path.basename(dir), entries };
+  return { name: manifest.name ? cutText(manifest.name, DEFAULTS.datasetLimits.maxIdChars) : path.basename(dir), entries, skipped: [], warnings: warnings() };
 }
 
 export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions = {}): Dataset {
-  const { name, entries } = listDataset(dir);
+  const listing = listDataset(dir);
+  const { name, entries } = listing;
   const images: DatasetImage[] = [];
-  const skipped: Dataset["skipped"] = [];
+  const skipped: Dataset["skipped"] = [...listing.skipped];
+  const warnings = [...listing.warnings];
   const policy: ReadPolicy = {
     roots: realRoots(dir, ...(options.projectRoot ? [options.projectRoot] : [])),
     maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
@@ -158,7 +226,15 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
   };
   const firstIdBySha = new Map<string, string>();
   const newHashes: Array<{ path: string; stat: FileStat; sha256: string }> = [];
+  // Each file is read once however many entries name it: work grows with distinct files, not with entries.
+  const repeats = new Map<string, { entry: (typeof entries)[number]; more: number }>();
   for (const entry of entries) {
+    const repeat = repeats.get(entry.file);
+    if (repeat) {
+      repeat.more++;
+      continue;
+    }
+    repeats.set(entry.file, { entry, more: 0 });
     let hashed: FileHash;
     try {
       hashed = hashImageFile(entry.file, policy, memo, newHashes);
@@ -177,9 +253,19 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
     images.push({ ...entry, file: hashed.real, sha256 });
   }
   if (newHashes.length) memo?.rememberHashes(newHashes);
+  const named = [...repeats.values()].filter((r) => r.more > 0);
+  if (named.length > 0) {
+    const dropped = named.reduce((sum, r) => sum + r.more, 0);
+    const first = named[0];
+    warnings.push(
+      `dataset ${dir}: ${dropped.toLocaleString("en-US")} manifest entries dropped: they name ${named.length.toLocaleString("en-US")} file(s) ` +
+        `that an earlier entry already names (e.g. ${JSON.stringify(first.entry.relativeFile)}, kept once as ${JSON.stringify(first.entry.id)}); ` +
+        `each file is read and indexed once`,
+    );
+  }
   const fingerprint = crypto
     .createHash("sha256")
     .update(images.map((i) => `${i.id}\0${i.sha256}`).join("\n"))
     .digest("hex");
-  return { name, dir, images, skipped, fingerprint };
+  return { name, dir, images, skipped, warnings, fingerprint };
 }

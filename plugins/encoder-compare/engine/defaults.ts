@@ -60,6 +60,22 @@ export const DEFAULTS = frozen({
     /** Seed that picks those rows, so a check can be repeated. */
     verifySeed: 0,
   }),
+  /**
+   * Bounds on what a dataset's own data can make a build do. Strings (manifest.json, manifest.csv, parquet metadata,
+   * file names) longer than their cap are cut with "…" when read, and the build warns once per dataset. Not options.
+   */
+  datasetLimits: frozen({
+    /** Ids (a manifest's id, else its file; a parquet id or image_path). */
+    maxIdChars: 256,
+    /** Captions (also the alt text of a result). */
+    maxCaptionChars: 1_000,
+    /** Groups (the relevance key of encoderEval). */
+    maxGroupChars: 256,
+    /** A url longer than this is not fetched at all (a cut URL names another resource). */
+    maxUrlChars: 4_096,
+    /** Folders nested deeper than this below a dataset folder are not listed (skipped and counted). */
+    maxFolderDepth: 64,
+  }),
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
     outputSubdir: "encoder-compare",

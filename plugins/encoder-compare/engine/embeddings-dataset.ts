@@ -175,6 +175,8 @@ export class EmbeddingsDataset {
   /** The images of hits, ready for the tables (local file, cached download, or a placeholder). */
   async hitImages(hits: readonly SearchHit[]): Promise<DatasetImage[]> {
     const metas = await this.search.folder.metadata(hits.map((h) => h.id));
+    const cut = this.search.folder.textCaps.warning(`embeddings ${this.config.name} (${this.config.dir})`);
+    if (cut) this.#context.warn(cut);
     return Promise.all(
       metas.map(async (meta) => {
         const id = meta.id ?? meta.image_path ?? meta.url ?? `row ${meta.row}`;
