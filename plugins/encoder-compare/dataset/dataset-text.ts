@@ -1,14 +1,31 @@
 // Strings a dataset supplies (ids, captions, groups and urls from manifests, CSV, parquet metadata and file names),
-// as the build keeps them: cut to DEFAULTS.datasetLimits when read, so no page, log or memory peak grows with the length
+// as the build keeps them: cut to DATASET_LIMITS when read, so no page, log or memory peak grows with the length
 // of a string in the data; ids and groups in one Unicode normal form (NFC), so spellings that look alike compare alike.
-import { DEFAULTS } from "../engine/defaults.ts";
+
+/**
+ * Bounds on what a dataset's own data can make a build do (DEFAULTS.datasetLimits). Strings (manifest.json,
+ * manifest.csv, parquet metadata, file names) longer than their cap are cut with "…" when read, and the build warns
+ * once per dataset. Not options: they bound what a page can hold.
+ */
+export const DATASET_LIMITS = Object.freeze({
+  /** Ids (a manifest's id, else its file; a parquet id or image_path). */
+  maxIdChars: 256,
+  /** Captions (also the alt text of a result). */
+  maxCaptionChars: 1_000,
+  /** Groups (the relevance key of encoderEval). */
+  maxGroupChars: 256,
+  /** A url longer than this is not fetched at all (a cut URL names another resource). */
+  maxUrlChars: 4_096,
+  /** Folders nested deeper than this below a dataset folder are not listed (skipped and counted). */
+  maxFolderDepth: 64,
+});
 
 export type DatasetTextKind = "id" | "caption" | "group";
 
 const LIMITS: Record<DatasetTextKind, number> = {
-  id: DEFAULTS.datasetLimits.maxIdChars,
-  caption: DEFAULTS.datasetLimits.maxCaptionChars,
-  group: DEFAULTS.datasetLimits.maxGroupChars,
+  id: DATASET_LIMITS.maxIdChars,
+  caption: DATASET_LIMITS.maxCaptionChars,
+  group: DATASET_LIMITS.maxGroupChars,
 };
 
 /** `text` in at most `max` UTF-16 units, ending in "…" when cut (never inside a surrogate pair). */
@@ -42,7 +59,7 @@ export class TextCaps {
 
   /** A url or path as used: undefined when it is longer than the url cap (counted like a cut string). */
   url(text: string, where: () => string): string | undefined {
-    if (text.length <= DEFAULTS.datasetLimits.maxUrlChars) return text;
+    if (text.length <= DATASET_LIMITS.maxUrlChars) return text;
     this.count++;
     this.#first ??= `${where()}, ${text.length.toLocaleString("en-US")} characters (dropped)`;
     return undefined;
@@ -52,7 +69,7 @@ export class TextCaps {
   warning(source: string): string | undefined {
     if (this.count === 0 || this.#warned) return undefined;
     this.#warned = true;
-    const { maxIdChars, maxCaptionChars, maxGroupChars, maxUrlChars } = DEFAULTS.datasetLimits;
+    const { maxIdChars, maxCaptionChars, maxGroupChars, maxUrlChars } = DATASET_LIMITS;
     return (
       `${source}: ${this.count.toLocaleString("en-US")} string(s) longer than the caps were cut with "…" (first: ${this.#first}); ` +
       `caps: id ${maxIdChars}, caption ${maxCaptionChars}, group ${maxGroupChars}, url ${maxUrlChars} characters`

@@ -8,13 +8,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
-import { DEFAULTS } from "../engine/defaults.ts";
-import { cutText, TextCaps } from "./dataset-text.ts";
-import { readManifest } from "./manifest.ts";
+import { cutText, DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
+import { readManifest, type RawManifestEntry } from "./manifest.ts";
 import {
   DEFAULT_MAX_IMAGE_BYTES,
   FileRefusedError,
   hashOpened,
+  isInside,
   openChecked,
   readHead,
   realRoots,
@@ -93,6 +93,9 @@ export interface LoadOptions {
   maxImageBytes?: number;
 }
 
+/** Characters of an unlisted folder's path shown: enough to find it, short enough that the reason shows too. */
+const SHOWN_FOLDER_CHARS = 48;
+
 /** A folder below the dataset folder that was not listed, and why. */
 interface UnlistedFolder {
   file: string;
@@ -115,16 +118,16 @@ function listFilesRecursively(dir: string, unlisted: UnlistedFolder[], prefix = 
     if (!prefix) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "error";
     const why = code === "ENAMETOOLONG" ? "its path is longer than the system allows" : "it cannot be read";
-    unlisted.push({ file: cutText(prefix, DEFAULTS.datasetLimits.maxIdChars), reason: `folder not listed: ${why} (${code})` });
+    unlisted.push({ file: cutText(prefix, SHOWN_FOLDER_CHARS), reason: `folder not listed: ${why} (${code})` });
     return out;
   }
   for (const entry of entries) {
     const relative = prefix ? path.join(prefix, entry.name) : entry.name;
     if (!entry.isDirectory()) out.push(relative);
-    else if (depth + 1 < DEFAULTS.datasetLimits.maxFolderDepth) out.push(...listFilesRecursively(dir, unlisted, relative, depth + 1));
+    else if (depth + 1 < DATASET_LIMITS.maxFolderDepth) out.push(...listFilesRecursively(dir, unlisted, relative, depth + 1));
     else {
-      const limit = DEFAULTS.datasetLimits.maxFolderDepth;
-      unlisted.push({ file: cutText(relative, DEFAULTS.datasetLimits.maxIdChars), reason: `folder not listed: nested deeper than ${limit} folders` });
+      const limit = DATASET_LIMITS.maxFolderDepth;
+      unlisted.push({ file: cutText(relative, SHOWN_FOLDER_CHARS), reason: `folder not listed: nested deeper than ${limit} folders` });
     }
   }
   return out;
@@ -144,15 +147,21 @@ function spelled(text: string): string {
   return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Remembers ids (as kept: NFC, capped); a second one equal to an earlier one is an error naming both. */
-function idRegistry(source: string): (id: string, raw: string, where: string) => void {
-  const seen = new Map<string, { raw: string; where: string }>();
-  return (id, raw, where) => {
-    const first = seen.get(id);
-    if (!first) return void seen.set(id, { raw, where });
-    const same = first.raw === raw ? `id ${spelled(raw)} appears twice (${first.where} and ${where})` :
-      `${first.where} id ${spelled(first.raw)} and ${where} id ${spelled(raw)} are the same id once normalised (Unicode NFC, ` +
-        `${DEFAULTS.datasetLimits.maxIdChars}-character cap)`;
+/**
+ * Remembers ids (as kept: NFC, capped) with the position of the entry that gave each; a second one equal to an earlier
+ * one is an error naming both. `describe` gives an entry's place and id as written, only when a message needs them.
+ */
+function idRegistry(source: string, describe: (at: number) => { raw: string; where: string }): (id: string, at: number) => void {
+  const seen = new Map<string, number>();
+  return (id, at) => {
+    const firstAt = seen.get(id);
+    if (firstAt === undefined) return void seen.set(id, at);
+    const [first, second] = [describe(firstAt), describe(at)];
+    const raw = (d: { raw: string }) => spelled(cutText(d.raw, DATASET_LIMITS.maxIdChars));
+    const place = (d: { where: string }) => d.where.replace(/ id$/, "");
+    const same = first.raw === second.raw ? `id ${raw(first)} appears twice (${place(first)} and ${place(second)})` :
+      `${first.where} ${raw(first)} and ${second.where} ${raw(second)} are the same id once normalised (Unicode NFC, ` +
+        `${DATASET_LIMITS.maxIdChars}-character cap)`;
     throw new Error(`${source}: ${same}; give each image its own id`);
   };
 }
@@ -176,41 +185,66 @@ export function listDataset(dir: string): DatasetListing {
     const files = listFilesRecursively(dir, unlisted)
       .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()))
       .sort();
-    const remember = idRegistry(`dataset folder ${dir}`);
-    const entries = files.map((f) => {
+    const remember = idRegistry(`dataset folder ${dir}`, (at) => ({ raw: files[at].replaceAll(path.sep, "/"), where: "file" }));
+    const entries = files.map((f, at) => {
       const raw = f.replaceAll(path.sep, "/");
       const id = caps.keep(raw, "id", () => `file ${cutText(raw, 60)}`);
-      remember(id, raw, `file ${cutText(raw, DEFAULTS.datasetLimits.maxIdChars)}`);
+      remember(id, at);
       const caption = caps.keep(path.basename(f), "caption", () => `file ${cutText(raw, 60)}`);
-      return { id, file: path.join(dir, f), relativeFile: cutText(f, DEFAULTS.datasetLimits.maxIdChars), caption };
+      return { id, file: path.join(dir, f), relativeFile: cutText(f, DATASET_LIMITS.maxIdChars), caption };
     });
     return { name: path.basename(dir), entries, skipped: unlisted, warnings: warnings() };
   }
   const manifestFile = manifest.file;
-  const remember = idRegistry(`dataset manifest ${manifestFile}`);
-  const entries = manifest.entries.map((entry) => {
+  const rawId = (entry: RawManifestEntry) => (typeof entry.id === "string" && entry.id !== "" ? entry.id : String(entry.file));
+  const remember = idRegistry(`dataset manifest ${manifestFile}`, (at) => ({ raw: rawId(manifest.entries[at]), where: `${manifest.entries[at].where} id` }));
+  // Each file is listed once however many entries name it (in any spelling): work grows with distinct files.
+  const resolved = new Map<string, string>();
+  const firstByFile = new Map<string, { id: string; relativeFile: string; more: number }>();
+  const entries: DatasetListing["entries"] = [];
+  for (const [at, entry] of manifest.entries.entries()) {
     if (typeof entry.file !== "string" || entry.file === "") {
       throw new Error(`dataset manifest ${manifestFile}: ${entry.where} has no "file"`);
     }
-    const shownFile = cutText(entry.file, DEFAULTS.datasetLimits.maxIdChars);
-    const file = path.resolve(dir, entry.file);
-    if (path.relative(dir, file).startsWith("..") || path.isAbsolute(path.relative(dir, file))) {
-      throw new Error(`dataset manifest ${manifestFile}: ${entry.where} file ${JSON.stringify(shownFile)} points outside the dataset folder`);
+    const shownFile = cutText(entry.file, DATASET_LIMITS.maxIdChars);
+    let file = resolved.get(entry.file);
+    if (file === undefined) {
+      file = path.resolve(dir, entry.file);
+      if (!isInside(dir, file)) {
+        throw new Error(`dataset manifest ${manifestFile}: ${entry.where} file ${JSON.stringify(shownFile)} points outside the dataset folder`);
+      }
+      resolved.set(entry.file, file);
     }
     const where = () => entry.where;
-    const raw = typeof entry.id === "string" && entry.id !== "" ? entry.id : entry.file;
-    const id = caps.keep(raw, "id", where);
-    remember(id, cutText(raw, DEFAULTS.datasetLimits.maxIdChars), entry.where);
-    return {
+    const id = caps.keep(rawId(entry), "id", where);
+    remember(id, at);
+    const first = firstByFile.get(file);
+    if (first) {
+      first.more++;
+      continue;
+    }
+    firstByFile.set(file, { id, relativeFile: shownFile, more: 0 });
+    entries.push({
       id,
       file,
       relativeFile: shownFile,
       caption: caps.keep(typeof entry.caption === "string" && entry.caption !== "" ? entry.caption : path.basename(entry.file), "caption", where),
       group: typeof entry.group === "string" && entry.group !== "" ? caps.keep(entry.group, "group", where) : undefined,
-    };
-  });
+    });
+  }
   entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { name: manifest.name ? cutText(manifest.name, DEFAULTS.datasetLimits.maxIdChars) : path.basename(dir), entries, skipped: [], warnings: warnings() };
+  const repeated = [...firstByFile.values()].filter((f) => f.more > 0);
+  const dropped = repeated.reduce((sum, f) => sum + f.more, 0);
+  const lines = warnings();
+  if (dropped > 0) {
+    const count = (n: number) => n.toLocaleString("en-US");
+    lines.push(
+      `dataset manifest ${manifestFile}: ${count(dropped)} entries dropped: they name ${count(repeated.length)} file(s) that an earlier entry ` +
+        `already names (e.g. ${JSON.stringify(repeated[0].relativeFile)}, kept once as ${JSON.stringify(repeated[0].id)}); each file is read once`,
+    );
+  }
+  const name = manifest.name ? cutText(manifest.name, DATASET_LIMITS.maxIdChars) : path.basename(dir);
+  return { name, entries, skipped: [], warnings: lines };
 }
 
 export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions = {}): Dataset {
@@ -226,15 +260,7 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
   };
   const firstIdBySha = new Map<string, string>();
   const newHashes: Array<{ path: string; stat: FileStat; sha256: string }> = [];
-  // Each file is read once however many entries name it: work grows with distinct files, not with entries.
-  const repeats = new Map<string, { entry: (typeof entries)[number]; more: number }>();
   for (const entry of entries) {
-    const repeat = repeats.get(entry.file);
-    if (repeat) {
-      repeat.more++;
-      continue;
-    }
-    repeats.set(entry.file, { entry, more: 0 });
     let hashed: FileHash;
     try {
       hashed = hashImageFile(entry.file, policy, memo, newHashes);
@@ -253,16 +279,6 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
     images.push({ ...entry, file: hashed.real, sha256 });
   }
   if (newHashes.length) memo?.rememberHashes(newHashes);
-  const named = [...repeats.values()].filter((r) => r.more > 0);
-  if (named.length > 0) {
-    const dropped = named.reduce((sum, r) => sum + r.more, 0);
-    const first = named[0];
-    warnings.push(
-      `dataset ${dir}: ${dropped.toLocaleString("en-US")} manifest entries dropped: they name ${named.length.toLocaleString("en-US")} file(s) ` +
-        `that an earlier entry already names (e.g. ${JSON.stringify(first.entry.relativeFile)}, kept once as ${JSON.stringify(first.entry.id)}); ` +
-        `each file is read and indexed once`,
-    );
-  }
   const fingerprint = crypto
     .createHash("sha256")
     .update(images.map((i) => `${i.id}\0${i.sha256}`).join("\n"))

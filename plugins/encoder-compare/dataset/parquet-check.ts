@@ -56,7 +56,8 @@ export async function readRow(name: string, parquet: OpenedParquet, row: number,
     refuse(name, `row ${row} cannot be read: ${firstLine(error)}`, error);
   }
   const record = records[0];
-  const missing = columns.filter((column) => record === undefined || !(column in record));
+  // A row the data holds has every column, null where a value is missing; past the data, hyparquet gives undefined.
+  const missing = columns.filter((column) => record?.[column] === undefined);
   if (missing.length > 0) {
     refuse(name, `its footer claims ${parquet.rows} rows but row ${row} is not in its data (column ${missing[0]}); the file is truncated or its footer lies`);
   }
