@@ -210,7 +210,7 @@ export class EmbeddingsDataset {
     if (fs.existsSync(file)) return file;
     try {
       assertAllowedUrl(url, "dataset image");
-      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH });
+      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH, fromData: true, configuredHosts: this.#configuredHosts() });
       await sharp(bytes).metadata();
       fs.mkdirSync(dir, { recursive: true });
       await writeFileAtomic(file, bytes);
@@ -219,6 +219,21 @@ export class EmbeddingsDataset {
       const reason = (error as Error).message.split("\n")[0];
       this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
+    }
+  }
+
+  /** The host the images template names before its first placeholder (the user configured it), if it names one. */
+  #configuredHosts(): string[] {
+    const images = this.config.images;
+    if (!images || !("template" in images)) return [];
+    const placeholder = images.template.search(/\{(image_path|url|row)\}/);
+    const fixed = placeholder < 0 ? images.template : images.template.slice(0, placeholder);
+    try {
+      const url = new URL(fixed);
+      // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
+      return placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed) ? [url.host] : [];
+    } catch {
+      return [];
     }
   }
 
