@@ -218,7 +218,9 @@ describe(".npy shards that lie about their size are refused by name", () => {
   }
   const header = (shape: string, descr = "<f4") => `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape}), }\n`;
 
-  const cases: Array<[string, Buffer, RegExp]> = [
+  // [name, bytes, message, size of the file (sparse beyond the bytes)]
+  const cases: Array<[string, Buffer, RegExp, number?]> = [
+    ["header length 0xFFFFFF00, 5 GiB sparse file", npyV2(header("1, 4"), Buffer.alloc(16), 0xffffff00), /declares a \.npy header of 4294967040/, 5 * 2 ** 30],
     ["header length 0xFFFFFF00", npyV2(header("1, 4"), Buffer.alloc(16), 0xffffff00), /declares a \.npy header of 4294967040 bytes/],
     ["shape (0, 4e12)", npyV2(header("0, 4000000000000")), /has shape \(0, 4000000000000\): vectors of 4000000000000 dimensions/],
     ["shape (2**40, 2**20)", npyV2(header("1099511627776, 1048576")), /vectors of 1048576 dimensions/],
@@ -227,11 +229,12 @@ describe(".npy shards that lie about their size are refused by name", () => {
     ["wrong dtype", npyV2(header("3, 4", "<f8"), Buffer.alloc(96)), /holds dtype '<f8'/],
     ["one dimension", npyV2(header("12,"), Buffer.alloc(48)), /has shape \(12,\); a 2-D array/],
   ];
-  for (const [name, bytes, message] of cases) {
+  for (const [name, bytes, message, size] of cases) {
     test(`${name}: the CLI query names the shard and what is wrong, in one line`, async () => {
       const dir = path.join(WORK, "npy", name.replace(/\W+/g, "-"));
       fs.mkdirSync(path.join(dir, "img_emb"), { recursive: true });
       fs.writeFileSync(path.join(dir, "img_emb", "img_emb_0.npy"), bytes);
+      if (size) fs.truncateSync(path.join(dir, "img_emb", "img_emb_0.npy"), size);
       fs.writeFileSync(path.join(dir, "encoder-compare.json"), JSON.stringify({ encoder: "pixels" }));
       const result = await cliChild(["query", "--dataset", rel(dir), "--cache-dir", rel(path.join(WORK, "npy-cache")), "--encoders", "pixels", EMOJI("1f415")]);
       assert.equal(result.signal, null, "killed by the timer");
