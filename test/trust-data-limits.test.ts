@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
 import { listDataset } from "../plugins/encoder-compare/dataset/load.ts";
+import { columnsWithin, openCheckedParquet } from "../plugins/encoder-compare/dataset/parquet-check.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import { buildProject, chain, EMOJI, projectMaker, type TrustProject } from "./support/trust-project.ts";
 
@@ -163,6 +164,10 @@ describe("embeddings folders: parquet metadata strings and footers", () => {
     const html = await page(project(`<% encoderCompare "query.png", k=3, dataset="big" %>`), withDataset(hostile));
     assert.ok(html.length < usual + 6 * (maxCaptionChars + maxIdChars), `${html.length} characters, ${usual} usually`);
     assert.match(html, /x{100}…/);
+    // A chunk that decodes to more than the cap is not read at all (here with a cap of 1 MiB: the 30 MB dictionary).
+    const parquet = await openCheckedParquet(path.join(hostile, "metadata", "metadata_0.parquet"));
+    assert.deepEqual(columnsWithin(parquet, 2, ["image_path", "caption", "id"], 1024 ** 2), { read: ["image_path"], tooLarge: ["caption", "id"] });
+    assert.ok(DEFAULTS.datasetLimits.maxMetadataChunkBytes >= 64 * 1024 ** 2);
   });
 
   /** The exported parquet (3 rows) with the footer's row counts claiming `claimed` rows. */

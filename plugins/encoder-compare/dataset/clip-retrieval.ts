@@ -5,9 +5,9 @@
 // offset when asked for, so the folder's size is bounded by the disk, not by memory.
 import fs from "node:fs";
 import path from "node:path";
-import { TextCaps } from "./dataset-text.ts";
+import { DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
-import { openCheckedParquet, readRow, type OpenedParquet } from "./parquet-check.ts";
+import { columnsWithin, openCheckedParquet, readRow, type OpenedParquet } from "./parquet-check.ts";
 import { requireRegularFile } from "./safe-read.ts";
 
 export interface EmbeddingsShard {
@@ -152,8 +152,10 @@ export class EmbeddingsFolder {
       const columns = METADATA_COLUMNS.filter((c) => present.has(c));
       if (parquet && columns.length) {
         const inShard = row - shard.firstRow;
-        const record = await readRow(shard.metadata!, parquet, inShard, columns);
-        for (const column of columns) {
+        const { read, tooLarge } = columnsWithin(parquet, inShard, columns, DATASET_LIMITS.maxMetadataChunkBytes);
+        for (const column of tooLarge) this.textCaps.unread(`${path.basename(shard.metadata!)} column ${column} (row ${inShard})`);
+        const record = read.length ? await readRow(shard.metadata!, parquet, inShard, read) : {};
+        for (const column of read) {
           const value = record[column];
           // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
           const text = value === null || value === undefined ? "" : this.#kept(column, String(value), shard.metadata!, inShard);

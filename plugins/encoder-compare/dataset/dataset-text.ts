@@ -16,6 +16,8 @@ export const DATASET_LIMITS = Object.freeze({
   maxGroupChars: 256,
   /** A url longer than this is not fetched at all (a cut URL names another resource). */
   maxUrlChars: 4_096,
+  /** A parquet metadata column whose chunk decodes to more bytes than this is not read (one value decodes its page). */
+  maxMetadataChunkBytes: 256 * 1024 ** 2,
   /** Folders nested deeper than this below a dataset folder are not listed (skipped and counted). */
   maxFolderDepth: 64,
 });
@@ -63,6 +65,12 @@ export class TextCaps {
     this.count++;
     this.#first ??= `${where()}, ${text.length.toLocaleString("en-US")} characters (dropped)`;
     return undefined;
+  }
+
+  /** A value not read at all (its parquet chunk is above maxMetadataChunkBytes), counted like a cut string. */
+  unread(where: string): void {
+    this.count++;
+    this.#first ??= `${where}: its chunk decodes to more than ${DATASET_LIMITS.maxMetadataChunkBytes / 1024 ** 2} MiB, not read`;
   }
 
   /** The one warning for `source` ("dataset content/datasets"), once, when anything was cut; else undefined. */

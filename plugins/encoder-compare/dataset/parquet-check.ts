@@ -47,6 +47,22 @@ export async function openCheckedParquet(name: string): Promise<OpenedParquet> {
   return opened;
 }
 
+/**
+ * The columns of `columns` whose chunk holding `row` decodes to at most `maxBytes` (reading one value decodes its
+ * whole page, and a chunk of repeated 30 MB strings compresses to almost nothing): the others are left unread.
+ */
+export function columnsWithin<C extends string>(parquet: OpenedParquet, row: number, columns: readonly C[], maxBytes: number): { read: C[]; tooLarge: C[] } {
+  let first = 0;
+  const group = parquet.metadata.row_groups.find((g) => row < (first += Number(g.num_rows)));
+  const read: C[] = [];
+  const tooLarge: C[] = [];
+  for (const column of columns) {
+    const chunk = group?.columns.find((c) => c.meta_data?.path_in_schema[0] === column);
+    (Number(chunk?.meta_data?.total_uncompressed_size ?? 0) > maxBytes ? tooLarge : read).push(column);
+  }
+  return { read, tooLarge };
+}
+
 /** One row's values of `columns`; a row the data does not hold is an error naming the file, not an empty record. */
 export async function readRow(name: string, parquet: OpenedParquet, row: number, columns: readonly string[]): Promise<Record<string, unknown>> {
   let records: Array<Record<string, unknown>>;
