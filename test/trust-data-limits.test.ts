@@ -331,6 +331,17 @@ describe("lookalike identities: ids and groups are compared in Unicode NFC", () 
     await buildFails(names, /dataset folder .*: file "cafe\\u0301\.png" and file "caf\\u00e9\.png" are the same id once normalised/);
   });
 
+  test("a post's expect= and rankOf= in NFD find the dataset's NFC group and id", async () => {
+    const p = project(`<% encoderCompare "query.png", k=3, expect="${NFD}", rankOf="${NFD}-dog" %>`);
+    writeManifest(p, [
+      { id: `${NFC}-dog`, file: "1f436.png", group: NFC },
+      { id: "cat", file: "1f431.png", group: "cat" },
+      { id: "apple", file: "1f34e.png", group: "apple" },
+    ]);
+    const html = await page(p);
+    assert.match(html, /class="ec-match"/);
+  });
+
   test("groups spelled in NFC and NFD are one group (Hangul syllable and its jamo too)", () => {
     const p = project("");
     writeManifest(p, [
