@@ -5,8 +5,9 @@
 // offset when asked for, so the folder's size is bounded by the disk, not by memory.
 import fs from "node:fs";
 import path from "node:path";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
+import { DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
+import { columnsWithin, openCheckedParquet, readRow, type OpenedParquet } from "./parquet-check.ts";
 import { requireRegularFile } from "./safe-read.ts";
 
 export interface EmbeddingsShard {
@@ -36,7 +37,9 @@ export class EmbeddingsFolder {
   readonly dim: number;
   readonly #fds = new Map<string, number>();
   /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
-  readonly #parquet = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
+  readonly #parquet = new Map<string, Promise<OpenedParquet>>();
+  /** Metadata strings cut to their caps so far (the dataset warns once). */
+  readonly textCaps = new TextCaps();
 
   private constructor(dir: string, shards: EmbeddingsShard[]) {
     this.dir = dir;
@@ -79,7 +82,7 @@ export class EmbeddingsFolder {
         metadata = path.join(metaDir, `metadata_${entry.suffix}.parquet`);
         if (!fs.existsSync(metadata)) throw new Error(`embeddings folder ${dir}: ${metadata} is missing (each img_emb shard has a metadata shard)`);
         requireRegularFile(metadata);
-        const rows = await parquetRows(metadata);
+        const { rows } = await openCheckedParquet(metadata);
         if (rows !== npy.rows) throw new Error(`${metadata} has ${rows} rows but ${npy.file} has ${npy.rows}; the shards do not belong together`);
       }
       shards.push({ npy, metadata, firstRow });
@@ -120,7 +123,7 @@ export class EmbeddingsFolder {
   }
 
   /** Calls `visit` with consecutive blocks of rows (bounded memory: `blockRows` at a time). */
-  forEachBlock(visit: (firstRow: number, block: Float32Array, count: number) => void, blockRows = 16_384): void {
+  forEachBlock(visit: (firstRow: number, block: Float32Array, count: number) => void, blockRows = Math.min(16_384, Math.ceil(2 ** 24 / this.dim))): void {
     const buffer = new Float32Array(blockRows * this.dim);
     for (let start = 0; start < this.rows; start += blockRows) {
       const count = Math.min(blockRows, this.rows - start);
@@ -128,10 +131,10 @@ export class EmbeddingsFolder {
     }
   }
 
-  #parquetFile(name: string): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
+  #parquetFile(name: string): Promise<OpenedParquet> {
     let opened = this.#parquet.get(name);
     if (!opened) {
-      opened = asyncBufferFromFile(name).then(async (file) => ({ file, metadata: await parquetMetadataAsync(file) }));
+      opened = openCheckedParquet(name);
       this.#parquet.set(name, opened);
     }
     return opened;
@@ -149,12 +152,14 @@ export class EmbeddingsFolder {
       const columns = METADATA_COLUMNS.filter((c) => present.has(c));
       if (parquet && columns.length) {
         const inShard = row - shard.firstRow;
-        const [record] = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart: inShard, rowEnd: inShard + 1 });
-        for (const column of columns) {
-          const value = record?.[column];
+        const { read, tooLarge } = columnsWithin(parquet, inShard, columns, DATASET_LIMITS.maxMetadataChunkBytes);
+        for (const column of tooLarge) this.textCaps.unread(`${path.basename(shard.metadata!)} column ${column} (row ${inShard})`);
+        const record = read.length ? await readRow(shard.metadata!, parquet, inShard, read) : {};
+        for (const column of read) {
+          const value = record[column];
           // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
-          const text = value === null || value === undefined ? "" : String(value).replace(CONTROL_CHARACTERS, " ");
-          if (text.trim() !== "") entry[column] = text;
+          const text = value === null || value === undefined ? "" : this.#kept(column, String(value), shard.metadata!, inShard);
+          if (text !== undefined && text.trim() !== "") entry[column] = text.replace(CONTROL_CHARACTERS, " ");
         }
       }
       out.set(row, entry);
@@ -162,17 +167,16 @@ export class EmbeddingsFolder {
     return rows.map((row) => out.get(row)!);
   }
 
+  /** A metadata string as kept: cut to its cap (a url or image_path too long is dropped: cut, it names another resource). */
+  #kept(column: (typeof METADATA_COLUMNS)[number], value: string, file: string, row: number): string | undefined {
+    const where = () => `${path.basename(file)} row ${row}`;
+    if (column === "url" || column === "image_path") return this.textCaps.url(value, () => `${where()} ${column}`);
+    return this.textCaps.keep(value, column === "caption" ? "caption" : "id", where);
+  }
+
   close(): void {
     for (const fd of this.#fds.values()) fs.closeSync(fd);
     this.#fds.clear();
     this.#parquet.clear();
-  }
-}
-
-async function parquetRows(file: string): Promise<number> {
-  try {
-    return Number((await parquetMetadataAsync(await asyncBufferFromFile(file))).num_rows);
-  } catch (error) {
-    throw new Error(`${file} is not a readable parquet file: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -35,6 +35,9 @@ export interface GetOptions {
   timeoutMs: number;
   maxBytes: number;
   signal?: AbortSignal;
+  /** The URL comes from data: public addresses only, unless its host is one of `configuredHosts` (see net/client.ts). */
+  fromData?: boolean;
+  configuredHosts?: readonly string[];
 }
 
 function asHttpGetError(error: unknown): unknown {
@@ -54,6 +57,8 @@ export async function httpGetOnce(url: URL, options: GetOptions): Promise<Buffer
       what: options.what,
       signal: options.signal,
       maxBytes: options.maxBytes,
+      fromData: options.fromData,
+      configuredHosts: options.configuredHosts,
       limits: { totalTimeoutMs: options.timeoutMs, connectTimeoutMs: Math.min(options.timeoutMs, 10_000) },
     });
   } catch (error) {

@@ -337,6 +337,9 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
         timeoutMs: options.timeoutMs,
         maxBytes: options.maxImageBytes,
         signal: options.signal,
+        // memes.json names the images: only public addresses, or the host the user named for memes.json.
+        fromData: true,
+        configuredHosts: [sourceUrl.host],
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;

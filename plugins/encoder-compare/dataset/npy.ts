@@ -16,13 +16,26 @@ export interface NpyMatrix {
   dataOffset: number;
 }
 
-function fail(file: string, message: string): never {
-  throw new Error(`${file}: ${message}`);
+/** numpy itself refuses headers above 10,000 bytes unless told otherwise; anything far above is not an embeddings shard. */
+export const MAX_NPY_HEADER_BYTES = 65_536;
+/** Widest vector read: far above any image encoder's, and small enough that a block of rows fits in memory. */
+export const MAX_NPY_DIM = 65_536;
+
+function fail(file: string, message: string, cause?: unknown): never {
+  throw new Error(`${file}: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+function openForReading(file: string): number {
+  try {
+    return fs.openSync(file, "r");
+  } catch (error) {
+    fail(file, `cannot be opened (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
+  }
 }
 
 /** Reads and checks the header; the file must hold exactly rows·dim values after it. */
 export function readNpyHeader(file: string): NpyMatrix {
-  const fd = fs.openSync(file, "r");
+  const fd = openForReading(file);
   try {
     const size = fs.fstatSync(fd).size;
     const prefix = Buffer.alloc(12);
@@ -32,7 +45,8 @@ export function readNpyHeader(file: string): NpyMatrix {
     if (major !== 1 && major !== 2 && major !== 3) fail(file, `uses .npy format version ${major}.${prefix[7]}; versions 1, 2 and 3 are read`);
     const headerStart = major === 1 ? 10 : 12;
     const headerLength = major === 1 ? prefix.readUInt16LE(8) : prefix.readUInt32LE(8);
-    if (headerStart + headerLength > size) fail(file, "is truncated inside its header");
+    if (headerLength > MAX_NPY_HEADER_BYTES) fail(file, `declares a .npy header of ${headerLength} bytes (at most ${MAX_NPY_HEADER_BYTES} are read)`);
+    if (headerStart + headerLength > size) fail(file, `is truncated inside its header (${headerLength} bytes declared, ${size} in the file)`);
     const header = Buffer.alloc(headerLength);
     fs.readSync(fd, header, 0, headerLength, headerStart);
     const text = header.toString(major === 3 ? "utf8" : "latin1");
@@ -48,8 +62,10 @@ export function readNpyHeader(file: string): NpyMatrix {
     const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
     if (shape.length !== 2 || shape.some((n) => !Number.isSafeInteger(n) || n < 0)) fail(file, `has shape (${shapeText}); a 2-D array (rows, dim) is expected`);
     const [rows, dim] = shape;
+    if (dim < 1 || dim > MAX_NPY_DIM) fail(file, `has shape (${shapeText}): vectors of ${dim} dimensions (1 to ${MAX_NPY_DIM} are read)`);
     const dataOffset = headerStart + headerLength;
     const expected = dataOffset + rows * dim * (dtype === "float16" ? 2 : 4);
+    if (!Number.isSafeInteger(expected)) fail(file, `has shape (${shapeText}), more values than a file can hold`);
     if (size < expected) fail(file, `is truncated: its header says ${rows}×${dim} ${dtype} (${expected} bytes) but the file has ${size} bytes`);
     if (size > expected) fail(file, `has ${size - expected} bytes after its ${rows}×${dim} ${dtype} data`);
     return { file, rows, dim, dtype, dataOffset };
@@ -66,7 +82,12 @@ export function readNpyRows(matrix: NpyMatrix, fd: number, start: number, count:
   const position = matrix.dataOffset + start * matrix.dim * width;
   let read = 0;
   while (read < bytes.length) {
-    const n = fs.readSync(fd, bytes, read, bytes.length - read, position + read);
+    let n: number;
+    try {
+      n = fs.readSync(fd, bytes, read, bytes.length - read, position + read);
+    } catch (error) {
+      fail(matrix.file, `cannot be read at row ${start} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
+    }
     if (n === 0) fail(matrix.file, `is truncated: row ${start + Math.floor(read / width / matrix.dim)} could not be read`);
     read += n;
   }

@@ -157,7 +157,8 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     if (typeof keywords.rankOf !== "string" || keywords.rankOf.trim() === "") {
       throw new ShortcodeArgumentError(`rankOf must be a dataset image id such as "dog-face--twitter", got ${JSON.stringify(keywords.rankOf)}`);
     }
-    rankOf = keywords.rankOf.trim();
+    // Dataset ids and groups are kept in Unicode NFC (dataset/dataset-text.ts); a post's spelling is compared in it too.
+    rankOf = keywords.rankOf.trim().normalize("NFC");
   }
 
   let expect: string[] | undefined;
@@ -166,7 +167,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     if (!Array.isArray(raw) || raw.length === 0 || raw.some((g) => typeof g !== "string" || g.trim() === "")) {
       throw new ShortcodeArgumentError(`expect must be a dataset group such as "dog-face" or a list of groups, got ${JSON.stringify(keywords.expect)}`);
     }
-    expect = [...new Set(raw.map((g: string) => g.trim()))];
+    expect = [...new Set(raw.map((g: string) => g.trim().normalize("NFC")))];
   }
 
   const layout = keywords.layout ?? "tables";

@@ -202,6 +202,7 @@ export class CompareEngine {
       debug.dataset(() => `${dir} listed in ${Math.round(performance.now() - started)} ms: ${listed.images.length} images, ${listed.skipped.length} skipped`);
       this.#datasets.set(dir, dataset);
       for (const s of dataset.skipped) this.build.skippedImages.set(path.join(dir, s.file), s.reason);
+      for (const warning of dataset.warnings) this.options.warn(warning);
     }
     return dataset;
   }

@@ -1,5 +1,7 @@
-// The one source of every plugin default, grouped by concern. A pure module (no imports), so any stage may read
-// its own defaults here without importing the engine; options.ts validates user options against it.
+// The one source of every plugin default, grouped by concern. A pure module (it imports only pure constants), so any
+// stage may read its own defaults here without importing the engine; options.ts validates user options against it.
+import { DATASET_LIMITS } from "../dataset/dataset-text.ts";
+
 
 /** Object.freeze without its literal typing: a default of 16 is a number, not the type 16. */
 const frozen = <T>(object: T): Readonly<T> => Object.freeze(object);
@@ -82,6 +84,8 @@ export const DEFAULTS = frozen({
     /** Nearest images (by cosine) a query is placed among. */
     mapPlaceNeighbors: 15,
   }),
+  /** What a dataset's own data can make a build do: string caps and folder depth (dataset/dataset-text.ts, README "Security model"). */
+  datasetLimits: DATASET_LIMITS,
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
     outputSubdir: "encoder-compare",

@@ -175,6 +175,8 @@ export class EmbeddingsDataset {
   /** The images of hits, ready for the tables (local file, cached download, or a placeholder). */
   async hitImages(hits: readonly SearchHit[]): Promise<DatasetImage[]> {
     const metas = await this.search.folder.metadata(hits.map((h) => h.id));
+    const cut = this.search.folder.textCaps.warning(`embeddings ${this.config.name} (${this.config.dir})`);
+    if (cut) this.#context.warn(cut);
     return Promise.all(
       metas.map(async (meta) => {
         const id = meta.id ?? meta.image_path ?? meta.url ?? `row ${meta.row}`;
@@ -208,7 +210,7 @@ export class EmbeddingsDataset {
     if (fs.existsSync(file)) return file;
     try {
       assertAllowedUrl(url, "dataset image");
-      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH });
+      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH, fromData: true, configuredHosts: this.#configuredHosts() });
       await sharp(bytes).metadata();
       fs.mkdirSync(dir, { recursive: true });
       await writeFileAtomic(file, bytes);
@@ -217,6 +219,21 @@ export class EmbeddingsDataset {
       const reason = (error as Error).message.split("\n")[0];
       this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
+    }
+  }
+
+  /** The host the images template names before its first placeholder (the user configured it), if it names one. */
+  #configuredHosts(): string[] {
+    const images = this.config.images;
+    if (!images || !("template" in images)) return [];
+    const placeholder = images.template.search(/\{(image_path|url|row)\}/);
+    const fixed = placeholder < 0 ? images.template : images.template.slice(0, placeholder);
+    try {
+      const url = new URL(fixed);
+      // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
+      return placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed) ? [url.host] : [];
+    } catch {
+      return [];
     }
   }
 

@@ -13,6 +13,7 @@ import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelF
 import { RETRY_AFTER_ENV } from "./unavailable-memo.ts";
 import { writeFileAtomicSync } from "../store/atomic-write.ts";
 import { derivedGraphPath } from "./cache-layout.ts";
+import { refuseUnboundedGraph } from "./onnx-graph-check.ts";
 import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ResolvedModel {
@@ -78,10 +79,13 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
         const detail = `encoder "${spec.id}": cannot read model file ${file} (${code})`;
         throw new ModelUnavailableError(spec.id, `cannot read ${source.path} (${code})`, detail, { cause: error });
       }
-      return { model: bytes, sha256: sha256(bytes), origin: file };
+      const digest = sha256(bytes);
+      refuseUnboundedGraph(spec, file, digest, () => bytes);
+      return { model: bytes, sha256: digest, origin: file };
     }
     case "url": {
       const file = await ensureModelFile(modelFileRequests(spec)[0]!, ensureOptions(options));
+      refuseUnboundedGraph(spec, file.path, file.sha256, () => fs.readFileSync(file.path));
       return { model: file.path, sha256: file.sha256, origin: file.path };
     }
     case "converted": {

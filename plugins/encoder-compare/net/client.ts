@@ -3,8 +3,9 @@
 // A deadline or the cap ends the reply with a NetError; nothing past the cap is ever delivered.
 import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
+import { isIP, type LookupFunction, type Socket } from "node:net";
 import { Readable } from "node:stream";
+import { AddressRefusedError, isPublicAddress, publicOnlyLookup } from "./address-policy.ts";
 import { errorCode, NetError } from "./errors.ts";
 import { DEFAULT_NET_LIMITS, type NetLimits } from "./limits.ts";
 import { checkUrl, displayUrl } from "./url-policy.ts";
@@ -20,6 +21,16 @@ export interface GetRequest {
   maxBytes: number | ((status: number) => number);
   /** Called when a TCP connection is opened (tests count them). */
   onConnect?: () => void;
+  /**
+   * The URL comes from data (a dataset's url column, a downloaded list): it may connect only to public addresses
+   * unless its host is in `configuredHosts`. Otherwise the caller configured it, and its own host may be anything.
+   * Either way a redirect to another host reaches only public addresses, or a configured host.
+   */
+  fromData?: boolean;
+  /** Hosts (host:port as in URL.host) the user configured: these may be loopback or private. */
+  configuredHosts?: readonly string[];
+  /** Name resolution (default dns.lookup); tests inject names that resolve where they choose. */
+  lookup?: LookupFunction;
 }
 
 export interface Reply {
@@ -42,9 +53,12 @@ export async function openGet(request: GetRequest): Promise<Reply> {
   const started = Date.now();
   let url = request.url;
   let previous: URL | undefined;
+  const configured = new Set([...(request.configuredHosts ?? []), ...(request.fromData ? [] : [request.url.host])]);
   for (let hop = 0; ; hop++) {
     checkUrl(url, request.what, previous);
-    const reply = await getOnce(url, request, limits, started);
+    const anyAddress = configured.has(url.host);
+    checkAddressLiteral(url, request.what, previous, anyAddress);
+    const reply = await getOnce(url, request, limits, started, anyAddress, previous);
     const location = reply.headers.location;
     if (!REDIRECT_STATUSES.has(reply.status) || !location) return reply;
     reply.discard();
@@ -76,7 +90,25 @@ export async function getBytes(request: GetRequest): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: number): Promise<Reply> {
+/** What refused a connection to a host that is not public, for messages. */
+function notPublic(url: URL, what: string, previous: URL | undefined, detail: string): NetError {
+  const subject = previous ? `redirect from ${displayUrl(previous)} to` : what;
+  return new NetError(
+    "refused",
+    url,
+    `${subject} ${displayUrl(url)} refused: ${detail}; only public addresses are fetched for data and redirects ` +
+      `(configure this exact host to allow it)`,
+  );
+}
+
+/** A URL whose host is an IP address is judged here (no DNS lookup happens for it). */
+function checkAddressLiteral(url: URL, what: string, previous: URL | undefined, anyAddress: boolean): void {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (anyAddress || isIP(host) === 0 || isPublicAddress(host)) return;
+  throw notPublic(url, what, previous, `${host} is not a public address`);
+}
+
+function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: number, anyAddress: boolean, previous?: URL): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const timers = new Map<string, NodeJS.Timeout>();
     const clear = (name?: string) => {
@@ -107,7 +139,9 @@ function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: numb
     request.signal?.throwIfAborted();
     const client = url.protocol === "https:" ? https : http;
     // agent: false — a fresh connection per request, so a deadline never hits a reused socket.
-    const outgoing = client.get(url, { headers: request.headers, agent: false });
+    // Names are judged on the addresses they resolve to, at connect time (no second lookup can differ).
+    const lookup = anyAddress ? request.lookup : publicOnlyLookup(request.lookup);
+    const outgoing = client.get(url, { headers: request.headers, agent: false, ...(lookup ? { lookup } : {}) });
     request.signal?.addEventListener("abort", onAbort, { once: true });
 
     if (limits.totalTimeoutMs !== undefined) {
@@ -140,7 +174,8 @@ function getOnce(url: URL, request: GetRequest, limits: NetLimits, started: numb
       socket.once(url.protocol === "https:" ? "secureConnect" : "connect", connected);
     });
     outgoing.on("error", (error) => {
-      if (response) fail(new NetError("interrupted", url, `the connection to ${url.host} dropped (${errorCode(error)})`, { cause: error }));
+      if (error instanceof AddressRefusedError) fail(notPublic(url, request.what, previous, error.message));
+      else if (response) fail(new NetError("interrupted", url, `the connection to ${url.host} dropped (${errorCode(error)})`, { cause: error }));
       else fail(new NetError("unreachable", url, `cannot reach ${url.host} (${errorCode(error)})`, { cause: error }));
     });
 
