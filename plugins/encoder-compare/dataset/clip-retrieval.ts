@@ -1,8 +1,12 @@
 // A folder written by `clip-retrieval inference`: img_emb/img_emb_<n>.npy shards and
 // metadata/metadata_<n>.parquet (image_path, caption, url and any other metadata columns), the
-// same <n> for both; shard order is row order (n counts from 0, zero-padded to a common width).
-// Opening reads only the .npy headers and the parquet footers; rows and metadata are read by
-// offset when asked for, so the folder's size is bounded by the disk, not by memory.
+// same <n> for both. Shards are read as embedding-reader (and so autofaiss) reads them: every
+// .npy under img_emb/, subfolders included, in order of their path names; row numbers of a faiss
+// index built from the folder follow that order. Numbers may have gaps (a partition with no
+// images writes no file); each .npy is paired with the .parquet of the same subfolder and
+// number, and a shard without its partner is refused. Opening reads only the .npy headers and
+// the parquet footers; rows and metadata are read by offset when asked for, so the folder's size
+// is bounded by the disk, not by memory.
 import fs from "node:fs";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet";
@@ -26,7 +30,8 @@ export interface RowMetadata {
 }
 
 const METADATA_COLUMNS = ["id", "image_path", "caption", "url"] as const;
-const SHARD = /^img_emb_(\d+)\.npy$/;
+/** The partition number in a shard's name: img_emb_<n>.npy, metadata_<n>.parquet (as written, zero padding kept). */
+const NUMBER = /(\d+)\.(npy|parquet)$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 export class EmbeddingsFolder {
@@ -51,33 +56,21 @@ export class EmbeddingsFolder {
     if (!fs.existsSync(embDir) || !fs.statSync(embDir).isDirectory()) {
       throw new Error(`embeddings folder ${dir} has no img_emb/ folder; point \`embeddings\` at the output folder of \`clip-retrieval inference\``);
     }
-    const numbered = fs
-      .readdirSync(embDir)
-      .map((name) => ({ name, match: SHARD.exec(name) }))
-      .filter((entry) => entry.match)
-      .map((entry) => ({ name: entry.name, n: Number(entry.match![1]), suffix: entry.match![1] }))
-      .sort((a, b) => a.n - b.n);
-    if (numbered.length === 0) throw new Error(`embeddings folder ${dir}: img_emb/ holds no img_emb_<n>.npy shard`);
-    numbered.forEach((entry, i) => {
-      if (entry.n !== i) {
-        const found = `found ${entry.name} after ${numbered[i - 1]?.name ?? "nothing"}`;
-        throw new Error(`embeddings folder ${dir}: shard number ${i} is missing (${found}); rows would be misnumbered`);
-      }
-    });
+    const npys = filesUnder(embDir, ".npy");
+    if (npys.length === 0) throw new Error(`embeddings folder ${dir}: img_emb/ holds no .npy shard (img_emb_<n>.npy)`);
     const metaDir = path.join(dir, "metadata");
-    const hasMetadata = fs.existsSync(metaDir);
+    const partners = fs.existsSync(metaDir) ? pairMetadata(dir, npys, filesUnder(metaDir, ".parquet")) : undefined;
     const shards: EmbeddingsShard[] = [];
     let firstRow = 0;
-    for (const entry of numbered) {
-      requireRegularFile(path.join(embDir, entry.name));
-      const npy = readNpyHeader(path.join(embDir, entry.name));
+    for (const name of npys) {
+      requireRegularFile(path.join(embDir, name));
+      const npy = readNpyHeader(path.join(embDir, name));
       if (shards.length && npy.dim !== shards[0].npy.dim) {
         throw new Error(`${npy.file}: vectors have ${npy.dim} dimensions, ${shards[0].npy.file} has ${shards[0].npy.dim}`);
       }
       let metadata: string | undefined;
-      if (hasMetadata) {
-        metadata = path.join(metaDir, `metadata_${entry.suffix}.parquet`);
-        if (!fs.existsSync(metadata)) throw new Error(`embeddings folder ${dir}: ${metadata} is missing (each img_emb shard has a metadata shard)`);
+      if (partners) {
+        metadata = path.join(metaDir, partners.get(name)!);
         requireRegularFile(metadata);
         const rows = await parquetRows(metadata);
         if (rows !== npy.rows) throw new Error(`${metadata} has ${rows} rows but ${npy.file} has ${npy.rows}; the shards do not belong together`);
@@ -137,27 +130,46 @@ export class EmbeddingsFolder {
     return opened;
   }
 
-  /** Metadata of the given rows (in the order asked); rows without metadata get only `row`. */
+  /**
+   * Metadata of the given rows (in the order asked); rows without metadata get only `row`.
+   * Rows are grouped by shard and parquet row group, and each group is decoded once, from its
+   * first to its last wanted row: ten hits cost at most ten row-group reads, not ten whole-column reads each.
+   */
   async metadata(rows: readonly number[]): Promise<RowMetadata[]> {
     const out = new Map<number, RowMetadata>();
-    for (const row of rows) {
-      if (out.has(row)) continue;
+    const byShard = new Map<EmbeddingsShard, number[]>();
+    for (const row of new Set(rows)) {
       const shard = this.#shardOf(row);
-      const entry: RowMetadata = { row };
-      const parquet = shard.metadata ? await this.#parquetFile(shard.metadata) : undefined;
-      const present = new Set(parquet?.metadata.schema.slice(1).map((element) => element.name));
+      byShard.set(shard, [...(byShard.get(shard) ?? []), row - shard.firstRow]);
+      out.set(row, { row });
+    }
+    for (const [shard, wanted] of byShard) {
+      if (!shard.metadata) continue;
+      const parquet = await this.#parquetFile(shard.metadata);
+      const present = new Set(parquet.metadata.schema.slice(1).map((element) => element.name));
       const columns = METADATA_COLUMNS.filter((c) => present.has(c));
-      if (parquet && columns.length) {
-        const inShard = row - shard.firstRow;
-        const [record] = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart: inShard, rowEnd: inShard + 1 });
-        for (const column of columns) {
-          const value = record?.[column];
-          // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
-          const text = value === null || value === undefined ? "" : String(value).replace(CONTROL_CHARACTERS, " ");
-          if (text.trim() !== "") entry[column] = text;
+      if (columns.length === 0) continue;
+      wanted.sort((a, b) => a - b);
+      let groupStart = 0;
+      for (const group of parquet.metadata.row_groups) {
+        const groupEnd = groupStart + Number(group.num_rows);
+        const inGroup = wanted.filter((r) => r >= groupStart && r < groupEnd);
+        if (inGroup.length) {
+          const rowStart = inGroup[0];
+          const records = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart, rowEnd: inGroup[inGroup.length - 1] + 1 });
+          for (const inShard of inGroup) {
+            const entry = out.get(shard.firstRow + inShard)!;
+            const record = records[inShard - rowStart];
+            for (const column of columns) {
+              const value = record?.[column];
+              // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
+              const text = value === null || value === undefined ? "" : String(value).replace(CONTROL_CHARACTERS, " ");
+              if (text.trim() !== "") entry[column] = text;
+            }
+          }
         }
+        groupStart = groupEnd;
       }
-      out.set(row, entry);
     }
     return rows.map((row) => out.get(row)!);
   }
@@ -176,3 +188,49 @@ async function parquetRows(file: string): Promise<number> {
     throw new Error(`${file} is not a readable parquet file: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/** Files under `root` (subfolders included) whose names end in `extension`, as paths relative to it, sorted by those paths. */
+function filesUnder(root: string, extension: string): string[] {
+  const found = (fs.readdirSync(root, { recursive: true, encoding: "utf8" }) as string[]).filter((name) => name.endsWith(extension));
+  // Code-unit order, as Python sorts the paths embedding-reader globs; separators are "/" on every platform.
+  return found.map((name) => name.split(path.sep).join("/")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The key that pairs a shard with its metadata: its subfolder and partition number. */
+function partitionKey(name: string): string | undefined {
+  const number = NUMBER.exec(path.posix.basename(name))?.[1];
+  return number === undefined ? undefined : `${path.posix.dirname(name)}/${number}`;
+}
+
+/** Each .npy's metadata file (relative names), or an error naming the first shard without a partner. */
+function pairMetadata(dir: string, npys: readonly string[], parquets: readonly string[]): Map<string, string> {
+  const byKey = new Map<string, string>();
+  for (const name of parquets) {
+    const key = partitionKey(name);
+    if (key === undefined) throw new Error(`embeddings folder ${dir}: metadata/${name} has no partition number (metadata_<n>.parquet)`);
+    if (byKey.has(key)) throw new Error(`embeddings folder ${dir}: metadata/${name} and metadata/${byKey.get(key)} have the same partition number`);
+    byKey.set(key, name);
+  }
+  const pairs = new Map<string, string>();
+  for (const name of npys) {
+    const key = partitionKey(name);
+    const partner = key === undefined ? undefined : byKey.get(key);
+    if (partner === undefined) {
+      const expected = key === undefined ? "a metadata_<n>.parquet (its name has no partition number)" : `metadata/${expectedMetadataName(name)}`;
+      throw new Error(`embeddings folder ${dir}: img_emb/${name} has no metadata shard (expected ${expected}); each img_emb shard has one`);
+    }
+    byKey.delete(key!);
+    pairs.set(name, partner);
+  }
+  const orphan = byKey.values().next().value;
+  if (orphan !== undefined) {
+    throw new Error(
+      `embeddings folder ${dir}: metadata/${orphan} has no img_emb shard (expected img_emb/${expectedEmbName(orphan)}); ` +
+        `its rows would be attributed to other vectors — restore the .npy or remove the .parquet`,
+    );
+  }
+  return pairs;
+}
+
+const expectedMetadataName = (npy: string) => npy.replace(/img_emb_(\d+)\.npy$/, "metadata_$1.parquet").replace(/\.npy$/, ".parquet");
+const expectedEmbName = (parquet: string) => parquet.replace(/metadata_(\d+)\.parquet$/, "img_emb_$1.npy");

@@ -59,6 +59,12 @@ export const DEFAULTS = frozen({
     verifySample: 32,
     /** Seed that picks those rows, so a check can be repeated. */
     verifySeed: 0,
+    /** With a faiss index: dataset rows used as queries to estimate its recall against exact search (same seed). */
+    recallQueries: 32,
+    /** The k of that recall@k estimate. */
+    recallK: 10,
+    /** A recall@k estimate below this is warned about (the build goes on; the table shows the figure). */
+    minRecall: 0.9,
   }),
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
