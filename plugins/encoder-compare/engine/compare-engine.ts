@@ -195,7 +195,8 @@ export class CompareEngine {
     if (!dataset) {
       const embeddings = this.#embeddings.config(dir);
       if (embeddings) {
-        throw new Error(`dataset ${embeddings.name} (${embeddings.dir}) is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
+        const what = `dataset ${embeddings.name} (${embeddings.dir}) is an embeddings folder`;
+        throw new Error(`${what}; encoderEval, rankOf and the index command need a folder of images`);
       }
       const started = performance.now();
       dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });

@@ -106,15 +106,21 @@ export class EmbeddingsDataset {
       const started = performance.now();
       let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
       // autofaiss saves its tuned parameters in the file; where its infos say otherwise (and no option overrides), the infos win.
-      const tuned = { nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined, efSearch: config.efSearch === undefined ? infos?.params.efSearch : undefined };
-      const differs = (Object.keys(tuned) as Array<keyof typeof tuned>).filter((n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n]);
+      const tuned = {
+        nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined,
+        efSearch: config.efSearch === undefined ? infos?.params.efSearch : undefined,
+      };
+      const differs = (Object.keys(tuned) as Array<keyof typeof tuned>).filter(
+        (n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n],
+      );
       if (index && differs.length) {
         index = openFaissIndexFile(index.file, { nprobe: config.nprobe ?? tuned.nprobe, efSearch: config.efSearch ?? tuned.efSearch });
       }
       const search = new EmbeddingsSearch(folder, index, config.candidates);
       const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;
       const how = index
-        ? `faiss index ${path.basename(index.file)} (${infos?.indexKey ?? index.fourcc}${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}` +
+        ? `faiss index ${path.basename(index.file)} (${infos?.indexKey ?? index.fourcc}` +
+          `${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}` +
           `${infos ? `; ${path.basename(infos.file)} read${differs.length ? `, its ${differs.join(" and ")} applied` : ""}` : ""}) ` +
           `opened in ${((performance.now() - started) / 1000).toFixed(2)} s, ${config.candidates} candidates rescored exactly`
         : "no faiss index: every row is scored exactly";
@@ -263,8 +269,8 @@ export class EmbeddingsDataset {
     }
     const seed = all ? "every row" : `seed ${verifySeed}`;
     if (picked.length === 0) {
-      const note = `vectors unverified: none of ${drawn.length} ${all ? "" : "sampled "}rows (${seed}) has an image reachable locally; taken on trust as ${encoder}`;
-      return { verified: false, note };
+      const rows = `${drawn.length} ${all ? "" : "sampled "}rows (${seed})`;
+      return { verified: false, note: `vectors unverified: none of ${rows} has an image reachable locally; taken on trust as ${encoder}` };
     }
     const ours = await embed(picked.map((p) => p.file));
     const pairs: SamplePair[] = picked
@@ -279,7 +285,8 @@ export class EmbeddingsDataset {
     }
     const what = all ? `all ${pairs.length} images found locally` : `${pairs.length} sampled images (seed ${verifySeed})`;
     const note = `vectors verified: ${what} re-embedded with ${encoder}, cosine ≥ ${verdict.minCosine.toFixed(3)}; ${strength(pairs.length, this.rows)}`;
-    const offer = !all && pairs.length < this.rows && "folder" in this.config.images! ? ` (images are local: verifySample: "all" checks every row)` : "";
+    const local = "folder" in this.config.images!;
+    const offer = !all && pairs.length < this.rows && local ? ` (images are local: verifySample: "all" checks every row)` : "";
     this.#context.info(`embeddings ${name}: ${note}${offer}`);
     return { verified: true, note };
   }

@@ -27,7 +27,8 @@ export class EmbeddingsQueries {
   /** The embeddings-folder form of a dataset (a configured entry's reference or folder, or a folder holding img_emb/), else undefined. */
   config(ref: string): EmbeddingsDatasetConfig | undefined {
     const configured = this.#host.options.embeddingsDatasets;
-    return (configured && findEmbeddingsDataset(configured, ref)) ?? (isEmbeddingsFolder(ref) ? embeddingsFolderConfig(ref, DEFAULTS.embeddingsFolder) : undefined);
+    const found = configured && findEmbeddingsDataset(configured, ref);
+    return found ?? (isEmbeddingsFolder(ref) ? embeddingsFolderConfig(ref, DEFAULTS.embeddingsFolder) : undefined);
   }
 
   /**

@@ -73,7 +73,8 @@ export function recallOf(
     estimate = estimateRecall(search, sampleRows(search.folder.rows, config.recallQueries, config.verifySeed), config.recallK);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     writeFileAtomicSync(file, JSON.stringify(estimate));
-    context.info(`embeddings ${config.name}: recall estimated in ${((performance.now() - started) / 1000).toFixed(2)} s (exact search over ${search.folder.rows} rows)`);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    context.info(`embeddings ${config.name}: recall estimated in ${seconds} s (exact search over ${search.folder.rows} rows)`);
   }
   const { recall, k, rows } = estimate!;
   const figure = Number.isNaN(recall) ? "not measurable (too few rows)" : `≈ ${recall.toFixed(2)}`;
