@@ -39,6 +39,8 @@ export class EmbeddingsFolder {
   readonly shards: EmbeddingsShard[];
   readonly rows: number;
   readonly dim: number;
+  /** Parquet row groups decoded so far by metadata() (each at most once per call). */
+  metadataReads = 0;
   readonly #fds = new Map<string, number>();
   /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
   readonly #parquet = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
@@ -156,6 +158,7 @@ export class EmbeddingsFolder {
         const inGroup = wanted.filter((r) => r >= groupStart && r < groupEnd);
         if (inGroup.length) {
           const rowStart = inGroup[0];
+          this.metadataReads++;
           const records = await parquetReadObjects({ ...parquet, columns: [...columns], rowStart, rowEnd: inGroup[inGroup.length - 1] + 1 });
           for (const inShard of inGroup) {
             const entry = out.get(shard.firstRow + inShard)!;

@@ -114,7 +114,9 @@ export class EmbeddingsDataset {
         (n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n],
       );
       if (index && differs.length) {
-        index = openFaissIndexFile(index.file, { nprobe: config.nprobe ?? tuned.nprobe, efSearch: config.efSearch ?? tuned.efSearch });
+        const override = { nprobe: config.nprobe, efSearch: config.efSearch };
+        for (const name of differs) override[name] = tuned[name];
+        index = openFaissIndexFile(index.file, override);
       }
       const search = new EmbeddingsSearch(folder, index, config.candidates);
       const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;
