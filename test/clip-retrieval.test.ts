@@ -12,7 +12,7 @@ import { parquetWriteFile } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
 import type { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
-import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
+import { embeddingsDatasets, resolveRequestedDataset, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { detectionProbability } from "../plugins/encoder-compare/dataset/verify-embeddings.ts";
 import { EmbeddingsDataset } from "../plugins/encoder-compare/engine/embeddings-dataset.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
@@ -297,6 +297,37 @@ describe("image_path as clip-retrieval writes it", () => {
       } finally {
         await engine.close();
       }
+    }
+  });
+});
+
+describe("named entries", () => {
+  test("two entries on one folder are two datasets, each with its own name and settings", async () => {
+    const options = {
+      dataset: DATA,
+      datasets: {
+        sampled: { embeddings: EXPORTED, encoder: "pixels", images: DATA, verifySample: 4, name: "sampled four" },
+        trusted: { embeddings: EXPORTED, encoder: "pixels", verifySample: 0, name: "taken on trust" },
+      },
+    };
+    const engine = testEngine(WORK, { embeddingsDatasets: embeddingsDatasets(options, ROOT, DEFAULTS.embeddingsFolder) });
+    try {
+      const notes = [];
+      for (const name of ["sampled", "trusted", "sampled"]) {
+        const ref = resolveRequestedDataset(name, options, ROOT, (dir) => dir);
+        const result = await engine.query("pixels", ref, QUERIES[0], { k: 1, includeSelf: false });
+        notes.push([result.datasetName, result.datasetNote?.split(";")[0]]);
+      }
+      assert.deepEqual(notes, [
+        ["sampled four", "vectors verified: 4 sampled images (seed 0) re-embedded with pixels, cosine ≥ 1.000"],
+        ["taken on trust", "vectors unverified (verifySample is 0): taken on trust as pixels"],
+        ["sampled four", "vectors verified: 4 sampled images (seed 0) re-embedded with pixels, cosine ≥ 1.000"],
+      ]);
+      // The folder itself (the CLI's --dataset) is ambiguous between them, and says so.
+      const byFolder = engine.query("pixels", EXPORTED, QUERIES[0], { k: 1, includeSelf: false });
+      await assert.rejects(byFolder, /configured more than once \(datasets\.sampled, datasets\.trusted\)/);
+    } finally {
+      await engine.close();
     }
   });
 });
