@@ -212,11 +212,15 @@ export class EmbeddingsDataset {
     this.#pathsChecked = true;
     const { name } = this.config;
     if (this.#prefix === undefined && !withPath.some((meta) => this.localImage(meta))) {
-      const first = withPath[0].image_path!;
-      const parts = first.split(/[/\\]/);
-      for (let drop = 1; drop < parts.length && this.#prefix === undefined; drop++) {
-        const rest = parts.slice(drop).join("/");
-        if (rest && this.#resolveUnder(rest)) this.#prefix = first.slice(0, first.length - rest.length);
+      // A few rows are tried: the first one's image may be the one that is missing.
+      for (const meta of withPath.slice(0, 8)) {
+        const written = meta.image_path!;
+        const parts = written.split(/[/\\]/);
+        for (let drop = 1; drop < parts.length && this.#prefix === undefined; drop++) {
+          const rest = parts.slice(drop).join("/");
+          if (rest && this.#resolveUnder(rest)) this.#prefix = written.slice(0, written.length - rest.length);
+        }
+        if (this.#prefix !== undefined) break;
       }
       if (this.#prefix !== undefined) {
         this.#context.info(
