@@ -123,10 +123,29 @@ export class EmbeddingsFolder {
     }
   }
 
+  /** Byte ranges of a file read from its open descriptor (hyparquet's file reader opens a stream per range). */
+  #fileBuffer(name: string): AsyncBuffer {
+    const fd = this.#fd(name);
+    const size = fs.fstatSync(fd).size;
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number = size) => {
+        const bytes = new Uint8Array(Math.max(0, end - start));
+        for (let read = 0; read < bytes.length; ) {
+          const n = fs.readSync(fd, bytes, read, bytes.length - read, start + read);
+          if (n === 0) throw new Error(`${name} is shorter than its parquet footer says (byte ${start + read})`);
+          read += n;
+        }
+        return bytes.buffer;
+      },
+    };
+  }
+
   #parquetFile(name: string): Promise<{ file: AsyncBuffer; metadata: FileMetaData }> {
     let opened = this.#parquet.get(name);
     if (!opened) {
-      opened = asyncBufferFromFile(name).then(async (file) => ({ file, metadata: await parquetMetadataAsync(file) }));
+      const file = this.#fileBuffer(name);
+      opened = parquetMetadataAsync(file).then((metadata) => ({ file, metadata }));
       this.#parquet.set(name, opened);
     }
     return opened;
