@@ -48,7 +48,7 @@ export const DEFAULTS = frozen({
     offline: false,
     /** undefined: $ENCODER_COMPARE_MODEL_BASE_URL, else each model's own URL. */
     modelBaseUrl: undefined as string | undefined,
-    /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1. */
+    /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1 (which also fails unresolved embeddings image paths). */
     strict: false,
   }),
   /** Fields of a dataset given as an embeddings folder (the object form of `dataset` / `datasets` entries). */
