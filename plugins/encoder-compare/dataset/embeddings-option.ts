@@ -129,7 +129,10 @@ export function checkDatasetOption(value: unknown, where: string): void {
   }
   const counts = [["nprobe", 1], ["efSearch", 1], ["candidates", 1], ["verifySeed", 0]] as const;
   for (const [key, min] of counts) count(where, key, option[key], min);
-  if (option.verifySample !== "all") count(where, "verifySample", option.verifySample, 0);
+  const sample = option.verifySample;
+  if (sample !== undefined && sample !== "all" && (typeof sample !== "number" || !Number.isInteger(sample) || sample < 0)) {
+    throw new Error(`${where}: \`verifySample\` must be an integer ≥ 0 or "all", got ${JSON.stringify(sample)}`);
+  }
   const floor = option.minRecall;
   if (floor !== undefined && (typeof floor !== "number" || !(floor >= 0 && floor <= 1))) {
     throw new Error(`${where}: \`minRecall\` must be a number from 0 to 1, got ${JSON.stringify(floor)}`);
