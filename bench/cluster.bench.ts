@@ -23,7 +23,7 @@ import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/n
 import { EmbeddingsSearch } from "../plugins/encoder-compare/search/embeddings-search.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { openFaissIndexFile, type SearchParams } from "../plugins/encoder-compare/search/faiss-file.ts";
-import { check, fmt, log, median, peakRssMb, report, ROOT, type Row } from "./lib/common.ts";
+import { check, fmt, log, median, peakRssMb, QUICK, report, ROOT, type Row } from "./lib/common.ts";
 
 const N = Number(process.env.BENCH_CLUSTER_N ?? 1_000_000);
 const K = 10;
@@ -221,6 +221,7 @@ if (process.argv[2] === "child") {
   if (run.status !== 0) throw new Error(`cluster child failed:\n${run.stdout}`);
   const rows: Row[] = [];
   for (const line of run.stdout.split("\n")) if (line.startsWith("@@bench-rows ")) rows.push(...(JSON.parse(line.slice(13)) as Row[]));
-  rows.push(...(await sweep()));
+  // The nprobe × candidates sweep re-runs every query six times: --quick leaves it out.
+  if (!QUICK) rows.push(...(await sweep()));
   report(rows);
 }
