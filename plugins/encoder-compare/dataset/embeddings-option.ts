@@ -38,6 +38,9 @@ export interface EmbeddingsDatasetOption {
   name?: string;
   /** A recall@k estimate below this (index against exact search) is warned about. */
   minRecall?: number;
+  /** Rows used as queries for that estimate, and its k. */
+  recallQueries?: number;
+  recallK?: number;
 }
 
 /** Resolved: absolute paths, defaults filled. */
@@ -70,6 +73,7 @@ export type EmbeddingsFieldDefaults = Pick<
 
 const KEYS = new Set([
   "embeddings", "encoder", "images", "index", "nprobe", "efSearch", "candidates", "verifySample", "verifySeed", "name", "imagePathPrefix", "minRecall",
+  "recallQueries", "recallK",
 ]);
 
 /** True when `dir` looks like clip-retrieval output (has img_emb/). */
@@ -127,7 +131,7 @@ export function checkDatasetOption(value: unknown, where: string): void {
       throw new Error(`${where}: \`${key}\` must be a non-empty string`);
     }
   }
-  const counts = [["nprobe", 1], ["efSearch", 1], ["candidates", 1], ["verifySeed", 0]] as const;
+  const counts = [["nprobe", 1], ["efSearch", 1], ["candidates", 1], ["verifySeed", 0], ["recallQueries", 1], ["recallK", 1]] as const;
   for (const [key, min] of counts) count(where, key, option[key], min);
   const sample = option.verifySample;
   if (sample !== undefined && sample !== "all" && (typeof sample !== "number" || !Number.isInteger(sample) || sample < 0)) {
@@ -166,8 +170,8 @@ export function resolveEmbeddingsOption(
     verifySeed: count(where, "verifySeed", value.verifySeed, 0) ?? defaults.verifySeed,
     expectedRows: sidecar.rows,
     minRecall: value.minRecall ?? defaults.minRecall,
-    recallQueries: defaults.recallQueries,
-    recallK: defaults.recallK,
+    recallQueries: count(where, "recallQueries", value.recallQueries, 1) ?? defaults.recallQueries,
+    recallK: count(where, "recallK", value.recallK, 1) ?? defaults.recallK,
   };
 }
 
