@@ -45,11 +45,13 @@ export class EmbeddingsFolder {
   /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
   readonly #parquet = new Map<string, Promise<{ file: AsyncBuffer; metadata: FileMetaData }>>();
 
-  private constructor(dir: string, shards: EmbeddingsShard[]) {
+  private constructor(dir: string, shards: EmbeddingsShard[], footers: ReadonlyMap<string, FileMetaData>) {
     this.dir = dir;
     this.shards = shards;
     this.rows = shards.reduce((sum, s) => sum + s.npy.rows, 0);
     this.dim = shards[0].npy.dim;
+    // The footers parsed while opening serve the lookups: each file's footer is parsed once.
+    for (const [name, metadata] of footers) this.#parquet.set(name, Promise.resolve({ file: this.#fileBuffer(name), metadata }));
   }
 
   /** Lists and checks the shards (headers, sizes, matching metadata row counts). */
@@ -63,6 +65,7 @@ export class EmbeddingsFolder {
     const metaDir = path.join(dir, "metadata");
     const partners = fs.existsSync(metaDir) ? pairMetadata(dir, npys, filesUnder(metaDir, ".parquet")) : undefined;
     const shards: EmbeddingsShard[] = [];
+    const footers = new Map<string, FileMetaData>();
     let firstRow = 0;
     for (const name of npys) {
       requireRegularFile(path.join(embDir, name));
@@ -74,13 +77,15 @@ export class EmbeddingsFolder {
       if (partners) {
         metadata = path.join(metaDir, partners.get(name)!);
         requireRegularFile(metadata);
-        const rows = await parquetRows(metadata);
+        const footer = await parquetFooter(metadata);
+        footers.set(metadata, footer);
+        const rows = Number(footer.num_rows);
         if (rows !== npy.rows) throw new Error(`${metadata} has ${rows} rows but ${npy.file} has ${npy.rows}; the shards do not belong together`);
       }
       shards.push({ npy, metadata, firstRow });
       firstRow += npy.rows;
     }
-    return new EmbeddingsFolder(dir, shards);
+    return new EmbeddingsFolder(dir, shards, footers);
   }
 
   #shardOf(row: number): EmbeddingsShard {
@@ -125,11 +130,12 @@ export class EmbeddingsFolder {
 
   /** Byte ranges of a file read from its open descriptor (hyparquet's file reader opens a stream per range). */
   #fileBuffer(name: string): AsyncBuffer {
-    const fd = this.#fd(name);
-    const size = fs.fstatSync(fd).size;
+    const size = fs.statSync(name).size;
     return {
       byteLength: size,
       slice: async (start: number, end: number = size) => {
+        // Opened on first use: a folder of thousands of shards does not hold a descriptor per file.
+        const fd = this.#fd(name);
         const bytes = new Uint8Array(Math.max(0, end - start));
         for (let read = 0; read < bytes.length; ) {
           const n = fs.readSync(fd, bytes, read, bytes.length - read, start + read);
@@ -203,9 +209,9 @@ export class EmbeddingsFolder {
   }
 }
 
-async function parquetRows(file: string): Promise<number> {
+async function parquetFooter(file: string): Promise<FileMetaData> {
   try {
-    return Number((await parquetMetadataAsync(await asyncBufferFromFile(file))).num_rows);
+    return await parquetMetadataAsync(await asyncBufferFromFile(file));
   } catch (error) {
     throw new Error(`${file} is not a readable parquet file: ${(error as Error).message}`, { cause: error });
   }
