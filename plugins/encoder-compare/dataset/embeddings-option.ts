@@ -135,7 +135,7 @@ export function checkDatasetOption(value: unknown, where: string): void {
   for (const [key, min] of counts) count(where, key, option[key], min);
   const sample = option.verifySample;
   if (sample !== undefined && sample !== "all" && (typeof sample !== "number" || !Number.isInteger(sample) || sample < 0)) {
-    throw new Error(`${where}: \`verifySample\` must be an integer ≥ 0 or "all", got ${JSON.stringify(sample)}`);
+    throw new Error(`${where}: \`verifySample\` must be an integer ≥ 0, got ${JSON.stringify(sample)} (or "all": every row whose image is local)`);
   }
   const floor = option.minRecall;
   if (floor !== undefined && (typeof floor !== "number" || !(floor >= 0 && floor <= 1))) {
