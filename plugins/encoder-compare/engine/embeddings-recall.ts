@@ -69,6 +69,9 @@ export function recallOf(
     // Not remembered yet (or unreadable): estimated below.
   }
   if (!cached) {
+    // One exact pass over every row: long for millions of rows, so the pause is announced.
+    const pass = `one pass over ${search.folder.rows} rows`;
+    context.info(`embeddings ${config.name}: estimating the index's recall@${config.recallK} against exact search (${pass}) …`);
     const started = performance.now();
     estimate = estimateRecall(search, sampleRows(search.folder.rows, config.recallQueries, config.verifySeed), config.recallK);
     fs.mkdirSync(path.dirname(file), { recursive: true });
