@@ -1,7 +1,8 @@
 // Writes embeddings in the layout `clip-retrieval inference` produces (img_emb/img_emb_<n>.npy,
 // metadata/metadata_<n>.parquet, n zero-padded to a common width), so clip-retrieval's back end
-// and autofaiss read what this tool computed. A sidecar encoder-compare.json names the encoder
-// so the folder can be used as a dataset without restating it.
+// and autofaiss read what this tool computed. A sidecar encoder-compare.json names the encoder, so
+// the folder can be used as a dataset without restating it, and records the row count, so a shard
+// lost later is noticed.
 import fs from "node:fs";
 import path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
@@ -60,7 +61,7 @@ export function writeEmbeddingsFolder(
       ],
     });
   }
-  const sidecar = { encoder: options.encoder, ...(options.imagesDir ? { images: path.relative(outDir, options.imagesDir) || "." } : {}) };
+  const sidecar = { encoder: options.encoder, rows: rows.length, ...(options.imagesDir ? { images: path.relative(outDir, options.imagesDir) || "." } : {}) };
   fs.writeFileSync(path.join(outDir, SIDECAR), JSON.stringify(sidecar, null, 2) + "\n");
   return { shards };
 }

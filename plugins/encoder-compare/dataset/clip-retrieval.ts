@@ -1,13 +1,18 @@
 // A folder written by `clip-retrieval inference`: img_emb/img_emb_<n>.npy shards and
 // metadata/metadata_<n>.parquet (image_path, caption, url and any other metadata columns), the
-// same <n> for both; shard order is row order (n counts from 0, zero-padded to a common width).
-// Opening reads only the .npy headers and the parquet footers; rows and metadata are read by
-// offset when asked for, so the folder's size is bounded by the disk, not by memory.
+// same <n> for both. Shards are read as embedding-reader (and so autofaiss) reads them: every
+// .npy under img_emb/, subfolders included, in order of their path names; row numbers of a faiss
+// index built from the folder follow that order. Numbers may have gaps (a partition with no
+// images writes no file); each .npy is paired with the .parquet of the same subfolder and
+// number, and a shard without its partner is refused. Opening reads only the .npy headers and
+// the parquet footers; rows and metadata are read by offset when asked for, so the folder's size
+// is bounded by the disk, not by memory.
 import fs from "node:fs";
 import path from "node:path";
+import type { AsyncBuffer } from "hyparquet";
 import { DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
-import { columnsWithin, openCheckedParquet, readRow, type OpenedParquet } from "./parquet-check.ts";
+import { columnsWithin, openCheckedParquet, readRows, type OpenedParquet } from "./parquet-check.ts";
 import { requireRegularFile } from "./safe-read.ts";
 
 export interface EmbeddingsShard {
@@ -27,7 +32,8 @@ export interface RowMetadata {
 }
 
 const METADATA_COLUMNS = ["id", "image_path", "caption", "url"] as const;
-const SHARD = /^img_emb_(\d+)\.npy$/;
+/** The partition number in a shard's name: img_emb_<n>.npy, metadata_<n>.parquet (as written, zero padding kept). */
+const NUMBER = /(\d+)\.(npy|parquet)$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 export class EmbeddingsFolder {
@@ -35,17 +41,21 @@ export class EmbeddingsFolder {
   readonly shards: EmbeddingsShard[];
   readonly rows: number;
   readonly dim: number;
+  /** Parquet row groups decoded so far by metadata() (each at most once per call). */
+  metadataReads = 0;
   readonly #fds = new Map<string, number>();
   /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
   readonly #parquet = new Map<string, Promise<OpenedParquet>>();
   /** Metadata strings cut to their caps so far (the dataset warns once). */
   readonly textCaps = new TextCaps();
 
-  private constructor(dir: string, shards: EmbeddingsShard[]) {
+  private constructor(dir: string, shards: EmbeddingsShard[], footers: ReadonlyMap<string, OpenedParquet>) {
     this.dir = dir;
     this.shards = shards;
     this.rows = shards.reduce((sum, s) => sum + s.npy.rows, 0);
     this.dim = shards[0].npy.dim;
+    // The footers parsed while opening serve the lookups: each file's footer is parsed once.
+    for (const [name, { metadata, rows }] of footers) this.#parquet.set(name, Promise.resolve({ file: this.#fileBuffer(name), metadata, rows }));
   }
 
   /** Lists and checks the shards (headers, sizes, matching metadata row counts). */
@@ -54,41 +64,32 @@ export class EmbeddingsFolder {
     if (!fs.existsSync(embDir) || !fs.statSync(embDir).isDirectory()) {
       throw new Error(`embeddings folder ${dir} has no img_emb/ folder; point \`embeddings\` at the output folder of \`clip-retrieval inference\``);
     }
-    const numbered = fs
-      .readdirSync(embDir)
-      .map((name) => ({ name, match: SHARD.exec(name) }))
-      .filter((entry) => entry.match)
-      .map((entry) => ({ name: entry.name, n: Number(entry.match![1]), suffix: entry.match![1] }))
-      .sort((a, b) => a.n - b.n);
-    if (numbered.length === 0) throw new Error(`embeddings folder ${dir}: img_emb/ holds no img_emb_<n>.npy shard`);
-    numbered.forEach((entry, i) => {
-      if (entry.n !== i) {
-        const found = `found ${entry.name} after ${numbered[i - 1]?.name ?? "nothing"}`;
-        throw new Error(`embeddings folder ${dir}: shard number ${i} is missing (${found}); rows would be misnumbered`);
-      }
-    });
+    const npys = filesUnder(embDir, ".npy");
+    if (npys.length === 0) throw new Error(`embeddings folder ${dir}: img_emb/ holds no .npy shard (img_emb_<n>.npy)`);
     const metaDir = path.join(dir, "metadata");
-    const hasMetadata = fs.existsSync(metaDir);
+    const partners = fs.existsSync(metaDir) ? pairMetadata(dir, npys, filesUnder(metaDir, ".parquet")) : undefined;
     const shards: EmbeddingsShard[] = [];
+    const footers = new Map<string, OpenedParquet>();
     let firstRow = 0;
-    for (const entry of numbered) {
-      requireRegularFile(path.join(embDir, entry.name));
-      const npy = readNpyHeader(path.join(embDir, entry.name));
+    for (const name of npys) {
+      requireRegularFile(path.join(embDir, name));
+      const npy = readNpyHeader(path.join(embDir, name));
       if (shards.length && npy.dim !== shards[0].npy.dim) {
         throw new Error(`${npy.file}: vectors have ${npy.dim} dimensions, ${shards[0].npy.file} has ${shards[0].npy.dim}`);
       }
       let metadata: string | undefined;
-      if (hasMetadata) {
-        metadata = path.join(metaDir, `metadata_${entry.suffix}.parquet`);
-        if (!fs.existsSync(metadata)) throw new Error(`embeddings folder ${dir}: ${metadata} is missing (each img_emb shard has a metadata shard)`);
+      if (partners) {
+        metadata = path.join(metaDir, partners.get(name)!);
         requireRegularFile(metadata);
-        const { rows } = await openCheckedParquet(metadata);
+        const opened = await openCheckedParquet(metadata);
+        footers.set(metadata, opened);
+        const { rows } = opened;
         if (rows !== npy.rows) throw new Error(`${metadata} has ${rows} rows but ${npy.file} has ${npy.rows}; the shards do not belong together`);
       }
       shards.push({ npy, metadata, firstRow });
       firstRow += npy.rows;
     }
-    return new EmbeddingsFolder(dir, shards);
+    return new EmbeddingsFolder(dir, shards, footers);
   }
 
   #shardOf(row: number): EmbeddingsShard {
@@ -131,38 +132,81 @@ export class EmbeddingsFolder {
     }
   }
 
+  /** Byte ranges of a file read from its open descriptor (hyparquet's file reader opens a stream per range). */
+  #fileBuffer(name: string): AsyncBuffer {
+    const size = fs.statSync(name).size;
+    return {
+      byteLength: size,
+      slice: async (start: number, end: number = size) => {
+        // Opened on first use: a folder of thousands of shards does not hold a descriptor per file.
+        const fd = this.#fd(name);
+        const bytes = new Uint8Array(Math.max(0, end - start));
+        for (let read = 0; read < bytes.length; ) {
+          const n = fs.readSync(fd, bytes, read, bytes.length - read, start + read);
+          if (n === 0) throw new Error(`${name} is shorter than its parquet footer says (byte ${start + read})`);
+          read += n;
+        }
+        return bytes.buffer;
+      },
+    };
+  }
+
   #parquetFile(name: string): Promise<OpenedParquet> {
     let opened = this.#parquet.get(name);
     if (!opened) {
-      opened = openCheckedParquet(name);
+      opened = openCheckedParquet(name, this.#fileBuffer(name));
       this.#parquet.set(name, opened);
     }
     return opened;
   }
 
-  /** Metadata of the given rows (in the order asked); rows without metadata get only `row`. */
+  /**
+   * Metadata of the given rows (in the order asked); rows without metadata get only `row`.
+   * Rows are grouped by shard and parquet row group, and each group is decoded once, from its
+   * first to its last wanted row: ten hits cost at most ten row-group reads, not ten whole-column reads each.
+   */
   async metadata(rows: readonly number[]): Promise<RowMetadata[]> {
     const out = new Map<number, RowMetadata>();
-    for (const row of rows) {
-      if (out.has(row)) continue;
+    const byShard = new Map<EmbeddingsShard, number[]>();
+    for (const row of new Set(rows)) {
       const shard = this.#shardOf(row);
-      const entry: RowMetadata = { row };
-      const parquet = shard.metadata ? await this.#parquetFile(shard.metadata) : undefined;
-      const present = new Set(parquet?.metadata.schema.slice(1).map((element) => element.name));
+      byShard.set(shard, [...(byShard.get(shard) ?? []), row - shard.firstRow]);
+      out.set(row, { row });
+    }
+    for (const [shard, wanted] of byShard) {
+      if (!shard.metadata) continue;
+      const parquet = await this.#parquetFile(shard.metadata);
+      const present = new Set(parquet.metadata.schema.slice(1).map((element) => element.name));
       const columns = METADATA_COLUMNS.filter((c) => present.has(c));
-      if (parquet && columns.length) {
-        const inShard = row - shard.firstRow;
-        const { read, tooLarge } = columnsWithin(parquet, inShard, columns, DATASET_LIMITS.maxMetadataChunkBytes);
-        for (const column of tooLarge) this.textCaps.unread(`${path.basename(shard.metadata!)} column ${column} (row ${inShard})`);
-        const record = read.length ? await readRow(shard.metadata!, parquet, inShard, read) : {};
-        for (const column of read) {
-          const value = record[column];
-          // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
-          const text = value === null || value === undefined ? "" : this.#kept(column, String(value), shard.metadata!, inShard);
-          if (text !== undefined && text.trim() !== "") entry[column] = text.replace(CONTROL_CHARACTERS, " ");
+      if (columns.length === 0) continue;
+      wanted.sort((a, b) => a - b);
+      let groupStart = 0;
+      for (const group of parquet.metadata.row_groups) {
+        const groupEnd = groupStart + Number(group.num_rows);
+        const inGroup = wanted.filter((r) => r >= groupStart && r < groupEnd);
+        if (inGroup.length) {
+          const rowStart = inGroup[0];
+          const { read, tooLarge } = columnsWithin(parquet, rowStart, columns, DATASET_LIMITS.maxMetadataChunkBytes);
+          for (const column of tooLarge) this.textCaps.unread(`${path.basename(shard.metadata)} column ${column} (row group from row ${groupStart})`);
+          if (read.length === 0) {
+            groupStart = groupEnd;
+            continue;
+          }
+          this.metadataReads++;
+          const records = await readRows(shard.metadata, parquet, rowStart, inGroup[inGroup.length - 1] + 1, read);
+          for (const inShard of inGroup) {
+            const entry = out.get(shard.firstRow + inShard)!;
+            const record = records[inShard - rowStart];
+            for (const column of read) {
+              const value = record[column];
+              const text = value === null || value === undefined ? "" : this.#kept(column, String(value), shard.metadata, inShard);
+              // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
+              if (text !== undefined && text.trim() !== "") entry[column] = text.replace(CONTROL_CHARACTERS, " ");
+            }
+          }
         }
+        groupStart = groupEnd;
       }
-      out.set(row, entry);
     }
     return rows.map((row) => out.get(row)!);
   }
@@ -180,3 +224,49 @@ export class EmbeddingsFolder {
     this.#parquet.clear();
   }
 }
+
+/** Files under `root` (subfolders included) whose names end in `extension`, as paths relative to it, sorted by those paths. */
+function filesUnder(root: string, extension: string): string[] {
+  const found = (fs.readdirSync(root, { recursive: true, encoding: "utf8" }) as string[]).filter((name) => name.endsWith(extension));
+  // Code-unit order, as Python sorts the paths embedding-reader globs; separators are "/" on every platform.
+  return found.map((name) => name.split(path.sep).join("/")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The key that pairs a shard with its metadata: its subfolder and partition number. */
+function partitionKey(name: string): string | undefined {
+  const number = NUMBER.exec(path.posix.basename(name))?.[1];
+  return number === undefined ? undefined : `${path.posix.dirname(name)}/${number}`;
+}
+
+/** Each .npy's metadata file (relative names), or an error naming the first shard without a partner. */
+function pairMetadata(dir: string, npys: readonly string[], parquets: readonly string[]): Map<string, string> {
+  const byKey = new Map<string, string>();
+  for (const name of parquets) {
+    const key = partitionKey(name);
+    if (key === undefined) throw new Error(`embeddings folder ${dir}: metadata/${name} has no partition number (metadata_<n>.parquet)`);
+    if (byKey.has(key)) throw new Error(`embeddings folder ${dir}: metadata/${name} and metadata/${byKey.get(key)} have the same partition number`);
+    byKey.set(key, name);
+  }
+  const pairs = new Map<string, string>();
+  for (const name of npys) {
+    const key = partitionKey(name);
+    const partner = key === undefined ? undefined : byKey.get(key);
+    if (partner === undefined) {
+      const expected = key === undefined ? "a metadata_<n>.parquet (its name has no partition number)" : `metadata/${expectedMetadataName(name)}`;
+      throw new Error(`embeddings folder ${dir}: img_emb/${name} has no metadata shard (expected ${expected}); each img_emb shard has one`);
+    }
+    byKey.delete(key!);
+    pairs.set(name, partner);
+  }
+  const orphan = byKey.values().next().value;
+  if (orphan !== undefined) {
+    throw new Error(
+      `embeddings folder ${dir}: metadata/${orphan} has no img_emb shard (expected img_emb/${expectedEmbName(orphan)}); ` +
+        `its rows would be attributed to other vectors — restore the .npy or remove the .parquet`,
+    );
+  }
+  return pairs;
+}
+
+const expectedMetadataName = (npy: string) => npy.replace(/img_emb_(\d+)\.npy$/, "metadata_$1.parquet").replace(/\.npy$/, ".parquet");
+const expectedEmbName = (parquet: string) => parquet.replace(/metadata_(\d+)\.parquet$/, "img_emb_$1.npy");

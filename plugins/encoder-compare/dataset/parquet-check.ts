@@ -13,12 +13,15 @@ function refuse(name: string, what: string, cause?: unknown): never {
   throw new Error(`${name}: ${what}`, cause === undefined ? undefined : { cause });
 }
 
-/** The file's footer, checked: row groups sum to num_rows, and the last row of one column can be read. */
-export async function openCheckedParquet(name: string): Promise<OpenedParquet> {
+/**
+ * The file's footer, checked: row groups sum to num_rows, and the last row of one column can be read. `reader` reads
+ * its bytes when the caller has its own (an open descriptor); by default the file is read by path.
+ */
+export async function openCheckedParquet(name: string, reader?: AsyncBuffer): Promise<OpenedParquet> {
   let file: AsyncBuffer;
   let metadata: FileMetaData;
   try {
-    file = await asyncBufferFromFile(name);
+    file = reader ?? (await asyncBufferFromFile(name));
     metadata = await parquetMetadataAsync(file);
   } catch (error) {
     refuse(name, `is not a readable parquet file: ${firstLine(error)}`, error);
@@ -65,19 +68,33 @@ export function columnsWithin<C extends string>(parquet: OpenedParquet, row: num
 
 /** One row's values of `columns`; a row the data does not hold is an error naming the file, not an empty record. */
 export async function readRow(name: string, parquet: OpenedParquet, row: number, columns: readonly string[]): Promise<Record<string, unknown>> {
+  return (await readRows(name, parquet, row, row + 1, columns))[0];
+}
+
+/** Rows [rowStart, rowEnd) of `columns` in one decoding pass; every row must be in the data, as for readRow. */
+export async function readRows(
+  name: string,
+  parquet: OpenedParquet,
+  rowStart: number,
+  rowEnd: number,
+  columns: readonly string[],
+): Promise<Array<Record<string, unknown>>> {
   let records: Array<Record<string, unknown>>;
   try {
-    records = await parquetReadObjects({ file: parquet.file, metadata: parquet.metadata, columns: [...columns], rowStart: row, rowEnd: row + 1 });
+    records = await parquetReadObjects({ file: parquet.file, metadata: parquet.metadata, columns: [...columns], rowStart, rowEnd });
   } catch (error) {
-    refuse(name, `row ${row} cannot be read: ${firstLine(error)}`, error);
+    const which = rowEnd - rowStart === 1 ? `row ${rowStart}` : `rows ${rowStart}…${rowEnd - 1}`;
+    refuse(name, `${which} cannot be read: ${firstLine(error)}`, error);
   }
-  const record = records[0];
-  // A row the data holds has every column, null where a value is missing; past the data, hyparquet gives undefined.
-  const missing = columns.filter((column) => record?.[column] === undefined);
-  if (missing.length > 0) {
-    refuse(name, `its footer claims ${parquet.rows} rows but row ${row} is not in its data (column ${missing[0]}); the file is truncated or its footer lies`);
+  for (let row = rowStart; row < rowEnd; row++) {
+    const record = records[row - rowStart];
+    // A row the data holds has every column, null where a value is missing; past the data, hyparquet gives undefined.
+    const missing = columns.filter((column) => record?.[column] === undefined);
+    if (missing.length > 0) {
+      refuse(name, `its footer claims ${parquet.rows} rows but row ${row} is not in its data (column ${missing[0]}); the file is truncated or its footer lies`);
+    }
   }
-  return record;
+  return records;
 }
 
 function firstLine(error: unknown): string {

@@ -28,6 +28,21 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return dot / (norm(a) * norm(b) || 1);
 }
 
+/**
+ * The chance that a sample of `sampled` distinct rows out of `rows` includes at least one of `bad` bad rows:
+ * 1 − C(rows − bad, sampled) / C(rows, sampled) (hypergeometric, drawn without replacement).
+ */
+export function detectionProbability(rows: number, bad: number, sampled: number): number {
+  if (bad <= 0 || sampled <= 0) return 0;
+  if (sampled > rows - bad) return 1;
+  let missAll = 1;
+  for (let i = 0; i < sampled; i++) missAll *= (rows - bad - i) / (rows - i);
+  return 1 - missAll;
+}
+
+/** Rows named in a "rows do not match" diagnosis before the rest are counted. */
+const NAMED_ROWS = 5;
+
 export function judgeSample(pairs: readonly SamplePair[], encoder: string): Verdict {
   if (pairs.length === 0) return { ok: true, minCosine: NaN };
   const first = pairs[0];
@@ -44,6 +59,20 @@ export function judgeSample(pairs: readonly SamplePair[], encoder: string): Verd
   if (worst.cosine < MIN_COSINE) {
     const sorted = scored.map((s) => s.cosine).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
+    const bad = scored.filter((s) => s.cosine < MIN_COSINE);
+    if (bad.length * 2 < scored.length) {
+      // Most rows agree exactly: the model is right, these rows carry another image's vector (reordered or edited rows).
+      const named = bad.slice(0, NAMED_ROWS).map((s) => `row ${s.row} (${s.image}) cosine ${s.cosine.toFixed(3)}`).join(", ");
+      const more = bad.length > NAMED_ROWS ? ` and ${bad.length - NAMED_ROWS} more` : "";
+      const good = scored.filter((s) => s.cosine >= MIN_COSINE);
+      const floor = Math.min(...good.map((s) => s.cosine));
+      return {
+        ok: false,
+        reason:
+          `rows do not match their images: ${named}${more}; the other ${good.length} sampled rows agree with ${encoder} (cosine ≥ ${floor.toFixed(3)}), ` +
+          `so vectors and metadata were reordered or edited after the vectors were computed`,
+      };
+    }
     const cause =
       median < 0.5
         ? `wrong model: these vectors were not computed by ${encoder} (median cosine ${median.toFixed(3)})`

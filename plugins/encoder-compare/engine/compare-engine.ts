@@ -193,8 +193,10 @@ export class CompareEngine {
   dataset(dir: string): Dataset {
     let dataset = this.#datasets.get(dir);
     if (!dataset) {
-      if (this.#embeddings.config(dir)) {
-        throw new Error(`dataset ${dir} is an embeddings folder; encoderEval, rankOf and the index command need a folder of images`);
+      const embeddings = this.#embeddings.config(dir);
+      if (embeddings) {
+        const what = `dataset ${embeddings.name} (${embeddings.dir}) is an embeddings folder`;
+        throw new Error(`${what}; encoderEval, rankOf and the index command need a folder of images`);
       }
       const started = performance.now();
       dataset = loadDataset(dir, this.store, { projectRoot: this.options.projectRoot, maxImageBytes: this.options.maxImageBytes });

@@ -50,7 +50,7 @@ export const DEFAULTS = frozen({
     offline: false,
     /** undefined: $ENCODER_COMPARE_MODEL_BASE_URL, else each model's own URL. */
     modelBaseUrl: undefined as string | undefined,
-    /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1. */
+    /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1 (which also fails unresolved embeddings image paths). */
     strict: false,
   }),
   /** Fields of a dataset given as an embeddings folder (the object form of `dataset` / `datasets` entries). */
@@ -61,6 +61,12 @@ export const DEFAULTS = frozen({
     verifySample: 32,
     /** Seed that picks those rows, so a check can be repeated. */
     verifySeed: 0,
+    /** With a faiss index: dataset rows used as queries to estimate its recall against exact search (same seed). */
+    recallQueries: 32,
+    /** The k of that recall@k estimate. */
+    recallK: 10,
+    /** A recall@k estimate below this is warned about (the build goes on; the table shows the figure). */
+    minRecall: 0.9,
   }),
   map: frozen({
     /** Seed of every random choice in a map (UMAP, PCA, samples): the same seed and data draw the same bytes. */

@@ -10,13 +10,15 @@ import { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { SearchHit } from "../search/exact.ts";
 import { openFaissIndexFile } from "../search/faiss-file.ts";
 import { EmbeddingsFolder, type RowMetadata } from "../dataset/clip-retrieval.ts";
-import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
+import { SIDECAR, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
+import { indexFamily, readIndexInfos } from "../dataset/index-infos.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../dataset/http-get.ts";
 import type { DatasetImage } from "../dataset/load.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
-import { judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
+import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
 import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, realRoots, statChecked } from "../dataset/safe-read.ts";
 import { writeFileAtomic } from "../store/atomic-write.ts";
+import { recallOf, type RecallReport } from "./embeddings-recall.ts";
 
 export interface Verification {
   verified: boolean;
@@ -30,6 +32,8 @@ export interface EmbeddingsContext {
   warn: (message: string) => void;
   /** sha256 of a local file (memoised by the caller). */
   sha256: (file: string) => string;
+  /** Image paths that do not resolve fail the build instead of a warning. */
+  strict?: boolean;
 }
 
 /** Remote images: the same caps as the dataset importer. */
@@ -61,28 +65,79 @@ export class EmbeddingsDataset {
   readonly config: EmbeddingsDatasetConfig;
   readonly search: EmbeddingsSearch;
   readonly #context: EmbeddingsContext;
+  /** "IVF-PQ", "OPQ+IVF(HNSW)-PQ", … (from autofaiss's index key where it is known). */
+  readonly indexLabel?: string;
   #imageRoots?: string[];
+  /** What is dropped from image_path before it is resolved (configured, or found on the first rows looked at). */
+  #prefix?: string;
+  #pathsChecked = false;
+  #recall?: RecallReport;
   readonly #remote = new Map<string, Promise<string>>();
   #verification?: Promise<Verification>;
   #placeholder?: Promise<string>;
 
-  private constructor(config: EmbeddingsDatasetConfig, search: EmbeddingsSearch, context: EmbeddingsContext) {
+  private constructor(config: EmbeddingsDatasetConfig, search: EmbeddingsSearch, context: EmbeddingsContext, indexLabel?: string) {
     this.config = config;
     this.search = search;
     this.#context = context;
+    this.indexLabel = indexLabel;
+    this.#prefix = config.imagePathPrefix;
   }
 
   static async open(config: EmbeddingsDatasetConfig, context: EmbeddingsContext): Promise<EmbeddingsDataset> {
     const folder = await EmbeddingsFolder.open(config.dir);
-    const started = performance.now();
-    const index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
-    const search = new EmbeddingsSearch(folder, index, config.candidates);
-    const how = index
-      ? `faiss index ${path.basename(index.file)} (${index.fourcc}${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}) ` +
-        `opened in ${((performance.now() - started) / 1000).toFixed(2)} s, ${config.candidates} candidates rescored exactly`
-      : "no faiss index: every row is scored exactly";
-    context.info(`embeddings ${config.name}: ${folder.rows} rows × ${folder.dim} in ${folder.shards.length} shard(s) from ${config.encoder}; ${how}`);
-    return new EmbeddingsDataset(config, search, context);
+    try {
+      if (config.expectedRows !== undefined && config.expectedRows !== folder.rows) {
+        throw new Error(
+          `embeddings folder ${config.dir} holds ${folder.rows} rows in ${folder.shards.length} shard(s), but its ${SIDECAR} records ` +
+            `${config.expectedRows} (written by export): a shard is missing or was replaced; export again or restore it`,
+        );
+      }
+      const infos = config.index ? readIndexInfos(config.index) : undefined;
+      if (infos?.metric === "l2") {
+        throw new Error(`${infos.file} says the index uses metric l2; cosine search needs an inner-product index (autofaiss --metric_type ip)`);
+      }
+      if (infos?.rows !== undefined && infos.rows !== folder.rows) {
+        throw new Error(
+          `${infos.file} says the index holds ${infos.rows} vectors but ${config.dir} has ${folder.rows} rows; ` +
+            `the index was built from other embeddings (or a shard is missing); build it again from this folder`,
+        );
+      }
+      const started = performance.now();
+      let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
+      // autofaiss saves its tuned parameters in the file; where its infos say otherwise (and no option overrides), the infos win.
+      const tuned = {
+        nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined,
+        efSearch: config.efSearch === undefined ? infos?.params.efSearch : undefined,
+      };
+      const differs = (Object.keys(tuned) as Array<keyof typeof tuned>).filter(
+        (n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n],
+      );
+      if (index && differs.length) {
+        const override = { nprobe: config.nprobe, efSearch: config.efSearch };
+        for (const name of differs) override[name] = tuned[name];
+        index = openFaissIndexFile(index.file, override);
+      }
+      const search = new EmbeddingsSearch(folder, index, config.candidates);
+      const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;
+      const how = index
+        ? `faiss index ${path.basename(index.file)} (${infos?.indexKey ?? index.fourcc}` +
+          `${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}` +
+          `${infos ? `; ${path.basename(infos.file)} read${differs.length ? `, its ${differs.join(" and ")} applied` : ""}` : ""}) ` +
+          `opened in ${((performance.now() - started) / 1000).toFixed(2)} s, ${config.candidates} candidates rescored exactly`
+        : "no faiss index: every row is scored exactly";
+      context.info(`embeddings ${config.name}: ${folder.rows} rows × ${folder.dim} in ${folder.shards.length} shard(s) from ${config.encoder}; ${how}`);
+      return new EmbeddingsDataset(config, search, context, label);
+    } catch (error) {
+      folder.close();
+      throw error;
+    }
+  }
+
+  /** The index's recall@k against exact search, estimated on sampled rows once per index (undefined without an index). */
+  recall(): RecallReport | undefined {
+    if (this.search.index && !this.#recall) this.#recall = recallOf(this.search, this.config, this.indexLabel!, this.#context);
+    return this.#recall;
   }
 
   get rows(): number {
@@ -91,9 +146,23 @@ export class EmbeddingsDataset {
 
   /** The row's image on this machine, when the images option is a folder and the file is there. */
   localImage(meta: RowMetadata): string | undefined {
+    if (!meta.image_path) return undefined;
+    const prefix = this.#prefix;
+    return this.#resolveUnder(prefix && meta.image_path.startsWith(prefix) ? meta.image_path.slice(prefix.length) : meta.image_path);
+  }
+
+  /** Where the images option puts an image_path (after any prefix is dropped), whether or not a file is there. */
+  lookedFor(imagePath: string): string | undefined {
     const images = this.config.images;
-    if (!images || !("folder" in images) || !meta.image_path) return undefined;
-    const file = path.resolve(images.folder, meta.image_path);
+    if (!images || !("folder" in images)) return undefined;
+    const prefix = this.#prefix;
+    return path.resolve(images.folder, prefix && imagePath.startsWith(prefix) ? imagePath.slice(prefix.length) : imagePath);
+  }
+
+  #resolveUnder(relative: string): string | undefined {
+    const images = this.config.images;
+    if (!images || !("folder" in images)) return undefined;
+    const file = path.resolve(images.folder, relative);
     if (!isInside(images.folder, file)) return undefined;
     // The real file, as the checked reader sees it: inside the images folder after links, a regular file, within the cap.
     this.#imageRoots ??= realRoots(images.folder);
@@ -130,8 +199,51 @@ export class EmbeddingsDataset {
   }
 
   /**
+   * Once, on the first rows looked at: do their image_paths resolve under the images folder? clip-retrieval writes
+   * its --input_dataset in front of each file name ("images/cat.jpg", or an absolute path); when no path resolves as
+   * written, the leading folders of the first one are dropped one at a time until it does, and that prefix is
+   * dropped from every row. What still does not resolve is warned about once (strict mode: an error).
+   */
+  #checkPaths(metas: readonly RowMetadata[]): void {
+    const images = this.config.images;
+    if (this.#pathsChecked || !images || !("folder" in images)) return;
+    const withPath = metas.filter((meta) => meta.image_path);
+    if (withPath.length === 0) return;
+    this.#pathsChecked = true;
+    const { name } = this.config;
+    if (this.#prefix === undefined && !withPath.some((meta) => this.localImage(meta))) {
+      // A few rows are tried: the first one's image may be the one that is missing.
+      for (const meta of withPath.slice(0, 8)) {
+        const written = meta.image_path!;
+        const parts = written.split(/[/\\]/);
+        for (let drop = 1; drop < parts.length && this.#prefix === undefined; drop++) {
+          const rest = parts.slice(drop).join("/");
+          if (rest && this.#resolveUnder(rest)) this.#prefix = written.slice(0, written.length - rest.length);
+        }
+        if (this.#prefix !== undefined) break;
+      }
+      if (this.#prefix !== undefined) {
+        this.#context.info(
+          `embeddings ${name}: image_path starts with ${JSON.stringify(this.#prefix)} (clip-retrieval's --input_dataset); ` +
+            `it is dropped and the rest resolved under ${images.folder} — set imagePathPrefix to say so`,
+        );
+      }
+    }
+    const missing = withPath.filter((meta) => !this.localImage(meta));
+    if (missing.length === 0) return;
+    const first = missing[0];
+    const message =
+      `embeddings ${name}: ${missing.length} of ${withPath.length} image paths looked at do not resolve; the first, ` +
+      `${JSON.stringify(first.image_path)} (row ${first.row}), was looked for at ${this.lookedFor(first.image_path!)}. ` +
+      `Point \`images\` at the folder clip-retrieval read (its --input_dataset), or set imagePathPrefix to what to drop; ` +
+      `until then those rows show a blank tile, cannot be verified, and a query that is itself a row is not recognised (it comes back at #1, cosine 1.000)`;
+    if (this.#context.strict) throw new Error(message);
+    this.#context.warn(message);
+  }
+
+  /**
    * Re-embeds a seeded sample of locally reachable images and compares (once per dataset).
-   * Rows are drawn at random until the sample is full or 8× its size has been tried.
+   * Rows are drawn at random until the sample is full or 8× its size has been tried; "all" takes every row.
    */
   verify(embed: (files: string[]) => Promise<Map<string, Float32Array>>): Promise<Verification> {
     this.#verification ??= this.#verify(embed);
@@ -141,19 +253,30 @@ export class EmbeddingsDataset {
   async #verify(embed: (files: string[]) => Promise<Map<string, Float32Array>>): Promise<Verification> {
     const { verifySample, verifySeed, encoder, name } = this.config;
     if (verifySample === 0) return { verified: false, note: `vectors unverified (verifySample is 0): taken on trust as ${encoder}` };
-    const random = new PythonRandom(verifySeed);
-    const tries = Math.min(this.rows, verifySample * 8);
-    const drawn = new Set<number>();
-    while (drawn.size < tries) drawn.add(random.randbelow(this.rows));
+    const all = verifySample === "all";
+    const wanted = all ? this.rows : verifySample;
+    const tries = Math.min(this.rows, wanted * 8);
+    let drawn: number[];
+    if (all) {
+      drawn = Array.from({ length: this.rows }, (_, row) => row);
+    } else {
+      const random = new PythonRandom(verifySeed);
+      const set = new Set<number>();
+      while (set.size < tries) set.add(random.randbelow(this.rows));
+      drawn = [...set];
+    }
+    const metas = await this.search.folder.metadata(drawn);
+    this.#checkPaths(metas);
     const picked: Array<{ row: number; file: string; image: string }> = [];
-    for (const meta of await this.search.folder.metadata([...drawn])) {
+    for (const meta of metas) {
       const file = this.localImage(meta);
       if (file) picked.push({ row: meta.row, file, image: meta.image_path! });
-      if (picked.length === verifySample) break;
+      if (picked.length === wanted) break;
     }
+    const seed = all ? "every row" : `seed ${verifySeed}`;
     if (picked.length === 0) {
-      const note = `vectors unverified: none of ${tries} sampled rows (seed ${verifySeed}) has an image reachable locally; taken on trust as ${encoder}`;
-      return { verified: false, note };
+      const rows = `${drawn.length} ${all ? "" : "sampled "}rows (${seed})`;
+      return { verified: false, note: `vectors unverified: none of ${rows} has an image reachable locally; taken on trust as ${encoder}` };
     }
     const ours = await embed(picked.map((p) => p.file));
     const pairs: SamplePair[] = picked
@@ -163,12 +286,14 @@ export class EmbeddingsDataset {
     if (!verdict.ok) {
       throw new Error(
         `embeddings ${name} (${this.config.dir}) claim encoder ${encoder}, ` +
-          `but re-embedding ${pairs.length} sampled images (seed ${verifySeed}) disagrees: ${verdict.reason}`,
+          `but re-embedding ${pairs.length} ${all ? "" : "sampled "}images (${seed}) disagrees: ${verdict.reason}`,
       );
     }
-    const note =
-      `vectors verified: ${pairs.length} sampled images (seed ${verifySeed}) re-embedded with ${encoder}, cosine ≥ ${verdict.minCosine.toFixed(3)}`;
-    this.#context.info(`embeddings ${name}: ${note}`);
+    const what = all ? `all ${pairs.length} images found locally` : `${pairs.length} sampled images (seed ${verifySeed})`;
+    const note = `vectors verified: ${what} re-embedded with ${encoder}, cosine ≥ ${verdict.minCosine.toFixed(3)}; ${strength(pairs.length, this.rows)}`;
+    const local = "folder" in this.config.images!;
+    const offer = !all && pairs.length < this.rows && local ? ` (images are local: verifySample: "all" checks every row)` : "";
+    this.#context.info(`embeddings ${name}: ${note}${offer}`);
     return { verified: true, note };
   }
 
@@ -177,6 +302,7 @@ export class EmbeddingsDataset {
     const metas = await this.search.folder.metadata(hits.map((h) => h.id));
     const cut = this.search.folder.textCaps.warning(`embeddings ${this.config.name} (${this.config.dir})`);
     if (cut) this.#context.warn(cut);
+    this.#checkPaths(metas);
     return Promise.all(
       metas.map(async (meta) => {
         const id = meta.id ?? meta.image_path ?? meta.url ?? `row ${meta.row}`;
@@ -254,4 +380,12 @@ export class EmbeddingsDataset {
   close(): void {
     this.search.folder.close();
   }
+}
+
+/** What a check of `sampled` of `rows` rows can see, in words for the table: every row, or its odds of catching 1 % bad rows. */
+function strength(sampled: number, rows: number): string {
+  if (sampled >= rows) return "every row checked";
+  const bad = Math.max(1, Math.ceil(rows / 100));
+  const p = detectionProbability(rows, bad, sampled);
+  return `a sample of ${sampled} of ${rows} rows catches ${bad} bad row${bad === 1 ? "" : "s"} (1 %) with probability ${p.toFixed(2)}`;
 }

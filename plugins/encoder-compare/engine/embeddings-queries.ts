@@ -2,13 +2,13 @@
 // such folders, opening each once, and answering a query once a sample of its vectors matched what the claimed
 // encoder computes here (or labelled unverified).
 import { DEFAULTS } from "./defaults.ts";
-import { embeddingsFolderConfig, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
+import { embeddingsFolderConfig, findEmbeddingsDataset, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { EmbeddingsDataset } from "./embeddings-dataset.ts";
 import type { EmbedImages, EncoderIdentity, EngineOptions, QueryHit, QueryOptions, QueryResult } from "./types.ts";
 
 export interface EmbeddingsHost {
-  options: Pick<EngineOptions, "embeddingsDatasets" | "cacheDir" | "info" | "warn">;
+  options: Pick<EngineOptions, "embeddingsDatasets" | "cacheDir" | "info" | "warn" | "strict">;
   /** sha256 and real path of a local image (memoised by the engine). */
   querySha: (file: string) => { sha: string; real: string };
   embed: EmbedImages;
@@ -24,9 +24,11 @@ export class EmbeddingsQueries {
     this.#host = host;
   }
 
-  /** The embeddings-folder form of a dataset (configured, or a folder holding img_emb/), else undefined. */
-  config(dir: string): EmbeddingsDatasetConfig | undefined {
-    return this.#host.options.embeddingsDatasets?.get(dir) ?? (isEmbeddingsFolder(dir) ? embeddingsFolderConfig(dir, DEFAULTS.embeddingsFolder) : undefined);
+  /** The embeddings-folder form of a dataset (a configured entry's reference or folder, or a folder holding img_emb/), else undefined. */
+  config(ref: string): EmbeddingsDatasetConfig | undefined {
+    const configured = this.#host.options.embeddingsDatasets;
+    const found = configured && findEmbeddingsDataset(configured, ref);
+    return found ?? (isEmbeddingsFolder(ref) ? embeddingsFolderConfig(ref, DEFAULTS.embeddingsFolder) : undefined);
   }
 
   /**
@@ -59,6 +61,7 @@ export class EmbeddingsQueries {
       const bySha = await host.embed(encoder, images);
       return new Map(images.filter((image) => bySha.has(image.sha256)).map((image) => [image.file, bySha.get(image.sha256)!]));
     });
+    const recall = dataset.recall();
     host.backendUsed(dataset.search.backend);
     const { sha: querySha, real: queryReal } = host.querySha(queryFile);
     const vector = await host.queryVector(encoder, queryFile, querySha);
@@ -82,7 +85,7 @@ export class EmbeddingsQueries {
       selfExcluded,
       datasetName: config.name,
       datasetSize: dataset.rows,
-      datasetNote: verification.note,
+      datasetNote: recall ? `${verification.note}; ${recall.note}` : verification.note,
     };
   }
 
@@ -90,12 +93,13 @@ export class EmbeddingsQueries {
     const key = JSON.stringify(config);
     let opened = this.#opened.get(key);
     if (!opened) {
-      const { cacheDir, info, warn } = this.#host.options;
+      const { cacheDir, info, warn, strict } = this.#host.options;
       // Imported on use: the parquet reader and faiss loader are for embeddings datasets only.
       opened = import("./embeddings-dataset.ts").then(({ EmbeddingsDataset }) => EmbeddingsDataset.open(config, {
         cacheDir,
         info,
         warn,
+        strict,
         sha256: (file) => this.#host.querySha(file).sha,
       }));
       this.#opened.set(key, opened);

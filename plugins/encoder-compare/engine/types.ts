@@ -39,7 +39,7 @@ export interface EngineOptions extends Omit<EngineSettings, OptionalSetting | "m
   info: (message: string) => void;
   /** Shows progress of long embedding runs (none when absent). */
   progress?: ProgressFactory;
-  /** Datasets given as embeddings folders (the `dataset`/`datasets` options' object form), by absolute folder. */
+  /** Datasets given as embeddings folders (the `dataset`/`datasets` options' object form), by reference (embeddingsDatasetRef). */
   embeddingsDatasets?: ReadonlyMap<string, EmbeddingsDatasetConfig>;
 }
 
