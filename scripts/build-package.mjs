@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Compiles the plugin to dist/: ESM JavaScript, .d.ts and source maps through tsc (one module per
+// source, so lazy imports stay lazy), plus the try-it page code bundled once by esbuild.
+// Skipped when dist/ was built from the same sources and tools (a content key in dist/.build-key).
+//   node scripts/build-package.mjs [--force]   (npm run build:package forces a rebuild)
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const PREFIX = "[encoder-compare] package build:";
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "plugins", "encoder-compare");
+const distDir = path.join(packageDir, "dist");
+const keyFile = path.join(distDir, ".build-key");
+const require = createRequire(import.meta.url);
+
+/** Every file the output is made from, sorted: the TypeScript sources and the compiler settings. */
+function sourceFiles(dir = packageDir) {
+  const files = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "dist" || entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...sourceFiles(file));
+    else if (entry.name.endsWith(".ts") || entry.name === "tsconfig.build.json") files.push(file);
+  }
+  return files.sort();
+}
+
+function toolVersion(name) {
+  return JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), "utf8")).version;
+}
+
+function contentKey() {
+  const hash = crypto.createHash("sha256");
+  hash.update(`node-build-1\ntypescript ${toolVersion("typescript")}\nesbuild ${toolVersion("esbuild")}\n`);
+  for (const file of sourceFiles()) hash.update(`${path.relative(packageDir, file)}\n`).update(fs.readFileSync(file));
+  return hash.digest("hex");
+}
+
+const key = contentKey();
+const built = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, "utf8").trim() : "";
+if (built === key && !process.argv.includes("--force")) process.exit(0);
+
+const started = Date.now();
+// Built beside dist/ and renamed into place, so a reader never sees half a package.
+const staging = fs.mkdtempSync(path.join(packageDir, ".dist-"));
+try {
+  const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-p", path.join(packageDir, "tsconfig.build.json"), "--outDir", staging], { stdio: "inherit" });
+  const { prebundleBrowserCode } = await import(pathToFileURL(path.join(staging, "browser", "bundle.js")).href);
+  await prebundleBrowserCode(path.join(packageDir, "browser"), path.join(staging, "browser"));
+  fs.writeFileSync(path.join(staging, ".build-key"), key + "\n");
+  const old = `${distDir}.old-${process.pid}`;
+  if (fs.existsSync(distDir)) fs.renameSync(distDir, old);
+  fs.renameSync(staging, distDir);
+  fs.rmSync(old, { recursive: true, force: true });
+} catch (error) {
+  fs.rmSync(staging, { recursive: true, force: true });
+  console.error(`${PREFIX} failed: ${error.message.split("\n")[0]}`);
+  process.exit(1);
+}
+console.log(`${PREFIX} dist/ compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
