@@ -1,10 +1,13 @@
 // Runs a TypeScript Eleventy config under plain node: Eleventy 3.1 loads only JavaScript configs, and a
 // TypeScript loader hook would slow every module the build loads. The config and the local files it
-// imports are compiled by esbuild into one ES module (packages stay imports, resolved from the site);
-// the result is kept with the content hash of every input and reused until one of them changes.
+// imports are compiled by esbuild into one ES module; each package import stays an import, of the file the package
+// resolves to from the importing file, so the module runs from wherever it is kept. The result is kept with the
+// content hash of every input and reused until one of them changes.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { isBuiltin } from "node:module";
 import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Config file names that need compiling before node can load them. */
 export const TYPESCRIPT_CONFIG = /\.[cm]?ts$/;
@@ -45,10 +48,7 @@ export interface CompiledConfig {
   compiled: boolean;
 }
 
-/**
- * Compiles `configFile` (a site's `.eleventy.ts`) into `outDir` as `<name>.mjs` and returns it. outDir must lie
- * inside the site, so that the packages the config imports resolve from the site's node_modules.
- */
+/** Compiles `configFile` (a site's `.eleventy.ts`) into `outDir` as `<name>.mjs` and returns it. */
 export async function compileTypeScriptConfig(configFile: string, outDir: string): Promise<CompiledConfig> {
   const source = path.resolve(configFile);
   const file = path.join(path.resolve(outDir), `${path.basename(source).replace(/^\./, "").replace(TYPESCRIPT_CONFIG, "")}.mjs`);
@@ -68,7 +68,33 @@ export async function compileTypeScriptConfig(configFile: string, outDir: string
     entryPoints: [source],
     absWorkingDir: path.dirname(source),
     bundle: true,
-    packages: "external",
+    // Node's own choices for packages without "exports" and with them (esbuild would add "module").
+    mainFields: ["main"],
+    conditions: [],
+    plugins: [
+      {
+        name: "packages-by-file",
+        setup(build) {
+          // A bundled file keeps its own location: code that finds files beside itself still finds them.
+          build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => ({
+            contents: fs
+              .readFileSync(args.path, "utf8")
+              .replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, key: string) =>
+                JSON.stringify(key === "url" ? pathToFileURL(args.path).href : key === "dirname" ? path.dirname(args.path) : args.path),
+              ),
+            loader: /\.[cm]?ts$/.test(args.path) ? "ts" : "js",
+            resolveDir: path.dirname(args.path),
+          }));
+          build.onResolve({ filter: /^[^./]/ }, async (args) => {
+            if (isBuiltin(args.path)) return { path: args.path, external: true };
+            if (args.pluginData === "packages-by-file") return undefined;
+            const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "packages-by-file" });
+            if (found.errors.length > 0) return { errors: found.errors };
+            return { path: pathToFileURL(found.path).href, external: true };
+          });
+        },
+      },
+    ],
     platform: "node",
     format: "esm",
     target: "node20",
@@ -83,7 +109,9 @@ export async function compileTypeScriptConfig(configFile: string, outDir: string
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, result.outputFiles[0]!.contents);
   fs.renameSync(temp, file);
-  const next: CompiledRecord = { inputs: Object.fromEntries(inputs.map((input) => [input, sha256(input)])), esbuild: esbuild.version };
+  // This compiler is an input too: a change to how configs are compiled makes every kept one stale.
+  const recorded = [...inputs, fileURLToPath(import.meta.url)];
+  const next: CompiledRecord = { inputs: Object.fromEntries(recorded.map((input) => [input, sha256(input)])), esbuild: esbuild.version };
   fs.writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(next, null, 2) + "\n");
   fs.renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
   return { file, inputs, compiled: true };
