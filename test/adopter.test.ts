@@ -24,10 +24,10 @@ const run = promisify(execFile);
 
 /** Children run with this machine's settings minus anything that loads TypeScript or alters module resolution. */
 function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
   for (const key of Object.keys(env)) if (key.startsWith("npm_")) delete env[key];
-  return env;
+  return { ...env, ...extra };
 }
 
 const CONFIG = `import encoderCompare from "encoder-compare";
@@ -47,6 +47,7 @@ const LAYOUT = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{{ title }}</title>
 <link rel="stylesheet" href="/css/encoder-compare.css">
 </head>
