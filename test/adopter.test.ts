@@ -136,9 +136,8 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
   test("the tarball holds the compiled package only: no tests, bench, demo content or TypeScript sources", () => {
     const files = packed!.files.map((file) => file.path).sort();
     assert.deepEqual(files.filter((file) => /^(test|bench|content|scripts)\//.test(file) || (/\.[cm]?ts$/.test(file) && !file.endsWith(".d.ts"))), []);
-    for (const needed of ["package.json", "bin.js", "styles.css", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "dist/browser/tryit-widget.bundle.js"]) {
-      assert.ok(files.includes(needed), `${needed} is in the tarball`);
-    }
+    const needed = ["package.json", "bin.js", "styles.css", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "dist/browser/tryit-widget.bundle.js"];
+    for (const file of needed) assert.ok(files.includes(file), `${file} is in the tarball`);
     assert.ok(files.some((file) => file.endsWith(".js.map")), "source maps ship");
     assert.ok(packed!.size <= MAX_TARBALL, `tarball ${packed!.size} bytes > ${MAX_TARBALL}`);
   });
