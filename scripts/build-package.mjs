@@ -39,26 +39,41 @@ function contentKey() {
   return hash.digest("hex");
 }
 
-const key = contentKey();
-const built = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, "utf8").trim() : "";
-if (built === key && !process.argv.includes("--force")) process.exit(0);
+/**
+ * Brings dist/ up to date: returns false when it already was (no compiler loaded), true after compiling.
+ * Throws when the compile fails (dist/ is then left as it was).
+ */
+export async function ensurePackageBuilt({ force = false } = {}) {
+  const key = contentKey();
+  const built = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, "utf8").trim() : "";
+  if (built === key && !force) return false;
 
-const started = Date.now();
-// Built beside dist/ and renamed into place, so a reader never sees half a package.
-const staging = fs.mkdtempSync(path.join(packageDir, ".dist-"));
-try {
-  const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
-  execFileSync(process.execPath, [tsc, "-p", path.join(packageDir, "tsconfig.build.json"), "--outDir", staging], { stdio: "inherit" });
-  const { prebundleBrowserCode } = await import(pathToFileURL(path.join(staging, "browser", "bundle.js")).href);
-  await prebundleBrowserCode(path.join(packageDir, "browser"), path.join(staging, "browser"));
-  fs.writeFileSync(path.join(staging, ".build-key"), key + "\n");
-  const old = `${distDir}.old-${process.pid}`;
-  if (fs.existsSync(distDir)) fs.renameSync(distDir, old);
-  fs.renameSync(staging, distDir);
-  fs.rmSync(old, { recursive: true, force: true });
-} catch (error) {
-  fs.rmSync(staging, { recursive: true, force: true });
-  console.error(`${PREFIX} failed: ${error.message.split("\n")[0]}`);
-  process.exit(1);
+  const started = Date.now();
+  // Built beside dist/ and renamed into place, so a reader never sees half a package.
+  const staging = fs.mkdtempSync(path.join(packageDir, ".dist-"));
+  try {
+    const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
+    execFileSync(process.execPath, [tsc, "-p", path.join(packageDir, "tsconfig.build.json"), "--outDir", staging], { stdio: "inherit" });
+    const { prebundleBrowserCode } = await import(pathToFileURL(path.join(staging, "browser", "bundle.js")).href);
+    await prebundleBrowserCode(path.join(packageDir, "browser"), path.join(staging, "browser"));
+    fs.writeFileSync(path.join(staging, ".build-key"), key + "\n");
+    const old = `${distDir}.old-${process.pid}`;
+    if (fs.existsSync(distDir)) fs.renameSync(distDir, old);
+    fs.renameSync(staging, distDir);
+    fs.rmSync(old, { recursive: true, force: true });
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw new Error(`${PREFIX} failed: ${error.message.split("\n")[0]}`, { cause: error });
+  }
+  console.log(`${PREFIX} dist/ compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
 }
-console.log(`${PREFIX} dist/ compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await ensurePackageBuilt({ force: process.argv.includes("--force") });
+  } catch (error) {
+    console.error(error.message);
+    process.exitCode = 1;
+  }
+}

@@ -1,12 +1,22 @@
 #!/usr/bin/env node
-// `npm run build` and `npm start`: compiles the demo's .eleventy.ts to JavaScript (kept in .cache/eleventy-config/
-// and reused while its inputs are unchanged) and runs Eleventy's own command line on it, in this plain node
-// process: no TypeScript loader slows the modules the build loads.
+// `npm run build` and `npm start`: brings the plugin's dist/ up to date (scripts/build-package.mjs), compiles the
+// demo's .eleventy.ts to JavaScript (kept in .cache/eleventy-config/ and reused while its inputs are unchanged) and
+// runs Eleventy's own command line on it, all in this plain node process: no TypeScript loader slows the modules
+// the build loads.
 //   node scripts/eleventy.mjs [eleventy flags]   e.g. --serve --incremental, --output=dir
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { compileTypeScriptConfig } from "encoder-compare/typescript-config";
+import { ensurePackageBuilt } from "./build-package.mjs";
+
+try {
+  await ensurePackageBuilt();
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
+// Imported after the package is built: the helper is part of it.
+const { compileTypeScriptConfig } = await import("encoder-compare/typescript-config");
 
 const CONFIG = ".eleventy.ts";
 const OUT_DIR = path.join(".cache", "eleventy-config");
