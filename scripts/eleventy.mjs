@@ -4,6 +4,7 @@
 // runs Eleventy's own command line on it, all in this plain node process: no TypeScript loader slows the modules
 // the build loads.
 //   node scripts/eleventy.mjs [eleventy flags]   e.g. --serve --incremental, --output=dir
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -23,19 +24,48 @@ const OUT_DIR = path.join(".cache", "eleventy-config");
 
 const compiled = await compileTypeScriptConfig(CONFIG, OUT_DIR);
 const args = process.argv.slice(2);
-if (args.includes("--serve") || args.includes("--watch")) {
-  // Eleventy watches the compiled module; an edit to the TypeScript recompiles it, and Eleventy reloads its config.
-  let pending;
-  for (const input of compiled.inputs) {
-    fs.watch(input, { persistent: false }, () => {
-      clearTimeout(pending);
-      pending = setTimeout(() => {
-        compileTypeScriptConfig(CONFIG, OUT_DIR).catch((error) => console.error(`[eleventy-config] ${CONFIG}: ${error.message}`));
-      }, 100);
-    });
-  }
-}
 // Eleventy's command line, as `npx @11ty/eleventy` runs it (its file is not among the package's exports).
 const eleventyCli = path.join(path.dirname(createRequire(import.meta.url).resolve("@11ty/eleventy")), "..", "cmd.cjs");
-process.argv = [process.argv[0], eleventyCli, `--config=${path.relative(process.cwd(), compiled.file)}`, ...args];
-createRequire(import.meta.url)(eleventyCli);
+const eleventyArgs = [`--config=${path.relative(process.cwd(), compiled.file)}`, ...args];
+
+if (args.includes("--serve") || args.includes("--watch")) {
+  // Eleventy does not watch the compiled module (it lies in the git-ignored .cache/), so this process watches the
+  // TypeScript: an edit recompiles it and restarts Eleventy in a fresh process with the new config.
+  let eleventy;
+  let restarting = false;
+  const start = () => {
+    eleventy = spawn(process.execPath, [eleventyCli, ...eleventyArgs], { stdio: "inherit" });
+    eleventy.on("exit", (code, signal) => {
+      if (restarting) {
+        restarting = false;
+        start();
+      } else process.exit(code ?? (signal ? 1 : 0));
+    });
+  };
+  let pending;
+  const recompile = () =>
+    compileTypeScriptConfig(CONFIG, OUT_DIR).then(
+      (next) => {
+        if (!next.compiled) return;
+        console.log(`[eleventy-config] ${CONFIG} changed: restarting Eleventy`);
+        restarting = true;
+        eleventy.kill("SIGTERM");
+      },
+      (error) => console.error(`[eleventy-config] ${CONFIG}: ${error.message} (Eleventy keeps the last config that compiled)`),
+    );
+  // Folders, not files: an editor that saves by renaming replaces the file a watch would hold.
+  const inputs = new Set(compiled.inputs);
+  for (const dir of new Set(compiled.inputs.map((input) => path.dirname(input)))) {
+    fs.watch(dir, { persistent: false }, (_, name) => {
+      if (!name || !inputs.has(path.join(dir, name))) return;
+      clearTimeout(pending);
+      pending = setTimeout(recompile, 150);
+    });
+  }
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => eleventy.kill(signal));
+  start();
+} else {
+  // A build runs in this process: one node start, no TypeScript loader.
+  process.argv = [process.argv[0], eleventyCli, ...eleventyArgs];
+  createRequire(import.meta.url)(eleventyCli);
+}
