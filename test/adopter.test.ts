@@ -148,22 +148,26 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
     assert.equal(fs.existsSync(path.join(site, "node_modules", "tsx")), false);
   });
 
-  test("the options are typed for the site's editor: a checked JS config passes, a wrong option is named", async () => {
-    const config = (k: string) =>
+  test("the options are typed for the site's editor: a checked JS config passes, a wrong type or name is reported", async () => {
+    const config = (options: string) =>
       `// @ts-check\nimport encoderCompare from "encoder-compare";\n` +
       `/** @param {{ addPlugin(plugin: Function, options?: object): void }} eleventyConfig */\n` +
       `export default function (eleventyConfig) {\n` +
-      `  eleventyConfig.addPlugin(encoderCompare, /** @type {import("encoder-compare").UserOptions} */ ({ encoders: ["pixels"], k: ${k} }));\n}\n`;
+      `  eleventyConfig.addPlugin(encoderCompare, /** @satisfies {import("encoder-compare").UserOptions} */ (${options}));\n}\n`;
     const tsc = (file: string) =>
-      run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "--noEmit", "--allowJs", "--checkJs", "--skipLibCheck",
-        "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "", file], { cwd: site, env: plainEnv() });
-    fs.writeFileSync(path.join(site, "typed-good.js"), config("3"));
-    fs.writeFileSync(path.join(site, "typed-bad.js"), config('"three"'));
-    await tsc("typed-good.js");
-    const failed = await tsc("typed-bad.js").then(() => undefined, (error: { stdout: string }) => error.stdout);
-    assert.match(failed ?? "(tsc passed)", /typed-bad\.js\(4,\d+\): error TS\d+:[^\n]*\bk\b|Type 'string' is not assignable to type 'number'/);
-    fs.rmSync(path.join(site, "typed-good.js"));
-    fs.rmSync(path.join(site, "typed-bad.js"));
+      run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "--ignoreConfig", "--noEmit", "--allowJs", "--checkJs", "--skipLibCheck",
+        "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "", file], { cwd: site, env: plainEnv() })
+        .then(() => "", (error: { stdout: string }) => error.stdout);
+    const cases = {
+      good: ['{ encoders: ["pixels"], k: 3, search: { indexBackend: "js" } }', /^$/],
+      badType: ['{ encoders: ["pixels"], k: "three" }', /typed-badType\.js\(5,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/],
+      badName: ['{ encoder: ["pixels"] }', /typed-badName\.js\(5,\d+\): error TS2561: [^\n]*'encoder' does not exist in type 'UserOptions'/],
+    } as const;
+    for (const [name, [options, expected]] of Object.entries(cases)) {
+      fs.writeFileSync(path.join(site, `typed-${name}.js`), config(options));
+      assert.match(await tsc(`typed-${name}.js`), expected, name);
+      fs.rmSync(path.join(site, `typed-${name}.js`));
+    }
   });
 
   describe("built with `npx @11ty/eleventy`", () => {
