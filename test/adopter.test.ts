@@ -201,6 +201,13 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
       assert.ok(fs.existsSync(path.join(site, "_site", "css", "encoder-compare.css")), "the stylesheet is copied through");
     });
 
+    test("`npx encoder-compare` runs the compiled CLI in the site, with the site's options", async () => {
+      const env = plainEnv({ ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(work, "models") });
+      const { stdout } = await run("npx", ["--offline", "encoder-compare", "query", "--json", "posts/shapes/inputs/red-square.png"], { cwd: site, env });
+      const [answer] = JSON.parse(stdout) as Array<{ results: Array<{ encoderId: string; hits: Array<{ id: string }> }> }>;
+      assert.deepEqual(answer!.results.map((r) => [r.encoderId, r.hits.length]), [["pixels", 2], ["phash", 2]]);
+    });
+
     describe("in Chromium, styled only by the package's stylesheet", { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found` }, () => {
       let server: StaticServer;
       let browser: Browser;
