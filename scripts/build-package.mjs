@@ -28,13 +28,20 @@ function sourceFiles(dir = packageDir) {
   return files.sort();
 }
 
+/** A package's version, found where node would look for it (some packages' exports hide their package.json). */
 function toolVersion(name) {
-  return JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), "utf8")).version;
+  for (const dir of require.resolve.paths(name) ?? []) {
+    const file = path.join(dir, name, "package.json");
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")).version;
+  }
+  return "missing";
 }
 
 function contentKey() {
   const hash = crypto.createHash("sha256");
-  hash.update(`node-build-1\ntypescript ${toolVersion("typescript")}\nesbuild ${toolVersion("esbuild")}\n`);
+  // onnxruntime-web is bundled into the try-it widget, so its version is an input of dist/ too.
+  const tools = ["typescript", "esbuild", "onnxruntime-web"].map((name) => `${name} ${toolVersion(name)}`).join("\n");
+  hash.update(`node-build-1\n${tools}\n`);
   for (const file of sourceFiles()) hash.update(`${path.relative(packageDir, file)}\n`).update(fs.readFileSync(file));
   return hash.digest("hex");
 }
