@@ -1,5 +1,6 @@
-// The demo blog's Eleventy config. Run through tsx: `npx tsx node_modules/.bin/eleventy --config=.eleventy.ts`.
-import encoderCompare from "./plugins/encoder-compare/index.ts";
+// The demo blog's Eleventy config. `npm run build` / `npm start` compile it to JavaScript and run
+// Eleventy under plain node (scripts/eleventy.mjs). The plugin is imported by its package name, as any site would.
+import encoderCompare from "encoder-compare";
 
 export default function (eleventyConfig: any) {
   // Block tags become <% %> so the shortcode reads `<% encoderCompare "q.png" %>` in markdown.

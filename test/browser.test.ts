@@ -31,16 +31,18 @@ async function buildSite(): Promise<void> {
   // Offline with an empty model cache: a stand-in build, whatever this machine has downloaded.
   const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-browser-models-"));
   const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: models };
+  // As `npm run build` does: the compiled package, the config compiled, Eleventy under plain node.
   const steps = [
-    ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
-    ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, SITE)}`],
+    ["npx", "tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
+    [process.execPath, "scripts/build-package.mjs"],
+    [process.execPath, "scripts/eleventy.mjs", `--output=${path.relative(ROOT, SITE)}`],
   ];
-  for (const args of steps) {
+  for (const [command, ...args] of steps) {
     try {
-      await run("npx", args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+      await run(command!, args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
     } catch (error) {
       const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`npx ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
+      throw new Error(`${command} ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
     }
   }
   fs.rmSync(models, { recursive: true, force: true });

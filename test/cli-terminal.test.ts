@@ -11,6 +11,10 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fitColumns } from "../plugins/encoder-compare/cli/query.ts";
 import { makePluginSite } from "./support/plugin-site.ts";
+import { ensurePackageBuilt } from "./support/package-build.ts";
+
+// The CLI runs from the compiled package (bin.js → dist/).
+before(() => ensurePackageBuilt());
 
 const ROOT = process.cwd();
 const BIN = path.join(ROOT, "plugins/encoder-compare/bin.js");

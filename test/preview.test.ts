@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
+import { ensurePackageBuilt } from "./support/package-build.ts";
 
 const ROOT = process.cwd();
 const SITE = path.join(ROOT, "test/.output/preview-site");
@@ -55,6 +56,7 @@ function waitForLine(proc: ChildProcess, pattern: RegExp, log: string[]): Promis
 test("a post added during --serve --incremental shows up on / and /tags/", { timeout: 60_000 }, async () => {
   const log: string[] = [];
   makeSite();
+  ensurePackageBuilt();
   child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "test/support/watch-site.ts")], { cwd: SITE });
   await waitForLine(child, /^\[watch-site\] ready$/, log);
   assert.match(fs.readFileSync(path.join(SITE, "_site/index.html"), "utf8"), /The first post/);

@@ -54,7 +54,8 @@ describe("a stand-in build of the demo site", () => {
     // An empty model cache and offline: CLIP and BiT run as their stand-ins.
     const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: modelsDir };
     await run("npx", ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"], { cwd: ROOT, env });
-    await run("npx", ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, site)}`], {
+    await run(process.execPath, ["scripts/build-package.mjs"], { cwd: ROOT });
+    await run(process.execPath, ["scripts/eleventy.mjs", `--output=${path.relative(ROOT, site)}`], {
       cwd: ROOT,
       env,
       maxBuffer: 16 << 20,

@@ -13,10 +13,14 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import sharp, { type Sharp } from "sharp";
 import { seededRandom } from "./support/prng.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
+import { ensurePackageBuilt } from "./support/package-build.ts";
 import { buildTryItSite } from "./support/try-it-site.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-graphs.ts";
+
+// The CLI runs from the compiled package (bin.js → dist/).
+before(() => ensurePackageBuilt());
 
 const ROOT = process.cwd();
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";

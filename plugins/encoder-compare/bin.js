@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Entry point for `npx encoder-compare`: the plugin is TypeScript, run through tsx.
-import { register } from "tsx/esm/api";
+// Entry point for `npx encoder-compare`: runs the compiled command line from dist/ under plain node.
+import fs from "node:fs";
 
-register();
-const { main } = await import("./cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const main = new URL("./dist/cli/main.js", import.meta.url);
+if (!fs.existsSync(main)) {
+  process.stderr.write("encoder-compare: the package is not compiled (dist/ is missing); in its repository run `npm run build:package`\n");
+  process.exit(1);
+}
+const { main: run } = await import(main.href);
+process.exitCode = await run(process.argv.slice(2));

@@ -19,17 +19,32 @@ export interface BundledTryIt {
   inputs: string[];
 }
 
-const BROWSER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "browser");
+/** This module's own folder: the browser sources beside it, or (in the compiled package) the bundles made from them. */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** ".ts" when running from the sources, ".js" from the compiled package: the entries share this module's extension. */
+const OWN_EXTENSION = path.extname(fileURLToPath(import.meta.url));
 /** The single-threaded and threaded builds are one file; threads are used only when the page is cross-origin isolated. */
 const ORT_WASM = "ort-wasm-simd-threaded.wasm";
+/** The page entries and the names of their bundles; the compiled package ships the bundles (see prebundleBrowserCode). */
+const ENTRIES = { loader: "tryit-loader", widget: "tryit-widget", "map-details": "encoder-map" } as const;
 
-async function bundle(entry: string): Promise<{ text: string; inputs: string[] }> {
+/** Where the browser code's entries are found: beside this module, with its extension. */
+export function browserEntry(name: keyof typeof ENTRIES, dir = HERE, extension = OWN_EXTENSION): string {
+  return path.join(dir, `${name}${extension}`);
+}
+
+/** The file a package build writes an entry's finished bundle to. */
+export function prebundledFile(name: keyof typeof ENTRIES, dir = HERE): string {
+  return path.join(dir, `${ENTRIES[name]}.bundle.js`);
+}
+
+async function bundle(entryFile: string): Promise<{ text: string; inputs: string[] }> {
   const esbuild = await import("esbuild");
   const workingDir = process.cwd();
   const result = await esbuild.build({
     absWorkingDir: workingDir,
     metafile: true,
-    entryPoints: [path.join(BROWSER_DIR, entry)],
+    entryPoints: [entryFile],
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -39,11 +54,34 @@ async function bundle(entry: string): Promise<{ text: string; inputs: string[] }
     legalComments: "none",
     logLevel: "silent",
   });
-  return { text: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs).map((input) => path.resolve(workingDir, input)) };
+  const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(workingDir, input));
+  // esbuild's own entry stands for its version: an upgrade may bundle the same sources differently.
+  return { text: result.outputFiles[0].text, inputs: [...inputs, createRequire(import.meta.url).resolve("esbuild")] };
+}
+
+/**
+ * Bundles the page code from the TypeScript sources in `sourceDir` into `outDir` (the package build
+ * calls this), so that a site running the compiled package needs neither esbuild nor the sources.
+ */
+export async function prebundleBrowserCode(sourceDir: string, outDir: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const name of Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]) {
+    const { text } = await bundle(browserEntry(name, sourceDir, ".ts"));
+    fs.writeFileSync(prebundledFile(name, outDir), text);
+    written.push(prebundledFile(name, outDir));
+  }
+  return written;
+}
+
+/** An entry's bundle: the package's finished one where it ships, else made now from the sources. */
+export async function entryBundle(name: keyof typeof ENTRIES): Promise<{ text: string; inputs: string[] }> {
+  const prebundled = prebundledFile(name);
+  if (OWN_EXTENSION !== ".ts" && fs.existsSync(prebundled)) return { text: fs.readFileSync(prebundled, "utf8"), inputs: [prebundled] };
+  return bundle(browserEntry(name));
 }
 
 export async function bundleTryIt(outputDir: string): Promise<BundledTryIt> {
-  const [loader, widget] = await Promise.all([bundle("loader.ts"), bundle("widget.ts")]);
+  const [loader, widget] = await Promise.all([entryBundle("loader"), entryBundle("widget")]);
   // The package's exports hide dist/; its main entry lives there.
   const wasmFile = path.join(path.dirname(createRequire(import.meta.url).resolve("onnxruntime-web")), ORT_WASM);
   return {
@@ -52,7 +90,6 @@ export async function bundleTryIt(outputDir: string): Promise<BundledTryIt> {
       widget: writeHashed(outputDir, "tryit-widget", widget.text, ".js"),
       wasm: writeHashed(outputDir, "ort-wasm-simd-threaded", fs.readFileSync(wasmFile), ".wasm"),
     },
-    // esbuild's own entry stands for its version: an upgrade may bundle the same sources differently.
-    inputs: [...new Set([...loader.inputs, ...widget.inputs, wasmFile, createRequire(import.meta.url).resolve("esbuild")])].sort(),
+    inputs: [...new Set([...loader.inputs, ...widget.inputs, wasmFile])].sort(),
   };
 }

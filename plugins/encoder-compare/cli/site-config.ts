@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { UserOptions } from "../engine/options.ts";
+import { compileTypeScriptConfig, TYPESCRIPT_CONFIG } from "../eleventy/typescript-config.ts";
 
 /** Eleventy's own config file names, in its order of preference, plus the TypeScript ones tsx runs. */
 export const SITE_CONFIG_FILES = [".eleventy.js", "eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.ts", "eleventy.config.ts"];
@@ -50,11 +51,27 @@ export function readSiteOptions(root: string): Promise<SiteOptions> {
   return pending;
 }
 
+/** Where a TypeScript site config is compiled to when no TypeScript loader runs this process. */
+export const COMPILED_CONFIG_DIR = path.join(".cache", "encoder-compare", "site-config");
+
+/** The config module; a TypeScript one is compiled first unless a loader (tsx) already handles it. */
+async function importConfig(root: string, file: string): Promise<unknown> {
+  const url = pathToFileURL(path.join(root, file)).href;
+  if (!TYPESCRIPT_CONFIG.test(file)) return import(url);
+  try {
+    return await import(url);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
+    const compiled = await compileTypeScriptConfig(path.join(root, file), path.join(root, COMPILED_CONFIG_DIR));
+    return import(pathToFileURL(compiled.file).href);
+  }
+}
+
 async function load(root: string): Promise<SiteOptions> {
   const file = SITE_CONFIG_FILES.find((name) => fs.statSync(path.join(root, name), { throwIfNoEntry: false })?.isFile());
   if (!file) return { options: {} };
   try {
-    const loaded = (await import(pathToFileURL(path.join(root, file)).href)) as { default?: unknown };
+    const loaded = (await importConfig(root, file)) as { default?: unknown };
     const setup = loaded.default;
     if (typeof setup !== "function") return { file, options: {} };
     let options: UserOptions = {};

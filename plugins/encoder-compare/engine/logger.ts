@@ -50,14 +50,16 @@ interface Debugger {
 }
 
 // Eleventy's own convention: DEBUG=encoder-compare* (or DEBUG=encoder-compare:search) turns these lines on.
-const createDebug = createRequire(import.meta.url)("debug") as (namespace: string) => Debugger;
+// Loaded on the first line written, not when a site's config imports the plugin (Eleventy has loaded it by then).
+let createDebug: ((namespace: string) => Debugger) | undefined;
 
 export type DebugArea = "engine" | "dataset" | "models" | "search";
 
 /** A DEBUG line writer for `encoder-compare:<area>`; the message is built only when that namespace is on. */
 export function debugLog(area: DebugArea): (message: () => string) => void {
-  const write = createDebug(`encoder-compare:${area}`);
+  let write: Debugger | undefined;
   return (message) => {
+    write ??= (createDebug ??= createRequire(import.meta.url)("debug") as (namespace: string) => Debugger)(`encoder-compare:${area}`);
     if (write.enabled) write("%s", terminalText(message()));
   };
 }

@@ -121,12 +121,21 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
   }
 }
 
+/**
+ * The two modules that build the built-in graphs, beside this one and with its extension: `.ts` when
+ * running from the sources, `.js` from the compiled package (a fixed `.ts` would find nothing there,
+ * and every build would then make the graphs again).
+ */
+export function builtinGraphSources(moduleUrl = import.meta.url): string[] {
+  const self = fileURLToPath(moduleUrl);
+  return ["builtin-graphs", "onnx-builder"].map((name) => path.join(path.dirname(self), name + path.extname(self)));
+}
+
 /** What a built-in graph's bytes depend on: the two files that build it and the protobuf encoder. */
-function builtinSourceKey(): string | undefined {
+export function builtinSourceKey(): string | undefined {
   try {
-    const here = path.dirname(fileURLToPath(import.meta.url));
     const encoder = fs.statSync(createRequire(import.meta.url).resolve("onnx-proto"));
-    const sources = ["builtin-graphs.ts", "onnx-builder.ts"].map((f) => fs.readFileSync(path.join(here, f)));
+    const sources = builtinGraphSources().map((file) => fs.readFileSync(file));
     return sha256(Buffer.concat([...sources, Buffer.from(`\n${encoder.size}:${encoder.mtimeMs}`)]));
   } catch {
     return undefined;

@@ -2,9 +2,13 @@
 // build does not re-read every dataset image. SQLite in WAL mode: crash-safe, and a build and
 // the preview server can share it.
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+
+// Loaded when a store is first opened, not when a site's config imports the plugin (the addon takes ~20 ms to load).
+let sqlite: typeof Database | undefined;
 
 const SCHEMA_VERSION = 1;
 
@@ -217,7 +221,8 @@ export class EmbeddingStore {
 }
 
 function openDatabase(file: string): Database.Database {
-  const db = new Database(file, { timeout: 10_000 });
+  sqlite ??= createRequire(import.meta.url)("better-sqlite3") as typeof Database;
+  const db = new sqlite(file, { timeout: 10_000 });
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
