@@ -75,7 +75,9 @@ export class EmbeddingsDataset {
   static async open(config: EmbeddingsDatasetConfig, context: EmbeddingsContext): Promise<EmbeddingsDataset> {
     const folder = await EmbeddingsFolder.open(config.dir);
     const started = performance.now();
-    const index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
+    const index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, {
+      verdictDir: path.join(context.cacheDir, "faiss-checks"),
+    }) : undefined;
     const search = new EmbeddingsSearch(folder, index, config.candidates);
     const how = index
       ? `faiss index ${path.basename(index.file)} (${index.fourcc}${Object.entries(index.params).map(([k, v]) => `, ${k} ${v}`).join("")}) ` +
