@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { EMOJI, outsideSecret, projectMaker, type TrustProject } from "./support/trust-project.ts";
 
@@ -35,8 +36,9 @@ function buildInChild(p: TrustProject, options: Record<string, unknown> = {}, en
     `import { buildProject, chain } from ${JSON.stringify(path.join(ROOT, "test/support/trust-project.ts"))};\n` +
     `import crypto from "node:crypto";\n` +
     `try {\n` +
-    `  const { pages } = await buildProject(${JSON.stringify(p.dir)}, ${JSON.stringify(options)});\n` +
-    `  console.log("built " + crypto.createHash("sha256").update(pages[0].content).digest("hex"));\n` +
+    `  const { pages, summary } = await buildProject(${JSON.stringify(p.dir)}, ${JSON.stringify(options)});\n` +
+    `  const embedded = summary.encoders.reduce((sum, e) => sum + e.embedded, 0);\n` +
+    `  console.log("built " + crypto.createHash("sha256").update(pages[0].content).digest("hex") + " embedded " + embedded);\n` +
     `} catch (error) { console.log("failed " + chain(error).replace(/\\n/g, " | ")); process.exitCode = 1; }\n`;
   const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     cwd: ROOT,
@@ -109,7 +111,7 @@ describe("native code never parses unchecked bytes", NEEDS_FAISS, () => {
     const p = project(`<% encoderCompare "query.png", k=2 %>`);
     const folder = embeddingsWithIndexes(p);
     const good = buildInChild(p, embeddingsOptions(p, folder, path.join(folder, "hnsw.index")));
-    assert.match(good.stdout, /^built [0-9a-f]{64}$/m, good.stderr);
+    assert.match(good.stdout, /^built [0-9a-f]{64} /m, good.stderr);
     const hnsw = fs.readFileSync(path.join(folder, "hnsw.index"));
     const ivf = fs.readFileSync(path.join(folder, "ivf.index"));
     const variants: Array<[string, Buffer, Record<string, unknown>, RegExp]> = [
@@ -164,5 +166,97 @@ describe("native code never parses unchecked bytes", NEEDS_FAISS, () => {
       const again = buildInChild(p, options);
       assert.match(again.stdout, /^built /m, what);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/** A tmpfs of `size` mounted at `dir` for the test's length (root only); undefined where mounting is not allowed. */
+function smallDisk(dir: string, size: string): { unmount: () => void } | undefined {
+  fs.mkdirSync(dir, { recursive: true });
+  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { encoding: "utf8" });
+  if (mount.status !== 0) return undefined;
+  return { unmount: () => void spawnSync("umount", ["-l", dir]) };
+}
+
+/** Fills the file system of `dir` up to `leave` free bytes. */
+function fill(dir: string, leave: number): void {
+  const { bavail, bsize } = fs.statfsSync(dir);
+  const filler = path.join(dir, "filler");
+  const fd = fs.openSync(filler, "a");
+  try {
+    let left = Math.max(0, bavail * bsize - leave);
+    const chunk = Buffer.alloc(64 << 10, 1);
+    while (left > 0) left -= fs.writeSync(fd, chunk, 0, Math.min(chunk.length, left));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The store's integrity check and its vectors (encoder key + image sha256), read with SQLite directly. */
+function storeRows(file: string): { integrity: string; vectors: string[] } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const integrity = db.pragma("integrity_check", { simple: true }) as string;
+    const vectors = db.prepare("SELECT encoder_key || ' ' || image_sha256 AS v FROM embeddings ORDER BY v").pluck().all() as string[];
+    return { integrity, vectors };
+  } finally {
+    db.close();
+  }
+}
+
+const CAN_MOUNT = process.getuid?.() === 0 ? {} : { skip: "mounting a small tmpfs needs root" };
+
+describe("a full disk loses nothing", CAN_MOUNT, () => {
+  test("a build on a full cache disk fails in one line naming the folder and the space; the store is kept and reused after", () => {
+    // Free space left on the cache's disk: nothing, enough to open the store but not to write, a little more.
+    for (const leave of [0, 16 << 10, 48 << 10]) {
+      const p = project(`<% encoderCompare "query.png", k=2 %>`);
+      const disk = smallDisk(path.join(p.dir, "disk"), "6m");
+      assert.ok(disk, "mount failed");
+      try {
+        const cacheDir = path.join(p.dir, "disk/cache");
+        const options = { cacheDir, encoders: ["pixels", "phash"] };
+        const first = buildInChild(p, options);
+        assert.match(first.stdout, /^built [0-9a-f]{64} embedded 8$/m, first.stderr);
+        const store = path.join(cacheDir, "embeddings.sqlite");
+        const before = storeRows(store);
+        // New images to embed, then a full disk.
+        for (const code of ["1f697", "1f438", "1f42d"]) fs.copyFileSync(EMOJI(code), path.join(p.dataset, `${code}.png`));
+        fill(path.join(p.dir, "disk"), leave);
+        const full = buildInChild(p, options);
+        assert.equal(full.signal, null);
+        assert.equal(full.status, 1, `free ${leave}: ${full.stdout}`);
+        assert.match(full.stdout, /embedding store in .*disk\/cache cannot be written: the disk is full \([\d.]+ MB free there\); free at least [\d.]+ MB/, `${leave}`);
+        assert.equal(fs.readdirSync(cacheDir).filter((f) => f.includes(".broken")).length, 0, `free ${leave}: the store was set aside`);
+        const kept = storeRows(store);
+        assert.equal(kept.integrity, "ok", `free ${leave}`);
+        assert.deepEqual(kept.vectors.filter((v) => before.vectors.includes(v)), before.vectors, `free ${leave}: vectors were lost`);
+        // Space again: at most the three new images are embedded (per encoder; what the failed build stored is kept).
+        fs.rmSync(path.join(p.dir, "disk/filler"));
+        const after = buildInChild(p, options);
+        const embedded = Number(/^built [0-9a-f]{64} embedded (\d+)$/m.exec(after.stdout)?.[1]);
+        assert.ok(embedded <= 6, `free ${leave}: ${after.stdout}${after.stderr}`);
+        assert.equal(storeRows(store).vectors.length, before.vectors.length + 6);
+      } finally {
+        disk.unmount();
+      }
+    }
+  });
+
+  test("only proven corruption sets a store aside, and one copy at most", () => {
+    const p = project(`<% encoderCompare "query.png", k=2 %>`);
+    const cache = path.join(p.dir, ".cache");
+    const store = path.join(cache, "embeddings.sqlite");
+    for (let round = 0; round < 3; round++) {
+      const run = buildInChild(p);
+      assert.match(run.stdout, /^built [0-9a-f]{64} embedded 4$/m, `${round}: ${run.stdout}${run.stderr}`);
+      fs.writeFileSync(store, "not a database ".repeat(400));
+      for (const suffix of ["-wal", "-shm"]) fs.rmSync(store + suffix, { force: true });
+    }
+    assert.equal(fs.readdirSync(cache).filter((f) => /\.broken-\d+$/.test(f)).length, 1);
   });
 });
