@@ -230,7 +230,8 @@ describe("a full disk loses nothing", CAN_MOUNT, () => {
         const full = buildInChild(p, options);
         assert.equal(full.signal, null);
         assert.equal(full.status, 1, `free ${leave}: ${full.stdout}`);
-        assert.match(full.stdout, /embedding store in .*disk\/cache cannot be written: the disk is full \([\d.]+ MB free there\); free at least [\d.]+ MB/, `${leave}`);
+        const line = /embedding store in .*disk\/cache cannot be written: the disk is full \([\d.]+ MB free there\); free at least [\d.]+ MB/;
+        assert.match(full.stdout, line, `${leave}`);
         assert.equal(fs.readdirSync(cacheDir).filter((f) => f.includes(".broken")).length, 0, `free ${leave}: the store was set aside`);
         const kept = storeRows(store);
         assert.equal(kept.integrity, "ok", `free ${leave}`);
