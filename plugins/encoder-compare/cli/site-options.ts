@@ -27,6 +27,8 @@ export interface CommandOptions extends PluginOptions {
   siteFile?: string;
   /** Why the site's config could not be read (its options are then not used). */
   siteProblem?: string;
+  /** The site's input and output folders, relative to the project root. */
+  siteDirs: { input: string; output: string };
 }
 
 async function configModule(parsed: ParsedArgs, cwd: string): Promise<UserOptions> {
@@ -56,7 +58,8 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   try {
     const options = normalizeOptions({ ...flattenOptions(site.options), ...flattenOptions(fromConfig), ...overrides });
     const sources = { encoders: source("encoders"), dataset: source("dataset") };
-    return { ...options, sources, siteFile: site.file, siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})` };
+    const siteProblem = site.problem && `the site's ${site.file} could not be read (${site.problem})`;
+    return { ...options, sources, siteFile: site.file, siteProblem, siteDirs: site.dirs };
   } catch (error) {
     throw new UsageError(error instanceof PluginOptionError ? `option ${error.problem}` : (error as Error).message);
   }

@@ -31,6 +31,9 @@ function unwritable(dir: string): string | undefined {
 /** SQLite's answers that prove the file is not a store: anything else (a full disk, an I/O error, a lock) says nothing about its content. */
 const CORRUPTION_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
 
+/** The store is open in another process: destructive commands wait for it, then refuse. */
+export class StoreInUseError extends Error {}
+
 /** Set when the file holds a store of another schema: also proof that this version cannot use it. */
 class SchemaMismatch extends Error {}
 
@@ -163,6 +166,45 @@ export class EmbeddingStore {
       const fix = "make the folder writable or move the cache with the cacheDir option (--cache-dir)";
       const why = `cannot be read (${(error as Error).message}) and its folder cannot be written (${reason})`;
       throw new Error(`embedding store ${file} ${why}; ${fix}`, { cause: error });
+    }
+  }
+
+  /**
+   * Empties the store at `file` in place, holding SQLite's exclusive lock: a build, a preview
+   * server or another command with the store open keeps that lock from being granted, so this
+   * waits up to `waitMs` and then throws StoreInUseError, deleting nothing. Emptying (rather
+   * than deleting the file) leaves no process writing to a file that is gone. A file SQLite
+   * proves is not a store is deleted. Returns the vectors removed (undefined: there was no store).
+   */
+  static clear(file: string, waitMs: number): number | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { timeout: waitMs, fileMustExist: true });
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.exec("BEGIN EXCLUSIVE");
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      const vectors = tables.includes("embeddings") ? (db.prepare("SELECT count(*) FROM embeddings").pluck().get() as number) : 0;
+      for (const table of tables) db.exec(`DELETE FROM "${table.replace(/"/g, '""')}"`);
+      db.exec("COMMIT");
+      db.exec("VACUUM");
+      return vectors;
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? "");
+      if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+        throw new StoreInUseError(
+          `embedding store ${file} is in use by a build, a preview server or another command (waited ${Math.round(waitMs / 1000)} s); ` +
+            "stop it or let it finish, then run cache clear again — nothing was deleted",
+          { cause: error },
+        );
+      }
+      if (!CORRUPTION_CODES.test(code)) throw error;
+      db?.close();
+      db = undefined;
+      for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(file + suffix, { force: true });
+      return 0;
+    } finally {
+      db?.close();
     }
   }
 
