@@ -14,6 +14,7 @@ import { createTryItPublisher } from "../engine/publish-try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
+import { answerEveryRequest, bindPreviewServer } from "./preview-server.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions, type UserOptions } from "../engine/options.ts";
@@ -24,6 +25,7 @@ export { EncoderCompareError } from "./shortcode-context.ts";
 /** The small part of Eleventy's UserConfig this plugin uses (Eleventy 3 ships no types). */
 export interface EleventyConfigLike extends EleventyLike {
   addGlobalData?(name: string, value: unknown): void;
+  setServerOptions?(options: Record<string, unknown>): void;
   logger?: EleventyLoggerLike;
 }
 
@@ -59,6 +61,15 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   let queriesRendered = 0;
   let evaluations = { ranked: 0, remembered: 0 };
   let runMode = "build";
+  // The preview server (setup runs in serve mode only, before it listens).
+  eleventyConfig.setServerOptions?.({
+    middleware: [answerEveryRequest],
+    setup: () => {
+      const problem = bindPreviewServer(options.previewHost, projectRoot);
+      if (problem) log(`the preview server may listen on every interface, not only ${options.previewHost}: ${problem}`, "warn");
+      return {};
+    },
+  });
 
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
     runMode = event?.runMode ?? "build";
