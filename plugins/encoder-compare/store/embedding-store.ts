@@ -68,11 +68,11 @@ export function storeSpaceProblem(file: string, error: unknown): string | undefi
   }
   const need = sizeOf(file) + HEADROOM_BYTES;
   const room = free === undefined ? "" : ` (${MB(free)} free there)`;
-  const what = /FULL|ENOSPC/.test(code) || (free !== undefined && free < need) ? "the disk is full" : `an I/O error (${code})`;
-  return (
-    `embedding store in ${dir} cannot be written: ${what}${room}; free at least ${MB(need)} there or move the cache with cacheDir ` +
-    `(--cache-dir), then build again — the store was left as it was`
-  );
+  const move = "or move the cache with cacheDir (--cache-dir), then build again — the store was left as it was";
+  if (/FULL|ENOSPC/.test(code) || (free !== undefined && free < need)) {
+    return `embedding store in ${dir} cannot be written: the disk is full${room}; free at least ${MB(need)} there ${move}`;
+  }
+  return `embedding store in ${dir} cannot be written: an I/O error (${code})${room}; check the disk holding it ${move}`;
 }
 
 /** What the store remembers besides vectors and hashes: finished query results (rankOf ranks among them) and reports. */
