@@ -1,7 +1,7 @@
-// `encoder-compare cache stats|clear`: what the embedding store holds, and emptying it.
+// `encoder-compare cache stats|clear`: what the embedding store holds, and emptying it (never under a running build).
 import fs from "node:fs";
 import path from "node:path";
-import { EmbeddingStore } from "../store/embedding-store.ts";
+import { EmbeddingStore, StoreInUseError } from "../store/embedding-store.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
 import { parseArgs, type Command } from "./common.ts";
 import { optionsFromArgs } from "./site-options.ts";
@@ -54,25 +54,31 @@ models already in the model cache); other keys belong to old models or old prepr
   },
 };
 
+/** How long `cache clear` waits for a build or preview server to release the store. */
+const CLEAR_WAIT_MS = 5_000;
+
 export const cacheClear: Command = {
   name: "cache clear",
-  summary: "delete the embedding store (models are kept)",
+  summary: "empty the embedding store (models are kept)",
   help: `Usage: encoder-compare cache clear [--config <options module>] [--cache-dir <dir>]
 
-Deletes the embedding store; the next build re-embeds everything. Downloaded models in the model
-cache are not touched (delete that folder by hand if you want them gone).`,
+Empties the embedding store; the next build re-embeds everything. Downloaded models in the model
+cache are not touched (delete that folder by hand if you want them gone). While a build, a
+preview server (npm start) or another command has the store open, it waits ${CLEAR_WAIT_MS / 1000} s for it, then
+refuses and deletes nothing.`,
   async run(args, io) {
     const parsed = parseArgs(args, [], ["--config", "--cache-dir"]);
     const options = await optionsFromArgs(parsed, io.cwd);
     const file = storeFile(io.cwd, options.cacheDir);
-    let removed = 0;
-    for (const suffix of ["", "-wal", "-shm"]) {
-      if (fs.existsSync(file + suffix)) {
-        fs.rmSync(file + suffix);
-        removed++;
-      }
+    let removed: number | undefined;
+    try {
+      removed = EmbeddingStore.clear(file, CLEAR_WAIT_MS);
+    } catch (error) {
+      if (!(error instanceof StoreInUseError)) throw error;
+      io.err.write(`cache clear: ${error.message}\n`);
+      return 1;
     }
-    io.out.write(removed ? `removed ${file}\n` : `no embedding store at ${file}\n`);
+    io.out.write(removed === undefined ? `no embedding store at ${file}\n` : `emptied ${file} (${removed} vectors removed)\n`);
     return 0;
   },
 };

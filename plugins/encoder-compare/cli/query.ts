@@ -2,7 +2,6 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
-import type { CompareEngine } from "../engine/compare-engine.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import type { QueryResult } from "../engine/types.ts";
 import { describeFileKind } from "../dataset/safe-read.ts";
@@ -69,16 +68,47 @@ export function fitColumns(wanted: readonly number[], room: number): number[] {
   return widths;
 }
 
-async function writeHtmlPage(
+/** Names in `dir` now (none when it does not exist). */
+function namesIn(dir: string): Set<string> {
+  try {
+    return new Set(fs.readdirSync(dir));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * The standalone page and its images in <file>_files/. The page is written last; when anything
+ * fails first, the images this call added are removed again (and the folder, if it made it), so
+ * no _files/ folder is left without its page. Files that were there before are kept.
+ */
+async function writeHtmlPage(file: string, queries: Array<{ path: string; results: QueryResult[] }>, k: number, tile: number): Promise<void> {
+  const assetsName = `${path.basename(file, path.extname(file))}_files`;
+  const assets = path.join(path.dirname(file), assetsName);
+  const existed = fs.existsSync(assets);
+  const before = namesIn(assets);
+  try {
+    await writeHtmlPageFiles(file, assets, assetsName, queries, k, tile);
+  } catch (error) {
+    try {
+      for (const name of namesIn(assets)) if (!before.has(name)) fs.rmSync(path.join(assets, name), { force: true });
+      if (!existed && fs.statSync(assets, { throwIfNoEntry: false })?.isDirectory()) fs.rmSync(assets, { recursive: true, force: true });
+    } catch {
+      // Best effort: the error below is what the user needs to see.
+    }
+    throw new Error(`--html ${file} was not written (${(error as Error).message})`, { cause: error });
+  }
+}
+
+async function writeHtmlPageFiles(
   file: string,
-  engine: CompareEngine,
-  datasetDir: string,
+  assets: string,
+  assetsName: string,
   queries: Array<{ path: string; results: QueryResult[] }>,
   k: number,
   tile: number,
 ): Promise<void> {
-  const assetsName = `${path.basename(file, path.extname(file))}_files`;
-  const writer = createMontageWriter(path.join(path.dirname(file), assetsName));
+  const writer = createMontageWriter(assets);
   const encoderIds = queries[0].results.map((r) => r.encoder.id);
   const tables: string[] = [];
   for (const [e, encoderId] of encoderIds.entries()) {
@@ -88,14 +118,15 @@ async function writeHtmlPage(
       rows.push(await queryTableRow(r, writer, tile, { queryAlt: `Query image ${path.basename(q.path)}` }));
     }
     const first = queries[0].results[e];
-    const { dataset } = await engine.datasetIndex(encoderId, datasetDir);
+    // The dataset as the query saw it (a folder of images or an embeddings folder alike).
     tables.push(
       renderComparisonTable({
         encoderId,
         encoderLabel: first.encoder.label,
         run: resultRun(first),
-        datasetName: dataset.name,
-        datasetSize: dataset.images.length,
+        note: first.datasetNote ? `(${first.datasetNote})` : undefined,
+        datasetName: first.datasetName,
+        datasetSize: first.datasetSize,
         k,
         urlBase: `${assetsName}/`,
         rows,
@@ -169,7 +200,7 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
     const htmlFile = parsed.values.get("--html");
     if (htmlFile) {
       const target = path.resolve(io.cwd, htmlFile);
-      await writeHtmlPage(target, engine, datasetDir, all, k, options.tileSize);
+      await writeHtmlPage(target, all, k, options.tileSize);
       io.err.write(`wrote ${target}\n`);
     }
     reportSkipped(engine, io);

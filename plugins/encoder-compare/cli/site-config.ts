@@ -17,6 +17,19 @@ export interface SiteOptions {
   options: UserOptions;
   /** Why the config could not be read, when it could not. */
   problem?: string;
+  /** The site's input and output folders, relative to the root (Eleventy's defaults when the config names none). */
+  dirs: { input: string; output: string };
+}
+
+const ELEVENTY_DIRS = { input: ".", output: "_site" };
+
+/** The `dir` a config function returned, over Eleventy's defaults. */
+function siteDirs(returned: unknown): { input: string; output: string } {
+  const dir = (returned as { dir?: { input?: unknown; output?: unknown } } | undefined)?.dir;
+  return {
+    input: typeof dir?.input === "string" ? dir.input : ELEVENTY_DIRS.input,
+    output: typeof dir?.output === "string" ? dir.output : ELEVENTY_DIRS.output,
+  };
 }
 
 /** The plugin's default export is named so; a site may import it through any path. */
@@ -69,15 +82,15 @@ async function importConfig(root: string, file: string): Promise<unknown> {
 
 async function load(root: string): Promise<SiteOptions> {
   const file = SITE_CONFIG_FILES.find((name) => fs.statSync(path.join(root, name), { throwIfNoEntry: false })?.isFile());
-  if (!file) return { options: {} };
+  if (!file) return { options: {}, dirs: ELEVENTY_DIRS };
   try {
     const loaded = (await importConfig(root, file)) as { default?: unknown };
     const setup = loaded.default;
-    if (typeof setup !== "function") return { file, options: {} };
+    if (typeof setup !== "function") return { file, options: {}, dirs: siteDirs(loaded.default) };
     let options: UserOptions = {};
-    await setup(recordingConfig((given) => (options = given)));
-    return { file, options };
+    const returned: unknown = await setup(recordingConfig((given) => (options = given)));
+    return { file, options, dirs: siteDirs(returned) };
   } catch (error) {
-    return { file, options: {}, problem: (error as Error).message.split("\n")[0] };
+    return { file, options: {}, problem: (error as Error).message.split("\n")[0], dirs: ELEVENTY_DIRS };
   }
 }

@@ -29,6 +29,8 @@ export interface CommandOptions extends PluginOptions {
   siteProblem?: string;
   /** The folder of the site's own dataset (its options', else the plugin default), even when a flag names another. */
   siteDatasetDir?: string;
+  /** The site's input and output folders, relative to the project root. */
+  siteDirs: { input: string; output: string };
 }
 
 async function configModule(parsed: ParsedArgs, cwd: string): Promise<UserOptions> {
@@ -58,13 +60,8 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   try {
     const options = normalizeOptions({ ...flattenOptions(site.options), ...flattenOptions(fromConfig), ...overrides });
     const sources = { encoders: source("encoders"), dataset: source("dataset") };
-    return {
-      ...options,
-      sources,
-      siteFile: site.file,
-      siteProblem: site.problem && `the site's ${site.file} could not be read (${site.problem})`,
-      siteDatasetDir: siteDatasetDir(site.options, cwd),
-    };
+    const siteProblem = site.problem && `the site's ${site.file} could not be read (${site.problem})`;
+    return { ...options, sources, siteFile: site.file, siteProblem, siteDatasetDir: siteDatasetDir(site.options, cwd), siteDirs: site.dirs };
   } catch (error) {
     throw new UsageError(error instanceof PluginOptionError ? `option ${error.problem}` : (error as Error).message);
   }

@@ -87,6 +87,13 @@ async function renderCompare(
     }
   });
   const datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
+  if (request.tryIt && engine.isEmbeddingsDataset(datasetDir)) {
+    throw new WordedFailure(
+      `${call.post}: ${call.name}: tryIt cannot use the embeddings dataset "${request.dataset}" (${datasetDir}): the "Try your own image" widget ` +
+        "publishes a vector and a thumbnail of every dataset image for the reader's browser to search, and an embeddings folder holds vectors " +
+        "computed elsewhere, not a folder of images to list and publish; remove tryIt=true here (or the tryIt plugin option), or use a folder of images",
+    );
+  }
   // An embeddings folder has no image list to check groups against or find the query in.
   const dataset = engine.isEmbeddingsDataset(datasetDir) ? undefined : engine.dataset(datasetDir);
   if (request.expect && dataset) checkExpectedGroups(request.expect, dataset);

@@ -16,6 +16,7 @@ import { registerEncoderEval } from "./eval-shortcode.ts";
 import { registerEncoderMap } from "./map-shortcode.ts";
 import { registerEncoderName } from "./encoder-name.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
+import { answerEveryRequest, bindPreviewServer } from "./preview-server.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions, type UserOptions } from "../engine/options.ts";
@@ -27,6 +28,7 @@ export { EncoderCompareError } from "./shortcode-context.ts";
 export interface EleventyConfigLike extends EleventyLike {
   addGlobalData?(name: string, value: unknown): void;
   addAsyncFilter?(name: string, fn: (...args: any[]) => Promise<string>): void;
+  setServerOptions?(options: Record<string, unknown>): void;
   logger?: EleventyLoggerLike;
 }
 
@@ -63,6 +65,15 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   let evaluations = { ranked: 0, remembered: 0 };
   let maps = { laidOut: 0, remembered: 0 };
   let runMode = "build";
+  // The preview server (setup runs in serve mode only, before it listens).
+  eleventyConfig.setServerOptions?.({
+    middleware: [answerEveryRequest],
+    setup: () => {
+      const problem = bindPreviewServer(options.previewHost, projectRoot);
+      if (problem) log(`the preview server may listen on every interface, not only ${options.previewHost}: ${problem}`, "warn");
+      return {};
+    },
+  });
 
   eleventyConfig.on("eleventy.before", (event?: { runMode?: string }) => {
     runMode = event?.runMode ?? "build";

@@ -183,7 +183,7 @@ export class DatasetIndexes {
     cache: { dir: string; name: string },
     options: ConstructorParameters<typeof IncrementalIndex>[1],
   ): IncrementalIndex | undefined {
-    const snapshot = readAnnSnapshot(cache.dir, cache.name);
+    const snapshot = readAnnSnapshot(cache.dir, cache.name, this.#host.options.warn);
     if (!snapshot) return undefined;
     const vectors = this.#host.store().getVectors(encoder.key, snapshot.labels.filter((key): key is string => key !== null));
     try {

@@ -97,6 +97,8 @@ export const DEFAULTS = frozen({
     outputSubdir: "encoder-compare",
     /** Edge of one result tile in CSS pixels (the 2× image doubles it). */
     tileSize: 160,
+    /** Address Eleventy's preview server (npm start) listens on: this machine only; "0.0.0.0" or "::" shows it to the network. */
+    previewHost: "127.0.0.1",
   }),
 });
 

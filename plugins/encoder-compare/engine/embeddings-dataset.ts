@@ -104,7 +104,9 @@ export class EmbeddingsDataset {
         );
       }
       const started = performance.now();
-      let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }) : undefined;
+      // A file native code will parse is first parsed by a child process; its verdict is remembered by content hash.
+      const verified = { verdictDir: path.join(context.cacheDir, "faiss-checks") };
+      let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, verified) : undefined;
       // autofaiss saves its tuned parameters in the file; where its infos say otherwise (and no option overrides), the infos win.
       const tuned = {
         nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined,
@@ -116,7 +118,7 @@ export class EmbeddingsDataset {
       if (index && differs.length) {
         const override = { nprobe: config.nprobe, efSearch: config.efSearch };
         for (const name of differs) override[name] = tuned[name];
-        index = openFaissIndexFile(index.file, override);
+        index = openFaissIndexFile(index.file, override, verified);
       }
       const search = new EmbeddingsSearch(folder, index, config.candidates);
       const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;

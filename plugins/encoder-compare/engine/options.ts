@@ -161,5 +161,8 @@ export function normalizeOptions(grouped: UserOptions = {}): PluginOptions {
   if (!Array.isArray(options.customEncoders)) fail("`customEncoders` must be an array of encoder specs");
   if (options.onBuildSummary !== undefined && typeof options.onBuildSummary !== "function") fail("`onBuildSummary` must be a function");
   if (!/^[A-Za-z0-9._-]+$/.test(options.outputSubdir)) fail("`outputSubdir` must be a single folder name");
+  if (typeof options.previewHost !== "string" || !/^[A-Za-z0-9.:-]+$/.test(options.previewHost)) {
+    fail(`\`previewHost\` must be an address or host name such as "127.0.0.1", got ${JSON.stringify(options.previewHost)}`);
+  }
   return options;
 }

@@ -6,7 +6,8 @@
 // before faiss parses them.
 import fs from "node:fs";
 import { requireRegularFile } from "../dataset/safe-read.ts";
-import { indexFromBuffer, indexFromFile, type FaissAnyIndex } from "./faiss.ts";
+import { checkFaissBytes, FaissCheckError } from "./faiss-check.ts";
+import { faissStatus, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 
 const METRIC_INNER_PRODUCT = 0;
 /** write_index_header: fourcc, d, ntotal, two dummies, is_trained, metric (+ metric_arg when metric > 1). */
@@ -92,30 +93,33 @@ function hnswEfSearchOffset(bytes: Buffer, at: number): number | undefined {
 
 function readParams(bytes: Buffer, offsets: { nprobe?: number; efSearch?: number }): SearchParams {
   return {
-    ...(offsets.nprobe !== undefined ? { nprobe: Number(bytes.readBigUInt64LE(offsets.nprobe)) } : {}),
-    ...(offsets.efSearch !== undefined ? { efSearch: bytes.readInt32LE(offsets.efSearch) } : {}),
+    ...(offsets.nprobe !== undefined && offsets.nprobe + 8 <= bytes.length ? { nprobe: Number(bytes.readBigUInt64LE(offsets.nprobe)) } : {}),
+    ...(offsets.efSearch !== undefined && offsets.efSearch + 4 <= bytes.length ? { efSearch: bytes.readInt32LE(offsets.efSearch) } : {}),
   };
 }
 
-/** How many bytes of the file hold the headers and parameters (coarse quantiser and transforms sit there; the codes come later). */
+/** How many bytes of the file are searched for the headers and parameters (coarse quantiser and transforms sit there; the codes come later). */
 const HEAD_BYTES = 64 << 20;
 
-/** Opens an inner-product faiss index file, optionally with other search parameters. */
-export function openFaissIndexFile(file: string, override: SearchParams = {}): FaissIndexFile {
-  let head: Buffer;
+export interface OpenOptions {
+  /** A cache folder where the verdicts of the child-process check are remembered by content hash. */
+  verdictDir?: string;
+}
+
+/**
+ * Opens an inner-product faiss index file, optionally with other search parameters. The file is
+ * read once; those bytes (with the overrides written in) are checked in a child process and
+ * then parsed here, so what faiss parses is what was checked.
+ */
+export function openFaissIndexFile(file: string, override: SearchParams = {}, options: OpenOptions = {}): FaissIndexFile {
+  let bytes: Buffer;
   try {
     requireRegularFile(file);
-    const fd = fs.openSync(file, "r");
-    try {
-      const size = fs.fstatSync(fd).size;
-      head = Buffer.alloc(Math.min(size, HEAD_BYTES));
-      fs.readSync(fd, head, 0, head.length, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
+    bytes = fs.readFileSync(file);
   } catch (error) {
     throw new Error(`faiss index ${file} cannot be read: ${(error as Error).message}`, { cause: error });
   }
+  const head = bytes.subarray(0, HEAD_BYTES);
   const header = readHeader(head, 0);
   if (!header || !looksLikeHeader(head, 0, header.rows)) throw new Error(`${file} is not a faiss index file (no index header)`);
   if (header.metric !== METRIC_INNER_PRODUCT) {
@@ -126,24 +130,24 @@ export function openFaissIndexFile(file: string, override: SearchParams = {}): F
   const offsets = paramOffsets(head, header.rows);
   const wanted = Object.entries(override).filter(([, value]) => value !== undefined) as Array<[keyof SearchParams, number]>;
   for (const [name] of wanted) {
-    if (offsets[name] === undefined) throw new Error(`faiss index ${file} (${header.fourcc}) has no ${name} to set; remove the ${name} option for this index`);
-  }
-  let index: FaissAnyIndex;
-  let params = readParams(head, offsets);
-  try {
-    if (wanted.length === 0) {
-      index = indexFromFile(file);
-    } else {
-      const bytes = fs.readFileSync(file);
-      for (const [name, value] of wanted) {
-        if (name === "nprobe") bytes.writeBigUInt64LE(BigInt(value), offsets.nprobe!);
-        else bytes.writeInt32LE(value, offsets.efSearch!);
-      }
-      params = readParams(bytes, offsets);
-      index = indexFromBuffer(bytes);
+    const at = offsets[name];
+    if (at === undefined) throw new Error(`faiss index ${file} (${header.fourcc}) has no ${name} to set; remove the ${name} option for this index`);
+    if (at + (name === "nprobe" ? 8 : 4) > bytes.length) {
+      const where = `it ends (${bytes.length} bytes) inside the header that holds ${name}`;
+      throw new Error(`faiss index ${file} (${header.fourcc}) is cut short: ${where}; re-create it or copy it again`);
     }
+  }
+  for (const [name, value] of wanted) {
+    if (name === "nprobe") bytes.writeBigUInt64LE(BigInt(value), offsets.nprobe!);
+    else bytes.writeInt32LE(value, offsets.efSearch!);
+  }
+  const params = readParams(bytes, offsets);
+  let index: FaissAnyIndex;
+  try {
+    if (faissStatus().available) checkFaissBytes(file, bytes, options.verdictDir);
+    index = indexFromBuffer(bytes);
   } catch (error) {
-    if (/unavailable/.test((error as Error).message)) throw error;
+    if (error instanceof FaissCheckError || /unavailable/.test((error as Error).message)) throw error;
     throw new Error(`faiss cannot read the index ${file}: ${(error as Error).message.split("\n")[0]}`, { cause: error });
   }
   return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params };

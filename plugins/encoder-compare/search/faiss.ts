@@ -104,11 +104,6 @@ export function indexFromBuffer(buffer: Buffer): FaissAnyIndex {
   return faissModule().Index.fromBuffer(buffer);
 }
 
-/** An index file written by faiss's write_index (faiss-node reads it whole: no mmap flag is exposed). */
-export function indexFromFile(file: string): FaissAnyIndex {
-  return faissModule().Index.read(file);
-}
-
 let serialisedFlatWorks: boolean | undefined;
 
 /** faiss's on-disk IndexFlatIP: "IxFI", d, ntotal, 2 dummies, is_trained, metric, then the float count and floats. */

@@ -32,6 +32,53 @@ function unwritable(dir: string): string | undefined {
   }
 }
 
+/** SQLite's answers that prove the file is not a store: anything else (a full disk, an I/O error, a lock) says nothing about its content. */
+const CORRUPTION_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
+
+/** The store is open in another process: destructive commands wait for it, then refuse. */
+export class StoreInUseError extends Error {}
+
+/** Set when the file holds a store of another schema: also proof that this version cannot use it. */
+class SchemaMismatch extends Error {}
+
+/** Free space a write needs beyond the store's size (a checkpoint can copy as much as the store holds). */
+const HEADROOM_BYTES = 1 << 20;
+
+const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function sizeOf(file: string): number {
+  let bytes = 0;
+  for (const suffix of ["", "-wal"]) {
+    try {
+      bytes += fs.statSync(file + suffix).size;
+    } catch {
+      // absent
+    }
+  }
+  return bytes;
+}
+
+/** One line for a store that cannot be written for want of space or through an I/O error; undefined for other errors. */
+export function storeSpaceProblem(file: string, error: unknown): string | undefined {
+  const code = String((error as { code?: unknown }).code ?? "");
+  if (!/^SQLITE_(FULL|IOERR)/.test(code) && code !== "ENOSPC" && code !== "EIO") return undefined;
+  const dir = path.dirname(file);
+  let free: number | undefined;
+  try {
+    const stats = fs.statfsSync(dir);
+    free = stats.bavail * stats.bsize;
+  } catch {
+    free = undefined;
+  }
+  const need = sizeOf(file) + HEADROOM_BYTES;
+  const room = free === undefined ? "" : ` (${MB(free)} free there)`;
+  const move = "or move the cache with cacheDir (--cache-dir), then build again — the store was left as it was";
+  if (/FULL|ENOSPC/.test(code) || (free !== undefined && free < need)) {
+    return `embedding store in ${dir} cannot be written: the disk is full${room}; free at least ${MB(need)} there ${move}`;
+  }
+  return `embedding store in ${dir} cannot be written: an I/O error (${code})${room}; check the disk holding it ${move}`;
+}
+
 /** What the store remembers besides vectors and hashes: finished query results (rankOf ranks among them), reports, map layouts. */
 export type RememberedKind = "query" | "eval" | "map";
 
@@ -71,8 +118,10 @@ export class EmbeddingStore {
   }
 
   /**
-   * Opens (or creates) the store. A file that is not a readable store of this schema is moved
-   * aside as `<file>.broken-<time>` and replaced; `onWarning` hears about it.
+   * Opens (or creates) the store. A file that SQLite proves is not a store (corrupt, not a
+   * database) or that holds another schema is moved aside as `<file>.broken-<time>` (replacing
+   * any earlier copy: one at most) and replaced; `onWarning` hears about it. A full disk or an
+   * I/O error leaves the file alone and throws one line naming the folder and the space needed.
    */
   static open(file: string, onWarning: (message: string) => void = () => {}): EmbeddingStore {
     const readOnly = unwritable(path.dirname(file));
@@ -81,7 +130,18 @@ export class EmbeddingStore {
     try {
       return new EmbeddingStore(file, openDatabase(file));
     } catch (error) {
+      const space = storeSpaceProblem(file, error);
+      if (space) throw new Error(space, { cause: error });
+      const proven = error instanceof SchemaMismatch || CORRUPTION_CODES.test(String((error as { code?: unknown }).code ?? ""));
+      if (!proven) {
+        const fix = "stop other processes using it, or move the cache with cacheDir (--cache-dir); the store was left as it was";
+        throw new Error(`embedding store ${file} cannot be opened (${(error as Error).message}); ${fix}`, { cause: error });
+      }
       const aside = `${file}.broken-${Date.now()}`;
+      const base = path.basename(file);
+      for (const old of fs.readdirSync(path.dirname(file))) {
+        if (old.startsWith(`${base}.broken-`)) fs.rmSync(path.join(path.dirname(file), old), { force: true });
+      }
       for (const suffix of ["", "-wal", "-shm"]) {
         if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, aside + suffix);
       }
@@ -114,6 +174,45 @@ export class EmbeddingStore {
     }
   }
 
+  /**
+   * Empties the store at `file` in place, holding SQLite's exclusive lock: a build, a preview
+   * server or another command with the store open keeps that lock from being granted, so this
+   * waits up to `waitMs` and then throws StoreInUseError, deleting nothing. Emptying (rather
+   * than deleting the file) leaves no process writing to a file that is gone. A file SQLite
+   * proves is not a store is deleted. Returns the vectors removed (undefined: there was no store).
+   */
+  static clear(file: string, waitMs: number): number | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    let db: Database.Database | undefined;
+    try {
+      db = new (sqliteDatabase())(file, { timeout: waitMs, fileMustExist: true });
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.exec("BEGIN EXCLUSIVE");
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      const vectors = tables.includes("embeddings") ? (db.prepare("SELECT count(*) FROM embeddings").pluck().get() as number) : 0;
+      for (const table of tables) db.exec(`DELETE FROM "${table.replace(/"/g, '""')}"`);
+      db.exec("COMMIT");
+      db.exec("VACUUM");
+      return vectors;
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? "");
+      if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+        throw new StoreInUseError(
+          `embedding store ${file} is in use by a build, a preview server or another command (waited ${Math.round(waitMs / 1000)} s); ` +
+            "stop it or let it finish, then run cache clear again — nothing was deleted",
+          { cause: error },
+        );
+      }
+      if (!CORRUPTION_CODES.test(code)) throw error;
+      db?.close();
+      db = undefined;
+      for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(file + suffix, { force: true });
+      return 0;
+    } finally {
+      db?.close();
+    }
+  }
+
   getVectors(encoderKey: string, sha256s: readonly string[]): Map<string, Float32Array> {
     const found = new Map<string, Float32Array>();
     if (sha256s.length >= BULK_READ_MIN) {
@@ -143,13 +242,24 @@ export class EmbeddingStore {
     return found;
   }
 
+  /** Runs a write; a full disk or an I/O error (the transaction rolled back) becomes one line naming the folder and the space needed. */
+  #write(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      const space = storeSpaceProblem(this.file, error);
+      if (space) throw new Error(space, { cause: error });
+      throw error;
+    }
+  }
+
   putVectors(encoderKey: string, entries: ReadonlyArray<readonly [string, Float32Array]>): void {
     const write = this.#db.transaction(() => {
       for (const [sha, vector] of entries) {
         this.#putVector.run(encoderKey, sha, vector.length, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
       }
     });
-    write();
+    this.#write(write);
   }
 
   /**
@@ -176,7 +286,7 @@ export class EmbeddingStore {
     const { table, column } = REMEMBERED_TABLES[kind];
     let put = this.#putRemembered.get(kind);
     if (!put) this.#putRemembered.set(kind, (put = this.#db.prepare(`INSERT OR REPLACE INTO ${table} (scope, fingerprint, ${column}) VALUES (?, ?, ?)`)));
-    put.run(scope, fingerprint, JSON.stringify({ ...entry, version }));
+    this.#write(() => put.run(scope, fingerprint, JSON.stringify({ ...entry, version })));
   }
 
   knownHash(filePath: string, stat: FileStat): string | undefined {
@@ -196,7 +306,7 @@ export class EmbeddingStore {
     const write = this.#db.transaction(() => {
       for (const e of entries) this.#putHash.run(e.path, e.stat.size, Math.trunc(e.stat.mtimeMs), e.sha256);
     });
-    write();
+    this.#write(write);
     for (const e of entries) this.#hashMemo?.set(e.path, { size: e.stat.size, mtimeMs: Math.trunc(e.stat.mtimeMs), sha256: e.sha256 });
   }
 
@@ -220,9 +330,13 @@ export class EmbeddingStore {
   }
 }
 
+/** The better-sqlite3 constructor, loaded on first use. */
+function sqliteDatabase(): typeof Database {
+  return (sqlite ??= createRequire(import.meta.url)("better-sqlite3") as typeof Database);
+}
+
 function openDatabase(file: string): Database.Database {
-  sqlite ??= createRequire(import.meta.url)("better-sqlite3") as typeof Database;
-  const db = new sqlite(file, { timeout: 10_000 });
+  const db = new (sqliteDatabase())(file, { timeout: 10_000 });
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
@@ -237,7 +351,7 @@ function openDatabase(file: string): Database.Database {
       `);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     } else if (version !== SCHEMA_VERSION) {
-      throw new Error(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
+      throw new SchemaMismatch(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
     }
     // Added within schema 1 (older versions of the plugin ignore it): finished query results.
     db.exec(`CREATE TABLE IF NOT EXISTS query_results (
