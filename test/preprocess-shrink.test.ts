@@ -22,14 +22,14 @@ const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/preprocess-shrink");
 const IMAGES = path.join(ROOT, "test/fixtures/preprocess-2021/images");
 /** Largest mean |Δ| per pixel value (0..255) between the shrunk and the full-decode pixels. */
-const MEAN_LEVELS = 0.3;
+const MEAN_LEVELS = 0.5;
 /**
  * Largest change of a dataset photo's score against another photo, shrunk vs full decode.
  * pixels: a fraction of a level moves a mean-centred, normalised 16×16 vector of a dark photo by
- * up to about 3e-3 (measured 3.3e-3). phash: a pixel value next to the block median flips its bit,
+ * up to about 2e-3 (measured 2.2e-3). phash: a pixel value next to the block median flips its bit,
  * 1/32 of cosine per bit; the full decode itself moves bits that way under any re-encoding.
  */
-const SCORE_TOLERANCE: Record<string, number> = { pixels: 5e-3, phash: 2 / 32 + 1e-6 };
+const SCORE_TOLERANCE: Record<string, number> = { pixels: 3e-3, phash: 2 / 32 + 1e-6 };
 
 /** Photos over the shrink threshold: JPEGs (DCT shrink on load), a PNG, an EXIF-rotated JPEG, a tall and a wide one. */
 async function makePhotos(): Promise<string[]> {
@@ -100,7 +100,7 @@ describe("large photos shrink on load before the portable resize", () => {
     }
   });
 
-  test("built-in dataset vectors: pixels within a third of a level of the full decode on average, scores within the measured bounds", async () => {
+  test("built-in dataset vectors: pixels within half a level of the full decode on average, scores within the measured bounds", async () => {
     const report: string[] = [];
     for (const encoder of BUILTIN_ENCODERS) {
       const graph = encoder.source.kind === "builtin" ? encoder.source.graph : undefined;
@@ -119,6 +119,7 @@ describe("large photos shrink on load before the portable resize", () => {
         }
         const mean = sum / build.data.length;
         report.push(`${encoder.id} ${path.basename(file)}: mean |Δ| ${mean.toFixed(3)} levels, max ${max}`);
+        fs.writeFileSync(path.join(WORK, "report.txt"), report.join("\n") + "\n");
         assert.ok(mean <= MEAN_LEVELS, report.at(-1));
         vectors.push([unit(await embed(session, encoder, build)), unit(await embed(session, encoder, browser))]);
       }
@@ -132,6 +133,7 @@ describe("large photos shrink on load before the portable resize", () => {
         }
       }
       report.push(`${encoder.id}: max |Δscore| ${worst.toExponential(2)}`);
+      fs.writeFileSync(path.join(WORK, "report.txt"), report.join("\n") + "\n");
       assert.ok(worst <= SCORE_TOLERANCE[encoder.id], report.join("\n"));
       await session.release();
     }

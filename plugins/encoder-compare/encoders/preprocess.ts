@@ -115,7 +115,7 @@ async function resizeAndCrop(
     if (shrunk) {
       // libvips decodes at a fraction of the size (JPEG DCT scaling) and reduces to `shrunk`,
       // several times the resize target; the exact resampler then does the final step from there.
-      const { data, info } = await image.resize(shrunk.width, shrunk.height, { fit: "fill", kernel: "lanczos3", fastShrinkOnLoad: false })
+      const { data, info } = await image.resize(shrunk.width, shrunk.height, { fit: "fill", kernel: "lanczos3", fastShrinkOnLoad: true })
         .raw({ depth: "uchar" })
         .toBuffer({ resolveWithObject: true });
       return resampleRgbWindow(rawResult(data, info), { x: 0, y: 0 }, shrunk, resized, window, g.interpolation);
