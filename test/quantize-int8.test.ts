@@ -46,7 +46,8 @@ function images(seed: number, count: number): Float32Array[] {
   // Smooth images (a gradient plus noise), like normalised photos rather than white noise.
   return Array.from({ length: count }, () => {
     const [a, b] = [random() * 2 - 1, random() * 2 - 1];
-    return Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => a * ((i % SIZE) / SIZE) + b * (Math.floor(i / SIZE) % SIZE) / SIZE + (random() - 0.5) * 0.3);
+    const at = (i: number) => a * ((i % SIZE) / SIZE) + (b * (Math.floor(i / SIZE) % SIZE)) / SIZE;
+    return Float32Array.from({ length: 3 * SIZE * SIZE }, (_, i) => at(i) + (random() - 0.5) * 0.3);
   });
 }
 
