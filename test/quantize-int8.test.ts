@@ -4,42 +4,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ort from "onnxruntime-node";
-import { encodeModel, floatInitializer, int64Initializer, node, tensorValueInfo, ElementType } from "../plugins/encoder-compare/models/onnx-builder.ts";
+import { encodeModel, floatInitializer, node, tensorValueInfo, ElementType } from "../plugins/encoder-compare/models/onnx-builder.ts";
+import { randomValues, smallNet } from "./support/int8-graphs.ts";
 import { decodeModel, quantizeInt8, type CalibrationRunner } from "../plugins/encoder-compare/models/quantize-int8.ts";
 import { seededRandom } from "./support/prng.ts";
 
 const SIZE = 16;
-
-function randomValues(random: () => number, count: number, scale: number): Float32Array {
-  return Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
-}
-
-/** Conv(3→8, 3×3, bias) → Relu → Conv(8→16, 3×3, stride 2) → Relu → mean over H, W → MatMul(16→32) → Add. */
-function smallNet(seed: number): Uint8Array {
-  const random = seededRandom(seed);
-  return encodeModel({
-    name: "small",
-    initializers: [
-      floatInitializer("w1", [8, 3, 3, 3], randomValues(random, 8 * 27, 0.3)),
-      floatInitializer("b1", [8], randomValues(random, 8, 0.1)),
-      floatInitializer("w2", [16, 8, 3, 3], randomValues(random, 16 * 72, 0.2)),
-      floatInitializer("fc", [16, 32], randomValues(random, 16 * 32, 0.3)),
-      floatInitializer("fc_b", [32], randomValues(random, 32, 0.05)),
-      int64Initializer("hw", [2], [2, 3]),
-    ],
-    nodes: [
-      node("Conv", ["pixel_values", "w1", "b1"], ["c1"], { pads: [1, 1, 1, 1] }),
-      node("Relu", ["c1"], ["r1"]),
-      node("Conv", ["r1", "w2"], ["c2"], { pads: [1, 1, 1, 1], strides: [2, 2] }),
-      node("Relu", ["c2"], ["r2"]),
-      node("ReduceMean", ["r2", "hw"], ["pooled"], { keepdims: 0 }),
-      node("MatMul", ["pooled", "fc"], ["projected"]),
-      node("Add", ["projected", "fc_b"], ["embedding"]),
-    ],
-    inputs: [tensorValueInfo("pixel_values", ElementType.float, ["batch", 3, SIZE, SIZE])],
-    outputs: [tensorValueInfo("embedding", ElementType.float, ["batch", 32])],
-  });
-}
 
 function images(seed: number, count: number): Float32Array[] {
   const random = seededRandom(seed);
