@@ -111,4 +111,6 @@ export interface EncoderSpec {
    * apart from fp32's and its captions say int8 with the agreement. Default "fp32".
    */
   precision?: "fp32" | "int8";
+  /** Images per onnxruntime run for this graph, where its cheapest batch per image differs (default: embedding.batchSize). */
+  batchSize?: number;
 }

@@ -270,7 +270,7 @@ export class CompareEngine {
     // Decoding and embedding code loads only when something must be embedded: a warm build never needs it.
     const { embedFiles } = await import("../encoders/embed.ts");
     const outcome = await embedFiles(await this.#session(encoder), missing, {
-      batchSize: this.options.batchSize,
+      batchSize: encoder.spec.batchSize ?? this.options.batchSize,
       prefetchBatches: this.options.prefetchBatches,
       decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
