@@ -28,7 +28,8 @@ const AGREEMENT = QUICK ? { images: 60, queries: 20 } : { images: 200, queries: 
 const CORES = 2;
 const DATASET = 10_000;
 
-const pictures = await ensureImageSet(ensureDir(path.join(BENCH_CACHE, "int8-images")), { count: AGREEMENT.images, width: 480, height: 360, format: "jpeg" });
+const PICTURES = ensureDir(path.join(BENCH_CACHE, "int8-images"));
+const pictures = (await ensureImageSet(PICTURES, { count: AGREEMENT.images, width: 480, height: 360, format: "jpeg" })).map((f) => path.join(PICTURES, f));
 
 async function tensorsFor(spec: EncoderSpec, files: readonly string[]): Promise<Float32Array[]> {
   const out: Float32Array[] = [];

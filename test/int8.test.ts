@@ -121,6 +121,28 @@ describe("precision int8", () => {
     await e.close();
   });
 
+  test("a graph's own batchSize decides its onnxruntime runs; BiT runs one image at a time", async () => {
+    const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-int8-"));
+    const steps = new Map<string, number[]>();
+    const progress = (label: string) => {
+      steps.set(label, []);
+      return { update: (done: number) => steps.get(label)!.push(done), end: () => {} };
+    };
+    const graph = path.join(models, "small.onnx");
+    fs.writeFileSync(graph, GRAPH);
+    const local = (id: string, batchSize?: number): EncoderSpec => ({ ...spec("fp32"), id, source: { kind: "file", path: graph }, batchSize });
+    // Same graph and preprocessing, so the same store key: each in its own store.
+    for (const id of ["own", "global"]) {
+      const e = testEngine(WORK, { modelsDir: models, cacheDir: path.join(models, id), batchSize: 4, progress }, [local("own", 5), local("global")]);
+      await e.query(id, dataset, path.join(dataset, "1f436.png"), { k: 1, includeSelf: true });
+      await e.close();
+    }
+    assert.deepEqual(steps.get("own"), [5, 10, 14]);
+    assert.deepEqual(steps.get("global"), [4, 8, 12, 14]);
+    assert.equal(MODEL_ENCODERS.find((m) => m.id === "bit-m-r50x1")!.batchSize, 1);
+    assert.equal(createRegistry({ customEncoders: [] }).get("bit-m-r50x1-int8").batchSize, 1);
+  });
+
   test("agreement figures and the option's checks", () => {
     const unit = (v: number[]) => Float32Array.from(v.map((x) => x / Math.hypot(...v)));
     const fp32 = [unit([1, 0, 0]), unit([1, 0.1, 0]), unit([0, 1, 0]), unit([0, 1, 0.2]), unit([0, 0, 1])];
