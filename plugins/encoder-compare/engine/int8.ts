@@ -118,8 +118,56 @@ export function describeAgreement(a: Int8Agreement): string {
   return `int8: top-${a.k} agreement ${a.topKOverlap.toFixed(1)}/${a.k} with fp32 on ${a.queries} sampled queries`;
 }
 
+/** The int8 graph's sha256, remembered beside it (by size and mtime) so a warm build does not re-read ~100 MB. */
 function sha256File(file: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  const sidecar = `${file}.sha256.json`;
+  const stat = fs.statSync(file);
+  try {
+    const known = JSON.parse(fs.readFileSync(sidecar, "utf8")) as { size?: number; mtimeMs?: number; sha256?: string };
+    if (known.size === stat.size && known.mtimeMs === stat.mtimeMs && known.sha256) return known.sha256;
+  } catch {
+    // Not recorded yet.
+  }
+  const sha256 = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  try {
+    writeFileAtomicSync(sidecar, JSON.stringify({ size: stat.size, mtimeMs: stat.mtimeMs, sha256 }) + "\n");
+  } catch {
+    // A read-only models dir only costs the hash next time.
+  }
+  return sha256;
+}
+
+/** Quantizes `fp32` into `file`, calibrating its convolutions on a seeded sample of `images`. */
+async function quantizeTo(
+  file: string,
+  spec: EncoderSpec,
+  fp32: { model: Uint8Array | string },
+  images: ReadonlyArray<{ file: string; sha256: string }>,
+  settings: Int8Settings,
+): Promise<void> {
+  const calibration = seededSample(images, settings.calibrationImages, settings.seed);
+  const inputs = await tensors(spec, calibration.map((i) => i.file), settings.limitInputPixels);
+  const ort: typeof Ort = await import("onnxruntime-node");
+  const { quantizeInt8 } = await import("../models/quantize-int8.ts");
+  const bytes = typeof fp32.model === "string" ? new Uint8Array(fs.readFileSync(fp32.model)) : fp32.model;
+  const { model } = await quantizeInt8(bytes, async (graph, outputs) => {
+    // The fp32 graph with every conv's input and output as outputs: activation ranges.
+    const session = await ort.InferenceSession.create(graph, { intraOpNumThreads: settings.intraOpNumThreads || os.availableParallelism() });
+    try {
+      const results: Array<Map<string, Float32Array>> = [];
+      for (const input of inputs) {
+        const run = await session.run({ [spec.inputName]: new ort.Tensor("float32", input, tensorShape(spec.preprocess, 1)) }, outputs);
+        results.push(new Map(outputs.map((o) => [o, run[o].data as Float32Array])));
+      }
+      return results;
+    } finally {
+      await session.release();
+    }
+  }).catch((error: unknown) => {
+    throw new Error(`encoder "${spec.id}": cannot quantize its model to int8 (${(error as Error).message})`, { cause: error });
+  });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomicSync(file, model);
 }
 
 /**
@@ -136,55 +184,32 @@ export async function prepareInt8(
 ): Promise<Int8Model> {
   if (images.length < 2) throw new Error(`encoder "${spec.id}": int8 needs a dataset of at least 2 images to calibrate and measure on`);
   const file = derivedGraphPath(modelsDir, "int8", QUANTIZER_VERSION, fp32.sha256);
-  const fp32Session = await EncoderSession.create(spec, fp32.model, { intraOpNumThreads: settings.intraOpNumThreads });
-  let quantized = false;
+  const quantized = !fs.existsSync(file);
+  if (quantized) await quantizeTo(file, spec, fp32, images, settings);
+  const sha256 = sha256File(file);
+  const sample = seededSample(images, settings.agreementImages, settings.seed + 1);
+  const sampleKey = crypto.createHash("sha256").update(sample.map((i) => i.sha256).join("\n")).digest("hex").slice(0, 16);
+  const record = file.replace(/\.onnx$/, `.agreement-${sampleKey}-q${settings.agreementQueries}-k${settings.agreementK}.json`);
+  let agreement: Int8Agreement | undefined;
   try {
-    if (!fs.existsSync(file)) {
-      const calibration = seededSample(images, settings.calibrationImages, settings.seed);
-      const inputs = await tensors(spec, calibration.map((i) => i.file), settings.limitInputPixels);
-      const ort: typeof Ort = await import("onnxruntime-node");
-      const { quantizeInt8 } = await import("../models/quantize-int8.ts");
-      const bytes = typeof fp32.model === "string" ? new Uint8Array(fs.readFileSync(fp32.model)) : fp32.model;
-      const { model } = await quantizeInt8(bytes, async (graph, outputs) => {
-        const session = await ort.InferenceSession.create(graph, { intraOpNumThreads: settings.intraOpNumThreads || os.availableParallelism() });
-        try {
-          const results: Array<Map<string, Float32Array>> = [];
-          for (const input of inputs) {
-            const run = await session.run({ [spec.inputName]: new ort.Tensor("float32", input, tensorShape(spec.preprocess, 1)) }, outputs);
-            results.push(new Map(outputs.map((o) => [o, run[o].data as Float32Array])));
-          }
-          return results;
-        } finally {
-          await session.release();
-        }
-      });
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      writeFileAtomicSync(file, model);
-      quantized = true;
-    }
-    const sha256 = sha256File(file);
-    const sample = seededSample(images, settings.agreementImages, settings.seed + 1);
-    const sampleKey = crypto.createHash("sha256").update(sample.map((i) => i.sha256).join("\n")).digest("hex").slice(0, 16);
-    const record = file.replace(/\.onnx$/, `.agreement-${sampleKey}-q${settings.agreementQueries}-k${settings.agreementK}.json`);
-    let agreement: Int8Agreement | undefined;
-    try {
-      const known = JSON.parse(fs.readFileSync(record, "utf8")) as { sha256?: string; agreement?: Int8Agreement };
-      if (known.sha256 === sha256) agreement = known.agreement;
-    } catch {
-      // Not measured yet for this sample.
-    }
-    if (!agreement) {
-      const inputs = await tensors(spec, sample.map((i) => i.file), settings.limitInputPixels);
-      const int8Session = await EncoderSession.create(spec, file, { intraOpNumThreads: settings.intraOpNumThreads });
-      try {
-        agreement = measureAgreement(await embedAll(fp32Session, inputs), await embedAll(int8Session, inputs), settings.agreementQueries, settings.agreementK);
-      } finally {
-        await int8Session.release();
-      }
-      writeFileAtomicSync(record, JSON.stringify({ sha256, agreement }, null, 2) + "\n");
-    }
-    return { model: file, sha256, agreement, quantized };
-  } finally {
-    await fp32Session.release();
+    const known = JSON.parse(fs.readFileSync(record, "utf8")) as { sha256?: string; agreement?: Int8Agreement };
+    if (known.sha256 === sha256) agreement = known.agreement;
+  } catch {
+    // Not measured yet for this sample.
   }
+  if (!agreement) {
+    const inputs = await tensors(spec, sample.map((i) => i.file), settings.limitInputPixels);
+    // Sessions only here: a build that finds both the graph and its agreement cached starts no onnxruntime for them.
+    const embedWith = async (model: Uint8Array | string) => {
+      const session = await EncoderSession.create(spec, model, { intraOpNumThreads: settings.intraOpNumThreads });
+      try {
+        return await embedAll(session, inputs);
+      } finally {
+        await session.release();
+      }
+    };
+    agreement = measureAgreement(await embedWith(fp32.model), await embedWith(file), settings.agreementQueries, settings.agreementK);
+    writeFileAtomicSync(record, JSON.stringify({ sha256, agreement }, null, 2) + "\n");
+  }
+  return { model: file, sha256, agreement, quantized };
 }
