@@ -76,10 +76,10 @@ export const SHRINK_ON_LOAD_MARGIN = 8;
 /**
  * The size libvips may shrink a large image to before a portable resize: each axis to
  * SHRINK_ON_LOAD_MARGIN times its resized size, when that is smaller. Undefined (decode
- * whole) for images up to SHRINK_ON_LOAD_ABOVE_PIXELS, which the browser widget reproduces
- * exactly, and when an axis is enlarged. A full decode of a 2400×1800 photo and a resize in
- * TypeScript cost about 5× libvips' shrink on load; the few-level difference that the
- * shrink leaves is measured against the full decode in test/preprocess-shrink.test.ts.
+ * whole) for images up to SHRINK_ON_LOAD_ABOVE_PIXELS, when an axis is enlarged, and past
+ * the work limit. A whole decode of a 2400×1800 JPEG and a resize in TypeScript cost about
+ * 3.5× the CPU of the shrink on load; the fraction of a level the shrink changes is measured
+ * against the whole decode in test/preprocess-shrink.test.ts.
  */
 export function shrinkOnLoadSize(
   width: number,
