@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { encodeModel, floatInitializer, node, tensorValueInfo, ElementType } from "../plugins/encoder-compare/models/onnx-builder.ts";
 import { randomValues, smallNet } from "./support/int8-graphs.ts";
-import { decodeModel, quantizeInt8, type CalibrationRunner } from "../plugins/encoder-compare/models/quantize-int8.ts";
+import { decodeModel, encodeModelProto, quantizeInt8, type CalibrationRunner } from "../plugins/encoder-compare/models/quantize-int8.ts";
 import { seededRandom } from "./support/prng.ts";
 
 const SIZE = 16;
@@ -86,6 +86,15 @@ describe("int8 quantizer", () => {
     const want = (await (await session(graph)).run({ x: new ort.Tensor("float32", x, [2, 24]) })).y.data as Float32Array;
     const got = (await (await session(first.model)).run({ x: new ort.Tensor("float32", x, [2, 24]) })).y.data as Float32Array;
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(want[i] - got[i]) < 0.1, `${i}: ${want[i]} vs ${got[i]}`);
+  });
+
+  test("a graph that also lists its weights as inputs (older exports) loses those inputs with the weights", async () => {
+    const model = decodeModel(smallNet(3));
+    const weightInputs = ["w1", "w2", "fc"].map((name) => ({ name, type: { tensorType: { elemType: 1 } } }));
+    const legacy = encodeModelProto({ ...model, graph: { ...model.graph, input: [...(model.graph?.input ?? []), ...weightInputs] } });
+    const { model: int8 } = await quantizeInt8(legacy, async (graph, outputs) => [await run(graph, images(4, 1)[0], outputs)]);
+    assert.deepEqual((decodeModel(int8).graph?.input ?? []).map((i) => i.name), ["pixel_values"]);
+    assert.equal((await run(int8, images(5, 1)[0])).get("embedding")!.length, 32, "runs without feeding the weights");
   });
 
   test("calibration that returns nothing is refused with a clear message", async () => {

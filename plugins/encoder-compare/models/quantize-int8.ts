@@ -222,12 +222,15 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
   }
   const stillUsed = new Set(out.flatMap((n) => n.input ?? []));
   const kept = (graph.initializer ?? []).filter((t) => !quantizedWeights.has(t.name!) || stillUsed.has(t.name!));
+  const keptNames = new Set(kept.map((t) => t.name));
+  // Older exports also list initializers as graph inputs: a removed weight must not become an input to feed.
+  const inputs = (graph.input ?? []).filter((i) => !quantizedWeights.has(i.name!) || keptNames.has(i.name));
   const opset = (model.opsetImport ?? []).map((o) => (!o.domain ? { ...o, version: Math.max(Number(o.version), 13) } : o));
   const result: Model = {
     ...model,
     opsetImport: opset,
     producerName: "encoder-compare int8",
-    graph: { ...graph, node: out, initializer: [...kept, ...added], valueInfo: [] },
+    graph: { ...graph, input: inputs, node: out, initializer: [...kept, ...added], valueInfo: [] },
   };
   return { model: encodeModelProto(result), report };
 }
