@@ -246,8 +246,8 @@ export class CompareEngine {
   }
 
   async datasetIndex(encoderId: string, datasetDir: string): Promise<DatasetIndex> {
-    const encoder = await this.#identity(encoderId);
-    return this.#indexes.get(encoder, this.dataset(datasetDir));
+    const dataset = this.dataset(datasetDir);
+    return this.#indexes.get(await this.#identity(encoderId), dataset);
   }
 
   /** A read-only cache serves what it holds; what is not in it cannot be embedded and kept. */
@@ -289,8 +289,9 @@ export class CompareEngine {
   async query(encoderId: string, datasetDir: string, queryFile: string, options: QueryOptions): Promise<QueryResult> {
     const embeddings = this.#embeddings.config(datasetDir);
     if (embeddings) return this.#embeddings.query(encoderId, await this.#identity(encoderId), embeddings, queryFile, options);
-    const encoder = await this.#identity(encoderId);
+    // Listed first: an int8 encoder is calibrated and measured on it.
     const dataset = this.dataset(datasetDir);
+    const encoder = await this.#identity(encoderId);
     const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.
