@@ -4,7 +4,8 @@
 //   npm run bench -- --only=encode,scale
 //   npm run bench -- --scale-1m        adds the opt-in cluster suite (1M vectors, IVF-PQ; builds its data once, minutes)
 // Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14),
-// warm (issue 13: warm builds, real-size graphs, the seed's job), map (encoderMap: layout time, SVG bytes). Figures are
+// warm (issue 13: warm builds, real-size graphs, the seed's job), map (encoderMap: layout time, SVG bytes), int8 (int8 vs fp32,
+// batch per model). Figures are
 // printed, never asserted; the target column says whether each goal is met on this machine.
 import { spawnSync } from "node:child_process";
 import os from "node:os";
@@ -18,6 +19,7 @@ const SUITES: Record<string, { file: string; flags?: string[] }> = {
   preview: { file: "bench/preview.bench.ts" },
   scale: { file: "bench/scale.bench.ts", flags: ["--expose-gc"] },
   tryit: { file: "bench/try-it.bench.ts" },
+  int8: { file: "bench/int8.bench.ts" },
   warm: { file: "bench/warm.bench.ts" },
   map: { file: "bench/map.bench.ts" },
 };

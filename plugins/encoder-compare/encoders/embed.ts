@@ -62,7 +62,7 @@ async function decodeBatch(
   // `file` is a real path checked when the dataset was listed; readChecked refuses it if it became a link since.
   const decode = async (input: EmbedInput) => {
     const bytes = await readChecked(input.file, { maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
-    return imageToTensor(bytes, session.spec.preprocess, { limitInputPixels: options.limitInputPixels });
+    return imageToTensor(bytes, session.spec.preprocess, { limitInputPixels: options.limitInputPixels, shrinkOnLoad: true });
   };
   const settled = await Promise.allSettled(inputs.map((i) => limit(() => decode(i))));
   const batch: DecodedBatch = { inputs: [], tensors: [], failed: [] };

@@ -98,6 +98,8 @@ export const MODEL_ENCODERS: readonly EncoderSpec[] = [
     inputName: "pixel_values",
     outputName: "embedding",
     dim: 2048,
+    // Cheapest per image at batch 1, fp32 and int8, as measured by `npm run bench -- --only=int8`.
+    batchSize: 1,
     preprocess: {
       resizeMode: "shortest-edge",
       resizeTo: 256,

@@ -105,4 +105,12 @@ export interface EncoderSpec {
   description?: string;
   /** Encoder used in place of this one when its model cannot be had (real models only). */
   standIn?: string;
+  /**
+   * "int8": the verified fp32 graph is quantized after download (dynamic int8 MatMuls, static int8
+   * convolutions calibrated on the dataset) and measured against fp32 on it; its vectors are kept
+   * apart from fp32's and its captions say int8 with the agreement. Default "fp32".
+   */
+  precision?: "fp32" | "int8";
+  /** Images per onnxruntime run for this graph, where its cheapest batch per image differs (default: embedding.batchSize). */
+  batchSize?: number;
 }

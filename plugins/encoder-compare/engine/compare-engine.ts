@@ -28,7 +28,7 @@ const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models
 
 /** The settings a hand-built engine (tests, benchmarks) may leave out, filled from DEFAULTS; setup.ts always passes them. */
 function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
-  const { search, embedding } = DEFAULTS;
+  const { search, embedding, models } = DEFAULTS;
   return {
     ...options,
     annThreshold: options.annThreshold ?? search.annThreshold,
@@ -36,6 +36,10 @@ function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
     annCandidates: options.annCandidates ?? search.annCandidates,
     prefetchBatches: options.prefetchBatches ?? embedding.prefetchBatches,
     decodeConcurrency: options.decodeConcurrency ?? embedding.decodeConcurrency,
+    int8CalibrationImages: options.int8CalibrationImages ?? models.int8CalibrationImages,
+    int8AgreementImages: options.int8AgreementImages ?? models.int8AgreementImages,
+    int8AgreementQueries: options.int8AgreementQueries ?? models.int8AgreementQueries,
+    int8AgreementFloor: options.int8AgreementFloor ?? models.int8AgreementFloor,
   };
 }
 
@@ -58,6 +62,8 @@ export class CompareEngine {
   #queryShas = new Map<string, { sha: string; real: string }>();
   /** Per build: datasets are re-listed each build so edits are seen. */
   #datasets = new Map<string, Dataset>();
+  /** The dataset an int8 encoder is calibrated and measured on: the one listed last. */
+  #lastDataset: Dataset | undefined;
   #store?: EmbeddingStore;
 
   constructor(given: EngineOptions) {
@@ -167,6 +173,7 @@ export class CompareEngine {
         log: this.options.info,
       });
       debug.models(() => `${spec.id}: model from ${model.origin}`);
+      if (spec.precision === "int8") return await this.#int8Identity(spec, model);
       return { spec, key: encoderKey(spec, model.sha256), model: model.model };
     } catch (error) {
       if (!(error instanceof ModelUnavailableError)) throw error;
@@ -183,6 +190,37 @@ export class CompareEngine {
       this.options.warn(`${spec.label} not available (${error.reason})${note}: ${uses}; ${fetchHint}`);
       return { ...standIn, standInFor: { spec, reason: error.reason } };
     }
+  }
+
+  /**
+   * An int8 encoder: quantized from its fp32 model on the dataset listed last (calibration and
+   * agreement samples), cached in the models dir. Its label carries the agreement with fp32.
+   */
+  async #int8Identity(spec: EncoderSpec, fp32: { model: Uint8Array | string; sha256: string }): Promise<EncoderIdentity> {
+    const dataset = this.#lastDataset;
+    if (!dataset) throw new Error(`encoder "${spec.id}": int8 is calibrated and measured on a dataset; use it with a dataset of images`);
+    const started = performance.now();
+    const { prepareInt8, describeAgreement } = await import("./int8.ts");
+    const int8 = await prepareInt8(spec, fp32, dataset.images, this.options.modelsDir, {
+      calibrationImages: this.options.int8CalibrationImages,
+      agreementImages: this.options.int8AgreementImages,
+      agreementQueries: this.options.int8AgreementQueries,
+      agreementK: 10,
+      seed: 0,
+      limitInputPixels: this.options.limitInputPixels,
+      intraOpNumThreads: this.options.intraOpNumThreads,
+    });
+    const said = describeAgreement(int8.agreement);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    this.options.info(`${spec.id}: ${int8.quantized ? "quantized to int8" : "int8 graph from the cache"}; ${said} (${seconds} s; ${int8.model})`);
+    if (int8.agreement.topKOverlap < this.options.int8AgreementFloor) {
+      this.options.warn(
+        `${spec.label}: ${said}, below the floor of ${this.options.int8AgreementFloor} (int8AgreementFloor); its neighbours differ from fp32's — ` +
+          `use the fp32 encoder "${spec.id.replace(/-int8$/, "")}" for this dataset`,
+      );
+    }
+    const measured: EncoderSpec = { ...spec, label: `${spec.label.replace(/ \(int8\)$/, "")} (${said})` };
+    return { spec: measured, key: encoderKey(spec, int8.sha256), model: int8.model };
   }
 
   /** How an encoder id runs in this build, without starting onnxruntime (models are resolved, maybe downloaded). */
@@ -203,6 +241,7 @@ export class CompareEngine {
       const listed = dataset;
       debug.dataset(() => `${dir} listed in ${Math.round(performance.now() - started)} ms: ${listed.images.length} images, ${listed.skipped.length} skipped`);
       this.#datasets.set(dir, dataset);
+      this.#lastDataset = dataset;
       for (const s of dataset.skipped) this.build.skippedImages.set(path.join(dir, s.file), s.reason);
       for (const warning of dataset.warnings) this.options.warn(warning);
     }
@@ -210,8 +249,8 @@ export class CompareEngine {
   }
 
   async datasetIndex(encoderId: string, datasetDir: string): Promise<DatasetIndex> {
-    const encoder = await this.#identity(encoderId);
-    return this.#indexes.get(encoder, this.dataset(datasetDir));
+    const dataset = this.dataset(datasetDir);
+    return this.#indexes.get(await this.#identity(encoderId), dataset);
   }
 
   /** A read-only cache serves what it holds; what is not in it cannot be embedded and kept. */
@@ -234,7 +273,7 @@ export class CompareEngine {
     // Decoding and embedding code loads only when something must be embedded: a warm build never needs it.
     const { embedFiles } = await import("../encoders/embed.ts");
     const outcome = await embedFiles(await this.#session(encoder), missing, {
-      batchSize: this.options.batchSize,
+      batchSize: encoder.spec.batchSize ?? this.options.batchSize,
       prefetchBatches: this.options.prefetchBatches,
       decodeConcurrency: this.options.decodeConcurrency,
       limitInputPixels: this.options.limitInputPixels,
@@ -253,8 +292,9 @@ export class CompareEngine {
   async query(encoderId: string, datasetDir: string, queryFile: string, options: QueryOptions): Promise<QueryResult> {
     const embeddings = this.#embeddings.config(datasetDir);
     if (embeddings) return this.#embeddings.query(encoderId, await this.#identity(encoderId), embeddings, queryFile, options);
-    const encoder = await this.#identity(encoderId);
+    // Listed first: an int8 encoder is calibrated and measured on it.
     const dataset = this.dataset(datasetDir);
+    const encoder = await this.#identity(encoderId);
     const { sha: querySha, real: queryReal } = this.#querySha(queryFile);
     const stats = this.statsFor(statsName(encoder));
     // A finished result for the same question against the same dataset state: no index needed.

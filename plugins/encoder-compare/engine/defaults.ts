@@ -52,6 +52,14 @@ export const DEFAULTS = frozen({
     modelBaseUrl: undefined as string | undefined,
     /** An unavailable model runs its labelled stand-in unless this or ENCODER_COMPARE_STRICT=1 (which also fails unresolved embeddings image paths). */
     strict: false,
+    /** int8 encoders (precision "int8"): dataset images their convolutions are calibrated on (seeded sample). */
+    int8CalibrationImages: 32,
+    /** int8 encoders are compared with fp32 on this many dataset images (seeded sample) … */
+    int8AgreementImages: 200,
+    /** … of which this many are queries; the top-10 of each is compared. */
+    int8AgreementQueries: 50,
+    /** A build warns when an int8 encoder keeps fewer of fp32's top-10 neighbours than this, on average. */
+    int8AgreementFloor: 8,
   }),
   /** Fields of a dataset given as an embeddings folder (the object form of `dataset` / `datasets` entries). */
   embeddingsFolder: frozen({

@@ -133,6 +133,10 @@ export function normalizeOptions(grouped: UserOptions = {}): PluginOptions {
   positiveInt("batchSize", options.batchSize);
   positiveInt("intraOpNumThreads", options.intraOpNumThreads, true);
   positiveInt("limitInputPixels", options.limitInputPixels);
+  for (const name of ["int8CalibrationImages", "int8AgreementImages", "int8AgreementQueries"] as const) positiveInt(name, options[name]);
+  if (typeof options.int8AgreementFloor !== "number" || !(options.int8AgreementFloor >= 0 && options.int8AgreementFloor <= 10)) {
+    fail(`\`int8AgreementFloor\` must be a number from 0 to 10 (neighbours of 10), got ${JSON.stringify(options.int8AgreementFloor)}`);
+  }
   if (!["auto", "faiss", "js", "ann"].includes(options.indexBackend)) {
     fail(`\`indexBackend\` must be "auto", "js", "faiss" or "ann", got ${JSON.stringify(options.indexBackend)}`);
   }

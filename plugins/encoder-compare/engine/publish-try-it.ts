@@ -68,8 +68,8 @@ async function publishGraph(dir: string, encoder: Awaited<ReturnType<CompareEngi
     const graph = buildBuiltinGraph(spec.source.graph as BuiltinGraphName);
     return { file: writeHashed(dir, `graph-${spec.id}`, graph, ".onnx"), bytes: graph.byteLength };
   }
-  if (spec.source.kind === "converted") {
-    // Our own conversion (BiT): published with float16 weights, half the download.
+  if (spec.source.kind === "converted" && spec.precision !== "int8") {
+    // Our own conversion (BiT): published with float16 weights, half the download (an int8 graph goes as it is).
     const { halveWeights } = await import("../models/fp16-weights.ts");
     const halved = halveWeights(typeof model === "string" ? new Uint8Array(fs.readFileSync(model)) : model);
     return { file: writeHashed(dir, `graph-${spec.id}-fp16`, halved, ".onnx"), bytes: halved.byteLength, optIn: true, weights: "fp16" };

@@ -3,7 +3,8 @@
 import path from "node:path";
 import { CompareEngine } from "./compare-engine.ts";
 import { embeddingsDatasets } from "../dataset/embeddings-option.ts";
-import { ALL_KNOWN_ENCODERS, EncoderRegistry } from "../encoders/registry.ts";
+import { ALL_KNOWN_ENCODERS, EncoderRegistry, MODEL_ENCODERS } from "../encoders/registry.ts";
+import type { EncoderSpec } from "../encoders/spec.ts";
 import { checkDataFolder } from "../store/folder-check.ts";
 import { modelsDir } from "../models/cache-dir.ts";
 import { DEFAULTS } from "./defaults.ts";
@@ -20,7 +21,12 @@ export interface EngineContext {
 }
 
 export function createRegistry(options: Pick<PluginOptions, "customEncoders">): EncoderRegistry {
-  return new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...options.customEncoders]);
+  return new EncoderRegistry([...ALL_KNOWN_ENCODERS, ...int8Variants(MODEL_ENCODERS), ...options.customEncoders]);
+}
+
+/** "<id>-int8" for each downloaded model: the same download, quantized after it (see EncoderSpec["precision"]). */
+export function int8Variants(specs: readonly EncoderSpec[]): EncoderSpec[] {
+  return specs.map((spec) => ({ ...spec, id: `${spec.id}-int8`, label: `${spec.label} (int8)`, modelId: spec.modelId ?? spec.id, precision: "int8" }));
 }
 
 /** The groups the engine reads (types.ts); a Record, so a group added there must be added here too. */

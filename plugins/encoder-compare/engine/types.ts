@@ -22,7 +22,16 @@ type SettingValue<K> = { [G in EngineOptionGroup]: K extends keyof Defaults[G] ?
 export type EngineSettings = { -readonly [K in SettingName]: SettingValue<K> };
 
 /** Settings a caller that builds an engine by hand (tests, benchmarks) may leave out: the engine fills them from DEFAULTS. */
-export type OptionalSetting = "annThreshold" | "annFactory" | "annCandidates" | "prefetchBatches" | "decodeConcurrency";
+export type OptionalSetting =
+  | "annThreshold"
+  | "annFactory"
+  | "annCandidates"
+  | "prefetchBatches"
+  | "decodeConcurrency"
+  | "int8CalibrationImages"
+  | "int8AgreementImages"
+  | "int8AgreementQueries"
+  | "int8AgreementFloor";
 
 export interface EngineOptions extends Omit<EngineSettings, OptionalSetting | "modelsDir" | "modelBaseUrl">, Partial<Pick<EngineSettings, OptionalSetting>> {
   /** Mirror replacing the origin of model URLs (none: each model's own URL). */
