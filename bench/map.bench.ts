@@ -15,6 +15,7 @@ import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/en
 import { renderEncoderMaps, type MapPanel } from "../plugins/encoder-compare/render/encoder-map.ts";
 import { layoutMap } from "../plugins/encoder-compare/search/map-layout.ts";
 import { BENCH_CACHE, check, clusteredVectors, ensureDir, fmt, log, QUICK, report, ROOT, seededRandom, type Row } from "./lib/common.ts";
+import { ensureDemoDataset } from "../test/support/demo-dataset.ts";
 
 const rows: Row[] = [];
 const m = DEFAULTS.map;
@@ -57,8 +58,8 @@ for (const [n, targetS] of [[572, 3], [10_000, 60]] as const) {
 }
 
 // ---- warm: the remembered layout of the demo dataset ---------------------------------------
-const demo = path.join(ROOT, "content/datasets/emoji-memes");
-if (fs.existsSync(path.join(demo, "manifest.json"))) {
+const demo = path.join(ROOT, ensureDemoDataset(ROOT));
+{
   const dir = ensureDir(path.join(BENCH_CACHE, "map"));
   const engine = new CompareEngine({
     projectRoot: ROOT,

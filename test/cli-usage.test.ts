@@ -8,8 +8,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { COMMANDS } from "../plugins/encoder-compare/cli/main.ts";
 import { closestName, editDistance, parseArgs, UsageError } from "../plugins/encoder-compare/cli/common.ts";
+import { ensurePackageBuilt } from "./support/package-build.ts";
 
 const BIN = path.join(process.cwd(), "plugins/encoder-compare/bin.js");
 const EMOJI = path.join(process.cwd(), "node_modules/emoji-datasource-google/img/google/64");
@@ -29,6 +31,7 @@ function assertUsage(run: ReturnType<typeof cli>, message: string, topic: string
 }
 
 before(() => {
+  ensurePackageBuilt();
   work = fs.mkdtempSync(path.join(os.tmpdir(), "ec-cli-usage-"));
   fs.mkdirSync(path.join(work, "data"));
   for (const name of ["1f436.png", "1f437.png", "1f438.png", "1f439.png", "1f43a.png"]) fs.copyFileSync(path.join(EMOJI, name), path.join(work, "data", name));
@@ -194,7 +197,8 @@ describe("a site whose dataset is not made yet", () => {
     const site = path.join(work, "site");
     fs.mkdirSync(site);
     fs.writeFileSync(path.join(site, "package.json"), JSON.stringify({ scripts: { dataset: "node make.js" } }));
-    const plugin = path.join(process.cwd(), "plugins/encoder-compare/index.ts");
+    // A site's JavaScript config imports the compiled package, as an adopter's does.
+    const plugin = pathToFileURL(path.join(process.cwd(), "plugins/encoder-compare/dist/index.js")).href;
     fs.writeFileSync(
       path.join(site, "eleventy.config.mjs"),
       `import plugin from ${JSON.stringify(plugin)};\nexport default (config) => config.addPlugin(plugin, { dataset: "data/own" });\n`,

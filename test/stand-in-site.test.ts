@@ -73,7 +73,13 @@ describe("a stand-in build of the demo site", () => {
   test("the demo post's headings and description name what ran, and its marks' group; the try-it panel says why CLIP is not in it", () => {
     const post = fs.readFileSync(path.join(site, "posts/image-encoders-part-deux/index.html"), "utf8");
     const headings = [...post.matchAll(/<h2>([^<]*)<\/h2>/g)].map((m) => m[1]);
-    assert.deepEqual(headings, ["The fight", "pixels (standing in for CLIP ViT-B/32)", "phash (standing in for BiT-M R50x1)", "Who found the dog?"]);
+    assert.deepEqual(headings, [
+      "The fight",
+      "pixels (standing in for CLIP ViT-B/32)",
+      "phash (standing in for BiT-M R50x1)",
+      "Who found the dog?",
+      "The space around the Doge",
+    ]);
     const description = /<meta name="description" content="([^"]*)"/.exec(post)![1];
     assert.match(description, /the nearest neighbours that pixels \(standing in for CLIP ViT-B\/32\) and phash \(standing in for BiT-M R50x1\) return/);
     assert.match(description, /marked ✓ or ✗ for the dataset&#39;s dog-face group/);

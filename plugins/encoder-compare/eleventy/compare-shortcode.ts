@@ -87,9 +87,10 @@ async function renderCompare(
     }
   });
   const datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
-  if (request.tryIt && engine.isEmbeddingsDataset(datasetDir)) {
+  const embeddingsFolder = engine.embeddingsFolder(datasetDir);
+  if (request.tryIt && embeddingsFolder !== undefined) {
     throw new WordedFailure(
-      `${call.post}: ${call.name}: tryIt cannot use the embeddings dataset "${request.dataset}" (${datasetDir}): the "Try your own image" widget ` +
+      `${call.post}: ${call.name}: tryIt cannot use the embeddings dataset "${request.dataset}" (${embeddingsFolder}): the "Try your own image" widget ` +
         "publishes a vector and a thumbnail of every dataset image for the reader's browser to search, and an embeddings folder holds vectors " +
         "computed elsewhere, not a folder of images to list and publish; remove tryIt=true here (or the tryIt plugin option), or use a folder of images",
     );

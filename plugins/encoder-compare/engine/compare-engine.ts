@@ -369,6 +369,11 @@ export class CompareEngine {
     return this.#embeddings.config(dir) !== undefined;
   }
 
+  /** The folder an embeddings dataset reads (its reference is an entry of the options, not a path); undefined for images. */
+  embeddingsFolder(dir: string): string | undefined {
+    return this.#embeddings.config(dir)?.dir;
+  }
+
   /**
    * sha256 of a query image, memoised like dataset files (path, size, mtime in the store) and
    * per build, so a rebuild does not re-read every query image once per encoder.
