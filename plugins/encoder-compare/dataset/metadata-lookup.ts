@@ -178,7 +178,9 @@ export class MetadataLookup {
     const lengths = this.columns.map((_, c) => entry.readUInt32LE(8 + 4 * c));
     const length = lengths.reduce((sum, n) => sum + n, 0);
     const tableEnd = this.#rows * this.#entryBytes;
-    if (!Number.isSafeInteger(start) || start < tableEnd || start + length > this.#dataEnd) throw new DamagedLookup(`row ${row}'s strings lie outside the file`);
+    if (!Number.isSafeInteger(start) || start < tableEnd || start + length > this.#dataEnd) {
+      throw new DamagedLookup(`row ${row}'s strings lie outside the file`);
+    }
     const data = readExactly(this.#fd, length, start);
     if (crc32(data, crc32(entry.subarray(0, this.#entryBytes - 4))) !== entry.readUInt32LE(this.#entryBytes - 4)) {
       throw new DamagedLookup(`row ${row} fails its checksum`);
@@ -205,7 +207,9 @@ function readHeader(fd: number): { header: LookupHeader; headerStart: number } {
   if (trailer.toString("latin1", 16) !== MAGIC) throw new DamagedLookup("has no trailer");
   const headerStart = trailer.readDoubleLE(0);
   const headerLength = trailer.readUInt32LE(8);
-  if (!Number.isSafeInteger(headerStart) || headerStart < 0 || headerStart + headerLength + TRAILER_BYTES !== size) throw new DamagedLookup("has a bad trailer");
+  if (!Number.isSafeInteger(headerStart) || headerStart < 0 || headerStart + headerLength + TRAILER_BYTES !== size) {
+    throw new DamagedLookup("has a bad trailer");
+  }
   const bytes = readExactly(fd, headerLength, headerStart);
   if (crc32(bytes) !== trailer.readUInt32LE(12)) throw new DamagedLookup("fails its header checksum");
   const header = JSON.parse(bytes.toString("utf8")) as LookupHeader;
