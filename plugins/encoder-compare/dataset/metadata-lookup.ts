@@ -133,22 +133,36 @@ export class MetadataLookup {
           const { read } = columnsWithin(parquet, groupStart, columns, DATASET_LIMITS.maxMetadataChunkBytes);
           const records = read.length ? await readRows(parquetFile, parquet, groupStart, groupStart + groupRows, read) : [];
           if (read.length) onGroup();
-          const table = Buffer.alloc(groupRows * entryBytes);
-          const strings: Buffer[] = [];
+          // One string and one encoding per row group (not per cell): the byte lengths come from Buffer.byteLength.
+          const texts: string[] = new Array(groupRows * columns.length);
+          const lengths = new Uint32Array(groupRows * columns.length);
+          const readAt = columns.map((column) => read.includes(column));
           for (let r = 0; r < groupRows; r++) {
-            const cells = columns.map((column) => {
-              const value = read.includes(column) ? records[r][column] : undefined;
-              return Buffer.from(value === null || value === undefined ? "" : String(value), "utf8");
-            });
-            const entry = table.subarray(r * entryBytes, (r + 1) * entryBytes);
-            entry.writeDoubleLE(position, 0);
-            cells.forEach((cell, c) => entry.writeUInt32LE(cell.length, 8 + 4 * c));
-            const data = Buffer.concat(cells);
-            entry.writeUInt32LE(crc32(data, crc32(entry.subarray(0, entryBytes - 4))), entryBytes - 4);
-            strings.push(data);
-            position += data.length;
+            for (let c = 0; c < columns.length; c++) {
+              const value = readAt[c] ? records[r][columns[c]] : undefined;
+              const text = value === null || value === undefined ? "" : String(value);
+              texts[r * columns.length + c] = text;
+              lengths[r * columns.length + c] = Buffer.byteLength(text, "utf8");
+            }
           }
-          const data = Buffer.concat(strings);
+          const data = Buffer.from(texts.join(""), "utf8");
+          // Strings decoded from parquet are well-formed UTF-16, so their lengths add up; if not, offsets would be wrong.
+          if (data.length !== lengths.reduce((sum, n) => sum + n, 0)) throw new Error(`${parquetFile}: a string does not encode to UTF-8 losslessly`);
+          const table = Buffer.alloc(groupRows * entryBytes);
+          let at = 0;
+          for (let r = 0; r < groupRows; r++) {
+            const entry = table.subarray(r * entryBytes, (r + 1) * entryBytes);
+            entry.writeDoubleLE(position + at, 0);
+            let rowBytes = 0;
+            for (let c = 0; c < columns.length; c++) {
+              const length = lengths[r * columns.length + c];
+              entry.writeUInt32LE(length, 8 + 4 * c);
+              rowBytes += length;
+            }
+            entry.writeUInt32LE(crc32(data.subarray(at, at + rowBytes), crc32(entry.subarray(0, entryBytes - 4))), entryBytes - 4);
+            at += rowBytes;
+          }
+          position += data.length;
           fs.writeSync(fd, data, 0, data.length, position - data.length);
           fs.writeSync(fd, table, 0, table.length, groupStart * entryBytes);
           groupStart += groupRows;
