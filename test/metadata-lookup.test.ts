@@ -158,6 +158,17 @@ describe("metadata lookup files", () => {
     assert.equal(replaced.metas[WANTED.indexOf(0)].caption, "caption 0 (edit2) — ✓ 日本");
   });
 
+  test("a build sweeps the temp files of killed builds, not those of a live process", async () => {
+    const lookups = path.join(WORK, "lookups-leftovers");
+    fs.mkdirSync(lookups, { recursive: true });
+    const name = (pid: number) => `${"a".repeat(32)}.bin.${pid}-1.tmp`;
+    // 2^22 + 1 is above the largest pid Linux hands out (pid_max ≤ 2^22); the test's own pid is alive.
+    fs.writeFileSync(path.join(lookups, name(4_194_305)), "partial");
+    fs.writeFileSync(path.join(lookups, name(process.pid)), "in progress");
+    assert.equal((await read(dir, lookups)).builds, 3);
+    assert.deepEqual(fs.readdirSync(lookups).filter((n) => n.endsWith(".tmp")), [name(process.pid)]);
+  });
+
   test("a lookup folder that cannot be written: lookups read the parquet, with the same results and the reason kept", async () => {
     const blocked = path.join(WORK, "blocked");
     fs.writeFileSync(blocked, "a file where the lookup folder would be");

@@ -14,13 +14,16 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { crc32 } from "node:zlib";
-import { writeFileAtomicWith } from "../store/atomic-write.ts";
+import { removeDeadLeftovers, writeFileAtomicWith } from "../store/atomic-write.ts";
 import { DATASET_LIMITS } from "./dataset-text.ts";
 import { columnsWithin, readRows, type OpenedParquet } from "./parquet-check.ts";
 
 const MAGIC = "ECMETA01";
 const FORMAT = 1;
 const TRAILER_BYTES = 24;
+/** A build's temp file: `<lookup>.<pid>-<n>.tmp`, so two folders of one process building the same file do not share one. */
+const TEMP = /^[0-9a-f]{32}\.bin\.(\d+)-\d+\.tmp$/;
+let builds = 0;
 
 /** What a lookup file must say about its parquet to be used: the file as it is now. */
 interface SourceIdentity {
@@ -119,6 +122,8 @@ export class MetadataLookup {
   static async build(dir: string, parquetFile: string, parquet: OpenedParquet, columns: readonly string[], onGroup: () => void): Promise<MetadataLookup> {
     const file = MetadataLookup.fileFor(dir, parquetFile);
     fs.mkdirSync(dir, { recursive: true });
+    // What a killed build left behind.
+    removeDeadLeftovers(dir, TEMP);
     const entryBytes = entryBytesOf(columns.length);
     const rows = parquet.rows;
     const source = await identityOf(parquetFile, parquet);
@@ -178,7 +183,7 @@ export class MetadataLookup {
       } finally {
         fs.closeSync(fd);
       }
-    });
+    }, { temp: `${file}.${process.pid}-${++builds}.tmp` });
     const opened = await MetadataLookup.existing(dir, parquetFile, parquet, columns);
     if (!opened) throw new Error(`${file}: the metadata lookup file just written does not read back`);
     return opened;
