@@ -9,6 +9,7 @@ import { parquetWriteFile } from "hyparquet-writer";
 import { EmbeddingsFolder, type RowMetadata } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
 import { MetadataLookup } from "../plugins/encoder-compare/dataset/metadata-lookup.ts";
 import { encodeNpy } from "../plugins/encoder-compare/dataset/npy.ts";
+import { openCheckedParquet, readRows } from "../plugins/encoder-compare/dataset/parquet-check.ts";
 
 const WORK = path.join(process.cwd(), "test/.output/metadata-lookup");
 const SHARDS = [5, 5, 2];
@@ -156,6 +157,32 @@ describe("metadata lookup files", () => {
     const replaced = await read(changed, lookups);
     assert.equal(replaced.builds, 1);
     assert.equal(replaced.metas[WANTED.indexOf(0)].caption, "caption 0 (edit2) — ✓ 日本");
+  });
+
+  test("a row group larger than a build's slice is decoded a slice at a time, with the same rows", async () => {
+    const single = path.join(WORK, "single-group.parquet");
+    const rows = Array.from({ length: 7 }, (_, i) => rowValues(i));
+    parquetWriteFile({
+      filename: single,
+      columnData: [
+        { name: "image_path", data: rows.map((v) => v.image_path), type: "STRING" },
+        { name: "caption", data: rows.map((v) => v.caption), type: "STRING" },
+      ],
+    });
+    const parquet = await openCheckedParquet(single);
+    assert.equal(parquet.metadata.row_groups.length, 1);
+    let groups = 0;
+    const lookup = await MetadataLookup.build(path.join(WORK, "lookups-slices"), single, parquet, ["image_path", "caption"], () => groups++, 3);
+    try {
+      const direct = await readRows(single, parquet, 0, 7, ["image_path", "caption"]);
+      assert.deepEqual(
+        Array.from({ length: 7 }, (_, r) => lookup.row(r)),
+        direct.map((record) => ({ image_path: String(record.image_path), caption: record.caption === null ? "" : String(record.caption) })),
+      );
+      assert.equal(groups, 1);
+    } finally {
+      lookup.close();
+    }
   });
 
   test("a build sweeps the temp files of killed builds, not those of a live process", async () => {

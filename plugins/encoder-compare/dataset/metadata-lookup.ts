@@ -24,6 +24,11 @@ const TRAILER_BYTES = 24;
 /** A build's temp file: `<lookup>.<pid>-<n>.tmp`, so two folders of one process building the same file do not share one. */
 const TEMP = /^[0-9a-f]{32}\.bin\.(\d+)-\d+\.tmp$/;
 let builds = 0;
+/**
+ * Rows decoded at a time while building: pyarrow writes row groups of up to a million rows, so a row group is not a
+ * memory bound. A slice decodes the pages it overlaps (a 1 MB page holds ~35,000 paths): large slices waste little.
+ */
+const SLICE_ROWS = 131_072;
 
 /** What a lookup file must say about its parquet to be used: the file as it is now. */
 interface SourceIdentity {
@@ -119,7 +124,14 @@ export class MetadataLookup {
    * `onGroup` is called once per row group decoded. A column whose chunk is above the metadata chunk limit is not decoded
    * (its strings are stored empty; readers refuse it from the footer, as a direct read does).
    */
-  static async build(dir: string, parquetFile: string, parquet: OpenedParquet, columns: readonly string[], onGroup: () => void): Promise<MetadataLookup> {
+  static async build(
+    dir: string,
+    parquetFile: string,
+    parquet: OpenedParquet,
+    columns: readonly string[],
+    onGroup: () => void,
+    sliceRows = SLICE_ROWS,
+  ): Promise<MetadataLookup> {
     const file = MetadataLookup.fileFor(dir, parquetFile);
     fs.mkdirSync(dir, { recursive: true });
     // What a killed build left behind.
@@ -133,44 +145,15 @@ export class MetadataLookup {
         let position = rows * entryBytes;
         let groupStart = 0;
         for (const group of parquet.metadata.row_groups) {
-          const groupRows = Number(group.num_rows);
-          if (groupRows === 0) continue;
+          const groupEnd = groupStart + Number(group.num_rows);
           const { read } = columnsWithin(parquet, groupStart, columns, DATASET_LIMITS.maxMetadataChunkBytes);
-          const records = read.length ? await readRows(parquetFile, parquet, groupStart, groupStart + groupRows, read) : [];
-          if (read.length) onGroup();
-          // One string and one encoding per row group (not per cell): the byte lengths come from Buffer.byteLength.
-          const texts: string[] = new Array(groupRows * columns.length);
-          const lengths = new Uint32Array(groupRows * columns.length);
-          const readAt = columns.map((column) => read.includes(column));
-          for (let r = 0; r < groupRows; r++) {
-            for (let c = 0; c < columns.length; c++) {
-              const value = readAt[c] ? records[r][columns[c]] : undefined;
-              const text = value === null || value === undefined ? "" : String(value);
-              texts[r * columns.length + c] = text;
-              lengths[r * columns.length + c] = Buffer.byteLength(text, "utf8");
-            }
+          if (read.length && groupEnd > groupStart) onGroup();
+          for (let sliceStart = groupStart; sliceStart < groupEnd; sliceStart += sliceRows) {
+            const count = Math.min(sliceRows, groupEnd - sliceStart);
+            const records = read.length ? await readRows(parquetFile, parquet, sliceStart, sliceStart + count, read) : [];
+            position = writeSlice(fd, position, sliceStart, count, records, columns, read, parquetFile);
           }
-          const data = Buffer.from(texts.join(""), "utf8");
-          // Strings decoded from parquet are well-formed UTF-16, so their lengths add up; if not, offsets would be wrong.
-          if (data.length !== lengths.reduce((sum, n) => sum + n, 0)) throw new Error(`${parquetFile}: a string does not encode to UTF-8 losslessly`);
-          const table = Buffer.alloc(groupRows * entryBytes);
-          let at = 0;
-          for (let r = 0; r < groupRows; r++) {
-            const entry = table.subarray(r * entryBytes, (r + 1) * entryBytes);
-            entry.writeDoubleLE(position + at, 0);
-            let rowBytes = 0;
-            for (let c = 0; c < columns.length; c++) {
-              const length = lengths[r * columns.length + c];
-              entry.writeUInt32LE(length, 8 + 4 * c);
-              rowBytes += length;
-            }
-            entry.writeUInt32LE(crc32(data.subarray(at, at + rowBytes), crc32(entry.subarray(0, entryBytes - 4))), entryBytes - 4);
-            at += rowBytes;
-          }
-          position += data.length;
-          fs.writeSync(fd, data, 0, data.length, position - data.length);
-          fs.writeSync(fd, table, 0, table.length, groupStart * entryBytes);
-          groupStart += groupRows;
+          groupStart = groupEnd;
         }
         const header: LookupHeader = { format: FORMAT, source, columns: [...columns], rows, entryBytes };
         const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
@@ -216,6 +199,54 @@ export class MetadataLookup {
   close(): void {
     fs.closeSync(this.#fd);
   }
+}
+
+/**
+ * Appends the strings of rows [first, first + count) at `position` and fills their table entries; returns where the
+ * strings end. One string and one encoding per slice (not per cell): the byte lengths come from Buffer.byteLength.
+ */
+function writeSlice(
+  fd: number,
+  position: number,
+  first: number,
+  count: number,
+  records: ReadonlyArray<Record<string, unknown>>,
+  columns: readonly string[],
+  read: readonly string[],
+  parquetFile: string,
+): number {
+  const entryBytes = entryBytesOf(columns.length);
+  const texts: string[] = new Array(count * columns.length);
+  const lengths = new Uint32Array(count * columns.length);
+  const readAt = columns.map((column) => read.includes(column));
+  for (let r = 0; r < count; r++) {
+    for (let c = 0; c < columns.length; c++) {
+      const value = readAt[c] ? records[r][columns[c]] : undefined;
+      const text = value === null || value === undefined ? "" : String(value);
+      texts[r * columns.length + c] = text;
+      lengths[r * columns.length + c] = Buffer.byteLength(text, "utf8");
+    }
+  }
+  const data = Buffer.from(texts.join(""), "utf8");
+  // Strings decoded from parquet are well-formed UTF-16, so their lengths add up; if not, offsets would be wrong.
+  if (data.length !== lengths.reduce((sum, n) => sum + n, 0)) throw new Error(`${parquetFile}: a string does not encode to UTF-8 losslessly`);
+  const table = Buffer.alloc(count * entryBytes);
+  let at = 0;
+  for (let r = 0; r < count; r++) {
+    const entry = table.subarray(r * entryBytes, (r + 1) * entryBytes);
+    entry.writeDoubleLE(position + at, 0);
+    let rowBytes = 0;
+    for (let c = 0; c < columns.length; c++) {
+      const length = lengths[r * columns.length + c];
+      entry.writeUInt32LE(length, 8 + 4 * c);
+      rowBytes += length;
+    }
+    entry.writeUInt32LE(crc32(data.subarray(at, at + rowBytes), crc32(entry.subarray(0, entryBytes - 4))), entryBytes - 4);
+    at += rowBytes;
+  }
+  fs.writeSync(fd, data, 0, data.length, position);
+  fs.writeSync(fd, table, 0, table.length, first * entryBytes);
+  return position + data.length;
 }
 
 /** The header, after checking the trailer's magic, the header's checksum and that the file ends where it says. */
