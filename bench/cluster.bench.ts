@@ -8,7 +8,8 @@
 //  - the recall estimate a build shows in the table's note (rows of the folder as queries, against
 //    exact search), beside the recall measured on held-out queries with numpy's ground truth;
 //  - what opening the index costs in memory (faiss-node reads the whole file: no mmap);
-//  - metadata of 10 hits read from the parquet shards (target ≤ 50 ms).
+//  - metadata of 10 hits: through the lookup files (target ≤ 50 ms), what building them costs on
+//    first use, and the parquet shards read directly for comparison.
 // Run alone: node --import tsx bench/cluster.bench.ts
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -114,22 +115,45 @@ async function child(): Promise<void> {
   const indexRss = (process.memoryUsage().rss - rssBeforeIndex) / 2 ** 20;
   const search = new EmbeddingsSearch(folder, index, DEFAULTS.embeddingsFolder.candidates);
   const { latency, recall } = measure(search, queries, truth);
-  // What a table needs after the search: the metadata of its k hits (hyparquet, footers cached).
-  const hitRows = search.search(queries[1], K).map((h) => h.id);
-  started = performance.now();
-  await folder.metadata(hitRows);
-  const firstMetadata = performance.now() - started;
-  const metadataTimes: number[] = [];
+  // What a table needs after the search: the metadata of its k hits. Read directly (hyparquet, footers cached), a few
+  // hit sets (each costs a second); then through lookup files: built cold on first use, then read by a fresh open.
+  const hitSets = queries.slice(2, 22).map((q) => search.search(q, K).map((h) => h.id));
+  const directTimes: number[] = [];
   let groupsRead = 0;
-  for (const q of queries.slice(2, 22)) {
-    const rows = search.search(q, K).map((h) => h.id);
+  for (const rows of hitSets.slice(0, 5)) {
     const reads = folder.metadataReads;
     started = performance.now();
     await folder.metadata(rows);
-    metadataTimes.push(performance.now() - started);
+    directTimes.push(performance.now() - started);
     groupsRead += folder.metadataReads - reads;
   }
+  const lookupDir = path.join(DIR, "metadata-lookup");
+  fs.rmSync(lookupDir, { recursive: true, force: true });
+  const building = await EmbeddingsFolder.open(DIR, { lookupDir });
+  const firstHits = search.search(queries[1], K).map((h) => h.id);
+  started = performance.now();
+  await building.metadata(firstHits);
+  const firstUse = { ms: performance.now() - started, builds: building.metadataLookupBuilds };
+  // The rest of the shards, so every later lookup finds its file.
+  started = performance.now();
+  await building.metadata(building.shards.map((s) => s.firstRow));
+  const buildAll = { ms: performance.now() - started + firstUse.ms, builds: building.metadataLookupBuilds };
+  building.close();
+  const lookupMiB = fs.readdirSync(lookupDir).reduce((sum, name) => sum + fs.statSync(path.join(lookupDir, name)).size, 0) / 2 ** 20;
+  const reopened = await EmbeddingsFolder.open(DIR, { lookupDir });
+  started = performance.now();
+  await reopened.metadata(firstHits);
+  const firstWarm = performance.now() - started;
+  const metadataTimes: number[] = [];
+  for (const rows of hitSets) {
+    started = performance.now();
+    await reopened.metadata(rows);
+    metadataTimes.push(performance.now() - started);
+  }
   const nextMetadata = median(metadataTimes);
+  const lookupBuildsWarm = reopened.metadataLookupBuilds + reopened.metadataReads;
+  reopened.close();
+  fs.rmSync(lookupDir, { recursive: true, force: true });
   // The estimate a build prints and shows in the table's note, computed cold (a fresh cache).
   const recallCache = path.join(DIR, `recall-cache-${process.pid}`);
   const config = resolveEmbeddingsOption({ embeddings: DIR, encoder: "bench", index: INDEX }, ROOT, "bench", DEFAULTS.embeddingsFolder);
@@ -162,12 +186,26 @@ async function child(): Promise<void> {
     },
     {
       goal: "cluster",
-      metric: `metadata of ${K} hits from parquet (hyparquet, one pass per row group)`,
-      value: `${fmt(nextMetadata, 1)} ms`,
-      target: check(nextMetadata <= 50, "≤ 50 ms"),
+      metric: `metadata of ${K} hits through the lookup files (built earlier; a fresh open)`,
+      value: `${fmt(nextMetadata, 2)} ms`,
+      target: check(nextMetadata <= 50 && lookupBuildsWarm === 0, "≤ 50 ms"),
       note:
-        `median of ${metadataTimes.length} hit sets, ${(groupsRead / metadataTimes.length).toFixed(1)} row groups each; ` +
-        `first lookup ${fmt(firstMetadata, 0)} ms`,
+        `median of ${metadataTimes.length} hit sets; first lookup after opening ${fmt(firstWarm, 1)} ms (checks each file's header ` +
+        `and its parquet's footer hash); ${lookupBuildsWarm} row groups decoded or files built`,
+    },
+    {
+      goal: "cluster",
+      metric: `first use: building the lookup files (${K} hits' shards, then all ${buildAll.builds})`,
+      value: `${fmt(firstUse.ms, 0)} ms`,
+      note:
+        `${firstUse.builds} shard(s) built for the first ${K} hits; all ${buildAll.builds} in ${fmt(buildAll.ms, 0)} ms; ` +
+        `${lookupMiB.toFixed(1)} MiB on disk`,
+    },
+    {
+      goal: "cluster",
+      metric: `metadata of ${K} hits from parquet directly (no lookup folder; one pass per row group)`,
+      value: `${fmt(median(directTimes), 1)} ms`,
+      note: `median of ${directTimes.length} hit sets, ${(groupsRead / directTimes.length).toFixed(1)} row groups each`,
     },
     { goal: "cluster", metric: "peak RSS of the process that opened and queried it", value: `${fmt(rss, 0)} MiB`, target: check(rss < 2048, "< 2 GiB") },
   ];

@@ -12,6 +12,7 @@ import { parquetWriteFile } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
 import type { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrieval.ts";
+import { MetadataLookup } from "../plugins/encoder-compare/dataset/metadata-lookup.ts";
 import { embeddingsDatasets, resolveRequestedDataset, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { detectionProbability } from "../plugins/encoder-compare/dataset/verify-embeddings.ts";
 import { EmbeddingsDataset } from "../plugins/encoder-compare/engine/embeddings-dataset.ts";
@@ -269,6 +270,10 @@ describe("image_path as clip-retrieval writes it", () => {
         await engine.close();
       }
     }
+    // The hits' metadata went through lookup files kept in the engine's cache folder, one per parquet shard read.
+    const parquets = (fs.readdirSync(path.join(absolute, "metadata"), { recursive: true, encoding: "utf8" }) as string[]).filter((n) => n.endsWith(".parquet"));
+    const lookups = parquets.map((name) => MetadataLookup.fileFor(path.join(WORK, "cache", "metadata-lookup"), path.join(absolute, "metadata", name)));
+    assert.ok(lookups.some((file) => fs.existsSync(file)), lookups.join(", "));
   });
 
   test("paths that do not resolve: one warning naming the first and where it was looked for (strict: an error)", async () => {

@@ -6,11 +6,13 @@
 // images writes no file); each .npy is paired with the .parquet of the same subfolder and
 // number, and a shard without its partner is refused. Opening reads only the .npy headers and
 // the parquet footers; rows and metadata are read by offset when asked for, so the folder's size
-// is bounded by the disk, not by memory.
+// is bounded by the disk, not by memory. Given a lookup folder, a shard's metadata is decoded once
+// into a lookup file there (metadata-lookup.ts), and hits then cost a few positioned reads each.
 import fs from "node:fs";
 import path from "node:path";
 import type { AsyncBuffer } from "hyparquet";
 import { DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
+import { DamagedLookup, MetadataLookup } from "./metadata-lookup.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
 import { columnsWithin, openCheckedParquet, readRows, type OpenedParquet } from "./parquet-check.ts";
 import { requireRegularFile } from "./safe-read.ts";
@@ -41,16 +43,23 @@ export class EmbeddingsFolder {
   readonly shards: EmbeddingsShard[];
   readonly rows: number;
   readonly dim: number;
-  /** Parquet row groups decoded so far by metadata() (each at most once per call). */
+  /** Parquet row groups decoded so far by metadata() (each at most once per call), lookup files built included. */
   metadataReads = 0;
+  /** Lookup files written so far (a shard's first lookup, or one whose file was missing, damaged or stale). */
+  metadataLookupBuilds = 0;
+  /** Why lookups fell back to reading the parquet (the lookup folder could not be written), if they did. */
+  metadataLookupError?: string;
+  readonly #lookupDir?: string;
+  readonly #lookups = new Map<string, Promise<MetadataLookup | undefined>>();
   readonly #fds = new Map<string, number>();
   /** Parquet footers already parsed, by file: each shard's is read once, not once per row. */
   readonly #parquet = new Map<string, Promise<OpenedParquet>>();
   /** Metadata strings cut to their caps so far (the dataset warns once). */
   readonly textCaps = new TextCaps();
 
-  private constructor(dir: string, shards: EmbeddingsShard[], footers: ReadonlyMap<string, OpenedParquet>) {
+  private constructor(dir: string, shards: EmbeddingsShard[], footers: ReadonlyMap<string, OpenedParquet>, lookupDir?: string) {
     this.dir = dir;
+    this.#lookupDir = lookupDir;
     this.shards = shards;
     this.rows = shards.reduce((sum, s) => sum + s.npy.rows, 0);
     this.dim = shards[0].npy.dim;
@@ -58,8 +67,11 @@ export class EmbeddingsFolder {
     for (const [name, { metadata, rows }] of footers) this.#parquet.set(name, Promise.resolve({ file: this.#fileBuffer(name), metadata, rows }));
   }
 
-  /** Lists and checks the shards (headers, sizes, matching metadata row counts). */
-  static async open(dir: string): Promise<EmbeddingsFolder> {
+  /**
+   * Lists and checks the shards (headers, sizes, matching metadata row counts). With `lookupDir` (a cache folder),
+   * metadata lookups go through lookup files kept there, built on a shard's first lookup.
+   */
+  static async open(dir: string, options: { lookupDir?: string } = {}): Promise<EmbeddingsFolder> {
     const embDir = path.join(dir, "img_emb");
     if (!fs.existsSync(embDir) || !fs.statSync(embDir).isDirectory()) {
       throw new Error(`embeddings folder ${dir} has no img_emb/ folder; point \`embeddings\` at the output folder of \`clip-retrieval inference\``);
@@ -89,7 +101,7 @@ export class EmbeddingsFolder {
       shards.push({ npy, metadata, firstRow });
       firstRow += npy.rows;
     }
-    return new EmbeddingsFolder(dir, shards, footers);
+    return new EmbeddingsFolder(dir, shards, footers, options.lookupDir);
   }
 
   #shardOf(row: number): EmbeddingsShard {
@@ -192,13 +204,11 @@ export class EmbeddingsFolder {
             groupStart = groupEnd;
             continue;
           }
-          this.metadataReads++;
-          const records = await readRows(shard.metadata, parquet, rowStart, inGroup[inGroup.length - 1] + 1, read);
+          const record = await this.#records(shard.metadata, parquet, columns, read, inGroup);
           for (const inShard of inGroup) {
             const entry = out.get(shard.firstRow + inShard)!;
-            const record = records[inShard - rowStart];
             for (const column of read) {
-              const value = record[column];
+              const value = record(inShard)[column];
               const text = value === null || value === undefined ? "" : this.#kept(column, String(value), shard.metadata, inShard);
               // Terminal control bytes never leave the reader (HTML escaping happens where it is rendered).
               if (text !== undefined && text.trim() !== "") entry[column] = text.replace(CONTROL_CHARACTERS, " ");
@@ -209,6 +219,57 @@ export class EmbeddingsFolder {
       }
     }
     return rows.map((row) => out.get(row)!);
+  }
+
+  /**
+   * The raw values of `rows` (sorted, in one row group) by row: from the shard's lookup file when there is one, else
+   * decoded from the parquet from the first to the last of them in one pass.
+   */
+  async #records(file: string, parquet: OpenedParquet, columns: readonly string[], read: readonly string[], rows: readonly number[]) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const lookup = await this.#lookup(file, parquet, columns);
+      if (!lookup) break;
+      try {
+        const found = new Map(rows.map((row) => [row, lookup.row(row)] as const));
+        return (row: number): Record<string, unknown> => found.get(row)!;
+      } catch (error) {
+        if (!(error instanceof DamagedLookup)) throw error;
+        // A row that fails its checksum: the file is rebuilt (once), never read past the damage.
+        this.#dropLookup(file);
+        this.#lookups.set(file, this.#buildLookup(file, parquet, columns));
+      }
+    }
+    this.metadataReads++;
+    const records = await readRows(file, parquet, rows[0], rows[rows.length - 1] + 1, read);
+    return (row: number) => records[row - rows[0]];
+  }
+
+  #lookup(file: string, parquet: OpenedParquet, columns: readonly string[]): Promise<MetadataLookup | undefined> {
+    if (this.#lookupDir === undefined) return Promise.resolve(undefined);
+    let lookup = this.#lookups.get(file);
+    if (!lookup) {
+      const dir = this.#lookupDir;
+      lookup = MetadataLookup.existing(dir, file, parquet, columns).then((found) => found ?? this.#buildLookup(file, parquet, columns));
+      this.#lookups.set(file, lookup);
+    }
+    return lookup;
+  }
+
+  async #buildLookup(file: string, parquet: OpenedParquet, columns: readonly string[]): Promise<MetadataLookup | undefined> {
+    this.metadataLookupBuilds++;
+    try {
+      return await MetadataLookup.build(this.#lookupDir!, file, parquet, columns, () => this.metadataReads++);
+    } catch (error) {
+      // A cache folder that cannot be written, or a row group that cannot be decoded, costs speed, not results: this
+      // shard's lookups read the parquet as before (and a damaged row group is reported when one of its rows is asked for).
+      this.metadataLookupError ??= `${file}: ${(error as Error).message.split("\n")[0]}`;
+      return undefined;
+    }
+  }
+
+  #dropLookup(file: string): void {
+    void this.#lookups.get(file)?.then((lookup) => lookup?.close());
+    this.#lookups.delete(file);
   }
 
   /** A metadata string as kept: cut to its cap (a url or image_path too long is dropped: cut, it names another resource). */
@@ -222,6 +283,7 @@ export class EmbeddingsFolder {
     for (const fd of this.#fds.values()) fs.closeSync(fd);
     this.#fds.clear();
     this.#parquet.clear();
+    for (const file of [...this.#lookups.keys()]) this.#dropLookup(file);
   }
 }
 

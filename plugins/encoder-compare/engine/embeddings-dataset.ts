@@ -71,6 +71,7 @@ export class EmbeddingsDataset {
   /** What is dropped from image_path before it is resolved (configured, or found on the first rows looked at). */
   #prefix?: string;
   #pathsChecked = false;
+  #lookupReported = false;
   #recall?: RecallReport;
   readonly #remote = new Map<string, Promise<string>>();
   #verification?: Promise<Verification>;
@@ -85,7 +86,7 @@ export class EmbeddingsDataset {
   }
 
   static async open(config: EmbeddingsDatasetConfig, context: EmbeddingsContext): Promise<EmbeddingsDataset> {
-    const folder = await EmbeddingsFolder.open(config.dir);
+    const folder = await EmbeddingsFolder.open(config.dir, { lookupDir: path.join(context.cacheDir, "metadata-lookup") });
     try {
       if (config.expectedRows !== undefined && config.expectedRows !== folder.rows) {
         throw new Error(
@@ -304,6 +305,11 @@ export class EmbeddingsDataset {
     const metas = await this.search.folder.metadata(hits.map((h) => h.id));
     const cut = this.search.folder.textCaps.warning(`embeddings ${this.config.name} (${this.config.dir})`);
     if (cut) this.#context.warn(cut);
+    const slow = this.search.folder.metadataLookupError;
+    if (slow && !this.#lookupReported) {
+      this.#lookupReported = true;
+      this.#context.info(`embeddings ${this.config.name}: metadata is read from the parquet shards (no lookup file: ${slow})`);
+    }
     this.#checkPaths(metas);
     return Promise.all(
       metas.map(async (meta) => {

@@ -46,6 +46,18 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   if (options.sidecar) await writeFileAtomic(options.sidecar.file, options.sidecar.data);
 }
 
+/** writeFileAtomic for content too large to hold at once: `write` fills the temp file (by its path) in parts before the rename. */
+export async function writeFileAtomicWith(file: string, write: (temp: string) => Promise<void>, options: Pick<AtomicWriteOptions, "temp"> = {}): Promise<void> {
+  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
+  try {
+    await write(temp);
+    await fs.promises.rename(temp, file);
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw error;
+  }
+}
+
 /**
  * Removes the files and folders in `dir` whose name `pattern` ties (its first group) to a process that is gone: what a
  * killed run left behind. A folder that cannot be read or changed (read-only) keeps its leftovers.
