@@ -1,7 +1,7 @@
 // The `encoderCompare` shortcode (tables, or layout="versus") and `encoderScoreboard` (the same queries summarised for
 // prose): arguments → engine queries → rendered HTML. plugin.ts registers it.
 import path from "node:path";
-import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
+import { resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import type { Dataset } from "../dataset/load.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import type { TryItPublisher } from "../engine/publish-try-it.ts";
@@ -16,7 +16,7 @@ import { renderComparisonTable, type TableRow } from "../render/table.ts";
 import { renderVersusTable } from "../render/versus.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
 import { parseCompareArgs, type CompareRequest } from "./shortcode-args.ts";
-import { runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
+import { keywordDefaults, runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 
 export interface CompareShortcodeContext extends ShortcodeContext {
   tryIt: TryItPublisher;
@@ -64,19 +64,7 @@ async function renderCompare(
   pageDefaults: unknown,
 ): Promise<string> {
   const { options, engine, projectRoot } = ctx;
-  const request = parseCompareArgs(
-    args,
-    {
-      k: options.k,
-      maxK: options.maxK,
-      encoders: options.encoders,
-      dataset: defaultDatasetName(options.dataset),
-      includeSelf: options.includeSelf,
-      knownEncoders: ctx.registry.ids(),
-      tryIt: options.tryIt,
-    },
-    pageDefaults,
-  );
+  const request = parseCompareArgs(args, { ...keywordDefaults(ctx), tryIt: options.tryIt }, pageDefaults);
   const postFile = path.resolve(projectRoot, call.post);
   const queryFiles = request.queries.map((query) => {
     try {

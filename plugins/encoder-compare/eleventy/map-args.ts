@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderMap` (optional query paths, then keywords) into a map request.
-import { parseEncoderList, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
+import { parseDatasetName, parseEncoderList, parseK, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
 
 export interface MapRequest {
   /** Query images placed on the maps (none: a map of the dataset alone). */
@@ -39,22 +39,9 @@ export function parseMapArgs(args: readonly unknown[], defaults: MapDefaults): M
       queries.push(item);
     }
   }
-  let k = defaults.k;
-  if (keywords.k !== undefined) {
-    const value = typeof keywords.k === "string" && /^\d+$/.test(keywords.k) ? Number(keywords.k) : keywords.k;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > defaults.maxK) {
-      throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(keywords.k)}`);
-    }
-    k = value;
-  }
+  const k = parseK(keywords.k, defaults);
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
-  let dataset = defaults.dataset;
-  if (keywords.dataset !== undefined) {
-    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
-      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
-    }
-    dataset = keywords.dataset;
-  }
+  const dataset = parseDatasetName(keywords.dataset, defaults.dataset);
   const includeSelf = keywords.includeSelf ?? defaults.includeSelf;
   if (typeof includeSelf !== "boolean") throw new ShortcodeArgumentError(`includeSelf must be true or false, got ${JSON.stringify(keywords.includeSelf)}`);
   let expect: string[] | undefined;

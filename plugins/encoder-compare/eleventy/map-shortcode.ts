@@ -2,7 +2,7 @@
 // query images placed among their neighbours and joined to the same top k the tables show. plugin.ts registers it.
 import crypto from "node:crypto";
 import path from "node:path";
-import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
+import { resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import type { DatasetImage } from "../dataset/load.ts";
 import { publishMapScript } from "../browser/map-bundle.ts";
 import { mapRemembered } from "../engine/map-memo.ts";
@@ -14,7 +14,7 @@ import { groupClusters, placeAmongNeighbours } from "../search/map-place.ts";
 import { checkExpectedGroups } from "./compare-shortcode.ts";
 import { parseMapArgs, type MapRequest } from "./map-args.ts";
 import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
-import { runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
+import { keywordDefaults, runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 
 export interface MapShortcodeContext extends ShortcodeContext {
   /** Where the site's images and scripts of this plugin are written. */
@@ -41,14 +41,7 @@ export function registerEncoderMap(eleventyConfig: EleventyLike, ctx: MapShortco
 
 export async function renderEncoderMap(ctx: MapShortcodeContext, call: { post: string; contentDir: string; mapKey: string }, args: readonly unknown[]) {
   const { options, engine, projectRoot } = ctx;
-  const request = parseMapArgs(args, {
-    k: options.k,
-    maxK: options.maxK,
-    encoders: options.encoders,
-    dataset: defaultDatasetName(options.dataset),
-    includeSelf: options.includeSelf,
-    knownEncoders: ctx.registry.ids(),
-  });
+  const request = parseMapArgs(args, keywordDefaults(ctx));
   const postFile = path.resolve(projectRoot, call.post);
   const queryFiles = request.queries.map((query) => {
     try {

@@ -125,24 +125,9 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     }
   }
 
-  let k = defaults.k;
-  if (keywords.k !== undefined) {
-    const value = typeof keywords.k === "string" && /^\d+$/.test(keywords.k) ? Number(keywords.k) : keywords.k;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > defaults.maxK) {
-      throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(keywords.k)}`);
-    }
-    k = value;
-  }
-
+  const k = parseK(keywords.k, defaults);
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
-
-  let dataset = defaults.dataset;
-  if (keywords.dataset !== undefined) {
-    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
-      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
-    }
-    dataset = keywords.dataset;
-  }
+  const dataset = parseDatasetName(keywords.dataset, defaults.dataset);
 
   let includeSelf = defaults.includeSelf;
   if (keywords.includeSelf !== undefined) {
@@ -189,4 +174,23 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     ...(expect === undefined ? {} : { expect }),
     ...(tryIt ? { tryIt } : {}),
   };
+}
+
+/** The `k` keyword: a whole number from 1 to maxK (a digit string is read as one); absent, the default. */
+export function parseK(value: unknown, defaults: { k: number; maxK: number }): number {
+  if (value === undefined) return defaults.k;
+  const k = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > defaults.maxK) {
+    throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(value)}`);
+  }
+  return k;
+}
+
+/** The `dataset` keyword: a folder path or the name of a configured dataset; absent, the default. */
+export function parseDatasetName(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }

@@ -1,4 +1,5 @@
 // What both shortcodes (encoderCompare, encoderEval) are given by the plugin, and their one failure policy.
+import { defaultDatasetName } from "../dataset/embeddings-option.ts";
 import type { CompareEngine } from "../engine/compare-engine.ts";
 import { PrefixedError } from "../engine/logger.ts";
 import type { PluginOptions } from "../engine/options.ts";
@@ -18,6 +19,18 @@ export interface ShortcodeContext {
   info: (message: string) => void;
   /** Turns a failure into the shortcode's outcome: throws in a build, returns an error box while serving. */
   fail: (message: string, cause: unknown) => string;
+}
+
+/** What a shortcode's keywords fall back to: the plugin's options, and the encoders it knows. */
+export function keywordDefaults({ options, registry }: ShortcodeContext) {
+  return {
+    k: options.k,
+    maxK: options.maxK,
+    encoders: options.encoders,
+    dataset: defaultDatasetName(options.dataset),
+    includeSelf: options.includeSelf,
+    knownEncoders: registry.ids(),
+  };
 }
 
 /** The part of Eleventy's UserConfig a shortcode module registers with. */
