@@ -3,17 +3,15 @@
 // at phone width, result links open images, axe finds no serious accessibility problems in
 // light or dark mode. Saves screenshots for a human to look at.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { buildDemoSite, CHROMIUM, chromiumMissing } from "./support/demo-site.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 
 const ROOT = process.cwd();
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SITE = path.join(ROOT, "test/.output/browser-site");
 const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
 const POST_SOURCE = path.join(ROOT, "content/posts/image-encoders-part-deux/index.md");
@@ -23,30 +21,7 @@ const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
-const run = promisify(execFile);
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
-
-async function buildSite(): Promise<void> {
-  fs.rmSync(SITE, { recursive: true, force: true });
-  // Offline with an empty model cache: a stand-in build, whatever this machine has downloaded.
-  const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-browser-models-"));
-  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: models };
-  // As `npm run build` does: the compiled package, the config compiled, Eleventy under plain node.
-  const steps = [
-    ["npx", "tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
-    [process.execPath, "scripts/build-package.mjs"],
-    [process.execPath, "scripts/eleventy.mjs", `--output=${path.relative(ROOT, SITE)}`],
-  ];
-  for (const [command, ...args] of steps) {
-    try {
-      await run(command!, args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`${command} ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
-    }
-  }
-  fs.rmSync(models, { recursive: true, force: true });
-}
+const skip = chromiumMissing;
 
 /** Encoder ids of every table the post should show, in page order: shortcodes × encoders. */
 function expectedTables(): string[] {
@@ -134,7 +109,7 @@ describe("the demo site in Chromium", { skip }, () => {
   let userDataDir: string;
 
   before(async () => {
-    await buildSite();
+    await buildDemoSite(SITE);
     server = await serveStatic(SITE);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-chromium-"));
     context = await chromium.launchPersistentContext(userDataDir, {

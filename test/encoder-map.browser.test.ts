@@ -3,17 +3,15 @@
 // scrolls sideways, hovering and focusing a point shows its picture, Tab reaches the query's neighbours and the
 // arrow keys step through every point, and axe finds nothing serious. Saves screenshots for a human to look at.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { buildDemoSite, CHROMIUM, chromiumMissing } from "./support/demo-site.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 
 const ROOT = process.cwd();
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SITE = path.join(ROOT, "test/.output/map-browser-site");
 const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
 const POST_URL = "/posts/image-encoders-part-deux/";
@@ -22,26 +20,7 @@ const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
-const run = promisify(execFile);
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
-
-async function buildSite(): Promise<void> {
-  fs.rmSync(SITE, { recursive: true, force: true });
-  const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-map-models-"));
-  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: models };
-  for (const args of [
-    ["tsx", "scripts/make-demo-dataset.ts", "--if-missing"],
-    ["tsx", "node_modules/.bin/eleventy", "--config=.eleventy.ts", `--output=${path.relative(ROOT, SITE)}`],
-  ]) {
-    try {
-      await run("npx", args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`npx ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
-    }
-  }
-  fs.rmSync(models, { recursive: true, force: true });
-}
+const skip = chromiumMissing;
 
 async function open(context: BrowserContext, url: string, viewport = DESKTOP, colorScheme: "light" | "dark" = "light") {
   const page = await context.newPage();
@@ -93,7 +72,7 @@ describe("the maps in Chromium", { skip }, () => {
   let userDataDir: string;
 
   before(async () => {
-    await buildSite();
+    await buildDemoSite(SITE);
     server = await serveStatic(SITE);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-map-chromium-"));
     context = await chromium.launchPersistentContext(userDataDir, {

@@ -1,0 +1,39 @@
+// The demo site built as `npm run build` builds it (the compiled package, the config compiled, Eleventy under plain
+// node) into a folder of a test's own, offline with an empty model cache: a stand-in build, whatever this machine has
+// downloaded. The browser tests serve it to Chromium.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { ensureDemoDataset } from "./demo-dataset.ts";
+
+const run = promisify(execFile);
+
+/** Debian's browser, or the one CHROMIUM_PATH names. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+/** Why the browser tests cannot run here, or false when they can. */
+export const chromiumMissing = fs.existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
+
+/** Builds the demo site into `site` (emptied first). */
+export async function buildDemoSite(site: string, root = process.cwd()): Promise<void> {
+  fs.rmSync(site, { recursive: true, force: true });
+  ensureDemoDataset(root);
+  const models = fs.mkdtempSync(path.join(os.tmpdir(), "ec-demo-site-models-"));
+  const env = { ...process.env, ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: models };
+  try {
+    for (const args of [["scripts/build-package.mjs"], ["scripts/eleventy.mjs", `--output=${path.relative(root, site)}`]]) {
+      try {
+        await run(process.execPath, args, { cwd: root, env, maxBuffer: 16 * 1024 * 1024 });
+      } catch (error) {
+        const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+        throw new Error(`node ${args.join(" ")} failed:\n${stdout ?? ""}${stderr ?? ""}`, { cause: error });
+      }
+    }
+  } finally {
+    fs.rmSync(models, { recursive: true, force: true });
+  }
+}
