@@ -12,12 +12,12 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from "./support/chromium.ts";
 import { adopterLockfile, localPrebuilds } from "./support/adopter-site.ts";
 import { ensurePackageBuilt, PACKAGE_DIR } from "./support/package-build.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 
 const ROOT = process.cwd();
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const MAX_TARBALL = 1.5 * 1024 * 1024;
 const run = promisify(execFile);
@@ -208,12 +208,12 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
       assert.deepEqual(answer!.results.map((r) => [r.encoderId, r.hits.length]), [["pixels", 2], ["phash", 2]]);
     });
 
-    describe("in Chromium, styled only by the package's stylesheet", { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found` }, () => {
+    describe("in Chromium, styled only by the package's stylesheet", { skip: chromiumMissing }, () => {
       let server: StaticServer;
       let browser: Browser;
       before(async () => {
         server = await serveStatic(path.join(site, "_site"));
-        browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+        browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       });
       after(async () => {
         await browser?.close();

@@ -4,7 +4,6 @@
 // count export records, two named entries on one folder, what the sampled check can see, and the
 // recall of an index measured against exact search.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { before, describe, test } from "node:test";
@@ -18,9 +17,9 @@ import { detectionProbability } from "../plugins/encoder-compare/dataset/verify-
 import { EmbeddingsDataset } from "../plugins/encoder-compare/engine/embeddings-dataset.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
-import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
+import { CODES, EMOJI, K, NEEDS_FAISS, python, QUERIES } from "./support/embeddings-fixtures.ts";
 import { joinRegExp } from "./support/regexp.ts";
 
 const ROOT = process.cwd();
@@ -31,15 +30,6 @@ const EXPORTED = path.join(WORK, "exported");
 /** What `clip-retrieval inference --input_dataset images/` leaves when run in DATA, plus `autofaiss` beside it. */
 const CLIP = path.join(WORK, "clip-run");
 const RECALL = path.join(WORK, "recall");
-const MAKE = path.join(ROOT, "test/fixtures/cluster/make-fixtures.py");
-const EMOJI = (vendor: string, code: string) => path.join(ROOT, `node_modules/emoji-datasource-${vendor}/img/${vendor}/64/${code}.png`);
-const CODES = ["1f436", "1f431", "1f34e", "1f697", "1f438", "1f42d"];
-const QUERIES = [EMOJI("google", "1f436"), EMOJI("google", "1f415"), EMOJI("twitter", "1f34e")];
-const K = 4;
-const NEEDS_FAISS = { skip: !faissStatus().available && "faiss-node not built" };
-
-const python = (...args: string[]): string =>
-  execFileSync("/usr/bin/python3", [MAKE, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OMP_NUM_THREADS: "1" } });
 
 interface Plan {
   metadata: string;

@@ -2,7 +2,6 @@
 // indexes written by numpy and python3-faiss (as autofaiss calls it), the sampled check that
 // the vectors are what they claim, and the failures a broken folder must name.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,12 +15,12 @@ import { embeddingsDatasets, type EmbeddingsDatasetOption } from "../plugins/enc
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
-import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";
 import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { CODES, EMOJI, K, NEEDS_FAISS, python, QUERIES } from "./support/embeddings-fixtures.ts";
 import { joinRegExp } from "./support/regexp.ts";
 
 const ROOT = process.cwd();
@@ -29,16 +28,6 @@ const WORK = path.join(ROOT, "test/.output/cluster");
 const DATA = path.join(WORK, "dataset");
 const EXPORTED = path.join(WORK, "exported");
 const PYTHON_OUT = path.join(WORK, "python");
-const MAKE = path.join(ROOT, "test/fixtures/cluster/make-fixtures.py");
-const EMOJI = (vendor: string, code: string) => path.join(ROOT, `node_modules/emoji-datasource-${vendor}/img/${vendor}/64/${code}.png`);
-const CODES = ["1f436", "1f431", "1f34e", "1f697", "1f438", "1f42d"];
-const QUERIES = [EMOJI("google", "1f436"), EMOJI("google", "1f415"), EMOJI("twitter", "1f34e")];
-const K = 4;
-/** Tests that read faiss indexes written by python3-faiss need the optional faiss-node addon. */
-const NEEDS_FAISS = { skip: !faissStatus().available && "faiss-node not built" };
-
-const python = (...args: string[]) =>
-  execFileSync("/usr/bin/python3", [MAKE, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, OMP_NUM_THREADS: "1" } });
 
 function engineWith(datasets: Record<string, EmbeddingsDatasetOption> = {}, log?: string[]): CompareEngine {
   return testEngine(WORK, {

@@ -4,11 +4,11 @@
 // arrow keys step through every point, and axe finds nothing serious. Saves screenshots for a human to look at.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { buildDemoSite, CHROMIUM, chromiumMissing } from "./support/demo-site.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { chromiumMissing, openChromium } from "./support/chromium.ts";
+import { buildDemoSite } from "./support/demo-site.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
 
 const ROOT = process.cwd();
@@ -69,23 +69,17 @@ async function panelBoxes(page: Page) {
 describe("the maps in Chromium", { skip }, () => {
   let server: StaticServer;
   let context: BrowserContext;
-  let userDataDir: string;
+  let closeChromium: (() => Promise<void>) | undefined;
 
   before(async () => {
     await buildDemoSite(SITE);
     server = await serveStatic(SITE);
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-map-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-    });
+    ({ context, close: closeChromium } = await openChromium());
   });
 
   after(async () => {
-    await context?.close();
+    await closeChromium?.();
     await server?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   for (const [url, name] of [[POST_URL, "post"], [EVAL_URL, "eval"]] as const) {

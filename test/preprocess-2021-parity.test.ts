@@ -5,17 +5,16 @@
 // near-4× shrinks where a resampler one level off shows. Differences are in the model's normalised
 // input units, both sides through the same pixelsToTensor.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { decodeForModel, pixelsToTensor, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
+import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { ALL_KNOWN_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
-import type { PreprocessSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { absDiff, decodeGolden, identitySpec, sha256 } from "./support/preprocess-goldens.ts";
 
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 const FIXTURES = fileURLToPath(new URL("./fixtures/preprocess-2021/", import.meta.url));
@@ -35,40 +34,9 @@ const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, "meta.json"), "utf8"
   images: Record<string, string>;
   cases: ReferenceCase[];
 };
-const specById = new Map(PRESETS_2021.map((encoder) => [encoder.id, encoder.preprocess]));
-
-function sha256(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
-async function decodeGolden(file: string): Promise<RgbPixels> {
-  const { data, info } = await sharp(file).removeAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
-  return sum / a.length;
-}
-
 /** Leaves the pixels as they are, decoded the 2021 way. */
-function identity2021(width: number, height: number): PreprocessSpec {
-  return {
-    resizeMode: "stretch",
-    resizeTo: width,
-    interpolation: "nearest",
-    cropWidth: width,
-    cropHeight: height,
-    rescale: 1 / 255,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    layout: "NCHW",
-    background: [255, 255, 255],
-    decoding: "pillow-2021",
-  };
-}
+const PILLOW_2021 = { decoding: "pillow-2021" } as const;
+const specById = new Map(PRESETS_2021.map((encoder) => [encoder.id, encoder.preprocess]));
 
 describe("2021 presets decode as Pillow's convert('RGB') (scripts/reference/preprocess_2021_reference.py)", () => {
   const cells = new Map<string, Map<string, number>>();
@@ -110,7 +78,7 @@ describe("2021 presets decode as Pillow's convert('RGB') (scripts/reference/prep
       const ours = await decodeForModel(path.join(FIXTURES, c.image), spec, DECODE);
       const golden = await decodeGolden(path.join(FIXTURES, c.golden));
       assert.deepEqual([ours.width, ours.height], [golden.width, golden.height], "crop size");
-      const mean = meanAbsDiff(pixelsToTensor(ours, spec), pixelsToTensor(golden, spec));
+      const { mean } = absDiff(pixelsToTensor(ours, spec), pixelsToTensor(golden, spec));
       t.diagnostic(`mean |Δ| ${mean.toFixed(4)} (normalised), Pillow mode ${c.pil_mode}`);
       const row = cells.get(path.basename(c.image)) ?? new Map<string, number>();
       row.set(c.spec, mean);
@@ -145,10 +113,10 @@ describe("2021 decoding, classes beyond the goldens", () => {
       const file = path.join(tmp, name);
       await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).withIccProfile("p3").toFormat(format, { quality: 100 }).toFile(file);
       const stored = await sharp(file, { ignoreIcc: true }).raw().toBuffer();
-      const ours = await decodeForModel(file, identity2021(8, 8), DECODE);
+      const ours = await decodeForModel(file, identitySpec(8, 8, PILLOW_2021), DECODE);
       assert.deepEqual([...ours.data], [...stored], `${name}: the stored samples`);
-      const standard = await decodeForModel(file, { ...identity2021(8, 8), decoding: "standard" }, DECODE);
-      assert.ok(meanAbsDiff(standard.data, stored) > 2, `${name}: the standard decoding converts from P3`);
+      const standard = await decodeForModel(file, { ...identitySpec(8, 8, PILLOW_2021), decoding: "standard" }, DECODE);
+      assert.ok(absDiff(standard.data, stored).mean > 2, `${name}: the standard decoding converts from P3`);
     }
   });
 
@@ -156,10 +124,10 @@ describe("2021 decoding, classes beyond the goldens", () => {
     const rgba = Buffer.from([12, 200, 40, 0, 250, 10, 90, 128, 0, 0, 0, 0]);
     const file = path.join(tmp, "alpha.png");
     await sharp(rgba, { raw: { width: 3, height: 1, channels: 4 } }).png().toFile(file);
-    assert.deepEqual([...(await decodeForModel(file, identity2021(3, 1), DECODE)).data], [12, 200, 40, 250, 10, 90, 0, 0, 0]);
+    assert.deepEqual([...(await decodeForModel(file, identitySpec(3, 1, PILLOW_2021), DECODE)).data], [12, 200, 40, 250, 10, 90, 0, 0, 0]);
     const la = path.join(tmp, "la.png");
     await sharp(Buffer.from([77, 0, 130, 255, 5, 9]), { raw: { width: 3, height: 1, channels: 2 } }).png().toFile(la);
-    assert.deepEqual([...(await decodeForModel(la, identity2021(3, 1), DECODE)).data], [77, 77, 77, 130, 130, 130, 5, 5, 5]);
+    assert.deepEqual([...(await decodeForModel(la, identitySpec(3, 1, PILLOW_2021), DECODE)).data], [77, 77, 77, 130, 130, 130, 5, 5, 5]);
   });
 
   test("formats Pillow 8 could not open are refused for the 2021 presets, with a reason", async () => {

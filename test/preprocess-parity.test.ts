@@ -4,7 +4,6 @@
 // differences below are in the model's normalised input units. Plus decoding edge cases: alpha
 // onto the background colour, 16-bit PNG, CMYK JPEG, grayscale.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,8 +12,9 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { decodeForModel, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { ALL_KNOWN_ENCODERS, MODEL_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
-import type { EncoderSpec, PreprocessSpec } from "../plugins/encoder-compare/encoders/spec.ts";
+import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { absDiff, decodeGolden, identitySpec, sha256 } from "./support/preprocess-goldens.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
@@ -53,51 +53,13 @@ const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, "meta.json"), "utf8"
 const ENCODERS: readonly EncoderSpec[] = [...MODEL_ENCODERS, ...PRESETS_2021];
 const specById = new Map(ENCODERS.map((encoder) => [encoder.id, encoder.preprocess]));
 
-function sha256(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
 function stem(file: string): string {
   return path.basename(file, path.extname(file));
-}
-
-async function decodeGolden(file: string): Promise<RgbPixels> {
-  const { data, info } = await sharp(file).removeAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-  assert.equal(info.channels, 3, `${file}: expected RGB`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-function absDiff(a: ArrayLike<number>, b: ArrayLike<number>): { mean: number; max: number } {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { mean: sum / a.length, max };
 }
 
 function pixelAt(pixels: RgbPixels, x: number, y: number): number[] {
   const i = (y * pixels.width + x) * 3;
   return [pixels.data[i], pixels.data[i + 1], pixels.data[i + 2]];
-}
-
-/** Leaves the pixels as they are: same size in and out, so sharp does not resample. */
-function identitySpec(width: number, height: number, background: readonly [number, number, number]): PreprocessSpec {
-  return {
-    resizeMode: "stretch",
-    resizeTo: width,
-    interpolation: "nearest",
-    cropWidth: width,
-    cropHeight: height,
-    rescale: 1 / 255,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    layout: "NCHW",
-    background,
-  };
 }
 
 describe("preprocessing parity with the PIL reference (scripts/reference/preprocess_reference.py)", () => {
@@ -199,11 +161,11 @@ describe("decoding edge cases", () => {
     const rgba = Buffer.from([0, 0, 0, 0, 12, 200, 40, 0, 0, 0, 0, 128]);
     const file = path.join(tmp, "alpha.png");
     await sharp(rgba, { raw: { width: 3, height: 1, channels: 4 } }).png().toFile(file);
-    const white = await decodeForModel(file, identitySpec(3, 1, [255, 255, 255]), DECODE);
+    const white = await decodeForModel(file, identitySpec(3, 1, { background: [255, 255, 255] }), DECODE);
     assert.deepEqual(pixelAt(white, 0, 0), [255, 255, 255]);
     assert.deepEqual(pixelAt(white, 1, 0), [255, 255, 255]);
     for (const v of pixelAt(white, 2, 0)) assert.ok(Math.abs(v - 127) <= 1, `half-transparent black on white: ${v}`);
-    const tinted = await decodeForModel(file, identitySpec(3, 1, [10, 20, 30]), DECODE);
+    const tinted = await decodeForModel(file, identitySpec(3, 1, { background: [10, 20, 30] }), DECODE);
     assert.deepEqual(pixelAt(tinted, 0, 0), [10, 20, 30]);
     assert.deepEqual(pixelAt(tinted, 1, 0), [10, 20, 30]);
   });

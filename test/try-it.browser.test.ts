@@ -10,6 +10,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from "./support/chromium.ts";
 import sharp, { type Sharp } from "sharp";
 import { seededRandom } from "./support/prng.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
@@ -23,7 +24,6 @@ import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-gra
 before(() => ensurePackageBuilt());
 
 const ROOT = process.cwd();
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const WORK = path.join(ROOT, "test/.output/try-it");
 const DEMO = "content/datasets/emoji-memes";
 /** The first 240 images of the demo dataset: enough near-ties to test parity, quick to embed. */
@@ -35,7 +35,7 @@ const TOLERANCE = 2e-3;
 /** A group of the test dataset (not the first image's) for the expect= page. */
 const EXPECTED_GROUP = "dog-face";
 const run = promisify(execFile);
-const skip = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
+const skip = chromiumMissing;
 
 interface Hit {
   id: string;
@@ -153,7 +153,7 @@ describe("Try your own image (Chromium)", { skip }, () => {
     server = await serveStatic(site);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+      args: CHROMIUM_ARGS,
     });
   });
 

@@ -10,14 +10,6 @@ import { ensureDemoDataset } from "./demo-dataset.ts";
 
 const run = promisify(execFile);
 
-/** Debian's browser, or the one CHROMIUM_PATH names. */
-export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-
-/** Why the browser tests cannot run here, or false when they can. */
-export const chromiumMissing = fs.existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found; install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
-
 /** Builds the demo site into `site` (emptied first). */
 export async function buildDemoSite(site: string, root = process.cwd()): Promise<void> {
   fs.rmSync(site, { recursive: true, force: true });
