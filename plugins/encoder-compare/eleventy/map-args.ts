@@ -1,5 +1,5 @@
 // Validates what Nunjucks passes to `encoderMap` (optional query paths, then keywords) into a map request.
-import { parseDatasetName, parseEncoderList, parseK, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
+import { parseDatasetName, type KeywordDefaults, parseEncoderList, parseK, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
 
 export interface MapRequest {
   /** Query images placed on the maps (none: a map of the dataset alone). */
@@ -12,14 +12,7 @@ export interface MapRequest {
   expect?: string[];
 }
 
-export interface MapDefaults {
-  k: number;
-  maxK: number;
-  encoders: readonly string[];
-  dataset: string;
-  includeSelf: boolean;
-  knownEncoders: readonly string[];
-}
+export type MapDefaults = KeywordDefaults;
 
 export const MAP_KEYWORDS = ["k", "encoders", "dataset", "includeSelf", "expect"] as const;
 

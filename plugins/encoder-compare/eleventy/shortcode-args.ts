@@ -17,13 +17,17 @@ export interface CompareRequest {
   tryIt?: true;
 }
 
-export interface RequestDefaults {
+/** What every shortcode's keywords fall back to (the plugin's options) and the encoders it may name. */
+export interface KeywordDefaults {
   k: number;
   maxK: number;
   encoders: readonly string[];
   dataset: string;
   includeSelf: boolean;
   knownEncoders: readonly string[];
+}
+
+export interface RequestDefaults extends KeywordDefaults {
   tryIt?: boolean;
 }
 

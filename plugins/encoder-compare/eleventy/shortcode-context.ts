@@ -6,7 +6,7 @@ import type { PluginOptions } from "../engine/options.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { MontageWriter } from "../render/montage.ts";
 import { terminalText } from "../render/terminal-text.ts";
-import { ShortcodeArgumentError } from "./shortcode-args.ts";
+import { ShortcodeArgumentError, type KeywordDefaults } from "./shortcode-args.ts";
 import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 
 export interface ShortcodeContext {
@@ -22,7 +22,7 @@ export interface ShortcodeContext {
 }
 
 /** What a shortcode's keywords fall back to: the plugin's options, and the encoders it knows. */
-export function keywordDefaults({ options, registry }: ShortcodeContext) {
+export function keywordDefaults({ options, registry }: ShortcodeContext): KeywordDefaults {
   return {
     k: options.k,
     maxK: options.maxK,
