@@ -68,6 +68,8 @@ layout: base.njk
 Which encoder finds the other red squares?
 
 {% encoderCompare "inputs/red-square.png", expect="squares" %}
+
+{% encoderMap "inputs/red-square.png", expect="squares" %}
 `;
 
 /** A small dataset: squares and circles in several colours, each a group, with a long unbroken caption for wrapping. */
@@ -201,6 +203,16 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
       assert.ok(fs.existsSync(path.join(site, "_site", "css", "encoder-compare.css")), "the stylesheet is copied through");
     });
 
+    test("the maps: a panel per encoder with the query joined to the table's top k, and their page script (bundled in the package)", () => {
+      const panels = [...html.matchAll(/<figure class="ec-map"[^>]*data-encoder="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(panels, ["pixels", "phash"]);
+      assert.equal([...html.matchAll(/<line [^>]*class="ec-map-link/g)].length, 4, "two lines per panel, k=2");
+      const script = /<script type="module" src="(\/encoder-compare\/encoder-map-[0-9a-f]+\.js)"><\/script>/.exec(html);
+      assert.ok(script, "the maps' script");
+      assert.ok(fs.statSync(path.join(site, "_site", script[1]!)).size > 0, script[1]);
+      assert.equal(fs.existsSync(path.join(site, "node_modules", "esbuild")), false, "the site has no esbuild: the script came bundled");
+    });
+
     test("`npx encoder-compare` runs the compiled CLI in the site, with the site's options", async () => {
       const env = plainEnv({ ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(work, "models") });
       const { stdout } = await run("npx", ["--offline", "encoder-compare", "query", "--json", "posts/shapes/inputs/red-square.png"], { cwd: site, env });
@@ -244,7 +256,8 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
             }).length,
           );
           assert.equal(seen, 0, "screen-reader text takes visible space");
-          assert.equal(await page.evaluate(() => document.querySelectorAll(".ec-sr").length), 4);
+          assert.equal(await page.evaluate(() => document.querySelectorAll("table.encoder-compare .ec-sr").length), 4);
+          assert.equal(await page.evaluate(() => document.querySelectorAll(".encoder-map .ec-sr").length), 4, "the maps' ✓/✗ words, two per panel");
           assert.equal(await page.getByRole("button", { name: "Try your own image" }).count(), 1);
           assert.deepEqual(errors, []);
           await page.close();
