@@ -19,7 +19,7 @@ import { EmbeddingsFolder } from "../plugins/encoder-compare/dataset/clip-retrie
 import { resolveEmbeddingsOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { indexFamily } from "../plugins/encoder-compare/dataset/index-infos.ts";
 import { recallOf } from "../plugins/encoder-compare/engine/embeddings-recall.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { readNpyHeader, readNpyRows } from "../plugins/encoder-compare/dataset/npy.ts";
 import { EmbeddingsSearch } from "../plugins/encoder-compare/search/embeddings-search.ts";
 import { faissStatus } from "../plugins/encoder-compare/search/faiss.ts";

@@ -5,7 +5,7 @@
 // (BiT architecture, random weights). Run alone: node --import tsx bench/encode.bench.ts
 import os from "node:os";
 import path from "node:path";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { imageToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";

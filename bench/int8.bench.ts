@@ -13,7 +13,7 @@ import { imageToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts
 import { tensorShape } from "../plugins/encoder-compare/encoders/preprocess-core.ts";
 import { EncoderSession } from "../plugins/encoder-compare/encoders/session.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
-import { describeAgreement, measureAgreement } from "../plugins/encoder-compare/engine/int8.ts";
+import { describeAgreement, measureAgreement } from "../plugins/encoder-compare/models/int8-graph.ts";
 import { QUANTIZER_VERSION, quantizeInt8, type QuantizeReport } from "../plugins/encoder-compare/models/quantize-int8.ts";
 import { BENCH_CACHE, check, ensureDir, fmt, log, median, QUICK, report, type Row } from "./lib/common.ts";
 import { ensureImageSet } from "./lib/images.ts";
@@ -129,7 +129,7 @@ for (const [name, spec, file] of graphs) {
     value: `fp32 ${bestFp32.batch}, int8 ${bestInt8.batch}`,
     note: `of ${BATCHES.join(", ")}; CPU ms per image fp32 ${fmt(bestFp32.fp32)}, int8 ${fmt(bestInt8.int8)}`,
   });
-  // Agreement as a build measures it (engine/int8.ts), here on synthetic pictures and random weights.
+  // Agreement as a build measures it (models/int8-graph.ts), here on synthetic pictures and random weights.
   const sample = await tensorsFor(spec, pictures.slice(0, AGREEMENT.images));
   const embed = async (model: string) => {
     const session = await EncoderSession.create(spec, model, { intraOpNumThreads: 2 });

@@ -10,7 +10,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { decodeForModel } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 const MODES = ["shrink", "whole", "sharp"] as const;
 const mode = process.argv[2] as (typeof MODES)[number];

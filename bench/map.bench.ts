@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { CompareEngine } from "../plugins/encoder-compare/engine/compare-engine.ts";
 import { mapRemembered } from "../plugins/encoder-compare/engine/map-memo.ts";
 import { BUILTIN_ENCODERS, EncoderRegistry } from "../plugins/encoder-compare/encoders/registry.ts";

@@ -15,7 +15,7 @@ import { faissStatus, IncrementalIndex, simdKernelAvailable } from "../plugins/e
 import { buildIndex } from "../test/reference/flat-index.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, log, median, QUICK, report, ROOT, runSuite, type Row } from "./lib/common.ts";
 import { spawnSync } from "node:child_process";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 /** The plugin's ANN settings, as the engine passes them. */
 const ANN = { annFactory: DEFAULTS.search.annFactory, annCandidates: DEFAULTS.search.annCandidates };

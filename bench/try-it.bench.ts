@@ -14,14 +14,14 @@ import { bitTensorShapes, convertBitTensors, RESNETV2_50X1_BIT_LAYOUT } from "..
 import { halveWeights } from "../plugins/encoder-compare/models/fp16-weights.ts";
 import type { FloatTensor } from "../plugins/encoder-compare/models/safetensors.ts";
 import { exactSearch } from "../plugins/encoder-compare/search/exact.ts";
-import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex, type VectorEncoding } from "../plugins/encoder-compare/browser/format.ts";
-import { hashedName } from "../plugins/encoder-compare/browser/hashed-file.ts";
+import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex, type VectorEncoding } from "../plugins/encoder-compare/compose/try-it-format.ts";
+import { hashedName } from "../plugins/encoder-compare/publish/hashed-file.ts";
 import { testEngine } from "../test/support/engine.ts";
 import { serveStatic } from "../test/support/static-server.ts";
 import { buildTryItSite } from "../test/support/try-it-site.ts";
 import { ensureDemoDataset } from "../test/support/demo-dataset.ts";
 import { BENCH_CACHE, check, clusteredVectors, fmt, gaussian, median, report, ROOT, seededRandom, type Row } from "./lib/common.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };

@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { BENCH_CACHE, check, ensureDir, fmt, log, median, QUICK, report, ROOT, type Row } from "./lib/common.ts";
 import { ensureImageSet } from "./lib/images.ts";
 import { bitBenchSpec, ensureBitModel, ensureTorchGraph, resnet50BenchSpec, vitBenchSpec } from "./lib/models.ts";

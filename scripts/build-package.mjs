@@ -61,7 +61,7 @@ export async function ensurePackageBuilt({ force = false } = {}) {
   try {
     const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
     execFileSync(process.execPath, [tsc, "-p", path.join(packageDir, "tsconfig.build.json"), "--outDir", staging], { stdio: "inherit" });
-    const { prebundleBrowserCode } = await import(pathToFileURL(path.join(staging, "browser", "bundle.js")).href);
+    const { prebundleBrowserCode } = await import(pathToFileURL(path.join(staging, "publish", "bundle.js")).href);
     await prebundleBrowserCode(path.join(packageDir, "browser"), path.join(staging, "browser"));
     fs.writeFileSync(path.join(staging, ".build-key"), key + "\n");
     const old = `${distDir}.old-${process.pid}`;

@@ -22,7 +22,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { removeDeadLeftovers, writeFileAtomicSync } from "../plugins/encoder-compare/store/atomic-write.ts";
+import { removeDeadLeftovers, writeFileAtomicSync } from "../plugins/encoder-compare/base/atomic-write.ts";
 
 /** Bump whenever the output changes (drawing code, concept list, captions, manifest shape). */
 export const GENERATOR_VERSION = 2;

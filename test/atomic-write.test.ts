@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { spawnSync } from "node:child_process";
-import { copyFileAtomicSync, removeDeadLeftovers, writeFileAtomic, writeFileAtomicSync } from "../plugins/encoder-compare/store/atomic-write.ts";
+import { copyFileAtomicSync, removeDeadLeftovers, writeFileAtomic, writeFileAtomicSync } from "../plugins/encoder-compare/base/atomic-write.ts";
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atomic-write-"));

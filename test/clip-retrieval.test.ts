@@ -15,7 +15,7 @@ import { MetadataLookup } from "../plugins/encoder-compare/dataset/metadata-look
 import { embeddingsDatasets, resolveRequestedDataset, type EmbeddingsDatasetOption } from "../plugins/encoder-compare/dataset/embeddings-option.ts";
 import { detectionProbability } from "../plugins/encoder-compare/dataset/verify-embeddings.ts";
 import { EmbeddingsDataset } from "../plugins/encoder-compare/engine/embeddings-dataset.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";

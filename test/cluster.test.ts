@@ -19,7 +19,7 @@ import { openFaissIndexFile } from "../plugins/encoder-compare/search/faiss-file
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { testEngine } from "./support/engine.ts";
 import { serveStatic, type StaticServer } from "./support/static-server.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { CODES, EMOJI, K, NEEDS_FAISS, python, QUERIES } from "./support/embeddings-fixtures.ts";
 import { joinRegExp } from "./support/regexp.ts";
 

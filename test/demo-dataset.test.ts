@@ -14,8 +14,8 @@ const ROOT = process.cwd();
 const GENERATOR_FILES = [
   "scripts/ensure-demo-dataset.mjs",
   "scripts/make-demo-dataset.ts",
-  "plugins/encoder-compare/store/atomic-write.ts",
-  "plugins/encoder-compare/store/process-alive.ts",
+  "plugins/encoder-compare/base/atomic-write.ts",
+  "plugins/encoder-compare/base/process-alive.ts",
 ];
 
 let copy = "";

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { layoutMap, MAP_SIZE, measureFaithfulness, pcaProject, seededRandom, type MapLayoutOptions } from "../plugins/encoder-compare/search/map-layout.ts";
 import { groupClusters, placeAmongNeighbours, PLACE_NUDGE } from "../plugins/encoder-compare/search/map-place.ts";
 import { clusterOverview, groupSentence, renderEncoderMaps, type MapPanel } from "../plugins/encoder-compare/render/encoder-map.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 const OPTIONS: MapLayoutOptions = {
   seed: DEFAULTS.map.mapSeed,

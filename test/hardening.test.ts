@@ -11,7 +11,7 @@ import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.t
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { buildBuiltinGraph } from "../plugins/encoder-compare/models/builtin-graphs.ts";
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
-import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/compose/montage-writer.ts";
 import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { testEngine } from "./support/engine.ts";
@@ -133,7 +133,7 @@ describe("a full disk while writing outputs", () => {
     const writer = createMontageWriter(out);
     const image = { file: EMOJI("1f436"), sha256: "a".repeat(64) };
     // The writer writes <name>.<pid>.tmp and renames it; point that temp name at /dev/full.
-    const { thumbnailBaseName } = await import("../plugins/encoder-compare/render/montage.ts");
+    const { thumbnailBaseName } = await import("../plugins/encoder-compare/render/result-images.ts");
     const base = thumbnailBaseName(image.sha256, 16);
     fs.symlinkSync("/dev/full", path.join(out, `${base}.webp.${process.pid}.tmp`));
     await assert.rejects(writer.thumbnail(image, 16), /cannot write .*\.webp: ENOSPC/);

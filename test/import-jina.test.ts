@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
-import { assertAllowedUrl } from "../plugins/encoder-compare/dataset/http-get.ts";
+import { assertAllowedUrl } from "../plugins/encoder-compare/base/http-get.ts";
 import { importJinaMemes, parseMemesJson, planImages, sampleMemes, type ImportOptions } from "../plugins/encoder-compare/dataset/import-jina.ts";
 import { loadDataset } from "../plugins/encoder-compare/dataset/load.ts";
 import { PythonRandom } from "../plugins/encoder-compare/dataset/python-random.ts";

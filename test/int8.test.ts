@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
-import { describeAgreement, measureAgreement } from "../plugins/encoder-compare/engine/int8.ts";
+import { describeAgreement, measureAgreement } from "../plugins/encoder-compare/models/int8-graph.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { createRegistry } from "../plugins/encoder-compare/engine/setup.ts";
 import { derivedGraphPath } from "../plugins/encoder-compare/models/cache-layout.ts";

@@ -8,11 +8,11 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
-import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/montage.ts";
+import { fullImageName, montageBaseName, thumbnailBaseName } from "../plugins/encoder-compare/render/result-images.ts";
 import type { BuildSummary } from "../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
 import { referencePhash, referencePixels } from "./reference/builtin-encoders.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };

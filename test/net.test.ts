@@ -10,8 +10,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 
 import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
-import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/dataset/http-get.ts";
-import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
+import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/base/http-get.ts";
+import { checkUrl } from "../plugins/encoder-compare/base/url-policy.ts";
 import { importForTest } from "./support/import-memes.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";

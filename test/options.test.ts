@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { DEFAULTS, OPTION_GROUPS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS, OPTION_GROUPS } from "../plugins/encoder-compare/base/defaults.ts";
 import { DEFAULT_OPTIONS, normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { optionsFromArgs } from "../plugins/encoder-compare/cli/site-options.ts";
 import { parseArgs } from "../plugins/encoder-compare/cli/common.ts";

@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import * as sourceResolve from "../plugins/encoder-compare/models/resolve.ts";
-import * as sourceBundle from "../plugins/encoder-compare/browser/bundle.ts";
+import * as sourceBundle from "../plugins/encoder-compare/publish/bundle.ts";
 import { compileTypeScriptConfig } from "../plugins/encoder-compare/eleventy/typescript-config.ts";
 import { DIST_DIR, ensurePackageBuilt } from "./support/package-build.ts";
 
@@ -45,7 +45,7 @@ describe("files found beside the running module", () => {
   });
 
   test("the try-it assets from dist/ (bundled at package build) are the bytes the sources bundle to", { timeout: 120_000 }, async () => {
-    const dist = await fromDist<typeof sourceBundle>("browser/bundle.js");
+    const dist = await fromDist<typeof sourceBundle>("publish/bundle.js");
     const [fromSources, compiled] = [path.join(work, "from-sources"), path.join(work, "from-dist")];
     const a = await sourceBundle.bundleTryIt(fromSources);
     const b = await dist.bundleTryIt(compiled);

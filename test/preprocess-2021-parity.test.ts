@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { decodeForModel, pixelsToTensor } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { ALL_KNOWN_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { absDiff, decodeGolden, identitySpec, sha256 } from "./support/preprocess-goldens.ts";
 
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };

@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { decodeForModel, pixelsToTensor, resizedSize, tensorShape, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { ALL_KNOWN_ENCODERS, MODEL_ENCODERS, PRESETS_2021 } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { absDiff, decodeGolden, identitySpec, sha256 } from "./support/preprocess-goldens.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */

@@ -15,7 +15,7 @@ import { resizedSize } from "../plugins/encoder-compare/encoders/preprocess-core
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { buildBuiltinGraph, type BuiltinGraphName } from "../plugins/encoder-compare/models/builtin-graphs.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
 const ROOT = process.cwd();

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import sharp from "sharp";
 import { decodeForModel, type RgbPixels } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS, MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };

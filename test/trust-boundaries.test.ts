@@ -13,13 +13,13 @@ import { main } from "../plugins/encoder-compare/cli/main.ts";
 import { decodeForModel } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
-import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/compose/montage-writer.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { parseEvalArgs } from "../plugins/encoder-compare/eleventy/eval-args.ts";
 import { testEngine } from "./support/engine.ts";
-import { checkDataFolder } from "../plugins/encoder-compare/store/folder-check.ts";
+import { checkDataFolder } from "../plugins/encoder-compare/base/folder-check.ts";
 import { buildProject, chain, EMOJI, outsideSecret, projectMaker } from "./support/trust-project.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };

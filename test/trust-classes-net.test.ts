@@ -9,7 +9,7 @@ import { main } from "../plugins/encoder-compare/cli/main.ts";
 import { importForTest } from "./support/import-memes.ts";
 import { cachedFilePath } from "../plugins/encoder-compare/models/cache-layout.ts";
 import { ensureModelFile, ModelUnavailableError } from "../plugins/encoder-compare/models/download.ts";
-import { checkUrl } from "../plugins/encoder-compare/net/url-policy.ts";
+import { checkUrl } from "../plugins/encoder-compare/base/url-policy.ts";
 import { startLoopbackServer, type LoopbackServer, type Route } from "./support/loopback-server.ts";
 
 const ROOT = process.cwd();

@@ -11,7 +11,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { main } from "../plugins/encoder-compare/cli/main.ts";
 import { listDataset } from "../plugins/encoder-compare/dataset/load.ts";
 import { columnsWithin, openCheckedParquet } from "../plugins/encoder-compare/dataset/parquet-check.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { buildProject, chain, EMOJI, projectMaker, type TrustProject } from "./support/trust-project.ts";
 
 const ROOT = process.cwd();

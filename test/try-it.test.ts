@@ -16,14 +16,14 @@ import { l2Normalize } from "../plugins/encoder-compare/encoders/normalize.ts";
 import { normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { describeRun } from "../plugins/encoder-compare/render/encoder-run.ts";
 import { parseCompareArgs } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
-import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/browser/format.ts";
-import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../plugins/encoder-compare/store/half-float.ts";
+import { decodeVectors, encodeVectors, type TryItConfig, type TryItIndex } from "../plugins/encoder-compare/compose/try-it-format.ts";
+import { floatToHalf as toHalf, halfTable, halfToFloat as fromHalf } from "../plugins/encoder-compare/base/half-float.ts";
 import { seededRandom } from "./support/prng.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
-import { createTryItPublisher } from "../plugins/encoder-compare/engine/publish-try-it.ts";
-import { createMontageWriter } from "../plugins/encoder-compare/render/montage.ts";
+import { createTryItPublisher } from "../plugins/encoder-compare/publish/try-it.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/compose/montage-writer.ts";
 import { testEngine } from "./support/engine.ts";
-import { DEFAULTS } from "../plugins/encoder-compare/engine/defaults.ts";
+import { DEFAULTS } from "../plugins/encoder-compare/base/defaults.ts";
 import { joinRegExp } from "./support/regexp.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */

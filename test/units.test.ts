@@ -8,12 +8,13 @@ import sharp from "sharp";
 import { normalizeOptions, DEFAULT_OPTIONS } from "../plugins/encoder-compare/engine/options.ts";
 import { PathRefusedError, resolveQueryPath } from "../plugins/encoder-compare/eleventy/paths.ts";
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
-import { createMontageWriter, fullImageName } from "../plugins/encoder-compare/render/montage.ts";
+import { createMontageWriter } from "../plugins/encoder-compare/compose/montage-writer.ts";
+import { fullImageName } from "../plugins/encoder-compare/render/result-images.ts";
 import { renderComparisonTable } from "../plugins/encoder-compare/render/table.ts";
 import { parseCompareArgs, ShortcodeArgumentError } from "../plugins/encoder-compare/eleventy/shortcode-args.ts";
 import { resizedSize } from "../plugins/encoder-compare/encoders/preprocess.ts";
 import { EmbeddingStore } from "../plugins/encoder-compare/store/embedding-store.ts";
-import { createProgress } from "../plugins/encoder-compare/engine/progress.ts";
+import { createProgress } from "../plugins/encoder-compare/base/progress.ts";
 
 const defaults = { k: 3, maxK: 50, encoders: ["pixels", "phash"], dataset: "data", includeSelf: false, knownEncoders: ["pixels", "phash"] };
 const kw = (o: Record<string, unknown>) => ({ ...o, __keywords: true });

@@ -1,6 +1,6 @@
-// The results montage and the query thumbnail, drawn in a canvas the way render/montage.ts
+// The results montage and the query thumbnail, drawn in a canvas the way compose/montage-writer.ts
 // draws them with sharp at build time: square tiles, image contained on white, 8 px gaps.
-import type { WrittenImage } from "../render/montage.ts";
+import type { WrittenImage } from "../render/result-images.ts";
 
 const GAP = 8;
 const SCALE = 2;

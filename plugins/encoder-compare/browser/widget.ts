@@ -9,7 +9,7 @@ import { pixelsToTensor, tensorShape } from "../encoders/preprocess-core.ts";
 import { describeRun } from "../render/encoder-run.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
 import { exactSearch } from "../search/exact.ts";
-import { decodeVectors, type TryItConfig, type TryItIndex } from "./format.ts";
+import { decodeVectors, type TryItConfig, type TryItIndex } from "../compose/try-it-format.ts";
 import { decodeImage, ImageRefusedError } from "./decode.ts";
 import { montage, thumbnail } from "./montage.ts";
 

@@ -3,8 +3,8 @@
 import path from "node:path";
 import { statsName } from "../engine/encoder-identity.ts";
 import { collectSummary, formatSummary } from "../engine/summary.ts";
-import { terminalText } from "../render/terminal-text.ts";
-import { cappedList, reportsDir } from "../engine/warning-list.ts";
+import { terminalText } from "../base/terminal-text.ts";
+import { cappedList, reportsDir } from "../base/warning-list.ts";
 import { parseArgs, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, requireDataset } from "./site-options.ts";
 

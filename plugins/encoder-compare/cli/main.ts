@@ -9,7 +9,7 @@ import { exportCommand } from "./export.ts";
 import { indexCommand } from "./index-command.ts";
 import { modelsList, modelsPull, modelsVerify } from "./models.ts";
 import { queryCommand } from "./query.ts";
-import { terminalOutput, terminalText } from "../render/terminal-text.ts";
+import { terminalOutput, terminalText } from "../base/terminal-text.ts";
 
 export const COMMANDS: readonly Command[] = [
   queryCommand,

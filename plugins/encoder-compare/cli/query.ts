@@ -4,13 +4,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { requestedRun } from "../render/requested-run.ts";
 import type { QueryResult } from "../engine/types.ts";
-import { describeFileKind } from "../dataset/safe-read.ts";
+import { describeFileKind } from "../base/safe-read.ts";
 import { asRun, describeRun, plainReason } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
-import { terminalText } from "../render/terminal-text.ts";
-import { createMontageWriter } from "../render/montage.ts";
+import { terminalText } from "../base/terminal-text.ts";
+import { createMontageWriter } from "../compose/montage-writer.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
-import { queryTableRow } from "../engine/table-row.ts";
+import { queryTableRow } from "../compose/table-row.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command, type CommandIO } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 

@@ -7,11 +7,11 @@ import { datasetLocation, isEmbeddingsFolder } from "../dataset/embeddings-optio
 import { pathToFileURL } from "node:url";
 import type { CompareEngine } from "../engine/compare-engine.ts";
 import { flattenOptions, normalizeOptions, PluginOptionError, type PluginOptions, type UserOptions } from "../engine/options.ts";
-import { createProgress } from "../engine/progress.ts";
+import { createProgress } from "../base/progress.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
-import { terminalText, type TerminalOutput } from "../render/terminal-text.ts";
+import { terminalText, type TerminalOutput } from "../base/terminal-text.ts";
 import { listDataset } from "../dataset/load.ts";
-import { cappedList, reportsDir } from "../engine/warning-list.ts";
+import { cappedList, reportsDir } from "../base/warning-list.ts";
 import { UsageError, type CommandIO, type ParsedArgs } from "./common.ts";
 import { readSiteOptions, SITE_CONFIG_FILES } from "./site-config.ts";
 

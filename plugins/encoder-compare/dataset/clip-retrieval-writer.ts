@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
 import { encodeNpy } from "./npy.ts";
-import { floatToHalf } from "../store/half-float.ts";
+import { floatToHalf } from "../base/half-float.ts";
 
 import { SIDECAR } from "./embeddings-option.ts";
 

@@ -11,11 +11,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AsyncBuffer } from "hyparquet";
-import { DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { TextCaps } from "./dataset-text.ts";
 import { DamagedLookup, MetadataLookup } from "./metadata-lookup.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
 import { columnsWithin, openCheckedParquet, readRows, type OpenedParquet } from "./parquet-check.ts";
-import { requireRegularFile } from "./safe-read.ts";
+import { requireRegularFile } from "../base/safe-read.ts";
 
 export interface EmbeddingsShard {
   npy: NpyMatrix;
@@ -198,7 +199,7 @@ export class EmbeddingsFolder {
         const inGroup = wanted.filter((r) => r >= groupStart && r < groupEnd);
         if (inGroup.length) {
           const rowStart = inGroup[0];
-          const { read, tooLarge } = columnsWithin(parquet, rowStart, columns, DATASET_LIMITS.maxMetadataChunkBytes);
+          const { read, tooLarge } = columnsWithin(parquet, rowStart, columns, DEFAULTS.datasetLimits.maxMetadataChunkBytes);
           for (const column of tooLarge) this.textCaps.unread(`${path.basename(shard.metadata)} column ${column} (row group from row ${groupStart})`);
           if (read.length === 0) {
             groupStart = groupEnd;

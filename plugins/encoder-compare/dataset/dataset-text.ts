@@ -1,33 +1,14 @@
 // Strings a dataset supplies (ids, captions, groups and urls from manifests, CSV, parquet metadata and file names),
-// as the build keeps them: cut to DATASET_LIMITS when read, so no page, log or memory peak grows with the length
+// as the build keeps them: cut to DEFAULTS.datasetLimits when read, so no page, log or memory peak grows with the length
 // of a string in the data; ids and groups in one Unicode normal form (NFC), so spellings that look alike compare alike.
-
-/**
- * Bounds on what a dataset's own data can make a build do (DEFAULTS.datasetLimits). Strings (manifest.json,
- * manifest.csv, parquet metadata, file names) longer than their cap are cut with "…" when read, and the build warns
- * once per dataset. Not options: they bound what a page can hold.
- */
-export const DATASET_LIMITS = Object.freeze({
-  /** Ids (a manifest's id, else its file; a parquet id or image_path). */
-  maxIdChars: 256,
-  /** Captions (also the alt text of a result). */
-  maxCaptionChars: 1_000,
-  /** Groups (the relevance key of encoderEval). */
-  maxGroupChars: 256,
-  /** A url longer than this is not fetched at all (a cut URL names another resource). */
-  maxUrlChars: 4_096,
-  /** A parquet metadata column whose chunk decodes to more bytes than this is not read (one value decodes its page). */
-  maxMetadataChunkBytes: 256 * 1024 ** 2,
-  /** Folders nested deeper than this below a dataset folder are not listed (skipped and counted). */
-  maxFolderDepth: 64,
-});
+import { DEFAULTS } from "../base/defaults.ts";
 
 export type DatasetTextKind = "id" | "caption" | "group";
 
 const LIMITS: Record<DatasetTextKind, number> = {
-  id: DATASET_LIMITS.maxIdChars,
-  caption: DATASET_LIMITS.maxCaptionChars,
-  group: DATASET_LIMITS.maxGroupChars,
+  id: DEFAULTS.datasetLimits.maxIdChars,
+  caption: DEFAULTS.datasetLimits.maxCaptionChars,
+  group: DEFAULTS.datasetLimits.maxGroupChars,
 };
 
 /** `text` in at most `max` UTF-16 units, ending in "…" when cut (never inside a surrogate pair). */
@@ -61,7 +42,7 @@ export class TextCaps {
 
   /** A url or path as used: undefined when it is longer than the url cap (counted like a cut string). */
   url(text: string, where: () => string): string | undefined {
-    if (text.length <= DATASET_LIMITS.maxUrlChars) return text;
+    if (text.length <= DEFAULTS.datasetLimits.maxUrlChars) return text;
     this.count++;
     this.#first ??= `${where()}, ${text.length.toLocaleString("en-US")} characters (dropped)`;
     return undefined;
@@ -70,14 +51,14 @@ export class TextCaps {
   /** A value not read at all (its parquet chunk is above maxMetadataChunkBytes), counted like a cut string. */
   unread(where: string): void {
     this.count++;
-    this.#first ??= `${where}: its chunk decodes to more than ${DATASET_LIMITS.maxMetadataChunkBytes / 1024 ** 2} MiB, not read`;
+    this.#first ??= `${where}: its chunk decodes to more than ${DEFAULTS.datasetLimits.maxMetadataChunkBytes / 1024 ** 2} MiB, not read`;
   }
 
   /** The one warning for `source` ("dataset content/datasets"), once, when anything was cut; else undefined. */
   warning(source: string): string | undefined {
     if (this.count === 0 || this.#warned) return undefined;
     this.#warned = true;
-    const { maxIdChars, maxCaptionChars, maxGroupChars, maxUrlChars } = DATASET_LIMITS;
+    const { maxIdChars, maxCaptionChars, maxGroupChars, maxUrlChars } = DEFAULTS.datasetLimits;
     return (
       `${source}: ${this.count.toLocaleString("en-US")} string(s) longer than the caps were cut with "…" (first: ${this.#first}); ` +
       `caps: id ${maxIdChars}, caption ${maxCaptionChars}, group ${maxGroupChars}, url ${maxUrlChars} characters`

@@ -5,7 +5,7 @@
 // from its encoder-compare.json (written by `encoder-compare export`).
 import fs from "node:fs";
 import path from "node:path";
-import { requireRegularFile } from "./safe-read.ts";
+import { requireRegularFile } from "../base/safe-read.ts";
 
 /** The file export writes beside the shards: which encoder made the vectors, and how. */
 export const SIDECAR = "encoder-compare.json";

@@ -16,9 +16,9 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
-import { shownItem } from "./shown-item.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "./http-get.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
+import { shownItem } from "../base/shown-item.ts";
+import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "../base/http-get.ts";
 import { PythonRandom } from "./python-random.ts";
 
 export const DEFAULT_MEMES_URL = "https://jina-examples-datasets.s3.amazonaws.com/memes/memes.json";

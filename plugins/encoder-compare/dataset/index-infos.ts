@@ -4,7 +4,7 @@
 // row count autofaiss counted while reading the embeddings.
 import fs from "node:fs";
 import path from "node:path";
-import { requireRegularFile } from "./safe-read.ts";
+import { requireRegularFile } from "../base/safe-read.ts";
 
 export interface IndexInfos {
   file: string;

@@ -8,7 +8,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
-import { cutText, DATASET_LIMITS, TextCaps } from "./dataset-text.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { cutText, TextCaps } from "./dataset-text.ts";
 import { readManifest, type RawManifestEntry } from "./manifest.ts";
 import {
   DEFAULT_MAX_IMAGE_BYTES,
@@ -21,7 +22,7 @@ import {
   sniffImageType,
   statChecked,
   type ReadPolicy,
-} from "./safe-read.ts";
+} from "../base/safe-read.ts";
 
 export const IMAGE_EXTENSIONS = new Set([".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".tif", ".tiff"]);
 
@@ -124,9 +125,9 @@ function listFilesRecursively(dir: string, unlisted: UnlistedFolder[], prefix = 
   for (const entry of entries) {
     const relative = prefix ? path.join(prefix, entry.name) : entry.name;
     if (!entry.isDirectory()) out.push(relative);
-    else if (depth + 1 < DATASET_LIMITS.maxFolderDepth) out.push(...listFilesRecursively(dir, unlisted, relative, depth + 1));
+    else if (depth + 1 < DEFAULTS.datasetLimits.maxFolderDepth) out.push(...listFilesRecursively(dir, unlisted, relative, depth + 1));
     else {
-      const limit = DATASET_LIMITS.maxFolderDepth;
+      const limit = DEFAULTS.datasetLimits.maxFolderDepth;
       unlisted.push({ file: cutText(relative, SHOWN_FOLDER_CHARS), reason: `folder not listed: nested deeper than ${limit} folders` });
     }
   }
@@ -157,11 +158,11 @@ function idRegistry(source: string, describe: (at: number) => { raw: string; whe
     const firstAt = seen.get(id);
     if (firstAt === undefined) return void seen.set(id, at);
     const [first, second] = [describe(firstAt), describe(at)];
-    const raw = (d: { raw: string }) => spelled(cutText(d.raw, DATASET_LIMITS.maxIdChars));
+    const raw = (d: { raw: string }) => spelled(cutText(d.raw, DEFAULTS.datasetLimits.maxIdChars));
     const place = (d: { where: string }) => d.where.replace(/ id$/, "");
     const same = first.raw === second.raw ? `id ${raw(first)} appears twice (${place(first)} and ${place(second)})` :
       `${first.where} ${raw(first)} and ${second.where} ${raw(second)} are the same id once normalised (Unicode NFC, ` +
-        `${DATASET_LIMITS.maxIdChars}-character cap)`;
+        `${DEFAULTS.datasetLimits.maxIdChars}-character cap)`;
     throw new Error(`${source}: ${same}; give each image its own id`);
   };
 }
@@ -191,7 +192,7 @@ export function listDataset(dir: string): DatasetListing {
       const id = caps.keep(raw, "id", () => `file ${cutText(raw, 60)}`);
       remember(id, at);
       const caption = caps.keep(path.basename(f), "caption", () => `file ${cutText(raw, 60)}`);
-      return { id, file: path.join(dir, f), relativeFile: cutText(f, DATASET_LIMITS.maxIdChars), caption };
+      return { id, file: path.join(dir, f), relativeFile: cutText(f, DEFAULTS.datasetLimits.maxIdChars), caption };
     });
     return { name: path.basename(dir), entries, skipped: unlisted, warnings: warnings() };
   }
@@ -206,7 +207,7 @@ export function listDataset(dir: string): DatasetListing {
     if (typeof entry.file !== "string" || entry.file === "") {
       throw new Error(`dataset manifest ${manifestFile}: ${entry.where} has no "file"`);
     }
-    const shownFile = cutText(entry.file, DATASET_LIMITS.maxIdChars);
+    const shownFile = cutText(entry.file, DEFAULTS.datasetLimits.maxIdChars);
     let file = resolved.get(entry.file);
     if (file === undefined) {
       file = path.resolve(dir, entry.file);
@@ -243,7 +244,7 @@ export function listDataset(dir: string): DatasetListing {
         `already names (e.g. ${JSON.stringify(repeated[0].relativeFile)}, kept once as ${JSON.stringify(repeated[0].id)}); each file is read once`,
     );
   }
-  const name = manifest.name ? cutText(manifest.name, DATASET_LIMITS.maxIdChars) : path.basename(dir);
+  const name = manifest.name ? cutText(manifest.name, DEFAULTS.datasetLimits.maxIdChars) : path.basename(dir);
   return { name, entries, skipped: [], warnings: lines };
 }
 

@@ -3,7 +3,7 @@
 // This module only reads and parses; load.ts validates the entries and hashes the files.
 import fs from "node:fs";
 import path from "node:path";
-import { MAX_MANIFEST_BYTES, readCheckedSync, realRoots } from "./safe-read.ts";
+import { MAX_MANIFEST_BYTES, readCheckedSync, realRoots } from "../base/safe-read.ts";
 
 export const MANIFEST_FILES = ["manifest.json", "manifest.csv"] as const;
 

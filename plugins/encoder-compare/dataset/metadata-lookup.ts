@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { crc32 } from "node:zlib";
-import { removeDeadLeftovers, writeFileAtomicWith } from "../store/atomic-write.ts";
-import { DATASET_LIMITS } from "./dataset-text.ts";
+import { removeDeadLeftovers, writeFileAtomicWith } from "../base/atomic-write.ts";
+import { DEFAULTS } from "../base/defaults.ts";
 import { columnsWithin, readRows, type OpenedParquet } from "./parquet-check.ts";
 
 const MAGIC = "ECMETA01";
@@ -146,7 +146,7 @@ export class MetadataLookup {
         let groupStart = 0;
         for (const group of parquet.metadata.row_groups) {
           const groupEnd = groupStart + Number(group.num_rows);
-          const { read } = columnsWithin(parquet, groupStart, columns, DATASET_LIMITS.maxMetadataChunkBytes);
+          const { read } = columnsWithin(parquet, groupStart, columns, DEFAULTS.datasetLimits.maxMetadataChunkBytes);
           if (read.length && groupEnd > groupStart) onGroup();
           for (let sliceStart = groupStart; sliceStart < groupEnd; sliceStart += sliceRows) {
             const count = Math.min(sliceRows, groupEnd - sliceStart);

@@ -3,7 +3,7 @@
 // then the array's bytes. Only what embeddings use is read: 2-D, C order, float16 or float32.
 // Rows are read by offset from the open file, so a shard never has to be in memory whole.
 import fs from "node:fs";
-import { halfTable } from "../store/half-float.ts";
+import { halfTable } from "../base/half-float.ts";
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 

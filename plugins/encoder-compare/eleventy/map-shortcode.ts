@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import { resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import type { DatasetImage } from "../dataset/load.ts";
-import { publishMapScript } from "../browser/map-bundle.ts";
+import { publishMapScript } from "../publish/map-bundle.ts";
 import { mapRemembered } from "../engine/map-memo.ts";
 import type { QueryResult } from "../engine/types.ts";
 import { humanFileName } from "../render/alt-text.ts";

@@ -3,7 +3,7 @@
 // no symlink that leads out).
 import fs from "node:fs";
 import path from "node:path";
-import { describeFileKind, isInside } from "../dataset/safe-read.ts";
+import { describeFileKind, isInside } from "../base/safe-read.ts";
 
 export class PathRefusedError extends Error {}
 

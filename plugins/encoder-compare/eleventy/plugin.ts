@@ -2,15 +2,16 @@
 // eval-shortcode.ts, map-shortcode.ts) with one failure policy, resets per-build state and prints one summary line per build.
 import path from "node:path";
 import { normalizeOptions, type UserOptions } from "../engine/options.ts";
-import { createProgress } from "../engine/progress.ts";
-import { createLogger, type EleventyLoggerLike } from "../engine/logger.ts";
+import { createProgress } from "../base/progress.ts";
+import { createLogger, type EleventyLoggerLike } from "../base/logger.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
-import { createMontageWriter, type MontageWriter } from "../render/montage.ts";
+import { createMontageWriter } from "../compose/montage-writer.ts";
+import type { MontageWriter } from "../render/result-images.ts";
 import { renderErrorBox } from "../render/table.ts";
 import { collectSummary, formatSummary } from "../engine/summary.ts";
 import { DatasetVectorCache } from "../eval/rank-of.ts";
-import { cappedList, reportsDir } from "../engine/warning-list.ts";
-import { createTryItPublisher } from "../engine/publish-try-it.ts";
+import { cappedList, reportsDir } from "../base/warning-list.ts";
+import { createTryItPublisher } from "../publish/try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
 import { registerEncoderMap } from "./map-shortcode.ts";
@@ -20,7 +21,7 @@ import { answerEveryRequest, bindPreviewServer } from "./preview-server.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
 export { DEFAULT_OPTIONS, type PluginOptions, type UserOptions } from "../engine/options.ts";
-export { DEFAULTS } from "../engine/defaults.ts";
+export { DEFAULTS } from "../base/defaults.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "../encoders/spec.ts";
 export { EncoderCompareError } from "./shortcode-context.ts";
 

@@ -1,11 +1,11 @@
 // What both shortcodes (encoderCompare, encoderEval) are given by the plugin, and their one failure policy.
 import { defaultDatasetName } from "../dataset/embeddings-option.ts";
 import type { CompareEngine } from "../engine/compare-engine.ts";
-import { PrefixedError } from "../engine/logger.ts";
+import { PrefixedError } from "../base/logger.ts";
 import type { PluginOptions } from "../engine/options.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
-import type { MontageWriter } from "../render/montage.ts";
-import { terminalText } from "../render/terminal-text.ts";
+import type { MontageWriter } from "../render/result-images.ts";
+import { terminalText } from "../base/terminal-text.ts";
 import { ShortcodeArgumentError, type KeywordDefaults } from "./shortcode-args.ts";
 import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 

@@ -1,7 +1,7 @@
 // Nunjucks hands a shortcode values, not the text that was written: a keyword it could not read
 // arrives as undefined. This recovers the written text from the page's source for the message.
 import path from "node:path";
-import { readCheckedSync, realRoots, statChecked } from "../dataset/safe-read.ts";
+import { readCheckedSync, realRoots, statChecked } from "../base/safe-read.ts";
 import { ShortcodeArgumentError, shownName, UnreadableKeywordError } from "./shortcode-args.ts";
 
 const MAX_PAGE_BYTES = 16 * 1024 ** 2;

@@ -3,7 +3,7 @@
 // with at most `decodeConcurrency` images in sharp at once. Images that cannot be decoded are
 // reported, never fatal here.
 import os from "node:os";
-import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../dataset/safe-read.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../base/safe-read.ts";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
 

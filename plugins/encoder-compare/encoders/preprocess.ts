@@ -4,7 +4,7 @@ import fs from "node:fs";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import { pillowSource, type PixelSource, type Region } from "./preprocess-pil.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../dataset/safe-read.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
 

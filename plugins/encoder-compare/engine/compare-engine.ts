@@ -5,14 +5,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { hashImageFile, loadDataset, type Dataset } from "../dataset/load.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../dataset/safe-read.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../base/safe-read.ts";
 import { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { ModelUnavailableError } from "../models/download.ts";
 import { resolveModel } from "../models/resolve.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
-import { DEFAULTS } from "./defaults.ts";
-import { debugLog } from "./logger.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { debugLog } from "../base/logger.ts";
 import type { RequestedRun } from "../render/encoder-run.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import { DatasetIndexes } from "./dataset-indexes.ts";
@@ -200,7 +200,7 @@ export class CompareEngine {
     const dataset = this.#lastDataset;
     if (!dataset) throw new Error(`encoder "${spec.id}": int8 is calibrated and measured on a dataset; use it with a dataset of images`);
     const started = performance.now();
-    const { prepareInt8, describeAgreement } = await import("./int8.ts");
+    const { prepareInt8, describeAgreement } = await import("../models/int8-graph.ts");
     const int8 = await prepareInt8(spec, fp32, dataset.images, this.options.modelsDir, {
       calibrationImages: this.options.int8CalibrationImages,
       agreementImages: this.options.int8AgreementImages,

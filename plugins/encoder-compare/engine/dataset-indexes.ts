@@ -7,7 +7,7 @@ import { annCacheName, readAnnSnapshot, writeAnnSnapshot } from "../search/ann-c
 import { faissStatus, IncrementalIndex, type SearchBackend } from "../search/index.ts";
 import type { EmbeddingStore } from "../store/embedding-store.ts";
 import { statsName } from "./encoder-identity.ts";
-import { debugLog } from "./logger.ts";
+import { debugLog } from "../base/logger.ts";
 import type { DatasetIndex, EmbedImages, EncoderIdentity, EncoderStats, IndexUpdate, ResolvedEngineOptions } from "./types.ts";
 
 const debug = debugLog("search");

@@ -12,12 +12,12 @@ import { openFaissIndexFile } from "../search/faiss-file.ts";
 import { EmbeddingsFolder, type RowMetadata } from "../dataset/clip-retrieval.ts";
 import { SIDECAR, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import { indexFamily, readIndexInfos } from "../dataset/index-infos.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../dataset/http-get.ts";
+import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
 import type { DatasetImage } from "../dataset/load.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
 import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, realRoots, statChecked } from "../dataset/safe-read.ts";
-import { writeFileAtomic } from "../store/atomic-write.ts";
+import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, realRoots, statChecked } from "../base/safe-read.ts";
+import { writeFileAtomic } from "../base/atomic-write.ts";
 import { recallOf, type RecallReport } from "./embeddings-recall.ts";
 
 export interface Verification {

@@ -1,7 +1,7 @@
 // Queries against embeddings folders (vectors computed elsewhere, clip-retrieval layout): which dataset folders are
 // such folders, opening each once, and answering a query once a sample of its vectors matched what the claimed
 // encoder computes here (or labelled unverified).
-import { DEFAULTS } from "./defaults.ts";
+import { DEFAULTS } from "../base/defaults.ts";
 import { embeddingsFolderConfig, findEmbeddingsDataset, isEmbeddingsFolder, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { EmbeddingsDataset } from "./embeddings-dataset.ts";

@@ -8,7 +8,7 @@ import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { estimateRecall, type RecallEstimate } from "../search/recall-estimate.ts";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 
 export interface RecallReport {
   estimate: RecallEstimate;

@@ -3,9 +3,9 @@
 // Shortcode keywords override the per-query ones (k, encoders, dataset, includeSelf) for one call.
 import { checkDatasetOption, type DatasetOption } from "../dataset/embeddings-option.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
-import { DEFAULTS, OPTION_GROUPS } from "./defaults.ts";
+import { DEFAULTS, OPTION_GROUPS } from "../base/defaults.ts";
 import type { BuildSummary } from "./summary.ts";
-import { PrefixedError } from "./logger.ts";
+import { PrefixedError } from "../base/logger.ts";
 
 type Defaults = typeof DEFAULTS;
 type Group<G extends (typeof OPTION_GROUPS)[number]> = { -readonly [K in keyof Defaults[G]]: Defaults[G][K] };

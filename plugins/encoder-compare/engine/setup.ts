@@ -5,11 +5,11 @@ import { CompareEngine } from "./compare-engine.ts";
 import { embeddingsDatasets } from "../dataset/embeddings-option.ts";
 import { ALL_KNOWN_ENCODERS, EncoderRegistry, MODEL_ENCODERS } from "../encoders/registry.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
-import { checkDataFolder } from "../store/folder-check.ts";
+import { checkDataFolder } from "../base/folder-check.ts";
 import { modelsDir } from "../models/cache-dir.ts";
-import { DEFAULTS } from "./defaults.ts";
+import { DEFAULTS } from "../base/defaults.ts";
 import { envFlag, type PluginOptions } from "./options.ts";
-import type { ProgressFactory } from "./progress.ts";
+import type { ProgressFactory } from "../base/progress.ts";
 import type { EngineOptionGroup, EngineSettings } from "./types.ts";
 
 export interface EngineContext {

@@ -7,8 +7,8 @@ import type { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { SearchBackend, VectorIndex } from "../search/index.ts";
-import type { DEFAULTS } from "./defaults.ts";
-import type { ProgressFactory } from "./progress.ts";
+import type { DEFAULTS } from "../base/defaults.ts";
+import type { ProgressFactory } from "../base/progress.ts";
 
 /** The option groups (defaults.ts) the engine reads; setup.ts hands every option of them on as resolved, none copied by name. */
 export type EngineOptionGroup = "search" | "embedding" | "models";

@@ -4,7 +4,7 @@
 
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve, sep } from "node:path";
-import { checkDataFolder } from "../store/folder-check.ts";
+import { checkDataFolder } from "../base/folder-check.ts";
 
 export const MODELS_DIR_ENV = "ENCODER_COMPARE_MODELS_DIR";
 

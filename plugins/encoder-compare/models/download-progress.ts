@@ -1,5 +1,5 @@
 // How a download shows itself: an updating line on a terminal, else one log line when it starts and one when it ends.
-import { displayUrl } from "../net/url-policy.ts";
+import { displayUrl } from "../base/url-policy.ts";
 
 export interface ProgressSettings {
   /** "auto" (default): an updating line when stderr is a TTY, else `log` lines. */

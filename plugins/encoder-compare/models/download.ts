@@ -9,9 +9,9 @@
 
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { checkUrl, displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
+import { checkUrl, displayUrl, URL_POLICY_TEXT } from "../base/url-policy.ts";
 import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVAILABLE_RETRY_MS, RETRY_AFTER_ENV } from "./unavailable-memo.ts";
-import { acquireExclusiveLock } from "./file-lock.ts";
+import { acquireExclusiveLock } from "../base/process-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
   DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable,

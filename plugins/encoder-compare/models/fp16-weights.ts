@@ -3,7 +3,7 @@
 // and only the weights are rounded. Used to publish converted models (BiT) for the browser.
 import type { onnx as OnnxTypes } from "onnx-proto";
 import * as onnxProtoModule from "onnx-proto";
-import { floatToHalf } from "../store/half-float.ts";
+import { floatToHalf } from "../base/half-float.ts";
 
 // onnx-proto is CommonJS; see onnx-builder.ts.
 const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;

@@ -2,7 +2,7 @@
 // the first use moves such a file (and its .verified sidecar) to its new place instead of downloading it again.
 import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { sizeOf } from "./file-helpers.ts";
+import { sizeOf } from "../base/file-helpers.ts";
 
 /** Moves `legacy` to `current` when only the legacy file exists; a file already at `current` wins. */
 export async function migrateLegacyFile(legacy: string, current: string, log?: (line: string) => void): Promise<boolean> {

@@ -1,7 +1,7 @@
 // models.lock.json: the sha256 recorded on first download for a file no spec pins, and how a request's pin is found.
 import { readFile } from "node:fs/promises";
-import { isCode, writeFileAtomic } from "./file-helpers.ts";
-import { acquireExclusiveLock } from "./file-lock.ts";
+import { isCode, writeFileAtomic } from "../base/file-helpers.ts";
+import { acquireExclusiveLock } from "../base/process-lock.ts";
 
 export const LOCK_FILE_NAME = "models.lock.json";
 

@@ -1,5 +1,5 @@
 // What the download steps share: a request for a model file, the options, the answer, the error when it cannot be had.
-import type { NetLimits } from "../net/limits.ts";
+import type { NetLimits } from "../base/net-limits.ts";
 import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ModelFileRequest {
@@ -33,7 +33,7 @@ export interface EnsureOptions {
   updateLock?: boolean;
   /** Abort a connection that delivers no bytes for this long (default 30 s). */
   stallTimeoutMs?: number;
-  /** Connect, reply and throughput deadlines (net/limits.ts; stallTimeoutMs above wins over limits.stallTimeoutMs). */
+  /** Connect, reply and throughput deadlines (base/net-limits.ts; stallTimeoutMs above wins over limits.stallTimeoutMs). */
   limits?: Partial<NetLimits>;
   /** A failed try is remembered for this long and not repeated (default 1 h; 0 always tries). */
   unavailableRetryMs?: number;
@@ -87,7 +87,7 @@ export const DISK_WRITE_REASON = "cannot write to the model cache";
 /** Failures the next build should try again (bytes were arriving; it resumes): not remembered. */
 export const resumable = new WeakSet<ModelUnavailableError>();
 
-/** How downloads behave when a caller does not say: internal knobs, not plugin options (those are engine/defaults.ts). */
+/** How downloads behave when a caller does not say: internal knobs, not plugin options (those are base/defaults.ts). */
 export const DOWNLOAD_TUNING = {
   /** Resumptions after a stall or a dropped connection. */
   retries: 2,

@@ -8,11 +8,11 @@ import { dirname } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { openGet, type Reply } from "../net/client.ts";
-import { errorCode, NetError } from "../net/errors.ts";
-import { displayUrl, URL_POLICY_TEXT } from "../net/url-policy.ts";
+import { openGet, type Reply } from "../base/http-client.ts";
+import { errorCode, NetError } from "../base/http-errors.ts";
+import { displayUrl, URL_POLICY_TEXT } from "../base/url-policy.ts";
 import { formatMB, startProgress } from "./download-progress.ts";
-import { fsyncFile, hashFileInto, sizeOf } from "./file-helpers.ts";
+import { fsyncFile, hashFileInto, sizeOf } from "../base/file-helpers.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
 import {
   DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target,
@@ -248,7 +248,7 @@ function diskWriteError(job: DownloadJob, cause: unknown): ModelUnavailableError
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP, through the one client (net/): URL policy, deadlines and the size cap live there
+// HTTP, through the one client (base/http-client.ts): URL policy, deadlines and the size cap live there
 // ---------------------------------------------------------------------------------------------
 
 async function openReply(job: DownloadJob, headers: Record<string, string>, maxBytes: (status: number) => number): Promise<Reply> {

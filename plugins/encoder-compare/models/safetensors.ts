@@ -2,7 +2,7 @@
 // an 8-byte little-endian header length, a JSON header mapping tensor names to
 // { dtype, shape, data_offsets }, then the raw little-endian tensor bytes.
 // Every tensor is returned as float32; F16, BF16 and F64 are widened/narrowed on read.
-import { halfTable } from "../store/half-float.ts";
+import { halfTable } from "../base/half-float.ts";
 
 export interface FloatTensor {
   shape: number[];

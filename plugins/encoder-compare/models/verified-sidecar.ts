@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { hashFileInto, isCode, writeFileAtomic } from "./file-helpers.ts";
+import { hashFileInto, isCode, writeFileAtomic } from "../base/file-helpers.ts";
 import { LOCK_FILE_NAME, type Pin } from "./lock-file.ts";
 import { contentProblem, describeFormat, formatKey, type ModelFileFormat } from "./verify-content.ts";
 

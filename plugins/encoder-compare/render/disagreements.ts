@@ -3,7 +3,7 @@
 // plus a list that says in words which results share the query's group). Pure, no blank lines.
 import { describeRun, type EncoderRun } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
-import type { WrittenImage } from "./montage.ts";
+import type { WrittenImage } from "../render/result-images.ts";
 import { groupLabel, tallySentence } from "./relevance.ts";
 import { hitItem, responsiveImg, type TableHit } from "./table.ts";
 

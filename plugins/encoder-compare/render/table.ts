@@ -3,7 +3,7 @@
 // would end the HTML block at one).
 import { describeRun, type EncoderRun, type RunDisplay } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
-import type { WrittenImage } from "./montage.ts";
+import type { WrittenImage } from "../render/result-images.ts";
 import { hitMark, tallySentence, type Relevance } from "./relevance.ts";
 
 export interface TableHit {

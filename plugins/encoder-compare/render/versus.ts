@@ -2,7 +2,7 @@
 // encoders' answers to the same query sit side by side. Pure, no blank lines.
 import type { EncoderRun } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
-import type { WrittenImage } from "./montage.ts";
+import type { WrittenImage } from "../render/result-images.ts";
 import { tallySentence } from "./relevance.ts";
 import { encoderCaption, hitItem, responsiveImg, tableEncoder, type TableHit } from "./table.ts";
 

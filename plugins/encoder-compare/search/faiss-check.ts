@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 
 /** Time for the child: starting node and faiss, plus reading the index at a slow disk's pace. */
 const CHECK_BASE_MS = 30_000;

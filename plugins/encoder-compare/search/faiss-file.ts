@@ -5,7 +5,7 @@
 // written into the serialised bytes (the IVF header's nprobe, the HNSW struct's efSearch)
 // before faiss parses them.
 import fs from "node:fs";
-import { requireRegularFile } from "../dataset/safe-read.ts";
+import { requireRegularFile } from "../base/safe-read.ts";
 import { checkFaissBytes, FaissCheckError } from "./faiss-check.ts";
 import { faissStatus, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 

@@ -2,7 +2,7 @@
 import { randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { writeFileAtomic as writeAtomic } from "../store/atomic-write.ts";
+import { writeFileAtomic as writeAtomic } from "./atomic-write.ts";
 
 export async function hashFileInto(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);

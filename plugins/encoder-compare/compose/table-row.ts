@@ -1,8 +1,8 @@
 // One query's result as a row of the comparison table: the shortcode and the CLI's --html page both build rows here,
 // so both publish the same images (thumbnail, montage, full-size links) and the same hit captions.
-import type { MontageWriter } from "../render/montage.ts";
+import type { MontageWriter } from "../render/result-images.ts";
 import type { TableHit, TableRow } from "../render/table.ts";
-import type { QueryResult } from "./types.ts";
+import type { QueryResult } from "../engine/types.ts";
 
 /** What the caller knows about the row beyond the search result. */
 export interface RowContext {

@@ -7,9 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type * as Ort from "onnxruntime-node";
-import { derivedGraphPath } from "../models/cache-layout.ts";
-import { QUANTIZER_VERSION } from "../models/quantize-int8.ts";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { derivedGraphPath } from "./cache-layout.ts";
+import { QUANTIZER_VERSION } from "./quantize-int8.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import { imageToTensor } from "../encoders/preprocess.ts";
 import { tensorShape } from "../encoders/preprocess-core.ts";
 import { EncoderSession } from "../encoders/session.ts";
@@ -148,7 +148,7 @@ async function quantizeTo(
   const calibration = seededSample(images, settings.calibrationImages, settings.seed);
   const inputs = await tensors(spec, calibration.map((i) => i.file), settings.limitInputPixels);
   const ort: typeof Ort = await import("onnxruntime-node");
-  const { quantizeInt8 } = await import("../models/quantize-int8.ts");
+  const { quantizeInt8 } = await import("./quantize-int8.ts");
   const bytes = typeof fp32.model === "string" ? new Uint8Array(fs.readFileSync(fp32.model)) : fp32.model;
   const { model } = await quantizeInt8(bytes, async (graph, outputs) => {
     // The fp32 graph with every conv's input and output as outputs: activation ranges.

@@ -3,19 +3,19 @@
 // shortcode puts under its tables. Nothing here runs unless a shortcode (or the site) asks for it.
 import fs from "node:fs";
 import path from "node:path";
-import type { CompareEngine } from "./compare-engine.ts";
+import type { CompareEngine } from "../engine/compare-engine.ts";
 import { requestedRun } from "../render/requested-run.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import type { BuiltinGraphName } from "../models/builtin-graphs.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
-import { MONTAGE_VERSION, type MontageWriter, type WrittenImage } from "../render/montage.ts";
-import { bundleTryIt, type TryItAssets } from "../browser/bundle.ts";
+import { MONTAGE_VERSION, type MontageWriter, type WrittenImage } from "../render/result-images.ts";
+import { bundleTryIt, type TryItAssets } from "./bundle.ts";
 import { fileStamp, publishMemo, type PublishMemo } from "./publish-memo.ts";
-import { debugLog } from "./logger.ts";
-import { writeHashed } from "../browser/hashed-file.ts";
-import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "../browser/format.ts";
-import { copyFileAtomicSync } from "../store/atomic-write.ts";
+import { debugLog } from "../base/logger.ts";
+import { writeHashed } from "./hashed-file.ts";
+import { encodeVectors, TRYIT_FORMAT, type TryItConfig, type TryItIndex, type VectorEncoding } from "../compose/try-it-format.ts";
+import { copyFileAtomicSync } from "../base/atomic-write.ts";
 
 const debug = debugLog("engine");
 

@@ -3,8 +3,8 @@
 // dataset with 200,000 missing files gives one short line, not megabytes of terminal.
 import fs from "node:fs";
 import path from "node:path";
-import { shownItem } from "../dataset/shown-item.ts";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { shownItem } from "./shown-item.ts";
+import { writeFileAtomicSync } from "./atomic-write.ts";
 
 /** Items a warning names before "and N more". */
 export const WARNING_LIST_LIMIT = 10;

@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 
 interface MemoRecord<T> {
   key: string;

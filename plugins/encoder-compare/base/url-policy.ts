@@ -1,7 +1,7 @@
 // The one URL policy for everything the plugin fetches: https anywhere, plain http only to this
 // machine (loopback), so nothing on the network path can read or change what a build downloads.
 import { BlockList, isIP } from "node:net";
-import { NetError } from "./errors.ts";
+import { NetError } from "./http-errors.ts";
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");

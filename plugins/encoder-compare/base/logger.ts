@@ -2,7 +2,7 @@
 // lines (through Eleventy's logger when there is one), terminal escaping of every message, and DEBUG lines.
 // Messages are written without the prefix; the lines and errors made here add it, once.
 import { createRequire } from "node:module";
-import { terminalText } from "../render/terminal-text.ts";
+import { terminalText } from "./terminal-text.ts";
 
 const PREFIX = "[encoder-compare]";
 

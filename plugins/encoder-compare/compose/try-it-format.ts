@@ -3,8 +3,8 @@
 // (no Node imports): the browser bundle imports it too.
 import type { PreprocessSpec } from "../encoders/spec.ts";
 import type { EncoderRun } from "../render/encoder-run.ts";
-import type { WrittenImage } from "../render/montage.ts";
-import { floatToHalf, halfTable } from "../store/half-float.ts";
+import type { WrittenImage } from "../render/result-images.ts";
+import { floatToHalf, halfTable } from "../base/half-float.ts";
 
 export const TRYIT_FORMAT = 2;
 

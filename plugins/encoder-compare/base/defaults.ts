@@ -1,7 +1,6 @@
-// The one source of every plugin default, grouped by concern. A pure module (it imports only pure constants), so any
-// stage may read its own defaults here without importing the engine; options.ts validates user options against it.
-import { DATASET_LIMITS } from "../dataset/dataset-text.ts";
-
+// The one source of every plugin default, grouped by concern. It stands on the bottom floor and imports nothing, so
+// every stage reads its own defaults here without importing the engine; engine/options.ts validates user options
+// against it and hands the resolved values down.
 
 /** Object.freeze without its literal typing: a default of 16 is a number, not the type 16. */
 const frozen = <T>(object: T): Readonly<T> => Object.freeze(object);
@@ -98,8 +97,25 @@ export const DEFAULTS = frozen({
     /** Nearest images (by cosine) a query is placed among. */
     mapPlaceNeighbors: 15,
   }),
-  /** What a dataset's own data can make a build do: string caps and folder depth (dataset/dataset-text.ts, README "Security model"). */
-  datasetLimits: DATASET_LIMITS,
+  /**
+   * Bounds on what a dataset's own data can make a build do (README "Security model"). Strings (manifest.json,
+   * manifest.csv, parquet metadata, file names) longer than their cap are cut with "…" when read, and the build warns
+   * once per dataset. Not options: they bound what a page can hold.
+   */
+  datasetLimits: frozen({
+    /** Ids (a manifest's id, else its file; a parquet id or image_path). */
+    maxIdChars: 256,
+    /** Captions (also the alt text of a result). */
+    maxCaptionChars: 1_000,
+    /** Groups (the relevance key of encoderEval). */
+    maxGroupChars: 256,
+    /** A url longer than this is not fetched at all (a cut URL names another resource). */
+    maxUrlChars: 4_096,
+    /** A parquet metadata column whose chunk decodes to more bytes than this is not read (one value decodes its page). */
+    maxMetadataChunkBytes: 256 * 1024 ** 2,
+    /** Folders nested deeper than this below a dataset folder are not listed (skipped and counted). */
+    maxFolderDepth: 64,
+  }),
   output: frozen({
     /** Folder under the site output where montages and thumbnails are written. */
     outputSubdir: "encoder-compare",

@@ -6,8 +6,8 @@ import https from "node:https";
 import { isIP, type LookupFunction, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { AddressRefusedError, isPublicAddress, publicOnlyLookup } from "./address-policy.ts";
-import { errorCode, NetError } from "./errors.ts";
-import { DEFAULT_NET_LIMITS, type NetLimits } from "./limits.ts";
+import { errorCode, NetError } from "./http-errors.ts";
+import { DEFAULT_NET_LIMITS, type NetLimits } from "./net-limits.ts";
 import { checkUrl, displayUrl } from "./url-policy.ts";
 
 export interface GetRequest {

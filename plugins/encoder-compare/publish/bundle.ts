@@ -19,8 +19,8 @@ export interface BundledTryIt {
   inputs: string[];
 }
 
-/** This module's own folder: the browser sources beside it, or (in the compiled package) the bundles made from them. */
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The page code's folder: its TypeScript sources, or (in the compiled package) the bundles made from them. */
+const BROWSER_DIR = fileURLToPath(new URL("../browser/", import.meta.url));
 /** ".ts" when running from the sources, ".js" from the compiled package: the entries share this module's extension. */
 const OWN_EXTENSION = path.extname(fileURLToPath(import.meta.url));
 /** The single-threaded and threaded builds are one file; threads are used only when the page is cross-origin isolated. */
@@ -28,13 +28,13 @@ const ORT_WASM = "ort-wasm-simd-threaded.wasm";
 /** The page entries and the names of their bundles; the compiled package ships the bundles (see prebundleBrowserCode). */
 const ENTRIES = { loader: "tryit-loader", widget: "tryit-widget", "map-details": "encoder-map" } as const;
 
-/** Where the browser code's entries are found: beside this module, with its extension. */
-export function browserEntry(name: keyof typeof ENTRIES, dir = HERE, extension = OWN_EXTENSION): string {
+/** Where the browser code's entries are found: in the page code's folder, with this module's extension. */
+export function browserEntry(name: keyof typeof ENTRIES, dir = BROWSER_DIR, extension = OWN_EXTENSION): string {
   return path.join(dir, `${name}${extension}`);
 }
 
 /** The file a package build writes an entry's finished bundle to. */
-export function prebundledFile(name: keyof typeof ENTRIES, dir = HERE): string {
+export function prebundledFile(name: keyof typeof ENTRIES, dir = BROWSER_DIR): string {
   return path.join(dir, `${ENTRIES[name]}.bundle.js`);
 }
 

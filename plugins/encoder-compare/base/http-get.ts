@@ -1,9 +1,9 @@
-// Small HTTP GET for the dataset importer, on the plugin's one client (net/): its URL policy,
+// Small HTTP GET for the dataset importer, on the plugin's one client (http-client.ts): its URL policy,
 // deadlines and byte cap; plus retries with backoff for failures that may pass (network errors,
 // deadlines, 408, 429, 5xx).
-import { getBytes } from "../net/client.ts";
-import { NetError } from "../net/errors.ts";
-import { checkUrl, displayUrl, isLoopbackHost } from "../net/url-policy.ts";
+import { getBytes } from "./http-client.ts";
+import { NetError } from "./http-errors.ts";
+import { checkUrl, displayUrl, isLoopbackHost } from "./url-policy.ts";
 
 export { displayUrl, isLoopbackHost };
 
@@ -35,7 +35,7 @@ export interface GetOptions {
   timeoutMs: number;
   maxBytes: number;
   signal?: AbortSignal;
-  /** The URL comes from data: public addresses only, unless its host is one of `configuredHosts` (see net/client.ts). */
+  /** The URL comes from data: public addresses only, unless its host is one of `configuredHosts` (see http-client.ts). */
   fromData?: boolean;
   configuredHosts?: readonly string[];
 }

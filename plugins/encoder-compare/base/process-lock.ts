@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { processAlive } from "../store/process-alive.ts";
+import { processAlive } from "./process-alive.ts";
 import { isCode } from "./file-helpers.ts";
 
 export interface LockHolder {

@@ -2,7 +2,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileAtomicSync } from "../store/atomic-write.ts";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 
 export function hashedName(stem: string, bytes: Uint8Array | string, ext: string): string {
   return `${stem}-${crypto.createHash("sha256").update(bytes).digest("hex").slice(0, 16)}${ext}`;
