@@ -3,10 +3,10 @@
 //   npm run bench -- --quick           fewer configurations and repetitions
 //   npm run bench -- --only=encode,scale
 //   npm run bench -- --scale-1m        adds the opt-in cluster suite (1M vectors, IVF-PQ; builds its data once, minutes)
-// Suites: encode (goal 1), incremental (goal 2), scale (goal 3), preview (goal 4), tryit (issue 14),
-// warm (issue 13: warm builds, real-size graphs, the seed's job), map (encoderMap: layout time, SVG bytes), int8 (int8 vs fp32,
-// batch per model). Figures are
-// printed, never asserted; the target column says whether each goal is met on this machine.
+// Suites: encode (embedding throughput), incremental (one changed image), scale (search at size), preview (the
+// preview server's rebuild), tryit (the in-page widget), warm (warm builds, real-size graphs), map (encoderMap: layout
+// time, SVG bytes), int8 (int8 vs fp32, batch per model). Figures are printed, never asserted; the target column says
+// whether each goal is met on this machine.
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";

@@ -1,4 +1,4 @@
-// Issue 13 — warm builds and real-size encoders.
+// Warm builds and real-size encoders.
 //  A. The demo blog's no-change build (prebuild check + Eleventy with the plugin, each a fresh
 //     process, as `npm run build` runs them) against the same site and config with the plugin
 //     module swapped for a stub that replays the plugin's recorded HTML: paired, median.
