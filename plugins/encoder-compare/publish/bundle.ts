@@ -25,17 +25,24 @@ const BROWSER_DIR = fileURLToPath(new URL("../browser/", import.meta.url));
 const OWN_EXTENSION = path.extname(fileURLToPath(import.meta.url));
 /** The single-threaded and threaded builds are one file; threads are used only when the page is cross-origin isolated. */
 const ORT_WASM = "ort-wasm-simd-threaded.wasm";
-/** The page entries and the names of their bundles; the compiled package ships the bundles (see prebundleBrowserCode). */
-const ENTRIES = { loader: "tryit-loader", widget: "tryit-widget", "map-details": "encoder-map" } as const;
+/**
+ * The page entries (named as source paths, so the layer check sees publish/ reach down into browser/) and the names
+ * of their bundles; the compiled package ships the bundles (see prebundleBrowserCode).
+ */
+const ENTRIES = {
+  loader: { source: "../browser/loader.ts", bundle: "tryit-loader" },
+  widget: { source: "../browser/widget.ts", bundle: "tryit-widget" },
+  "map-details": { source: "../browser/map-details.ts", bundle: "encoder-map" },
+} as const;
 
 /** Where the browser code's entries are found: in the page code's folder, with this module's extension. */
 export function browserEntry(name: keyof typeof ENTRIES, dir = BROWSER_DIR, extension = OWN_EXTENSION): string {
-  return path.join(dir, `${name}${extension}`);
+  return path.join(dir, `${path.basename(ENTRIES[name].source, ".ts")}${extension}`);
 }
 
 /** The file a package build writes an entry's finished bundle to. */
 export function prebundledFile(name: keyof typeof ENTRIES, dir = BROWSER_DIR): string {
-  return path.join(dir, `${ENTRIES[name]}.bundle.js`);
+  return path.join(dir, `${ENTRIES[name].bundle}.bundle.js`);
 }
 
 async function bundle(entryFile: string): Promise<{ text: string; inputs: string[] }> {
