@@ -32,7 +32,7 @@ export function isPixelLimitRefusal(error: unknown): boolean {
 
 /**
  * Runs `decode`, a sharp pipeline over `file` opened with `limitInputPixels: limit`; sharp's refusal comes out as a
- * PixelLimitError, every other failure as it was.
+ * PixelLimitError, every other failure unchanged.
  */
 export async function decodeWithinLimit<T>(file: string, limit: number, decode: () => Promise<T>): Promise<T> {
   try {
