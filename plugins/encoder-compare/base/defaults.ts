@@ -1,6 +1,7 @@
 // The one source of every plugin default, grouped by concern. It stands on the bottom floor and imports nothing, so
 // every stage reads its own defaults here without importing the engine; engine/options.ts validates user options
-// against it and hands the resolved values down.
+// against it and hands the resolved values down. The groups marked "Not options" are fixed bounds and tunings: they are
+// not in OPTION_GROUPS, so a config that names them is refused; the README lists them under "Built-in limits".
 
 /** Object.freeze without its literal typing: a default of 16 is a number, not the type 16. */
 const frozen = <T>(object: T): Readonly<T> => Object.freeze(object);
