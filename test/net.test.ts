@@ -10,7 +10,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 
 import { main as cli } from "../plugins/encoder-compare/cli/main.ts";
-import { assertAllowedUrl, httpGetOnce, HttpGetError } from "../plugins/encoder-compare/base/http-get.ts";
+import { assertAllowedUrl, httpGetOnce } from "../plugins/encoder-compare/base/http-get.ts";
+import { NetError } from "../plugins/encoder-compare/base/http-errors.ts";
 import { checkUrl } from "../plugins/encoder-compare/base/url-policy.ts";
 import { importForTest } from "./support/import-memes.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
@@ -148,7 +149,7 @@ test("a 1-byte trickle that never stalls is ended by the minimum-throughput rule
   // The importer's client is the same one; its per-image limit is an overall deadline.
   await assert.rejects(
     httpGetOnce(new URL(`${s.origin}/model.onnx`), { what: "image URL", timeoutMs: 500, maxBytes: 2_000_000 }),
-    (e: unknown) => e instanceof HttpGetError && e.retryable && /did not finish within 0\.5 s/.test(e.message),
+    (e: unknown) => e instanceof NetError && e.retryable && /did not finish within 0\.5 s/.test(e.message),
   );
 });
 

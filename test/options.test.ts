@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { DEFAULTS, OPTION_GROUPS } from "../plugins/encoder-compare/base/defaults.ts";
-import { DEFAULT_OPTIONS, normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
+import { FLAT_DEFAULTS, normalizeOptions } from "../plugins/encoder-compare/engine/options.ts";
 import { optionsFromArgs } from "../plugins/encoder-compare/cli/site-options.ts";
 import { parseArgs } from "../plugins/encoder-compare/cli/common.ts";
 import { PLUGIN_ROOT } from "../scripts/check-layers.ts";
@@ -14,9 +14,9 @@ import { PLUGIN_ROOT } from "../scripts/check-layers.ts";
 describe("options", () => {
   test("every flat default is the DEFAULTS value of its group", () => {
     for (const group of OPTION_GROUPS) {
-      for (const [key, value] of Object.entries(DEFAULTS[group])) assert.equal(DEFAULT_OPTIONS[key as keyof typeof DEFAULT_OPTIONS], value, key);
+      for (const [key, value] of Object.entries(DEFAULTS[group])) assert.equal(FLAT_DEFAULTS[key as keyof typeof FLAT_DEFAULTS], value, key);
     }
-    assert.equal(DEFAULT_OPTIONS.dataset, "content/datasets");
+    assert.equal(FLAT_DEFAULTS.dataset, "content/datasets");
   });
 
   test("the grouped form and the flat aliases give the same options", () => {
@@ -49,7 +49,7 @@ describe("options", () => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (entry.name.endsWith(".ts") && !file.endsWith(path.join("engine", "defaults.ts"))) {
+        else if (entry.name.endsWith(".ts") && !file.endsWith(path.join("base", "defaults.ts"))) {
           fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
             if (!/^(\/\/|\/\*|\*)/.test(line.trim()) && literals.some((re) => re.test(line))) {
               copies.push(`${path.relative(PLUGIN_ROOT, file)}:${i + 1}`);

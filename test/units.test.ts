@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import sharp from "sharp";
-import { normalizeOptions, DEFAULT_OPTIONS } from "../plugins/encoder-compare/engine/options.ts";
+import { normalizeOptions, FLAT_DEFAULTS } from "../plugins/encoder-compare/engine/options.ts";
 import { PathRefusedError, resolveQueryPath } from "../plugins/encoder-compare/eleventy/paths.ts";
 import { escapeHtml } from "../plugins/encoder-compare/render/escape.ts";
 import { createMontageWriter } from "../plugins/encoder-compare/compose/montage-writer.ts";
@@ -68,7 +68,7 @@ describe("parseCompareArgs", () => {
 });
 
 describe("normalizeOptions", () => {
-  test("defaults", () => assert.deepEqual(normalizeOptions(), { ...DEFAULT_OPTIONS }));
+  test("defaults", () => assert.deepEqual(normalizeOptions(), { ...FLAT_DEFAULTS }));
   test("unknown option", () => assert.throws(() => normalizeOptions({ kk: 3 } as never), /`kk` is unknown/));
   test("k above maxK", () => assert.throws(() => normalizeOptions({ k: 9, maxK: 5 }), /above `maxK`/));
   test("bad backend", () => assert.throws(() => normalizeOptions({ indexBackend: "gpu" as never }), /indexBackend/));

@@ -1,6 +1,7 @@
 // Writing a file so that readers see the old content or the new, never a part: the bytes go to a temp file in
 // the same folder (a rename is atomic only within one file system), which is renamed over the target. On any
 // failure the temp file is removed and the error rethrown, so no partial file is left under either name.
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { processAlive } from "./process-alive.ts";
@@ -10,6 +11,11 @@ export interface AtomicWriteOptions {
   temp?: string;
   /** A file describing the first (its hash, its name), written the same way only once the first is in place. */
   sidecar?: { file: string; data: string | Uint8Array };
+}
+
+/** `<file>.<pid>.<random>.tmp`: a temp name for a file that several tasks of one process may rewrite at once. */
+export function uniqueTemp(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
 }
 
 /** Runs `write` on the temp file, then renames it over `file`; on failure removes the temp file and rethrows. */

@@ -1,8 +1,7 @@
 // Small file operations the download steps share.
-import { randomBytes, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { writeFileAtomic as writeAtomic } from "./atomic-write.ts";
 
 export async function hashFileInto(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -28,9 +27,4 @@ export async function fsyncFile(path: string): Promise<void> {
 
 export function isCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
-}
-
-/** A unique temp name: several tasks of one process may rewrite models.lock.json at once. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await writeAtomic(path, text, { temp: `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp` });
 }

@@ -7,7 +7,8 @@ import { isIP, type LookupFunction, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { AddressRefusedError, isPublicAddress, publicOnlyLookup } from "./address-policy.ts";
 import { errorCode, NetError } from "./http-errors.ts";
-import { DEFAULT_NET_LIMITS, type NetLimits } from "./net-limits.ts";
+import { DEFAULTS } from "./defaults.ts";
+import type { NetLimits } from "./net-limits.ts";
 import { checkUrl, displayUrl } from "./url-policy.ts";
 
 export interface GetRequest {
@@ -49,7 +50,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** GET `request.url`, following redirects that pass the URL policy. */
 export async function openGet(request: GetRequest): Promise<Reply> {
-  const limits: NetLimits = { ...DEFAULT_NET_LIMITS, ...definedOnly(request.limits) };
+  const limits: NetLimits = { ...DEFAULTS.net, ...definedOnly(request.limits) };
   const started = Date.now();
   let url = request.url;
   let previous: URL | undefined;

@@ -1,32 +1,17 @@
-// Small HTTP GET for the dataset importer, on the plugin's one client (http-client.ts): its URL policy,
-// deadlines and byte cap; plus retries with backoff for failures that may pass (network errors,
-// deadlines, 408, 429, 5xx).
+// Small HTTP GET for the dataset importer and embeddings-folder images, on the plugin's one client (http-client.ts):
+// its URL policy, deadlines and byte cap; plus retries with backoff (retry.ts) for failures that may pass (network
+// errors, deadlines, 408, 429, 5xx). Failures are NetErrors worded "<url>: <what happened>".
+import { DEFAULTS } from "./defaults.ts";
 import { getBytes } from "./http-client.ts";
 import { NetError } from "./http-errors.ts";
+import { doubling, withRetries } from "./retry.ts";
 import { checkUrl, displayUrl, isLoopbackHost } from "./url-policy.ts";
 
 export { displayUrl, isLoopbackHost };
 
-export class HttpGetError extends Error {
-  constructor(
-    message: string,
-    /** Worth trying again (network error, timeout, 408, 429, 5xx). */
-    readonly retryable: boolean,
-    options?: ErrorOptions & { retryAfterMs?: number },
-  ) {
-    super(message, options);
-    this.retryAfterMs = options?.retryAfterMs;
-  }
-  readonly retryAfterMs?: number;
-}
-
-/** Throws unless the URL is https, or http to a loopback host. */
+/** Throws a `refused` NetError unless the URL is https, or http to a loopback host. */
 export function assertAllowedUrl(url: URL, what: string): void {
-  try {
-    checkUrl(url, what);
-  } catch (error) {
-    throw asHttpGetError(error);
-  }
+  checkUrl(url, what);
 }
 
 export interface GetOptions {
@@ -40,16 +25,14 @@ export interface GetOptions {
   configuredHosts?: readonly string[];
 }
 
-function asHttpGetError(error: unknown): unknown {
-  if (!(error instanceof NetError)) return error;
-  // The importer's messages are "<url>: <what happened>"; policy errors already name their URLs.
-  const at = displayUrl(error.url);
+/** The client's NetError reworded "<url>: <what happened>"; policy errors already name their URLs and stay as they are. */
+function worded(error: unknown): unknown {
+  if (!(error instanceof NetError) || error.kind === "refused" || error.kind === "too-many-redirects") return error;
   const what = error.kind === "http-status" ? `HTTP ${error.status}` : error.message;
-  const message = error.kind === "refused" || error.kind === "too-many-redirects" ? error.message : `${at}: ${what}`;
-  return new HttpGetError(message, error.retryable, { cause: error, retryAfterMs: error.retryAfterMs });
+  return new NetError(error.kind, error.url, `${displayUrl(error.url)}: ${what}`, { cause: error, status: error.status, retryAfterMs: error.retryAfterMs });
 }
 
-/** One GET (following allowed redirects); the body as a Buffer, or an HttpGetError. */
+/** One GET (following allowed redirects); the body as a Buffer, or a NetError. */
 export async function httpGetOnce(url: URL, options: GetOptions): Promise<Buffer> {
   try {
     return await getBytes({
@@ -59,11 +42,11 @@ export async function httpGetOnce(url: URL, options: GetOptions): Promise<Buffer
       maxBytes: options.maxBytes,
       fromData: options.fromData,
       configuredHosts: options.configuredHosts,
-      limits: { totalTimeoutMs: options.timeoutMs, connectTimeoutMs: Math.min(options.timeoutMs, 10_000) },
+      limits: { totalTimeoutMs: options.timeoutMs, connectTimeoutMs: Math.min(options.timeoutMs, DEFAULTS.net.connectTimeoutMs) },
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    throw asHttpGetError(error);
+    throw worded(error);
   }
 }
 
@@ -74,17 +57,14 @@ export interface RetryOptions extends GetOptions {
   backoffMs: number;
 }
 
+/** A server's Retry-After is honoured up to this long, so one reply cannot stall an import for hours. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
 export async function httpGetWithRetries(url: URL, options: RetryOptions): Promise<Buffer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await httpGetOnce(url, options);
-    } catch (error) {
-      if (!(error instanceof HttpGetError) || !error.retryable || attempt >= options.attempts) throw error;
-      const backoff = options.backoffMs * 2 ** (attempt - 1);
-      const wait = Math.max(backoff, Math.min(error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
+  const backoff = doubling(options.backoffMs);
+  return withRetries(() => httpGetOnce(url, options), {
+    tries: options.attempts,
+    retryable: (error) => error instanceof NetError && error.retryable,
+    waitMs: (failedTry, error) => Math.max(backoff(failedTry), Math.min((error as NetError).retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)),
+  });
 }

@@ -1,5 +1,5 @@
-// Deadlines and caps every fetch runs under. Defaults suit a 350 MB model over a slow link; tests
-// and users shrink them through the options or environment variables documented in the README.
+// Deadlines and caps every fetch runs under. The defaults are DEFAULTS.net; tests and users shrink them through the
+// options or environment variables documented in the README.
 
 export interface NetLimits {
   /** TCP (and TLS) connection established within this long. */
@@ -15,15 +15,6 @@ export interface NetLimits {
   totalTimeoutMs?: number;
   maxRedirects: number;
 }
-
-export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = {
-  connectTimeoutMs: 10_000,
-  replyTimeoutMs: 10_000,
-  stallTimeoutMs: 30_000,
-  minBytesPerSecond: 10_000,
-  throughputWindowMs: 30_000,
-  maxRedirects: 5,
-};
 
 const ENV_SECONDS: ReadonlyArray<[keyof NetLimits, string]> = [
   ["connectTimeoutMs", "ENCODER_COMPARE_CONNECT_TIMEOUT"],

@@ -7,10 +7,6 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-/** Dataset members and query images above this size are skipped / refused (README "Security model"). */
-export const DEFAULT_MAX_IMAGE_BYTES = 256 * 1024 ** 2;
-/** Manifests above this size are refused. */
-export const MAX_MANIFEST_BYTES = 64 * 1024 ** 2;
 /** A model file read into memory (source.kind "file"); Node cannot hold one file above 2 GiB in a Buffer. */
 export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3 - 1;
 

@@ -5,9 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { shownItem } from "./shown-item.ts";
 import { writeFileAtomicSync } from "./atomic-write.ts";
-
-/** Items a warning names before "and N more". */
-export const WARNING_LIST_LIMIT = 10;
+import { DEFAULTS } from "./defaults.ts";
 
 export interface ListReport {
   /** Folder the full list goes to (the cache folder's reports/). */
@@ -25,7 +23,7 @@ export function reportsDir(cacheDir: string): string {
  * `items` joined by "; ", at most `limit` of them; beyond that "and N more" plus where the
  * full list was written (or why it could not be).
  */
-export function cappedList(items: readonly string[], report?: ListReport, limit = WARNING_LIST_LIMIT): string {
+export function cappedList(items: readonly string[], report?: ListReport, limit = DEFAULTS.warnings.listLimit): string {
   if (items.length <= limit) return items.map(shownItem).join("; ");
   let where = "";
   if (report) {

@@ -2,7 +2,7 @@
 // stdout depends only on the inputs (two runs print the same bytes); timings go to stderr.
 import { evaluateEncoders } from "../eval/evaluate.ts";
 import { evalReportJson, formatEvalText } from "../render/eval-report.ts";
-import { DEFAULT_EVAL_K } from "../eleventy/eval-args.ts";
+import { DEFAULTS } from "../base/defaults.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
@@ -19,7 +19,7 @@ precision@k, recall@k, mAP, hit@1 and MRR per encoder, "*" marking the best valu
 
   --dataset, -d <dir>  dataset folder with a manifest that has groups (default: the plugin's)
   --encoders, -e a,b   encoder ids (default: the plugin's encoders)
-  --k, -k <n>          cut-off for P@k and R@k (default ${DEFAULT_EVAL_K})
+  --k, -k <n>          cut-off for P@k and R@k (default ${DEFAULTS.eval.k})
   --json               the full report as JSON, per-query ranks included
   --config <file>      a module whose default export is plugin options
   --cache-dir <dir>    embedding store folder (default .cache/encoder-compare)
@@ -30,7 +30,7 @@ An encoder whose model is unavailable runs as its stand-in, and the output says 
     const parsed = parseArgs(args, ["--json"], [...ENGINE_FLAGS, "--k"]);
     if (parsed.positional.length) throw new UsageError(`eval takes no positional arguments, got "${parsed.positional[0]}"`);
     const options = await optionsFromArgs(parsed, io.cwd);
-    const k = positiveIntegerFlag(parsed, "--k", DEFAULT_EVAL_K);
+    const k = positiveIntegerFlag(parsed, "--k", DEFAULTS.eval.k);
     const datasetDir = requireDataset(options, io.cwd);
     const engine = engineForCommand(options, io);
     try {

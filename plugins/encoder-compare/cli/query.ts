@@ -82,13 +82,19 @@ function namesIn(dir: string): Set<string> {
  * fails first, the images this call added are removed again (and the folder, if it made it), so
  * no _files/ folder is left without its page. Files that were there before are kept.
  */
-async function writeHtmlPage(file: string, queries: Array<{ path: string; results: QueryResult[] }>, k: number, tile: number): Promise<void> {
+async function writeHtmlPage(
+  file: string,
+  queries: Array<{ path: string; results: QueryResult[] }>,
+  k: number,
+  tile: number,
+  limitInputPixels: number,
+): Promise<void> {
   const assetsName = `${path.basename(file, path.extname(file))}_files`;
   const assets = path.join(path.dirname(file), assetsName);
   const existed = fs.existsSync(assets);
   const before = namesIn(assets);
   try {
-    await writeHtmlPageFiles(file, assets, assetsName, queries, k, tile);
+    await writeHtmlPageFiles(file, assets, assetsName, queries, k, tile, limitInputPixels);
   } catch (error) {
     try {
       for (const name of namesIn(assets)) if (!before.has(name)) fs.rmSync(path.join(assets, name), { force: true });
@@ -107,8 +113,9 @@ async function writeHtmlPageFiles(
   queries: Array<{ path: string; results: QueryResult[] }>,
   k: number,
   tile: number,
+  limitInputPixels: number,
 ): Promise<void> {
-  const writer = createMontageWriter(assets);
+  const writer = createMontageWriter(assets, { limitInputPixels });
   const encoderIds = queries[0].results.map((r) => r.encoder.id);
   const tables: string[] = [];
   for (const [e, encoderId] of encoderIds.entries()) {
@@ -200,7 +207,7 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
     const htmlFile = parsed.values.get("--html");
     if (htmlFile) {
       const target = path.resolve(io.cwd, htmlFile);
-      await writeHtmlPage(target, all, k, options.tileSize);
+      await writeHtmlPage(target, all, k, options.tileSize, options.limitInputPixels);
       io.err.write(`wrote ${target}\n`);
     }
     reportSkipped(engine, io);

@@ -4,8 +4,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
-import { BROWSER_IMAGE_TYPES, DEFAULT_MAX_IMAGE_BYTES, readChecked, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
+import type { Sharp } from "sharp";
+import { BROWSER_IMAGE_TYPES, readChecked, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
 import { removeDeadLeftovers, writeFileAtomic } from "../base/atomic-write.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { decodeWithinLimit } from "../base/pixel-limit.ts";
 import {
   fullImageName,
   montageBaseName,
@@ -28,16 +31,23 @@ function montageWidth(count: number, tile: number): number {
   return count * tile + (count - 1) * GAP;
 }
 
-const READ_POLICY = { maxBytes: DEFAULT_MAX_IMAGE_BYTES };
+const READ_POLICY = { maxBytes: DEFAULTS.images.maxImageBytes };
 
-async function tileBuffer(file: string, size: number): Promise<Buffer> {
-  const sharp = await loadSharp();
-  return sharp(await readChecked(file, READ_POLICY), { pages: 1 })
-    .rotate()
-    .flatten({ background: BACKGROUND })
-    .resize(size, size, { fit: "contain", background: BACKGROUND })
-    .png()
-    .toBuffer();
+/** A sharp pipeline over an image's bytes: its first frame, refused above `limitInputPixels` before a pixel is decoded. */
+async function openImage(bytes: Buffer, limitInputPixels: number): Promise<Sharp> {
+  return (await loadSharp())(bytes, { pages: 1, limitInputPixels });
+}
+
+async function tileBuffer(file: string, size: number, limitInputPixels: number): Promise<Buffer> {
+  const bytes = await readChecked(file, READ_POLICY);
+  return decodeWithinLimit(file, limitInputPixels, async () =>
+    (await openImage(bytes, limitInputPixels))
+      .rotate()
+      .flatten({ background: BACKGROUND })
+      .resize(size, size, { fit: "contain", background: BACKGROUND })
+      .png()
+      .toBuffer(),
+  );
 }
 
 /** Temp names: `<final name>.<pid>.tmp`. */
@@ -67,11 +77,17 @@ export interface MontageWriterOptions {
    * folder itself). The plugin uses the cache folder, so a killed build leaves nothing in _site.
    */
   tempDir?: string;
+  /**
+   * Images with more pixels are refused, naming the file and the option (default DEFAULTS.embedding.limitInputPixels;
+   * the plugin passes its limitInputPixels option, so a page draws only what the build would embed).
+   */
+  limitInputPixels?: number;
 }
 
 export function createMontageWriter(outputDir: string, writerOptions: MontageWriterOptions = {}): MontageWriter {
   const inFlight = new Map<string, Promise<void>>();
   const tempDir = writerOptions.tempDir ?? outputDir;
+  const limitInputPixels = writerOptions.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
   for (const dir of new Set([outputDir, tempDir])) removeDeadLeftovers(dir, TEMP_NAME);
 
   async function ensure(name: string, draw: () => Promise<Buffer>): Promise<void> {
@@ -93,7 +109,7 @@ export function createMontageWriter(outputDir: string, writerOptions: MontageWri
   async function drawMontage(images: readonly ImageFile[], tile: number, scale: number): Promise<Buffer> {
     const size = tile * scale;
     const gap = GAP * scale;
-    const tiles = await Promise.all(images.map((image) => tileBuffer(image.file, size)));
+    const tiles = await Promise.all(images.map((image) => tileBuffer(image.file, size, limitInputPixels)));
     const sharp = await loadSharp();
     return sharp({ create: { width: montageWidth(images.length, tile) * scale, height: size, channels: 4, background: BACKGROUND } })
       .composite(tiles.map((input, i) => ({ input, left: i * (size + gap), top: 0 })))
@@ -116,7 +132,8 @@ export function createMontageWriter(outputDir: string, writerOptions: MontageWri
     async thumbnail(image, tile) {
       const base = thumbnailBaseName(image.sha256, tile);
       const result = { name: `${base}.webp`, name2x: `${base}@2x.webp`, width: tile, height: tile };
-      const draw = (size: number) => async () => (await loadSharp())(await tileBuffer(image.file, size)).webp({ quality: 82, effort: 4 }).toBuffer();
+      const draw = (size: number) => async () =>
+        (await openImage(await tileBuffer(image.file, size, limitInputPixels), limitInputPixels)).webp({ quality: 82, effort: 4 }).toBuffer();
       await Promise.all([ensure(result.name, draw(tile)), ensure(result.name2x, draw(tile * 2))]);
       return result;
     },
@@ -126,8 +143,13 @@ export function createMontageWriter(outputDir: string, writerOptions: MontageWri
       const name = fullImageName(image.sha256, image.file, type);
       await ensure(name, async () => {
         const bytes = await readChecked(image.file, READ_POLICY);
-        if (BROWSER_IMAGE_TYPES.has(type)) return bytes;
-        return (await loadSharp())(bytes, { pages: 1 }).rotate().webp({ quality: 90 }).toBuffer();
+        // Published as they are, but only within the limit: the reader's browser decodes them.
+        if (BROWSER_IMAGE_TYPES.has(type)) {
+          await decodeWithinLimit(image.file, limitInputPixels, async () => (await openImage(bytes, limitInputPixels)).metadata());
+          return bytes;
+        }
+        const decode = async () => (await openImage(bytes, limitInputPixels)).rotate().webp({ quality: 90 }).toBuffer();
+        return decodeWithinLimit(image.file, limitInputPixels, decode);
       });
       return name;
     },

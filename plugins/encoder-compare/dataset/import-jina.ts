@@ -18,12 +18,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import { shownItem } from "../base/shown-item.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries, HttpGetError } from "../base/http-get.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
+import { NetError } from "../base/http-errors.ts";
 import { PythonRandom } from "./python-random.ts";
 
-export const DEFAULT_MEMES_URL = "https://jina-examples-datasets.s3.amazonaws.com/memes/memes.json";
 export const DATASET_URL_ENV = "ENCODER_COMPARE_DATASET_URL";
-const MEMES_JSON_MAX_BYTES = 1024 * 1024 * 1024;
 const SOURCE_STATE = "import-source.json";
 const REPORT_FILE = "import-report.json";
 
@@ -229,8 +229,8 @@ async function obtainMemesJson(options: ImportOptions, url: URL): Promise<Buffer
     what: "memes.json URL",
     attempts: options.attempts,
     backoffMs: options.backoffMs,
-    timeoutMs: Math.max(options.timeoutMs, 120_000),
-    maxBytes: MEMES_JSON_MAX_BYTES,
+    timeoutMs: Math.max(options.timeoutMs, DEFAULTS.importer.memesJsonTimeoutMs),
+    maxBytes: DEFAULTS.importer.maxMemesJsonBytes,
     signal: options.signal,
   });
   writeAtomically(file, bytes);
@@ -344,7 +344,7 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const reason = error instanceof HttpGetError ? message.replace(`${displayUrl(image.url)}: `, "") : `cannot fetch it (${message})`;
+      const reason = error instanceof NetError ? message.replace(`${displayUrl(image.url)}: `, "") : `cannot fetch it (${message})`;
       failed.push({ id: image.id, url: displayUrl(image.url), reason });
       return;
     }

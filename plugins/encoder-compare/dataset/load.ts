@@ -12,7 +12,6 @@ import { DEFAULTS } from "../base/defaults.ts";
 import { cutText, TextCaps } from "./dataset-text.ts";
 import { readManifest, type RawManifestEntry } from "./manifest.ts";
 import {
-  DEFAULT_MAX_IMAGE_BYTES,
   FileRefusedError,
   hashOpened,
   isInside,
@@ -90,7 +89,7 @@ export function hashImageFile(file: string, policy: ReadPolicy, memo?: HashMemo,
 export interface LoadOptions {
   /** Members may also resolve inside this folder (besides the dataset's own). */
   projectRoot?: string;
-  /** Members larger than this are skipped (default DEFAULT_MAX_IMAGE_BYTES). */
+  /** Members larger than this are skipped (default DEFAULTS.images.maxImageBytes). */
   maxImageBytes?: number;
 }
 
@@ -256,7 +255,7 @@ export function loadDataset(dir: string, memo?: HashMemo, options: LoadOptions =
   const warnings = [...listing.warnings];
   const policy: ReadPolicy = {
     roots: realRoots(dir, ...(options.projectRoot ? [options.projectRoot] : [])),
-    maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+    maxBytes: options.maxImageBytes ?? DEFAULTS.images.maxImageBytes,
     realDirs: new Map(),
   };
   const firstIdBySha = new Map<string, string>();

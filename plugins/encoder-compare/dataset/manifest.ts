@@ -3,7 +3,8 @@
 // This module only reads and parses; load.ts validates the entries and hashes the files.
 import fs from "node:fs";
 import path from "node:path";
-import { MAX_MANIFEST_BYTES, readCheckedSync, realRoots } from "../base/safe-read.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { readCheckedSync, realRoots } from "../base/safe-read.ts";
 
 export const MANIFEST_FILES = ["manifest.json", "manifest.csv"] as const;
 
@@ -104,10 +105,10 @@ function countLineBreaks(text: string): number {
   return (text.match(/\r\n|\r|\n/g) ?? []).length;
 }
 
-/** The manifest's text: a regular file inside the dataset folder, within MAX_MANIFEST_BYTES. */
+/** The manifest's text: a regular file inside the dataset folder, within DEFAULTS.datasetLimits.maxManifestBytes. */
 function readManifestText(file: string): string {
   try {
-    return readCheckedSync(file, { roots: realRoots(path.dirname(file)), maxBytes: MAX_MANIFEST_BYTES }).toString("utf8");
+    return readCheckedSync(file, { roots: realRoots(path.dirname(file)), maxBytes: DEFAULTS.datasetLimits.maxManifestBytes }).toString("utf8");
   } catch (error) {
     throw new Error(`dataset manifest ${file} cannot be read: ${(error as Error).message}`, { cause: error });
   }

@@ -1,4 +1,5 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
+import { DEFAULTS } from "../base/defaults.ts";
 import { parseEncoderList, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
 
 export interface EvalRequest {
@@ -19,9 +20,6 @@ export interface EvalDefaults {
 }
 
 export const EVAL_KEYWORDS = ["dataset", "k", "encoders", "disagreements", "between"] as const;
-export const DEFAULT_EVAL_K = 10;
-export const DEFAULT_DISAGREEMENTS = 3;
-const MAX_DISAGREEMENTS = 20;
 
 function wholeNumber(name: string, raw: unknown, min: number, max: number): number {
   const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
@@ -52,12 +50,14 @@ export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults):
     dataset = keywords.dataset;
   }
 
-  const k = keywords.k === undefined ? Math.min(DEFAULT_EVAL_K, defaults.maxK) : wholeNumber("k", keywords.k, 1, defaults.maxK);
+  const k = keywords.k === undefined ? Math.min(DEFAULTS.eval.k, defaults.maxK) : wholeNumber("k", keywords.k, 1, defaults.maxK);
 
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
 
   const disagreements =
-    keywords.disagreements === undefined ? DEFAULT_DISAGREEMENTS : wholeNumber("disagreements", keywords.disagreements, 0, MAX_DISAGREEMENTS);
+    keywords.disagreements === undefined
+      ? DEFAULTS.eval.disagreements
+      : wholeNumber("disagreements", keywords.disagreements, 0, DEFAULTS.eval.maxDisagreements);
 
   let between: [string, string] | undefined = encoders.length >= 2 ? [encoders[0], encoders[1]] : undefined;
   if (keywords.between !== undefined) {

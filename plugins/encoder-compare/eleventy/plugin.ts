@@ -20,7 +20,7 @@ import { pageStandIns } from "./page-stand-ins.ts";
 import { answerEveryRequest, bindPreviewServer } from "./preview-server.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
 
-export { DEFAULT_OPTIONS, type PluginOptions, type UserOptions } from "../engine/options.ts";
+export { FLAT_DEFAULTS, type PluginOptions, type UserOptions } from "../engine/options.ts";
 export { DEFAULTS } from "../base/defaults.ts";
 export type { EncoderSpec, PreprocessSpec, ModelSource } from "../encoders/spec.ts";
 export { EncoderCompareError } from "./shortcode-context.ts";
@@ -51,7 +51,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     registry,
   );
   const outputDir = () => path.resolve(projectRoot, eleventyConfig.directories.output, options.outputSubdir);
-  const newWriter = () => createMontageWriter(outputDir(), { tempDir: path.join(engine.options.cacheDir, "tmp") });
+  const newWriter = () => createMontageWriter(outputDir(), { tempDir: path.join(engine.options.cacheDir, "tmp"), limitInputPixels: options.limitInputPixels });
   let writer: MontageWriter = newWriter();
   const tryIt = createTryItPublisher({
     engine,

@@ -3,7 +3,9 @@
 // with at most `decodeConcurrency` images in sharp at once. Images that cannot be decoded are
 // reported, never fatal here.
 import os from "node:os";
-import { DEFAULT_MAX_IMAGE_BYTES, readChecked } from "../base/safe-read.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { isPixelLimitRefusal, PIXEL_LIMIT_REASON } from "../base/pixel-limit.ts";
+import { readChecked } from "../base/safe-read.ts";
 import { imageToTensor } from "./preprocess.ts";
 import type { EncoderSession } from "./session.ts";
 
@@ -21,7 +23,7 @@ export interface EmbedOutcome {
 export interface EmbedOptions {
   batchSize: number;
   limitInputPixels: number;
-  /** Files above this many bytes are not read (default DEFAULT_MAX_IMAGE_BYTES). */
+  /** Files above this many bytes are not read (default DEFAULTS.images.maxImageBytes). */
   maxImageBytes?: number;
   /** Decoded batches kept ready ahead of the one onnxruntime runs (0 = no overlap). */
   prefetchBatches: number;
@@ -61,8 +63,8 @@ async function decodeBatch(
 ): Promise<DecodedBatch> {
   // `file` is a real path checked when the dataset was listed; readChecked refuses it if it became a link since.
   const decode = async (input: EmbedInput) => {
-    const bytes = await readChecked(input.file, { maxBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
-    return imageToTensor(bytes, session.spec.preprocess, { limitInputPixels: options.limitInputPixels, shrinkOnLoad: true });
+    const bytes = await readChecked(input.file, { maxBytes: options.maxImageBytes ?? DEFAULTS.images.maxImageBytes });
+    return imageToTensor(bytes, session.spec.preprocess, { limitInputPixels: options.limitInputPixels, shrinkOnLoad: true, file: input.file });
   };
   const settled = await Promise.allSettled(inputs.map((i) => limit(() => decode(i))));
   const batch: DecodedBatch = { inputs: [], tensors: [], failed: [] };
@@ -79,7 +81,7 @@ async function decodeBatch(
 
 export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/pixel limit/i.test(message)) return "image is larger than the pixel limit (limitInputPixels)";
+  if (isPixelLimitRefusal(error)) return PIXEL_LIMIT_REASON;
   if (/unsupported image format|bad seek|not a known file format/i.test(message)) return "not a supported image";
   // libvips keeps error text per thread: with decodes side by side a truncated file's failure can arrive as a bare
   // "Unknown error" instead of its decoder's "read error", so both get one wording that says what to do about it.

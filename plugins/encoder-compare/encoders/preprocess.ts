@@ -4,7 +4,9 @@ import fs from "node:fs";
 import type { OutputInfo, Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
 import { pillowSource, type PixelSource, type Region } from "./preprocess-pil.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, readCheckedSync, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { decodeWithinLimit } from "../base/pixel-limit.ts";
+import { readCheckedSync, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
 import type { Interpolation, PreprocessSpec } from "./spec.ts";
 import { cropOffset, firstPassSize, handOff, pixelsToTensor, resizedSize, type Geometry, type RgbPixels } from "./preprocess-core.ts";
 
@@ -28,8 +30,10 @@ const SHARP_KERNEL: Record<Interpolation, "nearest" | "linear" | "cubic" | "lanc
 export interface DecodeOptions {
   /** Images with more pixels are refused (the plugin's embedding.limitInputPixels, which the engine passes). */
   limitInputPixels: number;
-  /** See DEFAULT_MAX_WORK_PIXELS. */
+  /** Most pixels one buffer of the preprocessing may hold (default DEFAULTS.images.maxWorkPixels, which says why). */
   maxWorkPixels?: number;
+  /** The file bytes came from, for messages (a path input names itself). */
+  file?: string;
   /**
    * Let libvips shrink a large image before a portable resize (see shrinkOnLoadSize): for dataset
    * images, embedded in bulk. Off for query images, whose vectors the browser widget must reproduce exactly.
@@ -41,14 +45,6 @@ function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
   if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
-
-/**
- * Most pixels one image's preprocessing may hold in any one buffer (decoded region, half-resized
- * rows, output). Normal images need a small fraction of it; a 1×100000 strip enlarged to a
- * 224-wide shortest edge would need 224×22,400,000 if resized whole, so only the part that
- * survives the crop is ever decoded and enlarged, and anything still over this is refused.
- */
-export const DEFAULT_MAX_WORK_PIXELS = 16_000_000;
 
 /** A decoded image for resizeAndCrop: a region reader, and the libvips pipeline when shrinking there is allowed. */
 interface ResizeInput extends PixelSource {
@@ -85,7 +81,7 @@ export function shrinkOnLoadSize(
   width: number,
   height: number,
   resized: { width: number; height: number },
-  maxWorkPixels = DEFAULT_MAX_WORK_PIXELS,
+  maxWorkPixels = DEFAULTS.images.maxWorkPixels,
 ): { width: number; height: number } | undefined {
   if (width * height <= SHRINK_ON_LOAD_ABOVE_PIXELS || resized.width > width || resized.height > height) return undefined;
   const shrunk = { width: Math.min(width, resized.width * SHRINK_ON_LOAD_MARGIN), height: Math.min(height, resized.height * SHRINK_ON_LOAD_MARGIN) };
@@ -152,7 +148,7 @@ function rawInput(sharp: SharpFactory, pixels: RgbPixels): Sharp {
  */
 export function imageSource(file: string | Buffer): string | Buffer {
   if (typeof file !== "string") return file;
-  const policy = { maxBytes: DEFAULT_MAX_IMAGE_BYTES };
+  const policy = { maxBytes: DEFAULTS.images.maxImageBytes };
   const { real, head } = readHeadChecked(fs.realpathSync(file), policy);
   const type = sniffImageType(head);
   return type && type !== "svg" ? real : readCheckedSync(real, policy);
@@ -165,7 +161,7 @@ async function decodeSource(sharp: SharpFactory, input: string | Buffer, spec: P
   const source = imageSource(input);
   if (spec.decoding === "pillow-2021") {
     const open = () => sharp(source, { limitInputPixels, pages: 1, failOn: "error", ignoreIcc: true });
-    return pillowSource(open, () => (typeof source === "string" ? readCheckedSync(source, { maxBytes: DEFAULT_MAX_IMAGE_BYTES }) : source));
+    return pillowSource(open, () => (typeof source === "string" ? readCheckedSync(source, { maxBytes: DEFAULTS.images.maxImageBytes }) : source));
   }
   const image = sharp(source, { limitInputPixels, pages: 1, failOn: "error" }).rotate();
   const meta = await image.metadata();
@@ -176,9 +172,14 @@ async function decodeSource(sharp: SharpFactory, input: string | Buffer, spec: P
   return sharpInput(image.flatten({ background: { r, g, b } }).toColourspace("srgb").removeAlpha(), width, height);
 }
 
-/** Decode, resize and centre-crop: the geometric half of preprocessing. */
+/** Decode, resize and centre-crop: the geometric half of preprocessing. An image over the pixel limit is a PixelLimitError. */
 export async function decodeForModel(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<RgbPixels> {
-  const maxWorkPixels = options.maxWorkPixels ?? DEFAULT_MAX_WORK_PIXELS;
+  const file = typeof input === "string" ? input : (options.file ?? "an image given as bytes");
+  return decodeWithinLimit(file, options.limitInputPixels, () => decodeAndResize(input, spec, options));
+}
+
+async function decodeAndResize(input: string | Buffer, spec: PreprocessSpec, options: DecodeOptions): Promise<RgbPixels> {
+  const maxWorkPixels = options.maxWorkPixels ?? DEFAULTS.images.maxWorkPixels;
   const shrink = options.shrinkOnLoad ?? false;
   const sharp = await loadSharp();
   let source = await decodeSource(sharp, input, spec, options.limitInputPixels);

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { hashImageFile, loadDataset, type Dataset } from "../dataset/load.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, readChecked } from "../base/safe-read.ts";
+import { FileRefusedError, readChecked } from "../base/safe-read.ts";
 import { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
 import { ModelUnavailableError } from "../models/download.ts";
@@ -28,7 +28,7 @@ const debug = { engine: debugLog("engine"), dataset: debugLog("dataset"), models
 
 /** The settings a hand-built engine (tests, benchmarks) may leave out, filled from DEFAULTS; setup.ts always passes them. */
 function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
-  const { search, embedding, models } = DEFAULTS;
+  const { search, embedding, models, images } = DEFAULTS;
   return {
     ...options,
     annThreshold: options.annThreshold ?? search.annThreshold,
@@ -40,6 +40,7 @@ function withEngineDefaults(options: EngineOptions): ResolvedEngineOptions {
     int8AgreementImages: options.int8AgreementImages ?? models.int8AgreementImages,
     int8AgreementQueries: options.int8AgreementQueries ?? models.int8AgreementQueries,
     int8AgreementFloor: options.int8AgreementFloor ?? models.int8AgreementFloor,
+    maxImageBytes: options.maxImageBytes ?? images.maxImageBytes,
   };
 }
 
@@ -351,8 +352,8 @@ export class CompareEngine {
       const [{ imageToTensor }, { describeDecodeError }] = await Promise.all([import("../encoders/preprocess.ts"), import("../encoders/embed.ts")]);
       let tensor: Float32Array;
       try {
-        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES });
-        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels });
+        const bytes = await readChecked(queryReal, { maxBytes: this.options.maxImageBytes });
+        tensor = await imageToTensor(bytes, encoder.spec.preprocess, { limitInputPixels: this.options.limitInputPixels, file: queryReal });
       } catch (error) {
         throw new Error(`cannot read query image ${queryFile}: ${describeDecodeError(error)}`, { cause: error });
       }
@@ -383,7 +384,7 @@ export class CompareEngine {
     if (known) return known;
     try {
       // Where a query may live is the caller's rule (the plugin keeps it inside the project); here it must be a regular file.
-      const hashed = hashImageFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES }, this.store);
+      const hashed = hashImageFile(fs.realpathSync(file), { maxBytes: this.options.maxImageBytes }, this.store);
       known = { sha: hashed.sha256, real: hashed.real };
     } catch (error) {
       const missing = (error as NodeJS.ErrnoException).code === "ENOENT";

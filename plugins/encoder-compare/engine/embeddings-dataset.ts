@@ -16,7 +16,9 @@ import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-g
 import type { DatasetImage } from "../dataset/load.ts";
 import { PythonRandom } from "../dataset/python-random.ts";
 import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
-import { DEFAULT_MAX_IMAGE_BYTES, FileRefusedError, realRoots, statChecked } from "../base/safe-read.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { decodeWithinLimit, PixelLimitError } from "../base/pixel-limit.ts";
+import { FileRefusedError, realRoots, statChecked } from "../base/safe-read.ts";
 import { writeFileAtomic } from "../base/atomic-write.ts";
 import { recallOf, type RecallReport } from "./embeddings-recall.ts";
 
@@ -34,10 +36,11 @@ export interface EmbeddingsContext {
   sha256: (file: string) => string;
   /** Image paths that do not resolve fail the build instead of a warning. */
   strict?: boolean;
+  /** Images with more pixels are not shown (default DEFAULTS.embedding.limitInputPixels; the engine passes the option). */
+  limitInputPixels?: number;
+  /** Local images above this many bytes are not shown (default DEFAULTS.images.maxImageBytes; the engine passes its own). */
+  maxImageBytes?: number;
 }
-
-/** Remote images: the same caps as the dataset importer. */
-const FETCH = { timeoutMs: 30_000, maxBytes: 25 << 20, attempts: 3, backoffMs: 500 };
 
 function isInside(root: string, file: string): boolean {
   const relative = path.relative(root, file);
@@ -170,7 +173,7 @@ export class EmbeddingsDataset {
     // The real file, as the checked reader sees it: inside the images folder after links, a regular file, within the cap.
     this.#imageRoots ??= realRoots(images.folder);
     try {
-      return statChecked(file, { roots: this.#imageRoots, maxBytes: DEFAULT_MAX_IMAGE_BYTES }).real;
+      return statChecked(file, { roots: this.#imageRoots, maxBytes: this.#context.maxImageBytes ?? DEFAULTS.images.maxImageBytes }).real;
     } catch (error) {
       if (error instanceof FileRefusedError) return undefined;
       throw error;
@@ -344,13 +347,15 @@ export class EmbeddingsDataset {
     if (fs.existsSync(file)) return file;
     try {
       assertAllowedUrl(url, "dataset image");
-      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...FETCH, fromData: true, configuredHosts: this.#configuredHosts() });
-      await sharp(bytes).metadata();
+      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts: this.#configuredHosts() });
+      const limitInputPixels = this.#context.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
+      // Only a picture within the pixel limit is kept: the montage writer decodes it later under the same limit.
+      await decodeWithinLimit(displayUrl(url), limitInputPixels, () => sharp(bytes, { limitInputPixels }).metadata());
       fs.mkdirSync(dir, { recursive: true });
       await writeFileAtomic(file, bytes);
       return file;
     } catch (error) {
-      const reason = (error as Error).message.split("\n")[0];
+      const reason = error instanceof PixelLimitError ? error.reason : (error as Error).message.split("\n")[0];
       this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
     }

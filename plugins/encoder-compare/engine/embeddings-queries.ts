@@ -8,7 +8,7 @@ import type { EmbeddingsDataset } from "./embeddings-dataset.ts";
 import type { EmbedImages, EncoderIdentity, EngineOptions, QueryHit, QueryOptions, QueryResult } from "./types.ts";
 
 export interface EmbeddingsHost {
-  options: Pick<EngineOptions, "embeddingsDatasets" | "cacheDir" | "info" | "warn" | "strict">;
+  options: Pick<EngineOptions, "embeddingsDatasets" | "cacheDir" | "info" | "warn" | "strict" | "limitInputPixels" | "maxImageBytes">;
   /** sha256 and real path of a local image (memoised by the engine). */
   querySha: (file: string) => { sha: string; real: string };
   embed: EmbedImages;
@@ -93,13 +93,15 @@ export class EmbeddingsQueries {
     const key = JSON.stringify(config);
     let opened = this.#opened.get(key);
     if (!opened) {
-      const { cacheDir, info, warn, strict } = this.#host.options;
+      const { cacheDir, info, warn, strict, limitInputPixels, maxImageBytes } = this.#host.options;
       // Imported on use: the parquet reader and faiss loader are for embeddings datasets only.
       opened = import("./embeddings-dataset.ts").then(({ EmbeddingsDataset }) => EmbeddingsDataset.open(config, {
         cacheDir,
         info,
         warn,
         strict,
+        limitInputPixels,
+        maxImageBytes,
         sha256: (file) => this.#host.querySha(file).sha,
       }));
       this.#opened.set(key, opened);

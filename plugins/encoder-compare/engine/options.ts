@@ -39,24 +39,27 @@ export interface PluginOptions extends SearchOptions, EmbeddingOptions, ModelOpt
 /** What a user passes: flat names, and/or the grouped form (`search`, `embedding`, `models`, `output`). */
 export type UserOptions = Partial<PluginOptions> & { [G in (typeof OPTION_GROUPS)[number]]?: Partial<Group<G>> };
 
-/** DEFAULTS flattened: the options an empty config runs with. */
-export const DEFAULT_OPTIONS: Readonly<PluginOptions> = Object.freeze({
+/**
+ * DEFAULTS flattened: the options an empty config runs with. Not a second copy of any value: the top-level defaults
+ * and the option groups' are spread in as they are, and the lists are fresh copies a config may not share.
+ */
+export const FLAT_DEFAULTS: Readonly<PluginOptions> = Object.freeze({
   encoders: [...DEFAULTS.encoders],
   dataset: DEFAULTS.dataset,
-  datasets: {},
+  datasets: { ...DEFAULTS.datasets },
   k: DEFAULTS.k,
   maxK: DEFAULTS.maxK,
   includeSelf: DEFAULTS.includeSelf,
   tryIt: DEFAULTS.tryIt,
-  tryItModels: [],
+  tryItModels: [...DEFAULTS.tryItModels],
   cacheDir: DEFAULTS.cacheDir,
   ...DEFAULTS.output,
   ...DEFAULTS.search,
   ...DEFAULTS.embedding,
   ...DEFAULTS.models,
   ...DEFAULTS.map,
-  customEncoders: [],
-  onBuildSummary: undefined,
+  customEncoders: [...DEFAULTS.customEncoders],
+  onBuildSummary: DEFAULTS.onBuildSummary,
 });
 
 /** A bad plugin option; `problem` is what is wrong with it (the CLI words it as a flag's problem). */
@@ -108,11 +111,11 @@ export function envFlag(value: string | undefined): boolean {
 /** Merges user options over the defaults and validates them. */
 export function normalizeOptions(grouped: UserOptions = {}): PluginOptions {
   const user = flattenOptions(grouped);
-  const known = new Set(Object.keys(DEFAULT_OPTIONS));
+  const known = new Set(Object.keys(FLAT_DEFAULTS));
   for (const key of Object.keys(user)) {
     if (!known.has(key)) fail(`\`${key}\` is unknown; known options: ${[...OPTION_GROUPS, ...known].join(", ")}`);
   }
-  const options: PluginOptions = { ...DEFAULT_OPTIONS, ...user } as PluginOptions;
+  const options: PluginOptions = { ...FLAT_DEFAULTS, ...user } as PluginOptions;
   if (!Array.isArray(options.encoders) || options.encoders.length === 0 || options.encoders.some((e) => typeof e !== "string")) {
     fail(`\`encoders\` must be a non-empty array of encoder ids, got ${JSON.stringify(options.encoders)}`);
   }

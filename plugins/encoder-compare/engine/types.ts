@@ -42,7 +42,7 @@ export interface EngineOptions extends Omit<EngineSettings, OptionalSetting | "m
   registry: EncoderRegistry;
   /** Resolved (option, $ENCODER_COMPARE_MODELS_DIR or the user cache); `offline`, `modelBaseUrl` and `strict` include their env switches. */
   modelsDir: string;
-  /** Dataset members and query images above this many bytes are skipped / refused (default DEFAULT_MAX_IMAGE_BYTES). */
+  /** Dataset members and query images above this many bytes are skipped / refused (default DEFAULTS.images.maxImageBytes). */
   maxImageBytes?: number;
   warn: (message: string) => void;
   info: (message: string) => void;
@@ -53,7 +53,7 @@ export interface EngineOptions extends Omit<EngineSettings, OptionalSetting | "m
 }
 
 /** EngineOptions with every setting present: what the engine and the stages it calls read. */
-export type ResolvedEngineOptions = EngineOptions & Pick<EngineSettings, OptionalSetting>;
+export type ResolvedEngineOptions = EngineOptions & Pick<EngineSettings, OptionalSetting> & Required<Pick<EngineOptions, "maxImageBytes">>;
 
 export interface LoadedEncoder {
   /** The encoder that actually runs (the stand-in when `standInFor` is set). */

@@ -15,6 +15,7 @@
 // tensor shapes, so one function converts R50x1 (3,4,6,3 → 2048-d) and small test variants.
 import * as onnxProtoModule from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
+import { DEFAULTS } from "../base/defaults.ts";
 import { readSafetensors, type FloatTensor } from "./safetensors.ts";
 
 // onnx-proto is CommonJS; Node's ESM loader exposes it as `default`, TypeScript as named exports.
@@ -22,7 +23,6 @@ const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule 
 
 export const BIT_INPUT_NAME = "pixel_values";
 export const BIT_OUTPUT_NAME = "embedding";
-export const DEFAULT_BIT_OPSET = 18;
 
 const STD_CONV_EPS = 1e-8; // timm _create_resnetv2_bit: partial(StdConv2d, eps=1e-8)
 const GROUP_NORM_EPS = 1e-5; // timm GroupNormAct default
@@ -381,13 +381,13 @@ class BitGraph {
 }
 
 export interface ConvertBitOptions {
-  /** ONNX default-domain opset to declare, 18..21 (default 18). */
+  /** ONNX default-domain opset to declare, 18..21 (default DEFAULTS.converters.bitOpset). */
   opset?: number;
 }
 
 /** Converts an already decoded state dict (see `convertBitSafetensors`). */
 export function convertBitTensors(tensors: ReadonlyMap<string, FloatTensor>, options: ConvertBitOptions = {}): Uint8Array {
-  const opset = options.opset ?? DEFAULT_BIT_OPSET;
+  const opset = options.opset ?? DEFAULTS.converters.bitOpset;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new Error(`convertBit: opset ${opset} is not supported; use an integer from ${MIN_OPSET} to ${MAX_OPSET}`);
   }

@@ -9,12 +9,13 @@
 
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { DEFAULTS } from "../base/defaults.ts";
 import { checkUrl, displayUrl, URL_POLICY_TEXT } from "../base/url-policy.ts";
-import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVAILABLE_RETRY_MS, RETRY_AFTER_ENV } from "./unavailable-memo.ts";
+import { forgetFailure, recentFailure, rememberFailure, retryTime, RETRY_AFTER_ENV } from "./unavailable-memo.ts";
 import { acquireExclusiveLock } from "../base/process-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
-  DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable,
+  DISK_WRITE_REASON, ModelUnavailableError, resumable,
   type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
 import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";
@@ -160,7 +161,7 @@ async function ensureOnline(
     );
   }
 
-  const windowMs = options.unavailableRetryMs ?? DEFAULT_UNAVAILABLE_RETRY_MS;
+  const windowMs = options.unavailableRetryMs ?? DEFAULTS.downloads.unavailableRetryMs;
   const memoUrl = displayUrl(sourceUrl);
   const tryNow = options.retryUnavailable || updateLock;
   const remembered = tryNow ? undefined : await recentFailure(target.file, memoUrl, windowMs);
@@ -194,10 +195,10 @@ async function downloadUnderLock(
   signal: AbortSignal,
 ): Promise<EnsuredModelFile> {
   const updateLock = options.updateLock ?? false;
-  const staleMs = options.lockStaleMs ?? DOWNLOAD_TUNING.lockStaleMs;
+  const staleMs = options.lockStaleMs ?? DEFAULTS.downloads.lockStaleMs;
   const release = await acquireExclusiveLock(target.lock, {
     staleMs,
-    pollMs: options.lockPollMs ?? DOWNLOAD_TUNING.lockPollMs,
+    pollMs: options.lockPollMs ?? DEFAULTS.downloads.lockPollMs,
     signal,
     onWait: (holder) =>
       options.log?.(

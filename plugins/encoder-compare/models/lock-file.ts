@@ -1,6 +1,7 @@
 // models.lock.json: the sha256 recorded on first download for a file no spec pins, and how a request's pin is found.
 import { readFile } from "node:fs/promises";
-import { isCode, writeFileAtomic } from "../base/file-helpers.ts";
+import { uniqueTemp, writeFileAtomic } from "../base/atomic-write.ts";
+import { isCode } from "../base/file-helpers.ts";
 import { acquireExclusiveLock } from "../base/process-lock.ts";
 
 export const LOCK_FILE_NAME = "models.lock.json";
@@ -102,7 +103,7 @@ async function editLockEntries(lockFile: string, req: LockedFile, signal: AbortS
     edit(entries);
     const { [req.id]: _old, ...others } = content.models;
     content.models = sortedKeys(Object.keys(entries).length ? { ...others, [req.id]: sortedKeys(entries) } : others);
-    await writeFileAtomic(lockFile, `${JSON.stringify(content, null, 2)}\n`);
+    await writeFileAtomic(lockFile, `${JSON.stringify(content, null, 2)}\n`, { temp: uniqueTemp(lockFile) });
   } finally {
     await release();
   }

@@ -11,7 +11,7 @@ export interface ModelFileRequest {
   sha256?: string;
   /** Pinned size in bytes. */
   bytes?: number;
-  /** Largest acceptable size of an unpinned file (default 4 GiB); a download stops at it. */
+  /** Largest acceptable size of an unpinned file (default DEFAULTS.downloads.maxUnpinnedBytes); a download stops at it. */
   maxBytes?: number;
   /** What the file must parse as before it is placed and pinned (unchecked when absent). */
   format?: ModelFileFormat;
@@ -31,21 +31,21 @@ export interface EnsureOptions {
   log?: (line: string) => void;
   /** Accept a new upstream hash for an entry in models.lock.json and re-record it. */
   updateLock?: boolean;
-  /** Abort a connection that delivers no bytes for this long (default 30 s). */
+  /** Abort a connection that delivers no bytes for this long (default DEFAULTS.net.stallTimeoutMs). */
   stallTimeoutMs?: number;
   /** Connect, reply and throughput deadlines (base/net-limits.ts; stallTimeoutMs above wins over limits.stallTimeoutMs). */
   limits?: Partial<NetLimits>;
-  /** A failed try is remembered for this long and not repeated (default 1 h; 0 always tries). */
+  /** A failed try is remembered for this long and not repeated (default DEFAULTS.downloads.unavailableRetryMs; 0 always tries). */
   unavailableRetryMs?: number;
   /** Try the network now even if a recent try failed (`models pull`). */
   retryUnavailable?: boolean;
-  /** Automatic resumes after a dropped or stalled connection within one call (default 2). */
+  /** Automatic resumes after a dropped or stalled connection within one call (default DEFAULTS.downloads.retries). */
   retries?: number;
-  /** Wait before the n-th automatic resume: n × this (default 1 s). */
+  /** Wait before the n-th automatic resume: n × this (default DEFAULTS.downloads.retryDelayMs). */
   retryDelayMs?: number;
-  /** A download lock untouched for this long is taken over (default 10 min). */
+  /** A download lock untouched for this long is taken over (default DEFAULTS.downloads.lockStaleMs). */
   lockStaleMs?: number;
-  /** How often to look at a lock held by another process (default 500 ms). */
+  /** How often to look at a lock held by another process (default DEFAULTS.downloads.lockPollMs). */
   lockPollMs?: number;
   /** Where the TTY progress line goes (default process.stderr). */
   progressOutput?: { write(chunk: string): unknown };
@@ -86,18 +86,6 @@ export class ModelUnavailableError extends Error {
 export const DISK_WRITE_REASON = "cannot write to the model cache";
 /** Failures the next build should try again (bytes were arriving; it resumes): not remembered. */
 export const resumable = new WeakSet<ModelUnavailableError>();
-
-/** How downloads behave when a caller does not say: internal knobs, not plugin options (those are base/defaults.ts). */
-export const DOWNLOAD_TUNING = {
-  /** Resumptions after a stall or a dropped connection. */
-  retries: 2,
-  retryDelayMs: 1_000,
-  /** A lock file older than this, whose holder is gone, is taken over. */
-  lockStaleMs: 10 * 60_000,
-  lockPollMs: 500,
-  /** Cap on a file with no pinned size and no maxBytes in its spec. */
-  maxUnpinnedBytes: 4 * 1024 ** 3,
-};
 
 /** Where one model file and its companions live. */
 export interface Target {

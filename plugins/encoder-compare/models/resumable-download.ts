@@ -7,15 +7,16 @@ import type { IncomingHttpHeaders } from "node:http";
 import { dirname } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULTS } from "../base/defaults.ts";
 import { openGet, type Reply } from "../base/http-client.ts";
 import { errorCode, NetError } from "../base/http-errors.ts";
+import { growing, withRetries } from "../base/retry.ts";
 import { displayUrl, URL_POLICY_TEXT } from "../base/url-policy.ts";
 import { formatMB, startProgress } from "./download-progress.ts";
 import { fsyncFile, hashFileInto, sizeOf } from "../base/file-helpers.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
 import {
-  DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target,
+  DISK_WRITE_REASON, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target,
 } from "./model-file.ts";
 import { writeSidecar } from "./verified-sidecar.ts";
 import { contentProblem, describeFormat, formatKey } from "./verify-content.ts";
@@ -40,40 +41,47 @@ class ConnectionLost extends Error {
   }
 }
 
-
+/** The download, resumed from its part file after a dropped or stalled connection, up to `retries` times. */
 export async function downloadWithResumes(job: DownloadJob): Promise<EnsuredModelFile> {
-  const retries = job.options.retries ?? DOWNLOAD_TUNING.retries;
-  const retryDelayMs = job.options.retryDelayMs ?? DOWNLOAD_TUNING.retryDelayMs;
-  for (let attempt = 0; ; attempt++) {
+  const retries = job.options.retries ?? DEFAULTS.downloads.retries;
+  const once = async () => {
     try {
       return await downloadOnce(job, true);
     } catch (error) {
-      if (job.signal.aborted) throw job.signal.reason;
-      if (!(error instanceof ConnectionLost)) throw error;
-      const have = await sizeOf(job.target.part);
-      if (attempt >= retries) {
-        const failure = new ModelUnavailableError(
-          job.req.id,
-          error.kind === "stalled" ? "download stalled" : "download interrupted",
-          `Model "${job.req.id}": ${error.message} while downloading ${displayUrl(job.url)} to ${job.target.file}. ` +
-            `${formatMB(have)} are kept in ${job.target.part}; run the build (or \`encoder-compare models pull ` +
-            `${job.req.id}\`) again to resume.`,
-          { cause: error },
-        );
-        if (have > 0) resumable.add(failure);
-        throw failure;
-      }
-      job.options.log?.(
-        `${job.target.label}: ${error.message}; resuming from ${formatMB(have)} (retry ${attempt + 1} of ${retries})`,
-      );
-      await sleep(retryDelayMs * (attempt + 1), undefined, { signal: job.signal });
+      throw job.signal.aborted ? job.signal.reason : error;
     }
-  }
+  };
+  return withRetries(once, {
+    tries: retries + 1,
+    retryable: (error) => error instanceof ConnectionLost,
+    waitMs: growing(job.options.retryDelayMs ?? DEFAULTS.downloads.retryDelayMs),
+    signal: job.signal,
+    async beforeWait(error, failedTry) {
+      const have = await sizeOf(job.target.part);
+      job.options.log?.(
+        `${job.target.label}: ${(error as ConnectionLost).message}; resuming from ${formatMB(have)} (retry ${failedTry} of ${retries})`,
+      );
+    },
+    async giveUp(error) {
+      const lost = error as ConnectionLost;
+      const have = await sizeOf(job.target.part);
+      const failure = new ModelUnavailableError(
+        job.req.id,
+        lost.kind === "stalled" ? "download stalled" : "download interrupted",
+        `Model "${job.req.id}": ${lost.message} while downloading ${displayUrl(job.url)} to ${job.target.file}. ` +
+          `${formatMB(have)} are kept in ${job.target.part}; run the build (or \`encoder-compare models pull ` +
+          `${job.req.id}\`) again to resume.`,
+        { cause: lost },
+      );
+      if (have > 0) resumable.add(failure);
+      return failure;
+    },
+  });
 }
 
 /** The most bytes the file may have: its pinned size, else the spec's maximum, else the default cap. */
 function sizeCap(job: DownloadJob): number {
-  return job.pin.bytes ?? job.req.maxBytes ?? DOWNLOAD_TUNING.maxUnpinnedBytes;
+  return job.pin.bytes ?? job.req.maxBytes ?? DEFAULTS.downloads.maxUnpinnedBytes;
 }
 
 async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<EnsuredModelFile> {
@@ -292,12 +300,15 @@ function fetchFailure(job: DownloadJob, error: unknown, received: number): unkno
       );
     case "too-many-redirects":
       return unavailable("too many redirects", `${error.message}; check the URL in the encoder spec.`);
-    case "too-large":
+    case "too-large": {
+      const defaultCap = `${DEFAULTS.downloads.maxUnpinnedBytes / 1024 ** 3} GiB`;
+      const cap = job.pin.bytes !== undefined ? "the pinned size" : `the spec's maxBytes, or the ${defaultCap} default`;
       return unavailable(
         "download larger than expected",
-        `${error.message} (${job.pin.bytes !== undefined ? "the pinned size" : "the spec's maxBytes, or the 4 GiB default"}); ` +
+        `${error.message} (${cap}); ` +
           `reading stopped there. ${kept}; if the file really grew, update the encoder spec.`,
       );
+    }
     case "too-slow":
     case "deadline":
       return unavailable(

@@ -13,7 +13,6 @@ export interface UnavailableMemo {
   message: string;
 }
 
-export const DEFAULT_UNAVAILABLE_RETRY_MS = 60 * 60_000;
 export const RETRY_AFTER_ENV = "ENCODER_COMPARE_MODEL_RETRY_AFTER";
 
 export function memoPath(file: string): string {

@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { hashFileInto, isCode, writeFileAtomic } from "../base/file-helpers.ts";
+import { uniqueTemp, writeFileAtomic } from "../base/atomic-write.ts";
+import { hashFileInto, isCode } from "../base/file-helpers.ts";
 import { LOCK_FILE_NAME, type Pin } from "./lock-file.ts";
 import { contentProblem, describeFormat, formatKey, type ModelFileFormat } from "./verify-content.ts";
 
@@ -89,5 +90,5 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
 export async function writeSidecar(file: string, sha256: string, content?: string): Promise<void> {
   const stats = await stat(file);
   const sidecar: Sidecar = { size: stats.size, mtimeMs: stats.mtimeMs, sha256, content };
-  await writeFileAtomic(`${file}.verified`, `${JSON.stringify(sidecar)}\n`);
+  await writeFileAtomic(`${file}.verified`, `${JSON.stringify(sidecar)}\n`, { temp: uniqueTemp(`${file}.verified`) });
 }

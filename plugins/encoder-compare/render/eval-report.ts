@@ -3,7 +3,8 @@
 import { describeRun, mergeRuns, plainReason, type EncoderRun, type RequestedRun } from "./encoder-run.ts";
 import type { EvalReport, EncoderEvaluation } from "./eval-report-model.ts";
 import { SUMMARY_METRICS, type SummaryMetric } from "./eval-report-model.ts";
-import { formatP, perQueryValues, SIGNIFICANCE_LEVEL, signTest, type SignTest } from "./significance.ts";
+import { DEFAULTS } from "../base/defaults.ts";
+import { formatP, perQueryValues, signTest, type SignTest } from "./significance.ts";
 
 /** Metric values are shown, and compared for "best", at 3 decimals. */
 export function formatMetric(value: number): string {
@@ -41,7 +42,7 @@ export function metricVerdicts(report: EvalReport): Map<SummaryMetric, MetricVer
         // Equal at the shown precision is a tie whatever the test says.
         const shownAhead = Number(formatMetric(leader.evaluation.summary[key])) > Number(formatMetric(rival.evaluation.summary[key]));
         // A higher mean from fewer, larger wins is no lead: the leader must also be ahead on more queries.
-        const significant = shownAhead && test.wins > test.losses && test.p < SIGNIFICANCE_LEVEL;
+        const significant = shownAhead && test.wins > test.losses && test.p < DEFAULTS.eval.significanceLevel;
         return { ...test, leader, rival, queries: leader.evaluation.queries.length, significant };
       });
     const { significant: _, ...closest } = tests.reduce((worst, t) => (t.p > worst.p || (worst.significant && !t.significant) ? t : worst));
@@ -75,7 +76,7 @@ export function verdictSentence(verdict: MetricVerdict, metricName: string): str
 
 /** The rule behind "best", in words. */
 export function testRule(): string {
-  return `p < ${SIGNIFICANCE_LEVEL} (two-sided; queries where both score the same are left out)`;
+  return `p < ${DEFAULTS.eval.significanceLevel} (two-sided; queries where both score the same are left out)`;
 }
 
 /** How an evaluated encoder ran: what ran leads, what it stands in for follows. */

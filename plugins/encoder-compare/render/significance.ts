@@ -5,9 +5,6 @@
 // no sampling, so nothing to seed, and two builds print the same p-value. Pure.
 import type { EncoderEvaluation, SummaryMetric } from "./eval-report-model.ts";
 
-/** A lead is called significant below this two-sided p-value, against every other encoder. */
-export const SIGNIFICANCE_LEVEL = 0.05;
-
 export interface SignTest {
   /** Queries where the first encoder's value is higher. */
   wins: number;
