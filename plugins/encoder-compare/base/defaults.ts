@@ -217,6 +217,8 @@ export const DEFAULTS = frozen({
     disagreements: 3,
     /** … at most this many. */
     maxDisagreements: 20,
+    /** Results shown per encoder in a disagreement row (at most k). */
+    disagreementResults: 5,
     /** A lead is called significant below this two-sided sign-test p-value, against every other encoder. */
     significanceLevel: 0.05,
   }),

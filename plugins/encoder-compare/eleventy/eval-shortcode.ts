@@ -7,14 +7,12 @@ import { renderBarChart } from "../render/bar-chart.ts";
 import { renderDisagreements, type DisagreementsInput } from "../render/disagreements.ts";
 import { renderEvalTable } from "../render/eval-table.ts";
 import { asRun } from "../render/encoder-run.ts";
+import { DEFAULTS } from "../base/defaults.ts";
 import { parseEvalArgs } from "./eval-args.ts";
 import { runShortcode, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 import { evaluationRun } from "../render/eval-report.ts";
 import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "../eval/evaluate.ts";
 import { evaluateRemembered } from "../eval/memo.ts";
-
-/** Results shown per encoder in a disagreement row (at most k). */
-const DISAGREEMENT_RESULTS = 5;
 
 export interface EncoderEvalContext extends ShortcodeContext {
   /** Hears of each evaluation: its queries × encoders, and whether they were ranked or remembered. */
@@ -52,7 +50,7 @@ export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly 
   });
   const datasetDir = resolveRequestedDataset(request.dataset, options, ctx.projectRoot, (dir) => resolveProjectDir(dir, ctx.projectRoot, "dataset"));
   const started = performance.now();
-  const shown = Math.min(DISAGREEMENT_RESULTS, request.k);
+  const shown = Math.min(DEFAULTS.eval.disagreementResults, request.k);
   const disagreements = request.disagreements > 0 && request.between ? { pair: request.between, count: request.disagreements, shown } : undefined;
   const { evaluation, ranked } = await evaluateRemembered(engine, datasetDir, request.encoders, {
     k: request.k,
@@ -83,7 +81,7 @@ async function renderPair(ctx: EncoderEvalContext, evaluation: Evaluation, pair:
   const { report } = evaluation;
   const writer = ctx.writer();
   const tile = Math.max(40, Math.round(ctx.options.tileSize / 2));
-  const shown = Math.min(DISAGREEMENT_RESULTS, report.k);
+  const shown = Math.min(DEFAULTS.eval.disagreementResults, report.k);
   const [a, b] = pair;
   const runOf = (e: EncoderEvaluation) => ({ ...asRun(evaluationRun(e)), requestedId: e.encoderId });
   const input: DisagreementsInput = {

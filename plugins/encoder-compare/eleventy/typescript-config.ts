@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 
 /** Config file names that need compiling before node can load them. */
 export const TYPESCRIPT_CONFIG = /\.[cm]?ts$/;
@@ -106,13 +107,10 @@ export async function compileTypeScriptConfig(configFile: string, outDir: string
   const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(path.dirname(source), input));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // Written beside and renamed, so a process reading the module never sees part of it.
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, result.outputFiles[0]!.contents);
-  fs.renameSync(temp, file);
+  writeFileAtomicSync(file, result.outputFiles[0]!.contents);
   // This compiler is an input too: a change to how configs are compiled makes every kept one stale.
   const recorded = [...inputs, fileURLToPath(import.meta.url)];
   const next: CompiledRecord = { inputs: Object.fromEntries(recorded.map((input) => [input, sha256(input)])), esbuild: esbuild.version };
-  fs.writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(next, null, 2) + "\n");
-  fs.renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
+  writeFileAtomicSync(recordFile, JSON.stringify(next, null, 2) + "\n");
   return { file, inputs, compiled: true };
 }
