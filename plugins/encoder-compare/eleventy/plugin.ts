@@ -5,6 +5,7 @@ import { normalizeOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../base/progress.ts";
 import { createLogger, type EleventyLoggerLike } from "../base/logger.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
+import { runOf } from "../compose/encoder-runs.ts";
 import { createMontageWriter } from "../compose/montage-writer.ts";
 import type { MontageWriter } from "../render/result-images.ts";
 import { renderErrorBox } from "../render/table.ts";
@@ -147,7 +148,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
     pageStandIns(data.page?.inputPath, data.encoderCompare, {
       defaults: options.encoders,
       known: registry.ids(),
-      standInOf: async (id) => (await engine.runOf(id)).standingInFor,
+      standInOf: async (id) => (await runOf(engine, id)).standingInFor,
     }),
   );
 }
