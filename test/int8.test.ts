@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { runOf } from "../plugins/encoder-compare/compose/encoder-runs.ts";
 import { MODEL_ENCODERS } from "../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../plugins/encoder-compare/encoders/spec.ts";
 import { describeAgreement, measureAgreement } from "../plugins/encoder-compare/models/int8-graph.ts";
@@ -97,7 +98,7 @@ describe("precision int8", () => {
     // A query on a fresh engine (as the CLI runs one) lists the dataset before loading the encoder.
     const result = await e.query("small-int8", dataset, path.join(dataset, "1f436.png"), { k: 1, includeSelf: true });
     assert.equal(result.hits[0].image.id, "1f436.png");
-    const run = await e.runOf("small-int8");
+    const run = await runOf(e, "small-int8");
     assert.equal(run.ran.label, `Small net (${said[1]})`);
     assert.match(infos.join("\n"), /small-int8: int8 graph from the cache; int8: top-10 agreement/);
     assert.doesNotMatch(infos.join("\n"), /quantized to int8/);
@@ -114,9 +115,9 @@ describe("precision int8", () => {
     const warn = (w: string) => warnings.push(w);
     const settings = { modelsDir: models, offline: false, cacheDir: path.join(WORK, ".cache3"), warn, int8AgreementFloor: 10.5 };
     const e = testEngine(WORK, settings, [spec("int8")]);
-    await assert.rejects(e.runOf("small-int8"), /encoder "small-int8": int8 is calibrated and measured on a dataset; use it with a dataset of images/);
+    await assert.rejects(runOf(e, "small-int8"), /encoder "small-int8": int8 is calibrated and measured on a dataset; use it with a dataset of images/);
     e.dataset(dataset);
-    await e.runOf("small-int8");
+    await runOf(e, "small-int8");
     assert.match(warnings.join("\n"), /Small net: int8: top-10 agreement .* below the floor of 10\.5 \(int8AgreementFloor\).*use the fp32 encoder "small"/);
     await e.close();
   });

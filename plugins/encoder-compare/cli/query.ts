@@ -2,15 +2,15 @@
 // standalone HTML page with its images beside it.
 import fs from "node:fs";
 import path from "node:path";
-import { requestedRun } from "../render/requested-run.ts";
-import type { QueryResult } from "../engine/types.ts";
+import { answersAsRan, askEncoders, resultsByQuery, type EncoderResults, type RunResult } from "../compose/compare-answers.ts";
+import { tableInputs } from "../compose/compare-views.ts";
+import { queryJson } from "../compose/query-json.ts";
 import { describeFileKind } from "../base/safe-read.ts";
-import { asRun, describeRun, plainReason } from "../render/encoder-run.ts";
+import { asRun, describeRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import { terminalText } from "../base/terminal-text.ts";
 import { createMontageWriter } from "../compose/montage-writer.ts";
-import { renderComparisonTable, type TableRow } from "../render/table.ts";
-import { queryTableRow } from "../compose/table-row.ts";
+import { renderComparisonTable } from "../render/table.ts";
 import { parseArgs, positiveIntegerFlag, UsageError, type Command, type CommandIO } from "./common.ts";
 import { describeDefaults, ENGINE_FLAGS, engineForCommand, optionsFromArgs, reportSkipped, requireDataset } from "./site-options.ts";
 
@@ -18,18 +18,14 @@ export function truncate(text: string, width: number): string {
   return text.length <= width ? text.padEnd(width) : text.slice(0, Math.max(0, width - 1)) + "…";
 }
 
-/** The run behind a result, keyed by the encoder asked for (the stand-in's target when one ran). */
-function resultRun(r: QueryResult) {
-  return asRun(requestedRun(r.standInFor?.spec.id ?? r.encoder.id, { spec: r.encoder, standInFor: r.standInFor }));
-}
-
 /**
  * Encoders side by side: one column per encoder, one line per rank. Columns are as wide as their
  * longest cell; only when `width` (a terminal's) is given and too narrow for them all are the
  * widest columns shortened, never below 24 characters. Dataset text is escaped (terminalText).
  */
-export function formatSideBySide(query: string, results: QueryResult[], width?: number): string {
-  const headings = results.map((r) => terminalText(r.standInFor ? describeRun(resultRun(r)).shortName : r.encoder.label));
+export function formatSideBySide(query: string, encoders: readonly RunResult[], width?: number): string {
+  const headings = encoders.map(({ run, result }) => terminalText(run.standingInFor ? describeRun(asRun(run)).shortName : result.encoder.label));
+  const results = encoders.map((e) => e.result);
   const rows = Math.max(0, ...results.map((r) => r.hits.length));
   const cells = results.map((r) =>
     Array.from({ length: rows }, (_, i) => (r.hits[i] ? `${r.hits[i].score.toFixed(3)} ${terminalText(r.hits[i].image.caption)}` : "")),
@@ -84,7 +80,8 @@ function namesIn(dir: string): Set<string> {
  */
 async function writeHtmlPage(
   file: string,
-  queries: Array<{ path: string; results: QueryResult[] }>,
+  asked: EncoderResults[],
+  queryPaths: readonly string[],
   k: number,
   tile: number,
   limitInputPixels: number,
@@ -94,7 +91,7 @@ async function writeHtmlPage(
   const existed = fs.existsSync(assets);
   const before = namesIn(assets);
   try {
-    await writeHtmlPageFiles(file, assets, assetsName, queries, k, tile, limitInputPixels);
+    await writeHtmlPageFiles(file, { dir: assets, name: assetsName }, asked, queryPaths, k, tile, limitInputPixels);
   } catch (error) {
     try {
       for (const name of namesIn(assets)) if (!before.has(name)) fs.rmSync(path.join(assets, name), { force: true });
@@ -108,42 +105,21 @@ async function writeHtmlPage(
 
 async function writeHtmlPageFiles(
   file: string,
-  assets: string,
-  assetsName: string,
-  queries: Array<{ path: string; results: QueryResult[] }>,
+  assets: { dir: string; name: string },
+  asked: EncoderResults[],
+  queryPaths: readonly string[],
   k: number,
   tile: number,
   limitInputPixels: number,
 ): Promise<void> {
-  const writer = createMontageWriter(assets, { limitInputPixels });
-  const encoderIds = queries[0].results.map((r) => r.encoder.id);
-  const tables: string[] = [];
-  for (const [e, encoderId] of encoderIds.entries()) {
-    const rows: TableRow[] = [];
-    for (const q of queries) {
-      const r = q.results[e];
-      rows.push(await queryTableRow(r, writer, tile, { queryAlt: `Query image ${path.basename(q.path)}` }));
-    }
-    const first = queries[0].results[e];
-    // The dataset as the query saw it (a folder of images or an embeddings folder alike).
-    tables.push(
-      renderComparisonTable({
-        encoderId,
-        encoderLabel: first.encoder.label,
-        run: resultRun(first),
-        note: first.datasetNote ? `(${first.datasetNote})` : undefined,
-        datasetName: first.datasetName,
-        datasetSize: first.datasetSize,
-        k,
-        urlBase: `${assetsName}/`,
-        rows,
-      }),
-    );
-  }
+  // One table per encoder asked for, named by what ran, each query by its file name.
+  const encoders = answersAsRan(asked, (i) => `Query image ${path.basename(queryPaths[i])}`);
+  const place = { writer: createMontageWriter(assets.dir, { limitInputPixels }), tile, urlBase: `${assets.name}/` };
+  const tables = (await tableInputs(encoders, place, k)).map(renderComparisonTable);
   const html = [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(queries.map((q) => path.basename(q.path)).join(", "))} — encoder-compare</title>`,
+    `<title>${escapeHtml(queryPaths.map((q) => path.basename(q)).join(", "))} — encoder-compare</title>`,
     "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}" +
       "table{width:100%;border-collapse:collapse;margin:1.5rem 0}caption{text-align:left;padding:.5rem 0}" +
       "th,td{border:1px solid #ccc;padding:.5rem;vertical-align:top;text-align:left}.ec-col-query{width:25%}img{max-width:100%;height:auto}</style>",
@@ -179,35 +155,22 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
   const datasetDir = requireDataset(options, io.cwd);
   const engine = engineForCommand(options, io);
   try {
-    const all: Array<{ path: string; results: QueryResult[] }> = [];
-    for (const q of queries) {
-      const results: QueryResult[] = [];
-      for (const id of options.encoders) results.push(await engine.query(id, datasetDir, q, { k, includeSelf: parsed.flags.has("--include-self") }));
-      all.push({ path: path.relative(io.cwd, q) || q, results });
-    }
+    const includeSelf = parsed.flags.has("--include-self");
+    const asked = await askEncoders(engine, { encoders: options.encoders, queryFiles: queries, datasetDir, k, includeSelf });
+    const queryPaths = queries.map((q) => path.relative(io.cwd, q) || q);
+    const all = resultsByQuery(asked).map((columns, i) => ({ path: queryPaths[i], columns }));
     if (parsed.flags.has("--json")) {
-      const json = all.map((q) => ({
-        query: q.path,
-        results: q.results.map((r) => ({
-          encoderId: r.encoder.id,
-          standingInFor: r.standInFor
-            ? { encoderId: r.standInFor.spec.id, label: r.standInFor.spec.label, reason: plainReason(r.standInFor.reason), detail: r.standInFor.reason }
-            : undefined,
-          selfExcluded: r.selfExcluded,
-          hits: r.hits.map((h) => ({ rank: h.rank, score: Number(h.score.toFixed(6)), id: h.image.id, caption: h.image.caption, group: h.image.group })),
-        })),
-      }));
-      io.out.write(JSON.stringify(json, null, 2) + "\n");
+      io.out.write(JSON.stringify(all.map((q) => queryJson(q.path, q.columns)), null, 2) + "\n");
     } else {
       // A terminal's width limits the columns; a pipe or file gets every caption whole.
       const terminal = io.out as { isTTY?: boolean; columns?: number };
       const width = terminal.isTTY && terminal.columns ? terminal.columns : undefined;
-      io.out.write(all.map((q) => formatSideBySide(q.path, q.results, width)).join("\n\n") + "\n");
+      io.out.write(all.map((q) => formatSideBySide(q.path, q.columns, width)).join("\n\n") + "\n");
     }
     const htmlFile = parsed.values.get("--html");
     if (htmlFile) {
       const target = path.resolve(io.cwd, htmlFile);
-      await writeHtmlPage(target, all, k, options.tileSize, options.limitInputPixels);
+      await writeHtmlPage(target, asked, queryPaths, k, options.tileSize, options.limitInputPixels);
       io.err.write(`wrote ${target}\n`);
     }
     reportSkipped(engine, io);

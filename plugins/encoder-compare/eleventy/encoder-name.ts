@@ -5,6 +5,7 @@
 //   shortcode: <% encoderName "clip-vit-b32" %>                (HTML, escaped)
 //   filter:    {{ "clip-vit-b32" | encoderName }}               (plain text, for front matter and <title>)
 //   form:      "name" (default) · "short" ("pixels (standing in for CLIP ViT-B/32)") · "ran" (what ran: "pixels (16×16 thumbnail)")
+import { runOf } from "../compose/encoder-runs.ts";
 import { describeRun, asRun, type RequestedRun } from "../render/encoder-run.ts";
 import { escapeHtml } from "../render/escape.ts";
 import type { ShortcodeContext, ShortcodeThis } from "./shortcode-context.ts";
@@ -42,10 +43,10 @@ function checkArguments(id: unknown, form: unknown, known: readonly string[]): {
 export function registerEncoderName(eleventyConfig: NameRegistrar, ctx: Pick<ShortcodeContext, "engine" | "registry" | "fail" | "projectRoot">): void {
   const name = async (id: unknown, form: unknown) => {
     const checked = checkArguments(id, form, ctx.registry.ids());
-    return runName(await ctx.engine.runOf(checked.id), checked.form);
+    return runName(await runOf(ctx.engine, checked.id), checked.form);
   };
   eleventyConfig.addAsyncShortcode("encoderName", async function (this: ShortcodeThis, id: unknown, form?: unknown): Promise<string> {
-    return runShortcode(ctx, { page: this.page?.inputPath, name: "encoderName", grammar: `<% encoderName "<encoder id>", form="name" %>` }, async () =>
+    return runShortcode(ctx, { page: this.page?.inputPath, name: "encoderName" }, async () =>
       escapeHtml(await name(id, form)),
     );
   });

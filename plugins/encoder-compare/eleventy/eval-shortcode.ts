@@ -32,7 +32,7 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
   });
 
   eleventyConfig.addAsyncShortcode("encoderEval", async function (this: ShortcodeThis, ...args: unknown[]): Promise<string> {
-    return runShortcode(ctx, { page: this.page?.inputPath, name: "encoderEval", grammar: "encoderEval" }, (post) => {
+    return runShortcode(ctx, { page: this.page?.inputPath, name: "encoderEval" }, (post) => {
       const n = (chartsPerPage.get(post) ?? 0) + 1;
       chartsPerPage.set(post, n);
       return renderEncoderEval(ctx, args, `${post}#${n}`);

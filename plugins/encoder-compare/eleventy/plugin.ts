@@ -5,6 +5,7 @@ import { normalizeOptions, type UserOptions } from "../engine/options.ts";
 import { createProgress } from "../base/progress.ts";
 import { createLogger, type EleventyLoggerLike } from "../base/logger.ts";
 import { createEngine, createRegistry } from "../engine/setup.ts";
+import { runOf } from "../compose/encoder-runs.ts";
 import { createMontageWriter } from "../compose/montage-writer.ts";
 import type { MontageWriter } from "../render/result-images.ts";
 import { renderErrorBox } from "../render/table.ts";
@@ -16,6 +17,7 @@ import { registerEncoderCompare } from "./compare-shortcode.ts";
 import { registerEncoderEval } from "./eval-shortcode.ts";
 import { registerEncoderMap } from "./map-shortcode.ts";
 import { registerEncoderName } from "./encoder-name.ts";
+import { PRINTED_SHORTCODE_TAG } from "./page-source.ts";
 import { pageStandIns } from "./page-stand-ins.ts";
 import { answerEveryRequest, bindPreviewServer } from "./preview-server.ts";
 import { EncoderCompareError, type EleventyLike, type ShortcodeContext } from "./shortcode-context.ts";
@@ -87,7 +89,7 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   });
 
   eleventyConfig.on("eleventy.after", async ({ results, runMode }: { results?: Array<{ content?: string; inputPath?: string }>; runMode?: string }) => {
-    const unrendered = (results ?? []).filter((r) => /&lt;% encoder(Compare|Eval|Map)\b/.test(r.content ?? ""));
+    const unrendered = (results ?? []).filter((r) => PRINTED_SHORTCODE_TAG.test(r.content ?? ""));
     if (unrendered.length > 0) {
       const pages = cappedList(unrendered.map((r) => String(r.inputPath)), { dir: reportsDir(engine.options.cacheDir), name: "unrendered-pages.txt" });
       log(`${pages}: a shortcode was printed as text, not run; set markdownTemplateEngine: "njk" and the <% %> block tags (see README)`, "warn");
@@ -145,9 +147,10 @@ export default function encoderComparePlugin(eleventyConfig: EleventyConfigLike,
   // Page data for layouts (a banner, a mark in listings, the meta description): see page-stand-ins.ts.
   eleventyConfig.addGlobalData?.("eleventyComputed.encoderStandIns", () => (data: { page?: { inputPath?: string }; encoderCompare?: unknown }) =>
     pageStandIns(data.page?.inputPath, data.encoderCompare, {
+      projectRoot,
       defaults: options.encoders,
       known: registry.ids(),
-      standInOf: async (id) => (await engine.runOf(id)).standingInFor,
+      standInOf: async (id) => (await runOf(engine, id)).standingInFor,
     }),
   );
 }

@@ -1,5 +1,7 @@
 // Turns what Nunjucks passes to `encoderCompare` (positional query paths, then a keyword
 // object marked __keywords) into a validated request, or one error saying what is wrong.
+import { defaultDatasetName } from "../dataset/embeddings-option.ts";
+import type { PluginOptions } from "../engine/options.ts";
 
 export interface CompareRequest {
   queries: string[];
@@ -25,6 +27,21 @@ export interface KeywordDefaults {
   dataset: string;
   includeSelf: boolean;
   knownEncoders: readonly string[];
+}
+
+/** What a shortcode's keywords fall back to: the plugin's options, and the encoders it knows. */
+export function keywordDefaults({ options, registry }: {
+  options: Pick<PluginOptions, "k" | "maxK" | "encoders" | "dataset" | "includeSelf">;
+  registry: { ids(): string[] };
+}): KeywordDefaults {
+  return {
+    k: options.k,
+    maxK: options.maxK,
+    encoders: options.encoders,
+    dataset: defaultDatasetName(options.dataset),
+    includeSelf: options.includeSelf,
+    knownEncoders: registry.ids(),
+  };
 }
 
 export interface RequestDefaults extends KeywordDefaults {

@@ -1,12 +1,12 @@
-// What both shortcodes (encoderCompare, encoderEval) are given by the plugin, and their one failure policy.
-import { defaultDatasetName } from "../dataset/embeddings-option.ts";
+// What every shortcode is given by the plugin, and their one failure policy.
 import type { CompareEngine } from "../engine/compare-engine.ts";
 import { PrefixedError } from "../base/logger.ts";
 import type { PluginOptions } from "../engine/options.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { MontageWriter } from "../render/result-images.ts";
 import { terminalText } from "../base/terminal-text.ts";
-import { ShortcodeArgumentError, type KeywordDefaults } from "./shortcode-args.ts";
+import type { ShortcodeName } from "./page-source.ts";
+import { ShortcodeArgumentError } from "./shortcode-args.ts";
 import { checkPageKeywords, describeArgumentError } from "./shortcode-source.ts";
 
 export interface ShortcodeContext {
@@ -19,18 +19,6 @@ export interface ShortcodeContext {
   info: (message: string) => void;
   /** Turns a failure into the shortcode's outcome: throws in a build, returns an error box while serving. */
   fail: (message: string, cause: unknown) => string;
-}
-
-/** What a shortcode's keywords fall back to: the plugin's options, and the encoders it knows. */
-export function keywordDefaults({ options, registry }: ShortcodeContext): KeywordDefaults {
-  return {
-    k: options.k,
-    maxK: options.maxK,
-    encoders: options.encoders,
-    dataset: defaultDatasetName(options.dataset),
-    includeSelf: options.includeSelf,
-    knownEncoders: registry.ids(),
-  };
 }
 
 /** The part of Eleventy's UserConfig a shortcode module registers with. */
@@ -71,7 +59,7 @@ export class WordedFailure extends Error {}
  */
 export async function runShortcode(
   ctx: Pick<ShortcodeContext, "fail" | "projectRoot">,
-  call: { page: string | undefined; name: string; grammar: string },
+  call: { page: string | undefined; name: ShortcodeName },
   render: (post: string) => Promise<string>,
 ): Promise<string> {
   const post = call.page ?? "(unknown page)";
@@ -82,7 +70,7 @@ export async function runShortcode(
   } catch (error) {
     if (error instanceof WordedFailure) return ctx.fail(error.message, error.cause);
     const reason =
-      error instanceof ShortcodeArgumentError ? describeArgumentError(error, call.page, call.grammar, ctx.projectRoot) : (error as Error).message;
+      error instanceof ShortcodeArgumentError ? describeArgumentError(error, call.page, call.name, ctx.projectRoot) : (error as Error).message;
     return ctx.fail(`${post}: ${call.name}: ${reason}`, error);
   }
 }

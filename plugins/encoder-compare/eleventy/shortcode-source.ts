@@ -1,10 +1,8 @@
 // Nunjucks hands a shortcode values, not the text that was written: a keyword it could not read
-// arrives as undefined. This recovers the written text from the page's source for the message.
-import path from "node:path";
-import { readCheckedSync, realRoots, statChecked } from "../base/safe-read.ts";
+// arrives as undefined, and a keyword written twice arrives once. This reads the written text from
+// the page's source (page-source.ts) for the check and the message.
+import { readPageSource, shortcodeTags, type ShortcodeName } from "./page-source.ts";
 import { ShortcodeArgumentError, shownName, UnreadableKeywordError } from "./shortcode-args.ts";
-
-const MAX_PAGE_BYTES = 16 * 1024 ** 2;
 
 /** Positions of `body` from `start` that are outside quotes and are not brackets, with the bracket depth there. */
 function* unquoted(body: string, start = 0): Generator<{ i: number; depth: number }> {
@@ -29,9 +27,8 @@ function valueText(body: string, start: number): string {
 }
 
 /** The tag bodies of every `shortcode` tag in the page source. */
-function tagBodies(source: string, shortcode: string): string[] {
-  const tags = new RegExp(`(?:<%|\\{%)-?\\s*${shortcode}\\b([\\s\\S]*?)-?(?:%>|%\\})`, "g");
-  return [...source.matchAll(tags)].map((match) => match[1]);
+function tagBodies(source: string, shortcode: ShortcodeName): string[] {
+  return shortcodeTags(source).flatMap((tag) => (tag.name === shortcode ? [tag.body] : []));
 }
 
 /** Keywords assigned at the top level of a tag body (not inside quotes or brackets), in order, with their written text. */
@@ -51,7 +48,7 @@ function topLevelAssignments(body: string): Array<{ keyword: string; text: strin
  * Nunjucks keeps only the last of a keyword given twice in one tag (`k=1, k=3` is k=3), so the
  * first is lost without a word. Throws a ShortcodeArgumentError naming the keyword and both texts.
  */
-export function assertNoRepeatedKeywords(source: string, shortcode: string): void {
+export function assertNoRepeatedKeywords(source: string, shortcode: ShortcodeName): void {
   for (const body of tagBodies(source, shortcode)) {
     const seen = new Map<string, string>();
     for (const { keyword, text } of topLevelAssignments(body)) {
@@ -67,26 +64,12 @@ export function assertNoRepeatedKeywords(source: string, shortcode: string): voi
   }
 }
 
-/** The page's source, read through safe-read; cached by path, size and modification time (one read per page per change). */
-const sources = new Map<string, { key: string; text: string }>();
-export function pageSource(inputPath: string, projectRoot: string): string {
-  const file = path.resolve(projectRoot, inputPath);
-  const roots = realRoots(projectRoot);
-  const stat = statChecked(file, { roots, maxBytes: MAX_PAGE_BYTES }).stat;
-  const key = `${stat.size}:${stat.mtimeMs}`;
-  const cached = sources.get(file);
-  if (cached?.key === key) return cached.text;
-  const text = readCheckedSync(file, { roots, maxBytes: MAX_PAGE_BYTES }).toString("utf8");
-  sources.set(file, { key, text });
-  return text;
-}
-
 /** The repeated-keyword check for a page, when its source can be read (a page that cannot be read has nothing to check). */
-export function checkPageKeywords(inputPath: string | undefined, shortcode: string, projectRoot: string): void {
+export function checkPageKeywords(inputPath: string | undefined, shortcode: ShortcodeName, projectRoot: string): void {
   if (!inputPath) return;
   let source: string;
   try {
-    source = pageSource(inputPath, projectRoot);
+    source = readPageSource(inputPath, projectRoot);
   } catch {
     return;
   }
@@ -94,7 +77,7 @@ export function checkPageKeywords(inputPath: string | undefined, shortcode: stri
 }
 
 /** How `keyword=` was written in the page's `shortcode` tags (distinct texts, in page order). */
-export function writtenKeywordValues(source: string, shortcode: string, keyword: string): string[] {
+export function writtenKeywordValues(source: string, shortcode: ShortcodeName, keyword: string): string[] {
   const found: string[] = [];
   for (const body of tagBodies(source, shortcode)) {
     const assignment = new RegExp(`(?:^|[\\s,])${keyword}\\s*=(?!=)`, "g");
@@ -107,11 +90,11 @@ export function writtenKeywordValues(source: string, shortcode: string, keyword:
 }
 
 /** The error's message, with the written text of an unreadable keyword when the page shows it. */
-export function describeArgumentError(error: Error, inputPath: string | undefined, shortcode: string, projectRoot: string): string {
+export function describeArgumentError(error: Error, inputPath: string | undefined, shortcode: ShortcodeName, projectRoot: string): string {
   if (!(error instanceof UnreadableKeywordError) || !inputPath) return error.message;
   let written: string[];
   try {
-    const source = pageSource(inputPath, projectRoot);
+    const source = readPageSource(inputPath, projectRoot);
     written = writtenKeywordValues(source, shortcode, error.keyword);
   } catch {
     return error.message;

@@ -13,8 +13,6 @@ import { resolveModel } from "../models/resolve.ts";
 import { EmbeddingStore } from "../store/embedding-store.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { debugLog } from "../base/logger.ts";
-import type { RequestedRun } from "../render/encoder-run.ts";
-import { requestedRun } from "../render/requested-run.ts";
 import { DatasetIndexes } from "./dataset-indexes.ts";
 import { EmbeddingsQueries } from "./embeddings-queries.ts";
 import { encoderKey, statsName } from "./encoder-identity.ts";
@@ -222,11 +220,6 @@ export class CompareEngine {
     }
     const measured: EncoderSpec = { ...spec, label: `${spec.label.replace(/ \(int8\)$/, "")} (${said})` };
     return { spec: measured, key: encoderKey(spec, int8.sha256), model: int8.model };
-  }
-
-  /** How an encoder id runs in this build, without starting onnxruntime (models are resolved, maybe downloaded). */
-  async runOf(id: string): Promise<RequestedRun> {
-    return requestedRun(id, await this.#identity(id));
   }
 
   dataset(dir: string): Dataset {
