@@ -14,7 +14,7 @@ import { forgetFailure, recentFailure, rememberFailure, retryTime, DEFAULT_UNAVA
 import { acquireExclusiveLock } from "../base/process-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
-  DISK_WRITE_REASON, DOWNLOAD_TUNING, ModelUnavailableError, resumable,
+  DOWNLOAD_TUNING, ModelUnavailableError, resumable,
   type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
 import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";
@@ -122,6 +122,7 @@ async function ensureOffline(req: ModelFileRequest, target: Target): Promise<Ens
   if (check.kind === "missing") {
     throw new ModelUnavailableError(
       req.id,
+      "offline-not-cached",
       "offline and not in the cache",
       `Model "${req.id}": ${target.file} is not in the cache and ${why} from ${req.url}. ` +
         `Run once with network access (e.g. \`encoder-compare models pull ${req.id}\`) or copy the file there.`,
@@ -129,6 +130,7 @@ async function ensureOffline(req: ModelFileRequest, target: Target): Promise<Ens
   }
   throw new ModelUnavailableError(
     req.id,
+    "offline-cache-unusable",
     check.kind === "unpinned" ? "offline and the cached file cannot be verified" : "offline and the cached file is invalid",
     `Model "${req.id}": the cached ${target.file} cannot be used (${check.problem}) and ${why} again from ` +
       `${req.url}. Run once with network access to replace it.`,
@@ -153,6 +155,7 @@ async function ensureOnline(
   } catch (error) {
     throw new ModelUnavailableError(
       req.id,
+      "refused-url",
       `insecure URL refused: ${displayUrl(sourceUrl)}`,
       `Model "${req.id}": refusing to download ${req.fileName} from ${displayUrl(sourceUrl)}: ${URL_POLICY_TEXT}. ` +
         `Use an https URL or mirror (ENCODER_COMPARE_MODEL_BASE_URL).`,
@@ -165,7 +168,7 @@ async function ensureOnline(
   const tryNow = options.retryUnavailable || updateLock;
   const remembered = tryNow ? undefined : await recentFailure(target.file, memoUrl, windowMs);
   if (remembered) {
-    throw new ModelUnavailableError(req.id, remembered.reason, remembered.message, {
+    throw new ModelUnavailableError(req.id, remembered.kind, remembered.reason, remembered.message, {
       note:
         `not tried again: the last try at ${remembered.at.slice(11, 16)} UTC failed; the next build after ` +
         `${retryTime(remembered, windowMs)} tries again. To retry now: \`npx encoder-compare models pull ${req.id}\` ` +
@@ -179,8 +182,9 @@ async function ensureOnline(
     await forgetFailure(target.file);
     return result;
   } catch (error) {
-    if (error instanceof ModelUnavailableError && !signal.aborted && error.reason !== DISK_WRITE_REASON && !resumable.has(error)) {
-      await rememberFailure(target.file, { at: new Date().toISOString(), url: memoUrl, reason: error.reason, message: error.message });
+    if (error instanceof ModelUnavailableError && !signal.aborted && error.kind !== "cache-unwritable" && !resumable.has(error)) {
+      const { kind, reason, message } = error;
+      await rememberFailure(target.file, { at: new Date().toISOString(), url: memoUrl, kind, reason, message });
     }
     throw error;
   }
