@@ -1,5 +1,5 @@
-// What ran for a requested encoder, from the encoder's identity alone (no session): a file apart from encoder-run.ts
-// so the in-page widget's bundle, which imports encoder-run.ts, stays as it was.
+// What ran for a requested encoder, from the encoder's identity alone (no session). Kept apart from encoder-run.ts:
+// the in-page widget bundles encoder-run.ts to word runs, and builds none.
 import type { ModelUnavailableKind } from "../models/model-file.ts";
 import type { RequestedRun } from "./encoder-run.ts";
 
