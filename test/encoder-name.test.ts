@@ -39,7 +39,7 @@ describe("encoderName", () => {
     const standIn = {
       requestedId: "clip-vit-b32",
       ran: { id: "pixels", label: "pixels (16×16 thumbnail)" },
-      standingInFor: { id: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "offline and not in the cache" },
+      standingInFor: { id: "clip-vit-b32", label: "CLIP ViT-B/32", kind: "offline-not-cached" as const, reason: "offline and not in the cache" },
     };
     assert.equal(runName(standIn), "pixels (16×16 thumbnail), stand-in for CLIP ViT-B/32");
     assert.equal(runName(standIn, "short"), "pixels (standing in for CLIP ViT-B/32)");

@@ -10,6 +10,7 @@ import { encodersInSource } from "../plugins/encoder-compare/eleventy/page-stand
 import { humanFileName } from "../plugins/encoder-compare/render/alt-text.ts";
 import { renderDisagreements } from "../plugins/encoder-compare/render/disagreements.ts";
 import { describeRun, mergeRuns, plainReason, standInNotice } from "../plugins/encoder-compare/render/encoder-run.ts";
+import type { ModelUnavailableKind } from "../plugins/encoder-compare/models/model-file.ts";
 import { tallySentence } from "../plugins/encoder-compare/render/relevance.ts";
 import { withArticle } from "../scripts/make-demo-dataset.ts";
 import { buildWithPlugin } from "./support/eleventy.ts";
@@ -18,7 +19,7 @@ import { joinRegExp } from "./support/regexp.ts";
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/pages");
 const EMOJI = (vendor: string, code: string) => path.join(ROOT, `node_modules/emoji-datasource-${vendor}/img/${vendor}/64/${code}.png`);
-const clip = { id: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "cannot reach huggingface.co (ENOTFOUND)" };
+const clip = { id: "clip-vit-b32", label: "CLIP ViT-B/32", kind: "unreachable" as const, reason: "cannot reach huggingface.co (ENOTFOUND)" };
 const pixels = { id: "pixels", label: "pixels (16×16 thumbnail)" };
 
 describe("display strings of an encoder run", () => {
@@ -58,20 +59,21 @@ describe("display strings of an encoder run", () => {
   });
 
   test("reasons from the model loader in plain words", () => {
-    const cases: Array<[string, string]> = [
-      ["offline and not in the cache", "the build ran offline and the model was not in the cache"],
-      ["offline and the cached file is invalid", "the build ran offline and the cached model file could not be used"],
-      ["cannot reach huggingface.co (ENOTFOUND)", "the model hub could not be reached"],
-      ["HTTP 404 from https://x/y.onnx", "the model hub did not serve the file"],
-      ["sha256 mismatch with models.lock.json", "the downloaded model did not match its pinned checksum"],
-      ["cannot write to the model cache", "the model cache could not be written"],
-      ["something new", "the model could not be downloaded"],
+    const cases: Array<[ModelUnavailableKind, string]> = [
+      ["offline-not-cached", "the build ran offline and the model was not in the cache"],
+      ["offline-cache-unusable", "the build ran offline and the cached model file could not be used"],
+      ["unreachable", "the model hub could not be reached"],
+      ["http-status", "the model hub did not serve the file"],
+      ["checksum-mismatch", "the downloaded model did not match its pinned checksum"],
+      ["cache-unwritable", "the model cache could not be written"],
+      ["connection-lost", "the model could not be downloaded"],
     ];
     for (const [technical, plain] of cases) assert.equal(plainReason(technical), plain, technical);
   });
 
   test("the page notice names every replaced model once", () => {
-    const notice = standInNotice([clip, { id: "bit-m-r50x1", label: "BiT-M R50x1", reason: "cannot reach huggingface.co (ECONNREFUSED)" }]);
+    const bit = { id: "bit-m-r50x1", label: "BiT-M R50x1", kind: "unreachable" as const, reason: "cannot reach huggingface.co (ECONNREFUSED)" };
+    const notice = standInNotice([clip, bit]);
     assert.equal(
       notice?.text,
       "Built with stand-ins for CLIP ViT-B/32 and BiT-M R50x1: the model hub could not be reached, so their tables show simple built-in encoders instead.",

@@ -81,7 +81,7 @@ describe("the shortcode tag pattern", () => {
 describe("one reader for a page's source", () => {
   const project = path.join(WORK, "project");
   let outside = "";
-  const clip: StandingInFor = { id: "clip-vit-b32", label: "CLIP ViT-B/32", reason: "offline and not in the cache" };
+  const clip: StandingInFor = { id: "clip-vit-b32", label: "CLIP ViT-B/32", kind: "offline-not-cached", reason: "offline and not in the cache" };
   const standIns = (inputPath: string) =>
     pageStandIns(inputPath, undefined, {
       projectRoot: project,

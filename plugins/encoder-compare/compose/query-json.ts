@@ -19,7 +19,7 @@ export function queryJson(query: string, columns: readonly RunResult[]): QueryJs
     results: columns.map(({ run, result }) => ({
       encoderId: result.encoder.id,
       standingInFor: run.standingInFor
-        ? { encoderId: run.standingInFor.id, label: run.standingInFor.label, reason: plainReason(run.standingInFor.reason), detail: run.standingInFor.reason }
+        ? { encoderId: run.standingInFor.id, label: run.standingInFor.label, reason: plainReason(run.standingInFor.kind), detail: run.standingInFor.reason }
         : undefined,
       selfExcluded: result.selfExcluded,
       // Six decimals: enough to order and compare, and the same text on every platform.

@@ -6,7 +6,8 @@ import type { EncoderRun } from "../render/encoder-run.ts";
 import type { WrittenImage } from "../render/result-images.ts";
 import { floatToHalf, halfTable } from "../base/half-float.ts";
 
-export const TRYIT_FORMAT = 2;
+/** Bump when an index's fields change, so a cached index of another shape is published anew. */
+export const TRYIT_FORMAT = 3;
 
 export type VectorEncoding = "f16" | "i8";
 
@@ -27,7 +28,6 @@ export interface TryItIndex {
   format: typeof TRYIT_FORMAT;
   /** The encoder that ran (a stand-in when the requested model was not available). */
   encoder: { id: string; label: string; dim: number; inputName: string; outputName: string; preprocess: PreprocessSpec };
-  /** Caption words the build-time table shows for a stand-in. */
   /** Present when a stand-in ran: what ran and what it stands in for, worded by describeRun like the build's tables. */
   run?: EncoderRun;
   /** optIn: a downloaded model, fetched only when the reader asks for it after seeing its size. */

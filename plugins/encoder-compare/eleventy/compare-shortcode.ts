@@ -3,13 +3,12 @@
 // plugin.ts registers it.
 import path from "node:path";
 import { compareView } from "../compose/compare-views.ts";
-import { resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import type { DatasetVectorCache } from "../eval/rank-of.ts";
 import type { TryItPublisher } from "../publish/try-it.ts";
 import { renderScoreboard } from "../render/scoreboard.ts";
 import { renderComparisonTable } from "../render/table.ts";
 import { renderVersusTable } from "../render/versus.ts";
-import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
+import { resolvePageDataset, resolvePageQueries } from "./page-request.ts";
 import { keywordDefaults, parseCompareArgs } from "./shortcode-args.ts";
 import { runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 
@@ -44,16 +43,8 @@ async function renderCompare(
 ): Promise<string> {
   const { options, engine, projectRoot } = ctx;
   const request = parseCompareArgs(args, { ...keywordDefaults(ctx), tryIt: options.tryIt }, pageDefaults);
-  const postFile = path.resolve(projectRoot, call.post);
-  const queryFiles = request.queries.map((query) => {
-    try {
-      return resolveQueryPath(query, postFile, call.contentDir, projectRoot);
-    } catch (error) {
-      if (error instanceof PathRefusedError) throw new WordedFailure(`${call.post}: ${call.name} "${query}": ${error.message}`, { cause: error });
-      throw error;
-    }
-  });
-  const datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
+  const queryFiles = resolvePageQueries(request.queries, call, projectRoot);
+  const datasetDir = resolvePageDataset(request.dataset, options, projectRoot);
   const embeddingsFolder = engine.embeddingsFolder(datasetDir);
   if (request.tryIt && embeddingsFolder !== undefined) {
     throw new WordedFailure(

@@ -4,13 +4,12 @@
 import crypto from "node:crypto";
 import path from "node:path";
 import { mapPanels } from "../compose/map-panels.ts";
-import { resolveRequestedDataset } from "../dataset/embeddings-option.ts";
 import { publishMapScript } from "../publish/map-bundle.ts";
 import { renderEncoderMaps } from "../render/encoder-map.ts";
 import { parseMapArgs } from "./map-args.ts";
 import { keywordDefaults } from "./shortcode-args.ts";
-import { PathRefusedError, resolveProjectDir, resolveQueryPath } from "./paths.ts";
-import { runShortcode, WordedFailure, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
+import { resolvePageDataset, resolvePageQueries } from "./page-request.ts";
+import { runShortcode, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 
 export interface MapShortcodeContext extends ShortcodeContext {
   /** Where the site's images and scripts of this plugin are written. */
@@ -38,16 +37,8 @@ export function registerEncoderMap(eleventyConfig: EleventyLike, ctx: MapShortco
 export async function renderEncoderMap(ctx: MapShortcodeContext, call: { post: string; contentDir: string; mapKey: string }, args: readonly unknown[]) {
   const { options, engine, projectRoot } = ctx;
   const request = parseMapArgs(args, keywordDefaults(ctx));
-  const postFile = path.resolve(projectRoot, call.post);
-  const queryFiles = request.queries.map((query) => {
-    try {
-      return resolveQueryPath(query, postFile, call.contentDir, projectRoot);
-    } catch (error) {
-      if (error instanceof PathRefusedError) throw new WordedFailure(`${call.post}: encoderMap "${query}": ${error.message}`, { cause: error });
-      throw error;
-    }
-  });
-  const datasetDir = resolveRequestedDataset(request.dataset, options, projectRoot, (dir) => resolveProjectDir(dir, projectRoot, "dataset"));
+  const queryFiles = resolvePageQueries(request.queries, { ...call, name: "encoderMap" }, projectRoot);
+  const datasetDir = resolvePageDataset(request.dataset, options, projectRoot);
   const { datasetName, panels } = await mapPanels(engine, ctx.writer(), { ...request, queryFiles, datasetDir }, options, ({ run, datasetName, outcome }) => {
     ctx.onMapped?.(outcome.computed);
     if (outcome.computed) ctx.info(`encoderMap ${datasetName}: ${run.ran.id} laid out ${outcome.map.ids.length} images in ${outcome.seconds.toFixed(1)} s`);

@@ -187,7 +187,7 @@ export class CompareEngine {
       const note = error.note ? ` (${error.note})` : "";
       const uses = `its tables use ${standIn.spec.id} as a stand-in, labelled as such`;
       this.options.warn(`${spec.label} not available (${error.reason})${note}: ${uses}; ${fetchHint}`);
-      return { ...standIn, standInFor: { spec, reason: error.reason } };
+      return { ...standIn, standInFor: { spec, kind: error.kind, reason: error.reason } };
     }
   }
 

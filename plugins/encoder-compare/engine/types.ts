@@ -5,6 +5,7 @@ import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import type { EncoderRegistry } from "../encoders/registry.ts";
 import type { EncoderSession } from "../encoders/session.ts";
 import type { EncoderSpec } from "../encoders/spec.ts";
+import type { ModelUnavailableKind } from "../models/model-file.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import type { SearchBackend, VectorIndex } from "../search/index.ts";
 import type { DEFAULTS } from "../base/defaults.ts";
@@ -59,7 +60,7 @@ export interface LoadedEncoder {
   /** The encoder that actually runs (the stand-in when `standInFor` is set). */
   spec: EncoderSpec;
   /** Set when the requested encoder's model could not be had and its stand-in runs instead. */
-  standInFor?: { spec: EncoderSpec; reason: string };
+  standInFor?: { spec: EncoderSpec; kind: ModelUnavailableKind; reason: string };
   /** sha256 over model bytes, tensor names and preprocessing: the store's key. */
   key: string;
   session: EncoderSession;

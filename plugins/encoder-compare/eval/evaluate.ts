@@ -86,7 +86,8 @@ export async function evaluateEncoders(
       const ranks = ranksOf(scores, q.relevant.map((i) => run.rowOf[i]), excluded).sort((a, b) => a - b);
       return queryMetrics(ranks, q.relevant.length, options.k);
     });
-    const standIn = l.encoder.standInFor ? { id: l.encoder.spec.id, label: l.encoder.spec.label, reason: l.encoder.standInFor.reason } : undefined;
+    const s = l.encoder.standInFor;
+    const standIn = s ? { id: l.encoder.spec.id, label: l.encoder.spec.label, kind: s.kind, reason: s.reason } : undefined;
     encoders.push({
       encoderId: l.id,
       label: l.encoder.standInFor?.spec.label ?? l.encoder.spec.label,

@@ -52,7 +52,7 @@ export async function evaluateRemembered(
       JSON.stringify([
         EVAL_MEMO_VERSION,
         encoderIds,
-        identities.map((i) => [i.key, i.spec.id, i.standInFor?.spec.id ?? null, i.standInFor?.reason ?? null]),
+        identities.map((i) => [i.key, i.spec.id, i.standInFor?.spec.id ?? null, i.standInFor?.kind ?? null, i.standInFor?.reason ?? null]),
         dataset.dir,
         groups,
         request,

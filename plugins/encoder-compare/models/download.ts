@@ -123,6 +123,7 @@ async function ensureOffline(req: ModelFileRequest, target: Target): Promise<Ens
   if (check.kind === "missing") {
     throw new ModelUnavailableError(
       req.id,
+      "offline-not-cached",
       "offline and not in the cache",
       `Model "${req.id}": ${target.file} is not in the cache and ${why} from ${req.url}. ` +
         `Run once with network access (e.g. \`encoder-compare models pull ${req.id}\`) or copy the file there.`,
@@ -130,6 +131,7 @@ async function ensureOffline(req: ModelFileRequest, target: Target): Promise<Ens
   }
   throw new ModelUnavailableError(
     req.id,
+    "offline-cache-unusable",
     check.kind === "unpinned" ? "offline and the cached file cannot be verified" : "offline and the cached file is invalid",
     `Model "${req.id}": the cached ${target.file} cannot be used (${check.problem}) and ${why} again from ` +
       `${req.url}. Run once with network access to replace it.`,
@@ -154,6 +156,7 @@ async function ensureOnline(
   } catch (error) {
     throw new ModelUnavailableError(
       req.id,
+      "refused-url",
       `insecure URL refused: ${displayUrl(sourceUrl)}`,
       `Model "${req.id}": refusing to download ${req.fileName} from ${displayUrl(sourceUrl)}: ${URL_POLICY_TEXT}. ` +
         `Use an https URL or mirror (ENCODER_COMPARE_MODEL_BASE_URL).`,
@@ -166,7 +169,7 @@ async function ensureOnline(
   const tryNow = options.retryUnavailable || updateLock;
   const remembered = tryNow ? undefined : await recentFailure(target.file, memoUrl, windowMs);
   if (remembered) {
-    throw new ModelUnavailableError(req.id, remembered.reason, remembered.message, {
+    throw new ModelUnavailableError(req.id, remembered.kind, remembered.reason, remembered.message, {
       note:
         `not tried again: the last try at ${remembered.at.slice(11, 16)} UTC failed; the next build after ` +
         `${retryTime(remembered, windowMs)} tries again. To retry now: \`npx encoder-compare models pull ${req.id}\` ` +
@@ -180,8 +183,9 @@ async function ensureOnline(
     await forgetFailure(target.file);
     return result;
   } catch (error) {
-    if (error instanceof ModelUnavailableError && !signal.aborted && error.reason !== DISK_WRITE_REASON && !resumable.has(error)) {
-      await rememberFailure(target.file, { at: new Date().toISOString(), url: memoUrl, reason: error.reason, message: error.message });
+    if (error instanceof ModelUnavailableError && !signal.aborted && error.kind !== "cache-unwritable" && !resumable.has(error)) {
+      const { kind, reason, message } = error;
+      await rememberFailure(target.file, { at: new Date().toISOString(), url: memoUrl, kind, reason, message });
     }
     throw error;
   }

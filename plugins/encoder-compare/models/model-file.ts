@@ -67,17 +67,74 @@ export interface VerifyResult {
   bytes?: number;
 }
 
-/** The model cannot be had; `reason` is a short phrase fit for a page heading. */
+/** Why a model cannot be had. Pages, the CLI and the log word each kind one way (render/encoder-run.ts). */
+export type ModelUnavailableKind =
+  /** Offline, and the file is not in the cache. */
+  | "offline-not-cached"
+  /** Offline, and the cached file cannot be verified or is not valid. */
+  | "offline-cache-unusable"
+  /** Nothing arrived from the host: DNS, a refused or timed-out connection, no reply. */
+  | "unreachable"
+  /** The host answered with an error status. */
+  | "http-status"
+  /** The file's sha256 or size is not what the spec or models.lock.json pins. */
+  | "checksum-mismatch"
+  /** The model cache could not be written. */
+  | "cache-unwritable"
+  /** A model file on disk could not be read. */
+  | "unreadable"
+  /** The URL (or a redirect) breaks the URL policy. */
+  | "refused-url"
+  | "too-many-redirects"
+  /** Larger than its pinned size or cap. */
+  | "too-large"
+  /** Slower than the minimum speed, or past the overall deadline. */
+  | "too-slow"
+  /** The connection stalled or dropped, and resuming did not finish the file. */
+  | "connection-lost"
+  /** The file arrived but is not a valid file of its format. */
+  | "invalid-file"
+  /** The graph holds operators that are not run (loops bounded only by a tensor). */
+  | "unsafe-graph"
+  /** Downloaded weights could not be converted to a graph. */
+  | "conversion-failed";
+
+const UNAVAILABLE_KINDS: Record<ModelUnavailableKind, true> = {
+  "offline-not-cached": true,
+  "offline-cache-unusable": true,
+  unreachable: true,
+  "http-status": true,
+  "checksum-mismatch": true,
+  "cache-unwritable": true,
+  unreadable: true,
+  "refused-url": true,
+  "too-many-redirects": true,
+  "too-large": true,
+  "too-slow": true,
+  "connection-lost": true,
+  "invalid-file": true,
+  "unsafe-graph": true,
+  "conversion-failed": true,
+};
+
+/** A kind read back from a file (the remembered failure) is one this version words. */
+export function isUnavailableKind(value: unknown): value is ModelUnavailableKind {
+  return typeof value === "string" && Object.hasOwn(UNAVAILABLE_KINDS, value);
+}
+
+/** The model cannot be had; `kind` says why, `reason` says it in a short technical phrase (the log, a title attribute). */
 export class ModelUnavailableError extends Error {
   readonly modelId: string;
+  readonly kind: ModelUnavailableKind;
   readonly reason: string;
   /** For the log, not the page: e.g. that this is a remembered failure and how to retry now. */
   readonly note?: string;
 
-  constructor(modelId: string, reason: string, message: string, options?: { cause?: unknown; note?: string }) {
+  constructor(modelId: string, kind: ModelUnavailableKind, reason: string, message: string, options?: { cause?: unknown; note?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ModelUnavailableError";
     this.modelId = modelId;
+    this.kind = kind;
     this.reason = reason;
     this.note = options?.note;
   }

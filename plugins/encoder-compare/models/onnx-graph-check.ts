@@ -65,6 +65,7 @@ export function refuseUnboundedGraph(spec: EncoderSpec, file: string, digest: st
   const operators = [...UNBOUNDED_OPERATORS].join(" and ");
   throw new ModelUnavailableError(
     spec.id,
+    "unsafe-graph",
     `its graph holds ${found}`,
     `encoder "${spec.id}": model file ${file} holds ${found}; ${operators} repeat as often as a tensor says and a run cannot be stopped, ` +
       `so graphs with them are not run (export the encoder without them, e.g. with the loop unrolled)`,

@@ -77,7 +77,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       } catch (error) {
         const code = error instanceof FileRefusedError ? error.message : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
         const detail = `encoder "${spec.id}": cannot read model file ${file} (${code})`;
-        throw new ModelUnavailableError(spec.id, `cannot read ${source.path} (${code})`, detail, { cause: error });
+        throw new ModelUnavailableError(spec.id, "unreadable", `cannot read ${source.path} (${code})`, detail, { cause: error });
       }
       const digest = sha256(bytes);
       refuseUnboundedGraph(spec, file, digest, () => bytes);
@@ -106,6 +106,7 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
           // the model is unavailable (stand-in or strict failure), the build goes on.
           throw new ModelUnavailableError(
             spec.id,
+            "conversion-failed",
             `cannot convert its weights (${source.converter})`,
             `encoder "${spec.id}": converting ${weights.path} failed: ${(error as Error).message}. ` +
               `Delete that file and run \`npx encoder-compare models pull --update-lock ${spec.modelId ?? spec.id}\` to download it again.`,

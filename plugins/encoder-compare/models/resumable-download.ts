@@ -16,7 +16,8 @@ import { formatMB, startProgress } from "./download-progress.ts";
 import { fsyncFile, hashFileInto, sizeOf } from "../base/file-helpers.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
 import {
-  DISK_WRITE_REASON, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target,
+  DISK_WRITE_REASON, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest,
+  type ModelUnavailableKind, type Target,
 } from "./model-file.ts";
 import { writeSidecar } from "./verified-sidecar.ts";
 import { contentProblem, describeFormat, formatKey } from "./verify-content.ts";
@@ -67,6 +68,7 @@ export async function downloadWithResumes(job: DownloadJob): Promise<EnsuredMode
       const have = await sizeOf(job.target.part);
       const failure = new ModelUnavailableError(
         job.req.id,
+        "connection-lost",
         lost.kind === "stalled" ? "download stalled" : "download interrupted",
         `Model "${job.req.id}": ${lost.message} while downloading ${displayUrl(job.url)} to ${job.target.file}. ` +
           `${formatMB(have)} are kept in ${job.target.part}; run the build (or \`encoder-compare models pull ` +
@@ -131,6 +133,7 @@ async function downloadOnce(job: DownloadJob, mayResume: boolean): Promise<Ensur
     reply.discard();
     throw new ModelUnavailableError(
       req.id,
+      "http-status",
       `HTTP ${status} from ${displayUrl(url)}`,
       `Model "${req.id}": downloading ${req.fileName} failed with HTTP ${status} ${reply.statusMessage} ` +
         `from ${displayUrl(url)}${url.toString() === job.url.toString() ? "" : ` (redirected from ${displayUrl(job.url)})`}. ` +
@@ -209,6 +212,7 @@ async function finishIfValid(
     if (onMismatch === "restart") return undefined;
     throw new ModelUnavailableError(
       req.id,
+      "invalid-file",
       `${displayUrl(job.url)} did not send a valid ${describeFormat(req.format)}`,
       `Model "${req.id}": the file downloaded from ${displayUrl(job.url)} is not a valid ${describeFormat(req.format)}: ${problem}. ` +
         `It was deleted and nothing was pinned. Check the URL in the encoder spec or the mirror (ENCODER_COMPARE_MODEL_BASE_URL), ` +
@@ -229,6 +233,7 @@ function mismatchError(job: DownloadJob, reason: string, found: string): ModelUn
   if (pin.source === "lock") {
     return new ModelUnavailableError(
       req.id,
+      "checksum-mismatch",
       `${reason} with ${LOCK_FILE_NAME}`,
       `Model "${req.id}": ${source} (${req.fileName}) changed since ${LOCK_FILE_NAME} recorded it on ` +
         `${pin.lockEntry?.recordedAt ?? "an earlier download"}: ${found}, the lock file pins ${expected}. ` +
@@ -238,6 +243,7 @@ function mismatchError(job: DownloadJob, reason: string, found: string): ModelUn
   }
   return new ModelUnavailableError(
     req.id,
+    "checksum-mismatch",
     reason,
     `Model "${req.id}": ${source} (${req.fileName}) does not match the encoder spec: ${found}, expected ${expected}. ` +
       `Nothing was cached. Check the URL (a different revision?) or the mirror (ENCODER_COMPARE_MODEL_BASE_URL), ` +
@@ -248,6 +254,7 @@ function mismatchError(job: DownloadJob, reason: string, found: string): ModelUn
 function diskWriteError(job: DownloadJob, cause: unknown): ModelUnavailableError {
   return new ModelUnavailableError(
     job.req.id,
+    "cache-unwritable",
     DISK_WRITE_REASON,
     `Model "${job.req.id}": writing ${job.target.part} failed while downloading ${displayUrl(job.url)}. ` +
       `Free disk space or point ENCODER_COMPARE_MODELS_DIR at a writable directory.`,
@@ -286,7 +293,8 @@ function fetchFailure(job: DownloadJob, error: unknown, received: number): unkno
   const { req, target } = job;
   const at = displayUrl(error.url);
   const kept = `${formatMB(received)} are kept in ${target.part}; the next build (or \`npx encoder-compare models pull ${req.id}\`) resumes from there`;
-  const unavailable = (reason: string, message: string) => new ModelUnavailableError(req.id, reason, `Model "${req.id}": ${message}`, { cause: error });
+  const unavailable = (kind: ModelUnavailableKind, reason: string, message: string) =>
+    new ModelUnavailableError(req.id, kind, reason, `Model "${req.id}": ${message}`, { cause: error });
   switch (error.kind) {
     case "stalled":
       return new ConnectionLost("stalled", error.message, { cause: error });
@@ -294,16 +302,18 @@ function fetchFailure(job: DownloadJob, error: unknown, received: number): unkno
       return new ConnectionLost("interrupted", `the connection dropped after ${formatMB(received)}`, { cause: error });
     case "refused":
       return unavailable(
+        "refused-url",
         `insecure URL refused: ${at}`,
         `refusing to download ${req.fileName} from ${at} (redirected from ${displayUrl(job.url)}): ${URL_POLICY_TEXT}. ` +
           `Use an https URL or mirror (ENCODER_COMPARE_MODEL_BASE_URL).`,
       );
     case "too-many-redirects":
-      return unavailable("too many redirects", `${error.message}; check the URL in the encoder spec.`);
+      return unavailable("too-many-redirects", "too many redirects", `${error.message}; check the URL in the encoder spec.`);
     case "too-large": {
       const defaultCap = `${DEFAULTS.downloads.maxUnpinnedBytes / 1024 ** 3} GiB`;
       const cap = job.pin.bytes !== undefined ? "the pinned size" : `the spec's maxBytes, or the ${defaultCap} default`;
       return unavailable(
+        "too-large",
         "download larger than expected",
         `${error.message} (${cap}); ` +
           `reading stopped there. ${kept}; if the file really grew, update the encoder spec.`,
@@ -312,12 +322,14 @@ function fetchFailure(job: DownloadJob, error: unknown, received: number): unkno
     case "too-slow":
     case "deadline":
       return unavailable(
+        "too-slow",
         error.kind === "too-slow" ? "download too slow" : "download took too long",
         `${error.message} while downloading ${at}. ${kept}. The limit is set by ENCODER_COMPARE_MIN_SPEED (bytes/s).`,
       );
     default:
       // unreachable, connect-timeout, no-reply: nothing arrived from this host.
       return unavailable(
+        "unreachable",
         `cannot reach ${error.url.host} (${error.kind === "unreachable" ? errorCode(error.cause) : error.kind === "no-reply" ? "no reply" : "no connection"})`,
         `${error.message} while asking for ${at} (${req.fileName}). Check the network, set ENCODER_COMPARE_MODEL_BASE_URL to a ` +
           `reachable mirror, or work offline (ENCODER_COMPARE_OFFLINE=1) with the file already in ${target.file}.`,

@@ -3,12 +3,14 @@
 // and builds within the window reuse it without touching the network. A different URL (another
 // mirror), `models pull`, or a window of 0 tries again.
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { isUnavailableKind, type ModelUnavailableKind } from "./model-file.ts";
 
 export interface UnavailableMemo {
   /** ISO time of the failed try. */
   at: string;
   /** The URL that was tried (origin and path). */
   url: string;
+  kind: ModelUnavailableKind;
   reason: string;
   message: string;
 }
@@ -30,7 +32,8 @@ export async function recentFailure(file: string, url: string, windowMs: number,
   }
   const at = Date.parse(memo.at ?? "");
   if (memo.url !== url || !Number.isFinite(at) || now - at >= windowMs || now < at) return undefined;
-  if (typeof memo.reason !== "string" || typeof memo.message !== "string") return undefined;
+  // A memo without its kind (or with a kind this version does not know) is tried again rather than misworded.
+  if (typeof memo.reason !== "string" || typeof memo.message !== "string" || !isUnavailableKind(memo.kind)) return undefined;
   return memo as UnavailableMemo;
 }
 

@@ -2,6 +2,7 @@
 // surface (tables, captions, chart text, rankOf lines, CLI text and JSON, page banners) takes its
 // strings from here, so a stand-in's figures never sit under a real model's name alone: what ran
 // leads, what it stands in for follows. Pure.
+import type { ModelUnavailableKind } from "../models/model-file.ts";
 import { escapeHtml } from "./escape.ts";
 
 export interface EncoderName {
@@ -10,7 +11,9 @@ export interface EncoderName {
 }
 
 export interface StandingInFor extends EncoderName {
-  /** Technical reason the model was unavailable (build log, title attribute, JSON). */
+  /** Why the model was unavailable: what the reader is told (plainReason). */
+  kind: ModelUnavailableKind;
+  /** The same in the loader's technical words (build log, title attribute, JSON detail). */
   reason: string;
 }
 
@@ -42,16 +45,30 @@ export interface RunDisplay {
   html: string;
 }
 
+const DOWNLOAD_FAILED = "the model could not be downloaded";
+
+/** Why a stand-in ran, in words a reader understands: one phrase per kind of failure, the same on every surface. */
+const PLAIN_REASONS: Record<ModelUnavailableKind, string> = {
+  "offline-not-cached": "the build ran offline and the model was not in the cache",
+  "offline-cache-unusable": "the build ran offline and the cached model file could not be used",
+  unreachable: "the model hub could not be reached",
+  "http-status": "the model hub did not serve the file",
+  "checksum-mismatch": "the downloaded model did not match its pinned checksum",
+  "cache-unwritable": "the model cache could not be written",
+  unreadable: "the model file could not be read",
+  "refused-url": DOWNLOAD_FAILED,
+  "too-many-redirects": DOWNLOAD_FAILED,
+  "too-large": DOWNLOAD_FAILED,
+  "too-slow": DOWNLOAD_FAILED,
+  "connection-lost": DOWNLOAD_FAILED,
+  "invalid-file": DOWNLOAD_FAILED,
+  "unsafe-graph": DOWNLOAD_FAILED,
+  "conversion-failed": DOWNLOAD_FAILED,
+};
+
 /** A stand-in reason from the model loader, in words a reader understands. */
-export function plainReason(technical: string): string {
-  if (/^offline and not in the cache/.test(technical)) return "the build ran offline and the model was not in the cache";
-  if (/^offline/.test(technical)) return "the build ran offline and the cached model file could not be used";
-  if (/cannot reach/.test(technical)) return "the model hub could not be reached";
-  if (/^HTTP \d/.test(technical)) return "the model hub did not serve the file";
-  if (/mismatch|does not match|changed since/.test(technical)) return "the downloaded model did not match its pinned checksum";
-  if (/cannot write/.test(technical)) return "the model cache could not be written";
-  if (/cannot read/.test(technical)) return "the model file could not be read";
-  return "the model could not be downloaded";
+export function plainReason(kind: ModelUnavailableKind): string {
+  return PLAIN_REASONS[kind];
 }
 
 function joinWords(items: readonly string[]): string {
@@ -70,7 +87,7 @@ export function describeRun(run: EncoderRun): RunDisplay {
   }
   const lead = run.alsoAsItself ? "also standing in for" : "stand-in for";
   const mark = `${lead} ${joinWords(standingInFor.map((s) => s.label))}`;
-  const reason = joinWords(unique(standingInFor.map((s) => plainReason(s.reason))));
+  const reason = joinWords(unique(standingInFor.map((s) => plainReason(s.kind))));
   const detail = unique(standingInFor.map((s) => `${s.label}: ${s.reason}`)).join("; ");
   return {
     id: ran.id,
@@ -119,7 +136,7 @@ export function mergeRuns(runs: readonly RequestedRun[]): Array<EncoderRun & { r
 export function standInNotice(standIns: readonly StandingInFor[]): { text: string; detail: string; encoders: string[] } | undefined {
   if (standIns.length === 0) return undefined;
   const labels = unique(standIns.map((s) => s.label));
-  const reasons = unique(standIns.map((s) => plainReason(s.reason)));
+  const reasons = unique(standIns.map((s) => plainReason(s.kind)));
   return {
     text: `Built with stand-ins for ${joinWords(labels)}: ${joinWords(reasons)}, so their tables show simple built-in encoders instead.`,
     detail: unique(standIns.map((s) => `${s.label}: ${s.reason}`)).join("; "),

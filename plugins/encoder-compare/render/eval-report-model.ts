@@ -1,4 +1,5 @@
 // The evaluation report as render/ reads it: eval/ computes it, render/ draws it, so neither imports the other in a loop.
+import type { ModelUnavailableKind } from "../models/model-file.ts";
 
 export interface MetricSummary {
   queries: number;
@@ -40,7 +41,7 @@ export interface EncoderEvaluation {
   encoderId: string;
   label: string;
   /** Set when the asked-for model was unavailable and its stand-in produced these figures. */
-  standIn?: { id: string; label: string; reason: string };
+  standIn?: { id: string; label: string; kind: ModelUnavailableKind; reason: string };
   summary: MetricSummary;
   /** One per query, in query order (same order for every encoder). */
   queries: QueryOutcome[];

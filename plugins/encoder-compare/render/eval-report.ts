@@ -85,7 +85,7 @@ export function evaluationRun(e: EncoderEvaluation): RequestedRun {
     ? {
         requestedId: e.encoderId,
         ran: { id: e.standIn.id, label: e.standIn.label },
-        standingInFor: { id: e.encoderId, label: e.label, reason: e.standIn.reason },
+        standingInFor: { id: e.encoderId, label: e.label, kind: e.standIn.kind, reason: e.standIn.reason },
       }
     : { requestedId: e.encoderId, ran: { id: e.encoderId, label: e.label } };
 }
@@ -122,7 +122,7 @@ export function evalReportJson(report: EvalReport): unknown {
         encoderId: run.ran.id,
         label: run.ran.label,
         ...(run.standingInFor
-          ? { standingInFor: { encoderId, label, reason: plainReason(run.standingInFor.reason), detail: run.standingInFor.reason } }
+          ? { standingInFor: { encoderId, label, reason: plainReason(run.standingInFor.kind), detail: run.standingInFor.reason } }
           : {}),
         ...rest,
       };
@@ -154,7 +154,7 @@ export function provenanceSentences(report: EvalReport): string[] {
   for (const e of report.encoders) {
     if (e.standIn) {
       lines.push(
-        `${labelWithId(e.standIn.id, e.standIn.label)} ran in place of ${labelWithId(e.encoderId, e.label)} because ${plainReason(e.standIn.reason)}: ` +
+        `${labelWithId(e.standIn.id, e.standIn.label)} ran in place of ${labelWithId(e.encoderId, e.label)} because ${plainReason(e.standIn.kind)}: ` +
           `the figures in its row are those of ${e.standIn.id}, not of ${e.label}.`,
       );
     }
