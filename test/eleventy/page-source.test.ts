@@ -7,9 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DEFAULTS } from "../../plugins/encoder-compare/base/defaults.ts";
 import encoderComparePlugin from "../../plugins/encoder-compare/eleventy/plugin.ts";
 import {
-  MAX_PAGE_BYTES,
   PRINTED_SHORTCODE_TAG,
   SHORTCODE_NAMES,
   readPageSource,
@@ -108,8 +108,8 @@ describe("one reader for a page's source", () => {
     // Links inside the project that lead out of it: Eleventy would hand over their inside path.
     fs.symlinkSync(path.join(outside, "outside.md"), path.join(project, "content/linked.md"));
     fs.symlinkSync(path.join(outside, "unreadable.md"), path.join(project, "content/linked-unreadable.md"));
-    pageOf(path.join(project, "content/at-cap.md"), repeated, MAX_PAGE_BYTES);
-    pageOf(path.join(project, "content/over-cap.md"), repeated, MAX_PAGE_BYTES + 1);
+    pageOf(path.join(project, "content/at-cap.md"), repeated, DEFAULTS.pages.maxSourceBytes);
+    pageOf(path.join(project, "content/over-cap.md"), repeated, DEFAULTS.pages.maxSourceBytes + 1);
   });
   after(() => fs.rmSync(outside, { recursive: true, force: true }));
 

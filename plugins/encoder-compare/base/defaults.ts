@@ -227,6 +227,11 @@ export const DEFAULTS = frozen({
     /** Items named before "and N more"; the whole list goes to a report file under the cache folder. */
     listLimit: 10,
   }),
+  /** Not options: a page's own source, read for its shortcode tags (stand-in page data, keyword messages). */
+  pages: frozen({
+    /** A page source larger than this is not read (the checked reader refuses it). */
+    maxSourceBytes: 16 * 1024 ** 2,
+  }),
   /** Not options: graphs the project converts from downloaded weights. */
   converters: frozen({
     /** ONNX opset of the BiT graph converted from timm's safetensors. */

@@ -1,12 +1,11 @@
 // A page's source as its author wrote it, for what Nunjucks does not hand a shortcode: the tags themselves (a keyword
 // written twice, the text of a value it could not read) and, before anything renders, which encoders a page asks for.
 // One reader and one tag pattern for both: the source is read through the checked reader (a regular file inside the
-// project after links, at most MAX_PAGE_BYTES), and SHORTCODE_TAG finds a tag of every shortcode the plugin registers.
+// project after links, at most DEFAULTS.pages.maxSourceBytes: a page is text an author writes), and SHORTCODE_TAG
+// finds a tag of every shortcode the plugin registers.
 import path from "node:path";
+import { DEFAULTS } from "../base/defaults.ts";
 import { readCheckedSync, realRoots, statChecked } from "../base/safe-read.ts";
-
-/** A page is text an author writes; anything larger is not read for its tags. */
-export const MAX_PAGE_BYTES = 16 * 1024 ** 2;
 
 /** Every shortcode plugin.ts registers (test/eleventy/page-source.test.ts holds the two lists together). */
 export const SHORTCODE_NAMES = ["encoderCompare", "encoderScoreboard", "encoderEval", "encoderMap", "encoderName"] as const;
@@ -39,7 +38,7 @@ const sources = new Map<string, { key: string; text: string }>();
 /** The source of the page at `inputPath` (Eleventy's, relative to the project); throws FileRefusedError outside the project or over the cap. */
 export function readPageSource(inputPath: string, projectRoot: string): string {
   const file = path.resolve(projectRoot, inputPath);
-  const policy = { roots: realRoots(projectRoot), maxBytes: MAX_PAGE_BYTES };
+  const policy = { roots: realRoots(projectRoot), maxBytes: DEFAULTS.pages.maxSourceBytes };
   const { stat } = statChecked(file, policy);
   const key = `${stat.size}:${stat.mtimeMs}`;
   const cached = sources.get(file);
