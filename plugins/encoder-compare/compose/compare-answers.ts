@@ -3,9 +3,10 @@
 // CLI).
 import type { CompareEngine } from "../engine/compare-engine.ts";
 import type { QueryResult } from "../engine/types.ts";
-import { describeRankOf, firstMatchRank, type DatasetVectorCache } from "../eval/rank-of.ts";
+import type { DatasetVectorCache } from "../engine/dataset-vectors.ts";
 import { humanFileName } from "../render/alt-text.ts";
 import { asRun, mergeRuns, type EncoderRun, type RequestedRun } from "../render/encoder-run.ts";
+import { datasetRanks } from "./dataset-ranks.ts";
 import { resultRun } from "./encoder-runs.ts";
 import { checkExpectedGroups, expectedFor } from "./expected-groups.ts";
 
@@ -97,13 +98,9 @@ export async function pageAnswers(engine: CompareEngine, ranks: DatasetVectorCac
     for (const [i, result] of asked[ask.encoders.indexOf(firstId)].results.entries()) {
       const member = members.get(result.query.sha256);
       const expect = expectedFor(ask.expect, member);
-      answers.push({
-        result,
-        queryAlt: member?.caption || humanFileName(ask.queries[i]),
-        expect,
-        rankOf: ask.rankOf ? await describeRankOf(ranks, firstId, ask.datasetDir, result, ask.rankOf) : undefined,
-        firstMatch: ask.firstMatch && expect ? await firstMatchRank(ranks, firstId, ask.datasetDir, result, expect) : undefined,
-      });
+      const wanted = { rankOf: ask.rankOf || undefined, firstMatchOf: ask.firstMatch ? expect : undefined };
+      const ranked = await datasetRanks(ranks, firstId, ask.datasetDir, result, wanted);
+      answers.push({ result, queryAlt: member?.caption || humanFileName(ask.queries[i]), expect, ...ranked });
     }
     encoders.push({ encoderId: run.requestedIds.join(","), encoderLabel: engine.options.registry.get(firstId).label, run, answers });
   }

@@ -1,7 +1,7 @@
 // Answers as the inputs render/ draws: comparison tables (one per encoder), versus tables (one per query) and the
 // scoreboard, with their images written by the montage writer. The page's shortcodes and the CLI's page share them.
 import type { CompareEngine } from "../engine/compare-engine.ts";
-import type { DatasetVectorCache } from "../eval/rank-of.ts";
+import type { DatasetVectorCache } from "../engine/dataset-vectors.ts";
 import { countMatches } from "../render/relevance.ts";
 import type { MontageWriter } from "../render/result-images.ts";
 import type { ScoreboardInput } from "../render/scoreboard.ts";

@@ -3,7 +3,7 @@
 // plugin.ts registers it.
 import path from "node:path";
 import { compareView } from "../compose/compare-views.ts";
-import type { DatasetVectorCache } from "../eval/rank-of.ts";
+import type { DatasetVectorCache } from "../engine/dataset-vectors.ts";
 import type { TryItPublisher } from "../publish/try-it.ts";
 import { renderScoreboard } from "../render/scoreboard.ts";
 import { renderComparisonTable } from "../render/table.ts";

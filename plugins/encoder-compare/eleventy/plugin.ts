@@ -10,7 +10,7 @@ import { createMontageWriter } from "../compose/montage-writer.ts";
 import type { MontageWriter } from "../render/result-images.ts";
 import { renderErrorBox } from "../render/table.ts";
 import { collectSummary, formatSummary } from "../engine/summary.ts";
-import { DatasetVectorCache } from "../eval/rank-of.ts";
+import { DatasetVectorCache } from "../engine/dataset-vectors.ts";
 import { cappedList, reportsDir } from "../base/warning-list.ts";
 import { createTryItPublisher } from "../publish/try-it.ts";
 import { registerEncoderCompare } from "./compare-shortcode.ts";
