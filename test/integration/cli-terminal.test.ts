@@ -1,11 +1,15 @@
-// The CLI inside a site, as a process: defaults from the site's options, hostile captions and paths escaped on the
-// terminal, and the same escaping in a real Eleventy build's log.
+// The CLI as a user runs it, in real processes: inside a site it takes the site's encoders and
+// dataset (and --help says so); a missing or empty dataset is an error naming the command that
+// makes it; output to a pipe is never truncated; the self-exclusion note is printed once; and
+// hostile dataset text (escape sequences, CR, BEL, C1 CSI, separators, bidi overrides, newlines in
+// captions and file names) reaches neither stdout nor stderr raw.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { makePluginSite } from "../support/plugin-site.ts";
 import { ensurePackageBuilt } from "../support/package-build.ts";
 
 // The CLI runs from the compiled package (bin.js → dist/).
@@ -28,6 +32,12 @@ function cli(cwd: string, ...args: string[]) {
 
 let site = "";
 
+function makeSite(pluginOptions: object): string {
+  const dir = makePluginSite("ec-cli-site-", pluginOptions);
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", scripts: { dataset: "node make-data.js" } }));
+  return dir;
+}
+
 function fillDataset(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
   for (const name of ["1f436.png", "1f437.png", "1f438.png", "1f439.png"]) fs.copyFileSync(path.join(EMOJI, name), path.join(dir, name));
@@ -44,6 +54,9 @@ function fillDataset(dir: string): void {
   fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ images }));
 }
 
+before(() => {
+  site = makeSite({ encoders: ["phash"], dataset: "data", cacheDir: ".cache/ec" });
+});
 after(() => {
   if (site) fs.rmSync(site, { recursive: true, force: true });
 });

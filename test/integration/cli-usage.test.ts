@@ -1,13 +1,19 @@
-// The CLI as a process: --help, typos, short options, --k limits, and a site whose dataset is not made yet.
+// The command line's grammar, in real processes as a newcomer types it: --help on every command and
+// command group, typos answered with "did you mean", short options understood or refused by name
+// (never taken for a path), "--" before a path that starts with "-", and a --k over the limit saying
+// how to raise it.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { COMMANDS } from "../../plugins/encoder-compare/cli/main.ts";
+import { ensurePackageBuilt } from "../support/package-build.ts";
 
 const BIN = path.join(process.cwd(), "plugins/encoder-compare/bin.js");
+const EMOJI = path.join(process.cwd(), "node_modules/emoji-datasource-google/img/google/64");
 
 let work = "";
 
@@ -23,6 +29,14 @@ function assertUsage(run: ReturnType<typeof cli>, message: string, topic: string
   assert.equal(run.stderr, `encoder-compare: ${message}\nRun "encoder-compare ${topic}--help" for usage.\n`);
 }
 
+before(() => {
+  ensurePackageBuilt();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "ec-cli-usage-"));
+  fs.mkdirSync(path.join(work, "data"));
+  for (const name of ["1f436.png", "1f437.png", "1f438.png", "1f439.png", "1f43a.png"]) fs.copyFileSync(path.join(EMOJI, name), path.join(work, "data", name));
+  fs.copyFileSync(path.join(EMOJI, "1f436.png"), path.join(work, "-dash.png"));
+  fs.writeFileSync(path.join(work, "raise.mjs"), "export default { maxK: 80 };\n");
+});
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** What `query` accepts, as its unknown-option errors list it. */

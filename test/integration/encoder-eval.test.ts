@@ -14,7 +14,7 @@ import { joinRegExp } from "../support/regexp.ts";
 import { writeEvalDataset } from "../support/eval-dataset.ts";
 
 const ROOT = process.cwd();
-const WORK = path.join(ROOT, "test/.output/encoder-eval");
+const WORK = path.join(ROOT, "test/.output/eval");
 const DATA = path.join(WORK, "dataset");
 const EMOJI = (vendor: string, code: string) => path.join(ROOT, `node_modules/emoji-datasource-${vendor}/img/${vendor}/64/${code}.png`);
 
