@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { checkDataFolder } from "../../plugins/encoder-compare/base/folder-check.ts";
 
-describe("13. cache and models folders are checked before use", () => {
+describe("cache and models folders are checked before use", () => {
   test("/dev/shm, the shared-memory tmpfs, is a folder for files; the rest of /dev is not", { skip: !fs.existsSync("/dev/shm") }, () => {
     const cache = fs.mkdtempSync("/dev/shm/ec-cache-");
     try {

@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { createMontageWriter } from "../../plugins/encoder-compare/compose/montage-writer.ts";
-import { EMOJI } from "../support/trust-project.ts";
+import { EMOJI } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 
@@ -53,7 +53,7 @@ describe("a full disk while writing outputs", () => {
   });
 });
 
-describe("10. image type by content", () => {
+describe("image type by content", () => {
   // An SVG named .png that draws a sibling file: red if librsvg follows the reference.
   const dir = path.join(WORK, "svg");
   const evil = path.join(dir, "evil.png");

@@ -111,7 +111,7 @@ describe("fuzz: shortcode arguments", () => {
   });
 });
 
-describe("5. keyword values Nunjucks cannot read", () => {
+describe("keyword values Nunjucks cannot read", () => {
   const compareDefaults = { k: 3, maxK: 50, encoders: ["pixels"], dataset: "d", includeSelf: false, knownEncoders: ["pixels", "phash"] };
   const evalDefaults = { dataset: "d", encoders: ["pixels", "phash"], maxK: 50, knownEncoders: ["pixels", "phash"] };
 

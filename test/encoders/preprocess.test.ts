@@ -22,7 +22,7 @@ test("resizedSize follows shortest-edge truncation", () => {
   assert.deepEqual(resizedSize(375, 500, spec), { width: 224, height: 298 });
 });
 
-describe("10. image type by content", () => {
+describe("image type by content", () => {
   // An SVG named .png that draws a sibling file: red if librsvg follows the reference.
   const dir = path.join(WORK, "svg");
   const evil = path.join(dir, "evil.png");

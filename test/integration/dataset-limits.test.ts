@@ -12,7 +12,7 @@ import { main } from "../../plugins/encoder-compare/cli/main.ts";
 import { listDataset } from "../../plugins/encoder-compare/dataset/load.ts";
 import { columnsWithin, openCheckedParquet } from "../../plugins/encoder-compare/dataset/parquet-check.ts";
 import { DEFAULTS } from "../../plugins/encoder-compare/base/defaults.ts";
-import { buildProject, chain, EMOJI, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { buildProject, chain, EMOJI, projectMaker, type SmallProject } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/dataset-limits");
@@ -57,18 +57,18 @@ function cliChild(args: string[], seconds = 60, env: Record<string, string> = {}
 }
 
 /** `index` over the project's dataset with the pixels encoder, in a child process. */
-function indexChild(p: TrustProject, seconds = 60): Promise<ChildResult> {
+function indexChild(p: SmallProject, seconds = 60): Promise<ChildResult> {
   return cliChild(["index", "--dataset", rel(p.dataset), "--cache-dir", rel(path.join(p.dir, ".cache")), "--encoders", "pixels"], seconds);
 }
 
 /** The page of a build of `p` (one post). */
-async function page(p: TrustProject, options: Record<string, unknown> = {}): Promise<string> {
+async function page(p: SmallProject, options: Record<string, unknown> = {}): Promise<string> {
   const { pages } = await buildProject(p.dir, options);
   return pages[0].content;
 }
 
 /** The build of `p` fails with one message naming the post and matching `message`. */
-async function buildFails(p: TrustProject, message: RegExp, options: Record<string, unknown> = {}): Promise<string> {
+async function buildFails(p: SmallProject, message: RegExp, options: Record<string, unknown> = {}): Promise<string> {
   let text = "";
   await assert.rejects(buildProject(p.dir, options), (error) => {
     text = chain(error);
@@ -79,7 +79,7 @@ async function buildFails(p: TrustProject, message: RegExp, options: Record<stri
   return text;
 }
 
-const writeManifest = (p: TrustProject, images: unknown[]) => fs.writeFileSync(path.join(p.dataset, "manifest.json"), JSON.stringify({ images }));
+const writeManifest = (p: SmallProject, images: unknown[]) => fs.writeFileSync(path.join(p.dataset, "manifest.json"), JSON.stringify({ images }));
 
 describe("strings from a dataset are cut to their caps when read", () => {
   test("manifest.json: a 5 MB caption and a 1 MB id give a page of the usual size, cut with an ellipsis", async () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { outsideSecret, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { outsideSecret, projectMaker, type SmallProject } from "../support/small-project.ts";
 import { buildInChild, cliRunner } from "../support/child-runs.ts";
 
 const ROOT = process.cwd();
@@ -16,11 +16,8 @@ const CLI_ENV = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path
 
 const cliInChild = cliRunner(CLI_ENV);
 
-// ---------------------------------------------------------------------------------------------
-// Refusals that say what cannot work
-
 /** An embeddings folder exported from the project's dataset (pixels vectors). */
-function exportedEmbeddings(p: TrustProject): string {
+function exportedEmbeddings(p: SmallProject): string {
   const folder = path.join(p.dir, "emb");
   const cache = path.relative(ROOT, path.join(p.dir, ".cache"));
   const run = cliInChild(["export", "--encoder", "pixels", "--dataset", path.relative(ROOT, p.dataset), "--cache-dir", cache, folder]);

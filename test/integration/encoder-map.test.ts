@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import type { BuildSummary } from "../../plugins/encoder-compare/engine/summary.ts";
 import { buildWithPlugin } from "../support/eleventy.ts";
 import { testEngine } from "../support/engine.ts";
-import { chain } from "../support/trust-project.ts";
+import { chain } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/encoder-map");

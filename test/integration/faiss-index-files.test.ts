@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { faissStatus } from "../../plugins/encoder-compare/search/faiss.ts";
-import { EMOJI, outsideSecret, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { EMOJI, outsideSecret, projectMaker, type SmallProject } from "../support/small-project.ts";
 import { buildInChild, cliRunner } from "../support/child-runs.ts";
 
 const ROOT = process.cwd();
@@ -20,9 +20,6 @@ const CLI_ENV = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path
 
 const cliInChild = cliRunner(CLI_ENV);
 
-// ---------------------------------------------------------------------------------------------
-// Native code: faiss indexes
-
 /** The HNSW struct's entry point and max level in a serialised IHNf index (see setHnswEfSearch). */
 function hnswEntryOffset(bytes: Buffer): number {
   let at = 4 + 4 + 8 + 8 + 8 + 1 + 4;
@@ -31,7 +28,7 @@ function hnswEntryOffset(bytes: Buffer): number {
 }
 
 /** An embeddings folder exported from the project's dataset, with HNSW and IVF indexes written by python3-faiss. */
-function embeddingsWithIndexes(p: TrustProject): string {
+function embeddingsWithIndexes(p: SmallProject): string {
   const folder = path.join(p.dir, "emb");
   const cache = path.relative(ROOT, path.join(p.dir, ".cache"));
   const run = cliInChild(["export", "--encoder", "pixels", "--dataset", path.relative(ROOT, p.dataset), "--cache-dir", cache, folder]);
@@ -46,7 +43,7 @@ function embeddingsWithIndexes(p: TrustProject): string {
   return folder;
 }
 
-function embeddingsOptions(p: TrustProject, folder: string, index: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function embeddingsOptions(p: SmallProject, folder: string, index: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const rel = (file: string) => path.relative(ROOT, file);
   return { dataset: { embeddings: rel(folder), encoder: "pixels", images: rel(p.dataset), index: rel(index), ...extra } };
 }

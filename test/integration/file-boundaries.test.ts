@@ -12,7 +12,7 @@ import { main } from "../../plugins/encoder-compare/cli/main.ts";
 import { BUILTIN_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
 import { testEngine } from "../support/engine.ts";
-import { buildProject, chain, EMOJI, outsideSecret, projectMaker } from "../support/trust-project.ts";
+import { buildProject, chain, EMOJI, outsideSecret, projectMaker } from "../support/small-project.ts";
 import { tree } from "../support/file-tree.ts";
 
 const ROOT = process.cwd();
@@ -41,7 +41,7 @@ function assertNothingFromOutside(dir: string): void {
   }
 }
 
-describe("1. links out of the project", () => {
+describe("links out of the project", () => {
   test("a dataset member linking outside is skipped with its reason, and nothing of it reaches _site", async () => {
     const p = project(`<% encoderCompare "query.png", k=3 %>`);
     fs.symlinkSync(SECRET, path.join(p.dataset, "zz.png"));
@@ -83,7 +83,7 @@ describe("1. links out of the project", () => {
   });
 });
 
-describe("6. only regular files are read", () => {
+describe("only regular files are read", () => {
   test("a FIFO as a query image fails the build naming it, without waiting on the FIFO", { timeout: 60_000 }, async () => {
     const p = project(`<% encoderCompare "pipe.png" %>`);
     execFileSync("mkfifo", [path.join(p.post, "pipe.png")]);
@@ -125,7 +125,7 @@ describe("6. only regular files are read", () => {
   });
 });
 
-describe("7. large files", () => {
+describe("large files", () => {
   test("a dataset file over 2 GiB is skipped with the size limit named; the build goes on", async () => {
     const p = project(`<% encoderCompare "query.png", k=2 %>`);
     const huge = path.join(p.dataset, "huge.png");
@@ -151,7 +151,7 @@ describe("7. large files", () => {
   });
 });
 
-describe("5. keyword values Nunjucks cannot read", () => {
+describe("keyword values Nunjucks cannot read", () => {
   test("through Eleventy: the build fails naming the post, the keyword and what was written", async () => {
     const cases: Array<[string, RegExp]> = [
       [`<% encoderCompare "query.png", k=1e9 %>`, /encoderCompare: k= has a value Nunjucks could not read .*; written as "k=1e9"/],
@@ -172,7 +172,7 @@ describe("5. keyword values Nunjucks cannot read", () => {
   });
 });
 
-describe("14. warning lists are capped", () => {
+describe("warning lists are capped", () => {
   test("a manifest of 2,000 missing files gives one short warning line; the full list goes to a report under the cache", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     const missing = Array.from({ length: 2_000 }, (_, i) => `missing-${String(i).padStart(6, "0")}.png`);
@@ -192,7 +192,7 @@ describe("14. warning lists are capped", () => {
   });
 });
 
-describe("13. cache and models folders are checked before use", () => {
+describe("cache and models folders are checked before use", () => {
   const env = { ENCODER_COMPARE_OFFLINE: "1", ENCODER_COMPARE_MODELS_DIR: path.join(WORK, "models") };
   const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
     let err = "";
@@ -219,7 +219,7 @@ describe("13. cache and models folders are checked before use", () => {
   });
 });
 
-describe("11. a read-only cache", () => {
+describe("a read-only cache", () => {
   /** Makes `dir` read-only for real: a read-only bind mount as root, else (not root) permissions. Returns the undo, or a reason to skip. */
   function makeReadOnly(dir: string): (() => void) | string {
     if (process.getuid?.() !== 0) {

@@ -5,16 +5,13 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { EMOJI, outsideSecret, projectMaker } from "../support/trust-project.ts";
+import { EMOJI, outsideSecret, projectMaker } from "../support/small-project.ts";
 import { buildInChild, storeRows } from "../support/child-runs.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/full-disk");
 outsideSecret(WORK);
 const project = projectMaker(WORK);
-
-// ---------------------------------------------------------------------------------------------
-// A full disk
 
 /** A tmpfs of `size` mounted at `dir` for the test's length (root only); undefined where mounting is not allowed. */
 function smallDisk(dir: string, size: string): { unmount: () => void } | undefined {

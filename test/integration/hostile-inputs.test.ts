@@ -13,7 +13,7 @@ import zlib from "node:zlib";
 import sharp from "sharp";
 import type { BuildSummary } from "../../plugins/encoder-compare/engine/summary.ts";
 import { main } from "../../plugins/encoder-compare/cli/main.ts";
-import { buildProject, chain, EMOJI, outsideSecret, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { buildProject, chain, EMOJI, outsideSecret, projectMaker, type SmallProject } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/hostile-inputs");
@@ -102,7 +102,7 @@ function bombPng(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from("\x89PNG\r\n\x1a\n", "latin1"), chunk("IHDR", header), chunk("IDAT", rows), chunk("IEND", Buffer.alloc(0))]);
 }
 
-describe("reads that leave the project (held)", () => {
+describe("reads that leave the project", () => {
   test("a chain of links and a relative ../ link out of the dataset are skipped with their reason; nothing reaches _site", async () => {
     const p = project(`<% encoderCompare "query.png", k=3 %>`);
     fs.symlinkSync(SECRET, path.join(p.dir, "middle.png"));
@@ -116,7 +116,7 @@ describe("reads that leave the project (held)", () => {
   });
 
   test("query images: a link out, a ../ path out, an absolute path, a device: each fails naming the post and the path", async () => {
-    const cases: Array<[(p: TrustProject) => string, RegExp]> = [
+    const cases: Array<[(p: SmallProject) => string, RegExp]> = [
       [
         (p) => (fs.symlinkSync(SECRET, path.join(p.post, "linked.png")), "linked.png"),
         /encoderCompare "linked\.png": the path is a link to .*secret\.png, outside the project/,
@@ -144,7 +144,7 @@ describe("reads that leave the project (held)", () => {
 });
 
 describe("non-regular files", () => {
-  test("held: a socket and a device among the members are skipped saying what they are; a folder as query fails naming it", async () => {
+  test("a socket and a device among the members are skipped saying what they are; a folder as query fails naming it", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(path.join(p.dataset, "socket.png"), resolve));
@@ -187,7 +187,7 @@ describe("non-regular files", () => {
       return dir;
     }
 
-    test("a FIFO as shard, metadata or sidecar, and a folder as shard: the CLI fails at once naming it (a FIFO hung it for good)", () => {
+    test("a FIFO as shard, metadata or sidecar, and a folder as shard: the CLI fails at once naming it, without waiting on a FIFO", () => {
       const fifo = (target: string) => execFileSync("mkfifo", [target]);
       const cases: Array<[string, string, (target: string) => void, string]> = [
         ["npy-fifo", "img_emb/img_emb_0.npy", fifo, "a FIFO"],
@@ -204,7 +204,7 @@ describe("non-regular files", () => {
       });
     });
 
-    test("a vector of NaN or Infinity fails the sample check naming its row (it was 'verified, cosine ≥ 1.000' and listed with score NaN)", async () => {
+    test("a vector of NaN or Infinity fails the sample check naming its row, never verified nor listed with score NaN", async () => {
       for (const [name, value] of [["nan", "np.nan"], ["inf", "np.inf"]] as const) {
         const dir = path.join(WORK, `emb-${name}`);
         fs.cpSync(exported, dir, { recursive: true });
@@ -217,7 +217,7 @@ describe("non-regular files", () => {
         assert.doesNotMatch(run.stdout, /NaN/);
       }
     });
-    test("an images folder holding a link out of it: that row is not re-embedded for the check nor shown (was: the outside file was read)", async () => {
+    test("an images folder holding a link out of it: that row is not re-embedded for the check nor shown, so the outside file is never read", async () => {
       const dir = path.join(WORK, "emb-linked-images");
       fs.cpSync(exported, dir, { recursive: true });
       const images = path.join(WORK, "emb-linked-images-files");
@@ -235,7 +235,7 @@ describe("non-regular files", () => {
   });
 });
 
-describe("types decided by content (held)", () => {
+describe("types decided by content", () => {
   test("an HTML page named .jpg and an empty .png are skipped with their reason; the build goes on", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     fs.writeFileSync(path.join(p.dataset, "page.jpg"), "<!doctype html><html><body>log in</body></html>");
@@ -249,7 +249,7 @@ describe("types decided by content (held)", () => {
 });
 
 describe("oversized and broken images", () => {
-  test("held: a 60000×60000 PNG header is refused before decoding, as a member and as a query", async () => {
+  test("a 60000×60000 PNG header is refused before decoding, as a member and as a query", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     fs.writeFileSync(path.join(p.dataset, "bomb.png"), bombPng(60_000, 60_000));
     const { summary } = await build(p.dir);
@@ -259,7 +259,7 @@ describe("oversized and broken images", () => {
     await buildFails(q.dir, /cannot read query image .*bomb\.png: image is larger than the pixel limit \(limitInputPixels\)/);
   });
 
-  test("held: a 300 MiB query image and a 65 MiB manifest (sparse) fail naming them and the limit", async () => {
+  test("a 300 MiB query image and a 65 MiB manifest (sparse) fail naming them and the limit", async () => {
     const p = project(`<% encoderCompare "huge.png" %>`);
     fs.copyFileSync(EMOJI("1f438"), path.join(p.post, "huge.png"));
     fs.truncateSync(path.join(p.post, "huge.png"), 300 * 1024 ** 2);
@@ -270,7 +270,7 @@ describe("oversized and broken images", () => {
     await buildFails(q.dir, /manifest\.json cannot be read: 65\.0 MiB, above the 64\.0 MiB limit/);
   });
 
-  test("truncated images are skipped as corrupt or truncated (was libvips' text, and at random a bare 'Unknown error')", async () => {
+  test("truncated images are skipped as corrupt or truncated, in those words rather than libvips' own text", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     const codes = ["1f438", "1f439", "1f43a", "1f43b", "1f43c", "1f43d"];
     codes.forEach((code, i) => fs.writeFileSync(path.join(p.dataset, `cut${i}.png`), fs.readFileSync(EMOJI(code)).subarray(0, 150 + 100 * i)));
@@ -279,7 +279,7 @@ describe("oversized and broken images", () => {
     assert.deepEqual(reasons, codes.map(() => "cannot be decoded: a corrupt or truncated image file"));
   });
 
-  test("held: an SVG with an XML prolog, an external entity and a file: image, named .jpg, draws nothing from disk", async () => {
+  test("an SVG with an XML prolog, an external entity and a file: image, named .jpg, draws nothing from disk", async () => {
     const p = project(`<% encoderCompare "query.png" %>`);
     fs.writeFileSync(
       path.join(p.dataset, "doc.jpg"),
@@ -295,17 +295,17 @@ describe("oversized and broken images", () => {
 
 describe("keyword values", () => {
   const cases: Array<[string, RegExp]> = [
-    // none/null was taken as "use the default" without a word.
+    // none/null must not quietly mean "use the default".
     [`<% encoderCompare "query.png", layout=none %>`, /encoderCompare: layout= is none \(null\); give it a value, .*; written as "layout=none"/],
     [`<% encoderCompare "query.png", tryIt=null %>`, /encoderCompare: tryIt= is none \(null\); .*written as "tryIt=null"/],
     [`<% encoderEval disagreements=none %>`, /encoderEval: disagreements= is none \(null\)/],
-    // A keyword given twice kept only the last.
+    // Nunjucks keeps only the last of a keyword given twice.
     [`<% encoderCompare "query.png", k=1, encoders=["pixels"], k=3 %>`, /encoderCompare: keyword "k" is given twice in one tag \("k=1", then "k=3"\)/],
     [`<% encoderEval k=2, k = 3 %>`, /encoderEval: keyword "k" is given twice in one tag \("k=2", then "k=3"\)/],
-    // Lookalikes were shown as the very name they imitate.
+    // A lookalike must not be shown as the very name it imitates.
     [`<% encoderCompare "query.png", encoders="pix\u0435ls" %>`, /unknown encoder "pix\\u0435ls"; known encoders: pixels,/],
     [`<% encoderCompare "query.png", \uff4b=2 %>`, /unknown keyword "\\uff4b"; known keywords: k,/],
-    // Held: full-width digits and hex are unreadable to Nunjucks, named with what was written.
+    // Full-width digits and hex are unreadable to Nunjucks: named with what was written.
     [`<% encoderCompare "query.png", k=\uff13 %>`, /k= has a value Nunjucks could not read .*written as "k=\uff13"/],
     [`<% encoderCompare "query.png", k=0x10 %>`, /written as "k=0x10"/],
   ];
@@ -319,7 +319,7 @@ describe("keyword values", () => {
   });
 });
 
-describe("thin images (held)", () => {
+describe("thin images", () => {
   test("a 1×20000 dataset member and a 30000×1 query build within the budget", async () => {
     const p = project(`<% encoderCompare "thin.png", k=3 %>`);
     await sharp({ create: { width: 1, height: 20_000, channels: 3, background: "#0f0" } }).png().toFile(path.join(p.dataset, "tall.png"));
@@ -331,7 +331,7 @@ describe("thin images (held)", () => {
 });
 
 describe("capped warnings", () => {
-  test("the CLI caps its skipped-images line like the build: 10 items, each cut, the rest in a report file (it named each whole)", async () => {
+  test("the CLI caps its skipped-images line like the build: 10 items, each cut, the rest in a report file", async () => {
     const dir = path.join(WORK, "capped-cli");
     const data = path.join(dir, "data");
     fs.mkdirSync(data, { recursive: true });
@@ -353,7 +353,7 @@ describe("capped warnings", () => {
 });
 
 describe("cache folder that is a link", () => {
-  test("a dangling link or a loop of links as --cache-dir fails naming the option and the link (was a bare ENOENT/ELOOP from mkdir)", async () => {
+  test("a dangling link or a loop of links as --cache-dir fails naming the option and the link, not with a bare ENOENT/ELOOP from mkdir", async () => {
     const dir = path.join(WORK, "links");
     fs.mkdirSync(dir, { recursive: true });
     fs.symlinkSync("loop-b", path.join(dir, "loop-a"));
@@ -379,7 +379,7 @@ describe("cache folder that is a link", () => {
 });
 
 describe("read-only folders", () => {
-  test("held: a read-only models folder, empty or holding the built-in graphs, serves a build (stand-ins labelled as ever)", async (t) => {
+  test("a read-only models folder, empty or holding the built-in graphs, serves a build (stand-ins labelled as ever)", async (t) => {
     if (process.getuid?.() !== 0) return t.skip("needs root for a read-only bind mount (chmod does not stop root)");
     const data = path.join(WORK, "ro-data");
     fs.mkdirSync(data, { recursive: true });

@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { EMOJI, outsideSecret, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { EMOJI, outsideSecret, projectMaker, type SmallProject } from "../support/small-project.ts";
 import { buildInChild, cliRunner, storeRows } from "../support/child-runs.ts";
 
 const ROOT = process.cwd();
@@ -30,11 +30,8 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Commands that would delete or replace what they did not write
-
 /** A project with a site config naming its input/output and the plugin's dataset, as the CLI reads it. */
-function siteProject(): TrustProject {
+function siteProject(): SmallProject {
   const p = project(`<% encoderCompare "query.png", k=2 %>`);
   fs.writeFileSync(
     path.join(p.dir, "eleventy.config.mjs"),
@@ -117,7 +114,7 @@ describe("no command deletes or replaces what it did not write", () => {
         () =>
           child(
             `import fs from "node:fs";\nimport { EmbeddingStore } from ${STORE_MODULE};\n` +
-              `import { buildProject } from ${JSON.stringify(path.join(ROOT, "test/support/trust-project.ts"))};\n` +
+              `import { buildProject } from ${JSON.stringify(path.join(ROOT, "test/support/small-project.ts"))};\n` +
               "const put = EmbeddingStore.prototype.putVectors;\n" +
               "EmbeddingStore.prototype.putVectors = function (...args) {\n" +
               "  put.apply(this, args);\n" +

@@ -7,15 +7,12 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { outsideSecret, projectMaker } from "../support/trust-project.ts";
+import { outsideSecret, projectMaker } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/preview-server");
 outsideSecret(WORK);
 const project = projectMaker(WORK);
-
-// ---------------------------------------------------------------------------------------------
-// The preview server
 
 /** A free TCP port on this machine. */
 async function freePort(): Promise<number> {

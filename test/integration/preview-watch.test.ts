@@ -1,4 +1,4 @@
-// Issue 11 §3: the preview server's incremental rebuild. A post added while the site runs as
+// The preview server's incremental rebuild. A post added while the site runs as
 // `npm start` does (run mode "serve", --incremental; support/watch-site.ts, without the dev
 // server, which cannot be bound to 127.0.0.1 only) must appear on the home page and the tags
 // page, which list posts through collections. Waits on the build log's lines, never on time.

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { buildProject, projectMaker } from "../support/trust-project.ts";
+import { buildProject, projectMaker } from "../support/small-project.ts";
 import { tree } from "../support/file-tree.ts";
 
 const ROOT = process.cwd();
@@ -91,7 +91,7 @@ describe("faults", () => {
   });
 });
 
-describe("12. a build killed while writing images", () => {
+describe("a build killed while writing images", () => {
   /** Runs the build in a child process and SIGKILLs it once a temp file is written. */
   function killedBuild(dir: string): Promise<{ paused?: string }> {
     const rel = (x: string) => path.relative(ROOT, path.join(dir, x));

@@ -16,7 +16,7 @@ import { getBytes } from "../../plugins/encoder-compare/base/http-client.ts";
 import type { NetError } from "../../plugins/encoder-compare/base/http-errors.ts";
 import { importForTest } from "../support/import-memes.ts";
 import { startLoopbackServer, type LoopbackServer, type Route } from "../support/loopback-server.ts";
-import { buildProject, projectMaker } from "../support/trust-project.ts";
+import { buildProject, projectMaker } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/requests-from-data");

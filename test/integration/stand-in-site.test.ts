@@ -1,4 +1,4 @@
-// Issue 11 §1: in a build where CLIP and BiT could not be had (offline, empty model cache), no
+// In a build where CLIP and BiT could not be had (offline, empty model cache), no
 // visible text or accessible name anywhere in _site puts a stand-in's figure next to a real
 // model's name without the stand-in mark, and listings and meta descriptions carry the mark.
 // EC_SCAN_SITE=<dir> scans an already built site instead (to check an older build).

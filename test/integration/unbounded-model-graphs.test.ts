@@ -11,7 +11,7 @@ import type { onnx as OnnxTypes } from "onnx-proto";
 import { buildBuiltinGraph } from "../../plugins/encoder-compare/models/builtin-graphs.ts";
 import { findUnboundedOperator } from "../../plugins/encoder-compare/models/onnx-graph-check.ts";
 import { int64Initializer } from "../../plugins/encoder-compare/models/onnx-builder.ts";
-import { projectMaker } from "../support/trust-project.ts";
+import { projectMaker } from "../support/small-project.ts";
 
 const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 const ROOT = process.cwd();

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { TrustProject } from "./trust-project.ts";
+import type { SmallProject } from "./small-project.ts";
 
 const ROOT = process.cwd();
 
@@ -20,9 +20,9 @@ export interface ChildRun {
  * Builds the project in a child process (a crash of native code there cannot take the test run
  * down) with a kill timer; stdout holds "built <sha256 of the page>" or "failed <error chain>".
  */
-export function buildInChild(p: TrustProject, options: Record<string, unknown> = {}, env: Record<string, string> = {}): ChildRun {
+export function buildInChild(p: SmallProject, options: Record<string, unknown> = {}, env: Record<string, string> = {}): ChildRun {
   const script =
-    `import { buildProject, chain } from ${JSON.stringify(path.join(ROOT, "test/support/trust-project.ts"))};\n` +
+    `import { buildProject, chain } from ${JSON.stringify(path.join(ROOT, "test/support/small-project.ts"))};\n` +
     `import crypto from "node:crypto";\n` +
     `try {\n` +
     `  const { pages, summary } = await buildProject(${JSON.stringify(p.dir)}, ${JSON.stringify(options)});\n` +

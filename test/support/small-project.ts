@@ -1,4 +1,4 @@
-// Small Eleventy projects for the trust-boundary tests: a post with one shortcode, a dataset of
+// Small Eleventy projects for the tests that build one post: a post with one shortcode, a dataset of
 // three emoji and a query image beside the post, each in a fresh folder (Eleventy caches
 // templates by path within a process), built with the plugin through its programmatic API.
 import fs from "node:fs";
@@ -28,14 +28,14 @@ export function outsideSecret(work: string): { outside: string; secret: string }
   return { outside, secret };
 }
 
-export interface TrustProject {
+export interface SmallProject {
   dir: string;
   dataset: string;
   post: string;
 }
 
 /** A maker of fresh projects under `work` (p1, p2, …). */
-export function projectMaker(work: string): (shortcode: string) => TrustProject {
+export function projectMaker(work: string): (shortcode: string) => SmallProject {
   let made = 0;
   return (shortcode) => {
     const dir = path.join(work, `p${++made}`);
