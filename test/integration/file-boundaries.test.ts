@@ -1,6 +1,6 @@
 // What a build reads, writes and shows, through real builds and the CLI: links out of the project, FIFOs, sparse
-// files over the size limits, keyword values Nunjucks cannot read, capped warning lists, a killed build's temp
-// files, and cache and models folders that are unusable or read-only.
+// files over the size limits, keyword values Nunjucks cannot read, capped warning lists, and cache and models
+// folders that are unusable or read-only.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
