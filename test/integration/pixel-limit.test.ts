@@ -22,7 +22,7 @@ import { prepareInt8 } from "../../plugins/encoder-compare/models/int8-graph.ts"
 import { testEngine } from "../support/engine.ts";
 import { smallNet } from "../support/int8-graphs.ts";
 import { startLoopbackServer, type LoopbackServer } from "../support/loopback-server.ts";
-import { buildProject, chain, projectMaker, type TrustProject } from "../support/trust-project.ts";
+import { buildProject, chain, projectMaker, type SmallProject } from "../support/small-project.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/integration-pixel-limit");
@@ -34,7 +34,7 @@ const project = projectMaker(WORK);
 let big: string;
 let bigBytes: Buffer;
 /** An embeddings folder exported from a dataset holding the big image (vectors computed under the default limit). */
-let exported: TrustProject & { folder: string };
+let exported: SmallProject & { folder: string };
 let server: LoopbackServer;
 
 /** The one message every decoder gives for the big image under LIMIT. */
