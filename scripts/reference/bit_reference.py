@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent torch reference for the BiT (timm ResNetV2, stem_type="fixed") converter.
 
-Writes the committed fixtures that test/bit-converter.test.ts checks the TypeScript converter
+Writes the committed fixtures that test/models/convert-bit.test.ts checks the TypeScript converter
 (plugins/encoder-compare/models/convert-bit.ts) against:
 
   test/fixtures/bit/tiny-resnetv2.safetensors  random weights of a tiny variant, timm names/layout

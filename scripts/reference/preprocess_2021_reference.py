@@ -9,7 +9,7 @@ palette colour of the transparent index. This script decodes exactly that way
 (Pillow's code for these conversions is the same in 8.x, what 2021 installed, and in the 9.x
 Debian ships) and then runs the same crafter and hand-off as preprocess_reference.py.
 
-test/preprocess-2021-parity.test.ts compares the plugin (sharp decoding, TypeScript resampling)
+test/encoders/preprocess-2021-parity.test.ts compares the plugin (sharp decoding, TypeScript resampling)
 with the golden crops written here. Nothing of the plugin's decoder is used.
 
 Outputs (under test/fixtures/preprocess-2021/): images/ (inputs, with --images), golden/, meta.json.
@@ -189,7 +189,7 @@ def main(argv):
                           "steps": steps, "sha256": sha256(golden)})
     meta = {
         "description": "Golden uint8 RGB model inputs of the 2021 presets, decoded as 2021 decoded (Image.open(path).convert('RGB')); "
-                       "test/preprocess-2021-parity.test.ts compares the plugin's output with them in normalised units.",
+                       "test/encoders/preprocess-2021-parity.test.ts compares the plugin's output with them in normalised units.",
         "command": "/usr/bin/python3 scripts/reference/preprocess_2021_reference.py --images",
         "pil_version": PIL.__version__,
         "numpy_version": np.__version__,

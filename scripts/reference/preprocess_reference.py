@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent PIL + numpy reference for the plugin's image preprocessing.
 
-test/preprocess-parity.test.ts compares plugins/encoder-compare/encoders/preprocess.ts (sharp)
+test/encoders/preprocess-parity.test.ts compares plugins/encoder-compare/encoders/preprocess.ts (sharp)
 against the golden crops this script writes. The reference follows each model's own pipeline,
 written from its documented semantics (no third-party preprocessing code is used or copied):
 
@@ -361,7 +361,7 @@ def main(argv):
             })
     meta = {
         "description": "Golden uint8 RGB crops from an independent PIL reference of each encoder's preprocessing; "
-                       "test/preprocess-parity.test.ts compares sharp's output with them in normalised units.",
+                       "test/encoders/preprocess-parity.test.ts compares sharp's output with them in normalised units.",
         "command": "/usr/bin/python3 scripts/reference/preprocess_reference.py --images",
         "pil_version": PIL.__version__,
         "numpy_version": np.__version__,

@@ -15,6 +15,7 @@ import { memoPath } from "../../plugins/encoder-compare/models/unavailable-memo.
 import { asRun, describeRun, standInNotice } from "../../plugins/encoder-compare/render/encoder-run.ts";
 import { requestedRun } from "../../plugins/encoder-compare/render/requested-run.ts";
 import { startLoopbackServer, type LoopbackServer } from "../support/loopback-server.ts";
+import { unavailable } from "../support/model-unavailable.ts";
 
 const BODY = randomBytes(64 * 1024);
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -35,15 +36,6 @@ const request = (url: string, extra: Partial<ModelFileRequest> = {}): ModelFileR
   ...extra,
 });
 
-async function unavailable(promise: Promise<unknown>): Promise<ModelUnavailableError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ModelUnavailableError, `expected ModelUnavailableError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the model to be unavailable");
-}
 
 /** What a page says about a stand-in that ran because of `error`: the caption's reason, its title and the banner. */
 function pageWords(error: ModelUnavailableError): { reason: string; title: string; banner: string } {

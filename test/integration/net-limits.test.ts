@@ -16,13 +16,14 @@ import { checkUrl } from "../../plugins/encoder-compare/base/url-policy.ts";
 import { importForTest } from "../support/import-memes.ts";
 import { MODEL_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
-import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelFileRequest } from "../../plugins/encoder-compare/models/download.ts";
+import { ensureModelFile, type EnsureOptions, type ModelFileRequest } from "../../plugins/encoder-compare/models/download.ts";
 import { cachedFilePath } from "../../plugins/encoder-compare/models/cache-layout.ts";
 import { CONVERTERS, modelFileRequests } from "../../plugins/encoder-compare/models/resolve.ts";
 import { buildWithPlugin } from "../support/eleventy.ts";
 import { testEngine } from "../support/engine.ts";
 import { endlessChunks, neverAnswer, startLoopbackServer, trickle, type LoopbackServer } from "../support/loopback-server.ts";
 import { joinRegExp } from "../support/regexp.ts";
+import { unavailable } from "../support/model-unavailable.ts";
 
 const ROOT = process.cwd();
 const WORK = path.join(ROOT, "test/.output/net");
@@ -52,15 +53,6 @@ function quiet(dir: string, extra: Partial<EnsureOptions> = {}): EnsureOptions {
   return { dir, progress: "none", retryDelayMs: 10, lockPollMs: 20, ...extra };
 }
 
-async function unavailable(promise: Promise<unknown>): Promise<ModelUnavailableError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ModelUnavailableError, `expected ModelUnavailableError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the call to reject");
-}
 
 /** Serves `body` with Range support (206/416), as a hub does. */
 function serve(body: Buffer) {

@@ -78,20 +78,22 @@ function namesIn(dir: string): Set<string> {
  * fails first, the images this call added are removed again (and the folder, if it made it), so
  * no _files/ folder is left without its page. Files that were there before are kept.
  */
-async function writeHtmlPage(
-  file: string,
-  asked: EncoderResults[],
-  queryPaths: readonly string[],
-  k: number,
-  tile: number,
-  limitInputPixels: number,
-): Promise<void> {
+/** What the --html page shows: the answers, the query paths as given, and how its images are drawn. */
+interface HtmlPage {
+  asked: EncoderResults[];
+  queryPaths: readonly string[];
+  k: number;
+  tile: number;
+  limitInputPixels: number;
+}
+
+async function writeHtmlPage(file: string, page: HtmlPage): Promise<void> {
   const assetsName = `${path.basename(file, path.extname(file))}_files`;
   const assets = path.join(path.dirname(file), assetsName);
   const existed = fs.existsSync(assets);
   const before = namesIn(assets);
   try {
-    await writeHtmlPageFiles(file, { dir: assets, name: assetsName }, asked, queryPaths, k, tile, limitInputPixels);
+    await writeHtmlPageFiles(file, { dir: assets, name: assetsName }, page);
   } catch (error) {
     try {
       for (const name of namesIn(assets)) if (!before.has(name)) fs.rmSync(path.join(assets, name), { force: true });
@@ -103,15 +105,8 @@ async function writeHtmlPage(
   }
 }
 
-async function writeHtmlPageFiles(
-  file: string,
-  assets: { dir: string; name: string },
-  asked: EncoderResults[],
-  queryPaths: readonly string[],
-  k: number,
-  tile: number,
-  limitInputPixels: number,
-): Promise<void> {
+async function writeHtmlPageFiles(file: string, assets: { dir: string; name: string }, page: HtmlPage): Promise<void> {
+  const { asked, queryPaths, k, tile, limitInputPixels } = page;
   // One table per encoder asked for, named by what ran, each query by its file name.
   const encoders = answersAsRan(asked, (i) => `Query image ${path.basename(queryPaths[i])}`);
   const place = { writer: createMontageWriter(assets.dir, { limitInputPixels }), tile, urlBase: `${assets.name}/` };
@@ -170,7 +165,7 @@ async function runQuery(args: string[], io: CommandIO): Promise<number> {
     const htmlFile = parsed.values.get("--html");
     if (htmlFile) {
       const target = path.resolve(io.cwd, htmlFile);
-      await writeHtmlPage(target, asked, queryPaths, k, options.tileSize, options.limitInputPixels);
+      await writeHtmlPage(target, { asked, queryPaths, k, tile: options.tileSize, limitInputPixels: options.limitInputPixels });
       io.err.write(`wrote ${target}\n`);
     }
     reportSkipped(engine, io);
