@@ -19,7 +19,7 @@ const fixedGroups = Object.entries(DEFAULTS).filter(
 describe("DEFAULTS beyond the options", () => {
   test("the fixed groups are the ones the README lists", () => {
     assert.deepEqual(fixedGroups.map(([name]) => name).sort(), [
-      "converters", "datasetLimits", "downloads", "eval", "images", "importer", "imageFetch", "net", "pages", "warnings",
+      "converters", "datasetLimits", "downloads", "eval", "images", "importer", "imageFetch", "net", "pages", "store", "warnings",
     ].sort());
   });
 

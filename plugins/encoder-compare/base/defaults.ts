@@ -227,6 +227,11 @@ export const DEFAULTS = frozen({
     /** Items named before "and N more"; the whole list goes to a report file under the cache folder. */
     listLimit: 10,
   }),
+  /** Not options: the SQLite embedding store under cacheDir. */
+  store: frozen({
+    /** How long opening or writing the store waits while another process (a second build, a CLI command) holds it. */
+    busyTimeoutMs: 10_000,
+  }),
   /** Not options: a page's own source, read for its shortcode tags (stand-in page data, keyword messages). */
   pages: frozen({
     /** A page source larger than this is not read (the checked reader refuses it). */

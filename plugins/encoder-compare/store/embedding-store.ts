@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import type Database from "better-sqlite3";
+import { DEFAULTS } from "../base/defaults.ts";
 
 // Loaded when a store is first opened, not when a site's config imports the plugin (the addon takes ~20 ms to load).
 let sqlite: typeof Database | undefined;
@@ -128,7 +129,7 @@ export class EmbeddingStore {
     if (readOnly) return EmbeddingStore.#openCopy(file, readOnly);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     try {
-      return new EmbeddingStore(file, openDatabase(file));
+      return new EmbeddingStore(file, openDatabaseWaiting(file));
     } catch (error) {
       const space = storeSpaceProblem(file, error);
       if (space) throw new Error(space, { cause: error });
@@ -148,7 +149,7 @@ export class EmbeddingStore {
       onWarning(
         `embedding store ${file} was unusable (${(error as Error).message}); moved it to ${aside} and started a new one — embeddings will be recomputed`,
       );
-      return new EmbeddingStore(file, openDatabase(file));
+      return new EmbeddingStore(file, openDatabaseWaiting(file));
     }
   }
 
@@ -335,33 +336,56 @@ function sqliteDatabase(): typeof Database {
   return (sqlite ??= createRequire(import.meta.url)("better-sqlite3") as typeof Database);
 }
 
+/**
+ * openDatabase, tried again while another process holds the file: SQLite answers some lock waits at once instead of
+ * through its busy timeout (switching a new file to WAL is one), so two builds opening one new store together must
+ * not fail the second. Waits grow from 20 ms to 0.5 s, up to the busy timeout in all.
+ */
+function openDatabaseWaiting(file: string): Database.Database {
+  const deadline = Date.now() + DEFAULTS.store.busyTimeoutMs;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      return openDatabase(file);
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? "");
+      if (!/^SQLITE_(BUSY|LOCKED)/.test(code) || Date.now() + wait > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
+}
+
 function openDatabase(file: string): Database.Database {
-  const db = new (sqliteDatabase())(file, { timeout: 10_000 });
+  const db = new (sqliteDatabase())(file, { timeout: DEFAULTS.store.busyTimeoutMs });
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version === 0) {
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS embeddings (
-          encoder_key TEXT NOT NULL, image_sha256 TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
-          PRIMARY KEY (encoder_key, image_sha256)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS file_hashes (
-          path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, sha256 TEXT NOT NULL);
-      `);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    } else if (version !== SCHEMA_VERSION) {
-      throw new SchemaMismatch(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
-    }
-    // Added within schema 1 (older versions of the plugin ignore it): finished query results.
-    db.exec(`CREATE TABLE IF NOT EXISTS query_results (
-      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID;`);
-    // Likewise: finished encoderEval reports.
-    db.exec(`CREATE TABLE IF NOT EXISTS eval_reports (
-      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, report TEXT NOT NULL) WITHOUT ROWID;`);
-    // Likewise: finished map layouts.
-    db.exec(`CREATE TABLE IF NOT EXISTS map_layouts (
-      scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, layout TEXT NOT NULL) WITHOUT ROWID;`);
+    // The schema is read and written in one transaction that takes the write lock up front. In WAL mode a statement
+    // that reads and then writes fails at once (SQLITE_BUSY, no waiting) when another process committed in between,
+    // as when two builds open a new store together; BEGIN IMMEDIATE waits for the lock (the timeout above) instead.
+    db.transaction(() => {
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version === 0) {
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS embeddings (
+            encoder_key TEXT NOT NULL, image_sha256 TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+            PRIMARY KEY (encoder_key, image_sha256)) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS file_hashes (
+            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, sha256 TEXT NOT NULL);
+        `);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      } else if (version !== SCHEMA_VERSION) {
+        throw new SchemaMismatch(`schema version ${version}, this version of encoder-compare uses ${SCHEMA_VERSION}`);
+      }
+      // Added within schema 1 (older versions of the plugin ignore it): finished query results.
+      db.exec(`CREATE TABLE IF NOT EXISTS query_results (
+        scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID;`);
+      // Likewise: finished encoderEval reports.
+      db.exec(`CREATE TABLE IF NOT EXISTS eval_reports (
+        scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, report TEXT NOT NULL) WITHOUT ROWID;`);
+      // Likewise: finished map layouts.
+      db.exec(`CREATE TABLE IF NOT EXISTS map_layouts (
+        scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, layout TEXT NOT NULL) WITHOUT ROWID;`);
+    }).immediate();
     db.prepare("SELECT 1 FROM embeddings LIMIT 1").all();
     return db;
   } catch (error) {
