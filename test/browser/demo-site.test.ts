@@ -7,9 +7,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { chromiumMissing, openChromium } from "../support/chromium.ts";
-import { buildDemoSite } from "../support/demo-site.ts";
-import { serveStatic, type StaticServer } from "../support/static-server.ts";
+import { axeViolations, isSerious, type AxeViolation } from "../support/axe.ts";
+import { chromiumMissing } from "../support/chromium.ts";
+import { openDemoSite, type DemoSiteInChromium } from "../support/demo-site.ts";
 
 const ROOT = process.cwd();
 const SITE = path.join(ROOT, "test/.output/browser-site");
@@ -17,7 +17,6 @@ const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
 const POST_SOURCE = path.join(ROOT, "content/posts/image-encoders-part-deux/index.md");
 const POST_URL = "/posts/image-encoders-part-deux/";
 const EVAL_URL = "/posts/measuring-the-encoders/";
-const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
@@ -86,41 +85,26 @@ async function screenshot(page: Page, name: string): Promise<void> {
   console.log(`screenshot: ${path.relative(ROOT, file)}`);
 }
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  targets: string[];
-}
-
 async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations: AxeViolation[] = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(context: Document): Promise<any> } }).axe.run(document);
-    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }));
-  });
-  for (const v of violations) if (v.impact !== "serious" && v.impact !== "critical") console.log(`axe (${v.impact}): ${v.id} — ${v.help}`);
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const violations = await axeViolations(page);
+  for (const v of violations) if (!isSerious(v)) console.log(`axe (${v.impact}): ${v.id} — ${v.help}`);
+  return violations.filter(isSerious);
 }
 
 describe("the demo site in Chromium", { skip }, () => {
-  let server: StaticServer;
+  let demo: DemoSiteInChromium | undefined;
   let context: BrowserContext;
-  let closeChromium: (() => Promise<void>) | undefined;
+  let origin: string;
 
   before(async () => {
-    await buildDemoSite(SITE);
-    server = await serveStatic(SITE);
-    ({ context, close: closeChromium } = await openChromium());
+    demo = await openDemoSite(SITE);
+    ({ context, origin } = demo);
   });
 
-  after(async () => {
-    await closeChromium?.();
-    await server?.close();
-  });
+  after(() => demo?.close());
 
   test("the post: one table per encoder per shortcode, every image loads, no console errors", async () => {
-    const { page, problems } = await open(context, server.origin + POST_URL);
+    const { page, problems } = await open(context, origin + POST_URL);
     const encoders = await page.locator("table.encoder-compare").evaluateAll((tables) => tables.map((t) => (t as HTMLElement).dataset.encoder));
     assert.deepEqual(encoders, expectedTables());
     assert.ok(encoders.length > 0);
@@ -134,7 +118,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("the post in dark mode", async () => {
-    const { page, problems } = await open(context, server.origin + POST_URL, DESKTOP, "dark");
+    const { page, problems } = await open(context, origin + POST_URL, DESKTOP, "dark");
     assert.equal(await page.evaluate(() => matchMedia("(prefers-color-scheme: dark)").matches), true);
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(background, "rgb(251, 250, 247)", "the dark palette did not apply");
@@ -145,7 +129,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("at 375 px the post does not scroll sideways and results sit below the query", async () => {
-    const { page, problems } = await open(context, server.origin + POST_URL, PHONE);
+    const { page, problems } = await open(context, origin + POST_URL, PHONE);
     await loadAllImages(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
@@ -166,7 +150,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("a click on a listed result or on a montage tile opens the full image", async () => {
-    const { page, problems } = await open(context, server.origin + POST_URL);
+    const { page, problems } = await open(context, origin + POST_URL);
     const firstTable = page.locator("table.encoder-compare").first();
     const listed = firstTable.locator(".ec-hits a").first();
     const listedHref = await listed.getAttribute("href");
@@ -199,7 +183,7 @@ describe("the demo site in Chromium", { skip }, () => {
     const found: string[] = [];
     for (const colorScheme of ["light", "dark"] as const) {
       for (const url of urls) {
-        const { page, problems } = await open(context, server.origin + url, DESKTOP, colorScheme);
+        const { page, problems } = await open(context, origin + url, DESKTOP, colorScheme);
         await loadAllImages(page);
         for (const v of await seriousViolations(page))
           found.push(`${colorScheme} ${url}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(" | ")}`);
@@ -211,7 +195,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("the home page lists posts with dates, descriptions and tags that lead to tag pages", async () => {
-    const { page, problems } = await open(context, server.origin + "/");
+    const { page, problems } = await open(context, origin + "/");
     const card = page.locator(".post-card").filter({ has: page.locator(`a[href="${POST_URL}"]`) });
     assert.equal(await card.count(), 1);
     assert.match((await card.locator("time").getAttribute("datetime")) ?? "", /^\d{4}-\d{2}-\d{2}$/);
@@ -226,7 +210,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("at 375 px the evaluation table and chart are readable: text ≥ 12 px, nothing clipped, no hidden columns", async () => {
-    const { page, problems } = await open(context, server.origin + EVAL_URL, PHONE);
+    const { page, problems } = await open(context, origin + EVAL_URL, PHONE);
     await loadAllImages(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
@@ -279,7 +263,7 @@ describe("the demo site in Chromium", { skip }, () => {
   test("the eval chart fills the column with page-size text, no label on a grid line; versus and scoreboard stay compact at 375 px", async () => {
     const measured: string[] = [];
     for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
-      const { page, problems } = await open(context, server.origin + EVAL_URL, viewport);
+      const { page, problems } = await open(context, origin + EVAL_URL, viewport);
       await loadAllImages(page);
       const chart = await page.evaluate(() => {
         const svg = document.querySelector<SVGSVGElement>(".encoder-eval-chart svg")!;
@@ -318,7 +302,7 @@ describe("the demo site in Chromium", { skip }, () => {
       assert.deepEqual(problems, []);
       await page.close();
 
-      const demo = await open(context, server.origin + POST_URL, viewport);
+      const demo = await open(context, origin + POST_URL, viewport);
       await loadAllImages(demo.page);
       const sizes = await demo.page.evaluate(() => {
         // Heights in lines of the cell's own text (no helper functions: see above).
@@ -346,7 +330,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("inline code never breaks inside a word (\"--json\" stays whole) at 375 px", async () => {
-    const { page, problems } = await open(context, server.origin + EVAL_URL, PHONE);
+    const { page, problems } = await open(context, origin + EVAL_URL, PHONE);
     const broken = await page.evaluate(() => {
       const out: string[] = [];
       for (const code of document.querySelectorAll(".prose :not(pre) > code")) {
@@ -373,7 +357,7 @@ describe("the demo site in Chromium", { skip }, () => {
     for (const [url, name] of [[POST_URL, "demo-post"], [EVAL_URL, "eval-post"]] as const) {
       for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
         for (const scheme of ["light", "dark"] as const) {
-          const { page, problems } = await open(context, server.origin + url, viewport, scheme);
+          const { page, problems } = await open(context, origin + url, viewport, scheme);
           await loadAllImages(page);
           assert.equal(await page.locator(".standin-banner").count(), 1, `${url}: the stand-in banner`);
           await screenshot(page, `${name}-${size}-${scheme}.png`);

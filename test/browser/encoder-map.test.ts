@@ -7,16 +7,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { chromiumMissing, openChromium } from "../support/chromium.ts";
-import { buildDemoSite } from "../support/demo-site.ts";
-import { serveStatic, type StaticServer } from "../support/static-server.ts";
+import { axeViolations, isSerious } from "../support/axe.ts";
+import { chromiumMissing } from "../support/chromium.ts";
+import { openDemoSite, type DemoSiteInChromium } from "../support/demo-site.ts";
 
 const ROOT = process.cwd();
 const SITE = path.join(ROOT, "test/.output/map-browser-site");
 const SCREENSHOTS = path.join(ROOT, "test/.output/screenshots");
 const POST_URL = "/posts/image-encoders-part-deux/";
 const EVAL_URL = "/posts/measuring-the-encoders/";
-const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
@@ -47,13 +46,7 @@ async function screenshotMaps(page: Page, name: string): Promise<void> {
 }
 
 async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations: Array<{ id: string; impact: string | null; targets: string[] }> = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Element): Promise<any> } }).axe;
-    const results = await Promise.all([...document.querySelectorAll(".encoder-map")].map((map) => axe.run(map)));
-    return results.flatMap((r) => r.violations.map((v: any) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n: any) => String(n.target)) })));
-  });
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.targets.slice(0, 3).join(" ")}`);
+  return (await axeViolations(page, ".encoder-map")).filter(isSerious).map((v) => `${v.id}: ${v.targets.slice(0, 3).join(" ")}`);
 }
 
 /** Bounding boxes of the panels of the first map block. */
@@ -67,25 +60,21 @@ async function panelBoxes(page: Page) {
 }
 
 describe("the maps in Chromium", { skip }, () => {
-  let server: StaticServer;
+  let demo: DemoSiteInChromium | undefined;
   let context: BrowserContext;
-  let closeChromium: (() => Promise<void>) | undefined;
+  let origin: string;
 
   before(async () => {
-    await buildDemoSite(SITE);
-    server = await serveStatic(SITE);
-    ({ context, close: closeChromium } = await openChromium());
+    demo = await openDemoSite(SITE);
+    ({ context, origin } = demo);
   });
 
-  after(async () => {
-    await closeChromium?.();
-    await server?.close();
-  });
+  after(() => demo?.close());
 
   for (const [url, name] of [[POST_URL, "post"], [EVAL_URL, "eval"]] as const) {
     test(`${name}: at 1280 px the two panels sit side by side; axe clean in light and dark`, async () => {
       for (const scheme of ["light", "dark"] as const) {
-        const { page, problems } = await open(context, server.origin + url, DESKTOP, scheme);
+        const { page, problems } = await open(context, origin + url, DESKTOP, scheme);
         const [a, b] = await panelBoxes(page);
         assert.ok(a && b, "two panels");
         assert.ok(Math.abs(a.top - b.top) < 2 && b.left >= a.right, `panels not side by side: ${JSON.stringify([a, b])}`);
@@ -97,7 +86,7 @@ describe("the maps in Chromium", { skip }, () => {
     });
 
     test(`${name}: at 375 px the panels stack and nothing scrolls sideways`, async () => {
-      const { page, problems } = await open(context, server.origin + url, PHONE);
+      const { page, problems } = await open(context, origin + url, PHONE);
       const [a, b] = await panelBoxes(page);
       assert.ok(b.top >= a.bottom, `panels overlap: ${JSON.stringify([a, b])}`);
       assert.ok(a.right <= PHONE.width && b.right <= PHONE.width, `a panel ends past the screen: ${JSON.stringify([a, b])}`);
@@ -111,7 +100,7 @@ describe("the maps in Chromium", { skip }, () => {
   }
 
   test("hover shows a point's picture, caption and group; Tab reaches the neighbours, arrows step through every point", async () => {
-    const { page, problems } = await open(context, server.origin + POST_URL);
+    const { page, problems } = await open(context, origin + POST_URL);
     const panel = page.locator(".encoder-map figure.ec-map").first();
     const tip = panel.locator(".ec-map-tip");
     assert.equal(await tip.isHidden(), true);
@@ -148,7 +137,7 @@ describe("the maps in Chromium", { skip }, () => {
 
   test("without JavaScript the map reads: points, titles, links, faithfulness and summary are in the HTML", async () => {
     const page = await context.newPage();
-    const html = await (await page.request.get(server.origin + POST_URL)).text();
+    const html = await (await page.request.get(origin + POST_URL)).text();
     const block = html.slice(html.indexOf('<div class="encoder-map"'));
     assert.match(block, /<svg class="ec-map-svg" viewBox="0 0 1000 1000"/);
     assert.match(block, /<title>[^<]+<\/title><\/circle>/);

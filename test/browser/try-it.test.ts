@@ -15,6 +15,7 @@ import sharp, { type Sharp } from "sharp";
 import { seededRandom } from "../support/prng.ts";
 import { serveStatic, type StaticServer } from "../support/static-server.ts";
 import { ensurePackageBuilt } from "../support/package-build.ts";
+import { axeViolations, isSerious } from "../support/axe.ts";
 import { buildTryItSite } from "../support/try-it-site.ts";
 import { BUILTIN_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
@@ -202,12 +203,7 @@ describe("Try your own image (Chromium)", { skip }, () => {
     const input = page.getByLabel("Choose an image (or drop or paste one here)");
     await input.waitFor();
 
-    await page.addScriptTag({ path: path.join(ROOT, "node_modules/axe-core/axe.min.js") });
-    const seriousViolations = () =>
-      page.evaluate(async () => {
-        const result = await (globalThis as any).axe.run(document, { resultTypes: ["violations"] });
-        return result.violations.filter((v: any) => v.impact === "serious" || v.impact === "critical").map((v: any) => `${v.id}: ${v.help}`);
-      });
+    const seriousViolations = async () => (await axeViolations(page)).filter(isSerious).map((v) => `${v.id}: ${v.help}`);
     assert.deepEqual(await seriousViolations(), []);
 
     const figures = new Map(ENCODERS.map((e) => [e, { same: 0, maxDiff: 0, mismatches: [] as string[] }]));

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import sharp from "sharp";
 import { decodeForModel, resizedSize } from "../../plugins/encoder-compare/encoders/preprocess.ts";
 import { BUILTIN_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import { DEFAULTS } from "../../plugins/encoder-compare/base/defaults.ts";
+import { isRed, writeSvgDrawingSibling } from "../support/svg-fixture.ts";
 
 /** What the engine passes every decode: the plugin's default pixel limit. */
 const DECODE = { limitInputPixels: DEFAULTS.embedding.limitInputPixels };
@@ -26,17 +26,7 @@ describe("image type by content", () => {
   // An SVG named .png that draws a sibling file: red if librsvg follows the reference.
   const dir = path.join(WORK, "svg");
   const evil = path.join(dir, "evil.png");
-  before(async () => {
-    fs.mkdirSync(dir, { recursive: true });
-    await sharp({ create: { width: 32, height: 32, channels: 3, background: "#f00" } }).png().toFile(path.join(dir, "sibling.bin"));
-    fs.writeFileSync(
-      evil,
-      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="32" height="32">` +
-        `<rect width="32" height="32" fill="#fff"/><image xlink:href="sibling.bin" width="32" height="32"/></svg>`,
-    );
-  });
-
-  const isRed = (data: Uint8Array) => data[0] > 200 && data[1] < 60 && data[2] < 60;
+  before(() => writeSvgDrawingSibling(dir));
 
   test("preprocessing never lets an SVG named .png read a sibling file", async () => {
     const pixels = await decodeForModel(evil, BUILTIN_ENCODERS[0].preprocess, DECODE);

@@ -15,10 +15,10 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from "../support/chromium.ts";
 import { adopterLockfile, localPrebuilds } from "../support/adopter-site.ts";
 import { ensurePackageBuilt, PACKAGE_DIR } from "../support/package-build.ts";
+import { axeViolations } from "../support/axe.ts";
 import { serveStatic, type StaticServer } from "../support/static-server.ts";
 
 const ROOT = process.cwd();
-const AXE = path.join(ROOT, "node_modules/axe-core/axe.min.js");
 const MAX_TARBALL = 1.5 * 1024 * 1024;
 const run = promisify(execFile);
 
@@ -267,11 +267,7 @@ describe("an adopter's Eleventy site with the packed plugin", () => {
       for (const scheme of ["light", "dark"] as const) {
         test(`axe finds no problems at 375 px (${scheme})`, async () => {
           const { page } = await open(375, scheme);
-          await page.addScriptTag({ path: AXE });
-          const violations = await page.evaluate(async () => {
-            const result = await (window as unknown as { axe: { run(context: Document): Promise<any> } }).axe.run(document);
-            return result.violations.map((v: any) => `${v.impact}: ${v.id} — ${v.help} (${v.nodes.map((n: any) => String(n.target)).join(", ")})`);
-          });
+          const violations = (await axeViolations(page)).map((v) => `${v.impact}: ${v.id} — ${v.help} (${v.targets.join(", ")})`);
           assert.deepEqual(violations, []);
           await page.close();
         });

@@ -1,12 +1,15 @@
 // The demo site built as `npm run build` builds it (the compiled package, the config compiled, Eleventy under plain
 // node) into a folder of a test's own, offline with an empty model cache: a stand-in build, whatever this machine has
-// downloaded. The browser tests serve it to Chromium.
+// downloaded. The browser tests serve it to Chromium (openDemoSite).
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { BrowserContext } from "playwright-core";
+import { openChromium } from "./chromium.ts";
 import { ensureDemoDataset } from "./demo-dataset.ts";
+import { serveStatic } from "./static-server.ts";
 
 const run = promisify(execFile);
 
@@ -28,4 +31,30 @@ export async function buildDemoSite(site: string, root = process.cwd()): Promise
   } finally {
     fs.rmSync(models, { recursive: true, force: true });
   }
+}
+
+/** The demo site built into `site`, served on loopback and open in a fresh Chromium: what a browser suite starts with. */
+export interface DemoSiteInChromium {
+  /** The static server's origin, e.g. "http://127.0.0.1:43210". */
+  origin: string;
+  context: BrowserContext;
+  /** Ends Chromium (deleting its profile) and the server. */
+  close(): Promise<void>;
+}
+
+export async function openDemoSite(site: string): Promise<DemoSiteInChromium> {
+  await buildDemoSite(site);
+  const server = await serveStatic(site);
+  const chromium = await openChromium().catch(async (error) => {
+    await server.close();
+    throw error;
+  });
+  return {
+    origin: server.origin,
+    context: chromium.context,
+    async close() {
+      await chromium.close();
+      await server.close();
+    },
+  };
 }
