@@ -1,6 +1,15 @@
 // Validates what Nunjucks passes to `encoderEval` (keywords only) into an evaluation request.
 import { DEFAULTS } from "../base/defaults.ts";
-import { parseEncoderList, ShortcodeArgumentError, shownName, splitShortcodeArgs } from "./shortcode-args.ts";
+import {
+  parseDatasetName,
+  parseEncoderList,
+  parseK,
+  parseWholeNumber,
+  ShortcodeArgumentError,
+  shownName,
+  splitShortcodeArgs,
+  type KeywordDefaults,
+} from "./shortcode-args.ts";
 
 export interface EvalRequest {
   dataset: string;
@@ -12,22 +21,10 @@ export interface EvalRequest {
   between?: [string, string];
 }
 
-export interface EvalDefaults {
-  dataset: string;
-  encoders: readonly string[];
-  maxK: number;
-  knownEncoders: readonly string[];
-}
+/** The keyword defaults it reads: the same as the other shortcodes' (its k has a default of its own). */
+export type EvalDefaults = Pick<KeywordDefaults, "dataset" | "encoders" | "maxK" | "knownEncoders">;
 
 export const EVAL_KEYWORDS = ["dataset", "k", "encoders", "disagreements", "between"] as const;
-
-function wholeNumber(name: string, raw: unknown, min: number, max: number): number {
-  const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ShortcodeArgumentError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults): EvalRequest {
   const { positional, keywords } = splitShortcodeArgs(args);
@@ -42,22 +39,14 @@ export function parseEvalArgs(args: readonly unknown[], defaults: EvalDefaults):
     }
   }
 
-  let dataset = defaults.dataset;
-  if (keywords.dataset !== undefined) {
-    if (typeof keywords.dataset !== "string" || keywords.dataset.trim() === "") {
-      throw new ShortcodeArgumentError(`dataset must be a folder path, got ${JSON.stringify(keywords.dataset)}`);
-    }
-    dataset = keywords.dataset;
-  }
-
-  const k = keywords.k === undefined ? Math.min(DEFAULTS.eval.k, defaults.maxK) : wholeNumber("k", keywords.k, 1, defaults.maxK);
-
+  const dataset = parseDatasetName(keywords.dataset, defaults.dataset);
+  const k = parseK(keywords.k, { k: Math.min(DEFAULTS.eval.k, defaults.maxK), maxK: defaults.maxK });
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
 
   const disagreements =
     keywords.disagreements === undefined
       ? DEFAULTS.eval.disagreements
-      : wholeNumber("disagreements", keywords.disagreements, 0, DEFAULTS.eval.maxDisagreements);
+      : parseWholeNumber("disagreements", keywords.disagreements, 0, DEFAULTS.eval.maxDisagreements);
 
   let between: [string, string] | undefined = encoders.length >= 2 ? [encoders[0], encoders[1]] : undefined;
   if (keywords.between !== undefined) {

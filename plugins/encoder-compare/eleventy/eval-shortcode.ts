@@ -1,14 +1,14 @@
 // The `encoderEval` shortcode: measures every listed encoder on a labelled dataset and renders
 // the metric table, a bar chart and "where they disagree" rows. plugin.ts registers it.
 import crypto from "node:crypto";
-import { defaultDatasetName, resolveRequestedDataset } from "../dataset/embeddings-option.ts";
-import { resolveProjectDir } from "./paths.ts";
 import { renderBarChart } from "../render/bar-chart.ts";
 import { renderDisagreements, type DisagreementsInput } from "../render/disagreements.ts";
 import { renderEvalTable } from "../render/eval-table.ts";
 import { asRun } from "../render/encoder-run.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { parseEvalArgs } from "./eval-args.ts";
+import { resolvePageDataset } from "./page-request.ts";
+import { keywordDefaults } from "./shortcode-args.ts";
 import { runShortcode, type EleventyLike, type ShortcodeContext, type ShortcodeThis } from "./shortcode-context.ts";
 import { evaluationRun } from "../render/eval-report.ts";
 import { largestDisagreements, type Evaluation, type EncoderEvaluation } from "../eval/evaluate.ts";
@@ -42,13 +42,8 @@ export function registerEncoderEval(eleventyConfig: EleventyLike, ctx: EncoderEv
 
 export async function renderEncoderEval(ctx: EncoderEvalContext, args: readonly unknown[], chartKey: string): Promise<string> {
   const { options, engine } = ctx;
-  const request = parseEvalArgs(args, {
-    dataset: defaultDatasetName(options.dataset),
-    encoders: options.encoders,
-    maxK: options.maxK,
-    knownEncoders: ctx.registry.ids(),
-  });
-  const datasetDir = resolveRequestedDataset(request.dataset, options, ctx.projectRoot, (dir) => resolveProjectDir(dir, ctx.projectRoot, "dataset"));
+  const request = parseEvalArgs(args, keywordDefaults(ctx));
+  const datasetDir = resolvePageDataset(request.dataset, options, ctx.projectRoot);
   const started = performance.now();
   const shown = Math.min(DEFAULTS.eval.disagreementResults, request.k);
   const disagreements = request.disagreements > 0 && request.between ? { pair: request.between, count: request.disagreements, shown } : undefined;

@@ -128,16 +128,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
   const keywords = { ...(pageDefaults as Record<string, unknown> | undefined), ...given.keywords };
   const positional = given.positional;
 
-  const queries: string[] = [];
-  for (const arg of positional) {
-    const items = Array.isArray(arg) ? arg : [arg];
-    for (const item of items) {
-      if (typeof item !== "string" || item.trim() === "") {
-        throw new ShortcodeArgumentError(`query images must be non-empty path strings, got ${JSON.stringify(item) ?? String(item)}`);
-      }
-      queries.push(item);
-    }
-  }
+  const queries = parseQueryPaths(positional);
   if (queries.length === 0) throw new ShortcodeArgumentError(`give at least one query image, e.g. <% encoderCompare "inputs/doge.png" %>`);
 
   for (const key of Object.keys(keywords)) {
@@ -150,13 +141,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
   const encoders = parseEncoderList(keywords.encoders, defaults.encoders, defaults.knownEncoders);
   const dataset = parseDatasetName(keywords.dataset, defaults.dataset);
 
-  let includeSelf = defaults.includeSelf;
-  if (keywords.includeSelf !== undefined) {
-    if (typeof keywords.includeSelf !== "boolean") {
-      throw new ShortcodeArgumentError(`includeSelf must be true or false, got ${JSON.stringify(keywords.includeSelf)}`);
-    }
-    includeSelf = keywords.includeSelf;
-  }
+  const includeSelf = parseIncludeSelf(keywords.includeSelf, defaults.includeSelf);
 
   let rankOf: string | undefined;
   if (keywords.rankOf !== undefined) {
@@ -167,14 +152,7 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
     rankOf = keywords.rankOf.trim().normalize("NFC");
   }
 
-  let expect: string[] | undefined;
-  if (keywords.expect !== undefined) {
-    const raw = typeof keywords.expect === "string" ? keywords.expect.split(",") : keywords.expect;
-    if (!Array.isArray(raw) || raw.length === 0 || raw.some((g) => typeof g !== "string" || g.trim() === "")) {
-      throw new ShortcodeArgumentError(`expect must be a dataset group such as "dog-face" or a list of groups, got ${JSON.stringify(keywords.expect)}`);
-    }
-    expect = [...new Set(raw.map((g: string) => g.trim().normalize("NFC")))];
-  }
+  const expect = parseExpect(keywords.expect);
 
   const layout = keywords.layout ?? "tables";
   if (typeof layout !== "string" || !(LAYOUTS as readonly string[]).includes(layout)) {
@@ -197,14 +175,52 @@ export function parseCompareArgs(args: readonly unknown[], defaults: RequestDefa
   };
 }
 
-/** The `k` keyword: a whole number from 1 to maxK (a digit string is read as one); absent, the default. */
-export function parseK(value: unknown, defaults: { k: number; maxK: number }): number {
-  if (value === undefined) return defaults.k;
-  const k = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > defaults.maxK) {
-    throw new ShortcodeArgumentError(`k must be a whole number from 1 to ${defaults.maxK}, got ${JSON.stringify(value)}`);
+/** Positional query image paths (a string or a list each), in order. */
+export function parseQueryPaths(positional: readonly unknown[]): string[] {
+  const queries: string[] = [];
+  for (const arg of positional) {
+    for (const item of Array.isArray(arg) ? arg : [arg]) {
+      if (typeof item !== "string" || item.trim() === "") {
+        throw new ShortcodeArgumentError(`query images must be non-empty path strings, got ${JSON.stringify(item) ?? String(item)}`);
+      }
+      queries.push(item);
+    }
   }
-  return k;
+  return queries;
+}
+
+/** The `includeSelf` keyword: true or false; absent, the default. */
+export function parseIncludeSelf(value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ShortcodeArgumentError(`includeSelf must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * The `expect` keyword: one group, a comma-separated string or a list, each once; absent, undefined. Dataset groups
+ * are kept in Unicode NFC (dataset/dataset-text.ts), so a post's spelling is compared in it too.
+ */
+export function parseExpect(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const raw = typeof value === "string" ? value.split(",") : value;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.some((g) => typeof g !== "string" || g.trim() === "")) {
+    throw new ShortcodeArgumentError(`expect must be a dataset group such as "dog-face" or a list of groups, got ${JSON.stringify(value)}`);
+  }
+  return [...new Set(raw.map((g: string) => g.trim().normalize("NFC")))];
+}
+
+/** A whole-number keyword from `min` to `max` (a digit string is read as one). */
+export function parseWholeNumber(name: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new ShortcodeArgumentError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** The `k` keyword: a whole number from 1 to maxK; absent, the default. */
+export function parseK(value: unknown, defaults: { k: number; maxK: number }): number {
+  return value === undefined ? defaults.k : parseWholeNumber("k", value, 1, defaults.maxK);
 }
 
 /** The `dataset` keyword: a folder path or the name of a configured dataset; absent, the default. */
