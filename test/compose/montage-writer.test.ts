@@ -155,3 +155,25 @@ describe("image type by content", () => {
     assert.notEqual(sha256(fs.readFileSync(path.join(out, full))), image.sha256, "SVG bytes published as a .png");
   });
 });
+
+describe("full-size names across builds", () => {
+  test("an image already published is named again without reading its file (a map names every point on every build)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ec-names-"));
+    const source = path.join(dir, "kept.png");
+    await sharp({ create: { width: 5, height: 4, channels: 3, background: "#123456" } }).png().toFile(source);
+    const image = { file: source, sha256: sha256(fs.readFileSync(source)) };
+    const out = path.join(dir, "out");
+    const name = await createMontageWriter(out).fullImage(image);
+    // The next build's writer: the source is now unreadable, so any read of it would fail.
+    fs.chmodSync(source, 0o000);
+    fs.renameSync(source, `${source}.gone`);
+    try {
+      assert.equal(await createMontageWriter(out).fullImage(image), name);
+      // Once the published copy is gone, the file must be read again, and its absence is reported.
+      fs.rmSync(path.join(out, name));
+      await assert.rejects(createMontageWriter(out).fullImage(image), /ENOENT|no such file|not found/i);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

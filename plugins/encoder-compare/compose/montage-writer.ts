@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type SharpFactory from "sharp";
 import type { Sharp } from "sharp";
-import { BROWSER_IMAGE_TYPES, readChecked, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
+import { BROWSER_IMAGE_TYPES, readChecked, readHeadChecked, sniffImageType, type ImageType } from "../base/safe-read.ts";
 import { removeDeadLeftovers, writeFileAtomic } from "../base/atomic-write.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { decodeWithinLimit } from "../base/pixel-limit.ts";
@@ -84,6 +84,12 @@ export interface MontageWriterOptions {
   limitInputPixels?: number;
 }
 
+/**
+ * Full-size image names by content and file extension, for the whole process: a name is a function of the two, and a
+ * map publishes every point's image on every build, so the head of each file is read for its type once, not per build.
+ */
+const fullImageNames = new Map<string, string>();
+
 export function createMontageWriter(outputDir: string, writerOptions: MontageWriterOptions = {}): MontageWriter {
   const inFlight = new Map<string, Promise<void>>();
   const tempDir = writerOptions.tempDir ?? outputDir;
@@ -138,10 +144,18 @@ export function createMontageWriter(outputDir: string, writerOptions: MontageWri
       return result;
     },
     async fullImage(image) {
-      const type = sniffImageType(readHeadChecked(image.file, READ_POLICY).head);
-      if (!type) throw new Error(`${image.file} is not an image (unrecognised content)`);
-      const name = fullImageName(image.sha256, image.file, type);
+      const known = `${image.sha256}:${path.extname(image.file).toLowerCase()}`;
+      let name = fullImageNames.get(known);
+      let type: ImageType | undefined;
+      if (name === undefined) {
+        type = sniffImageType(readHeadChecked(image.file, READ_POLICY).head);
+        if (!type) throw new Error(`${image.file} is not an image (unrecognised content)`);
+        name = fullImageName(image.sha256, image.file, type);
+        fullImageNames.set(known, name);
+      }
       await ensure(name, async () => {
+        type ??= sniffImageType(readHeadChecked(image.file, READ_POLICY).head);
+        if (!type) throw new Error(`${image.file} is not an image (unrecognised content)`);
         const bytes = await readChecked(image.file, READ_POLICY);
         // Published as they are, but only within the limit: the reader's browser decodes them.
         if (BROWSER_IMAGE_TYPES.has(type)) {
