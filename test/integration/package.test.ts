@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -85,5 +86,25 @@ describe("a TypeScript site config under plain node", () => {
     const printed = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: work, encoding: "utf8", env }));
     assert.deepEqual(printed, { answer: 42, seen: { here: pathToFileURL(path.join(site, "lib", "answer.ts")).href, k: 3 } });
     assert.match(fs.readFileSync(second.file, "utf8"), /from "file:\/\/\/[^"]*\/plugins\/encoder-compare\/dist\/index\.js"/);
+  });
+
+  test("recompiled when esbuild or the compiler itself changes, not only the config's own files", async () => {
+    const site = path.join(work, "site-tools");
+    fs.mkdirSync(site, { recursive: true });
+    fs.writeFileSync(path.join(site, ".eleventy.ts"), "export default function (config: { k?: number }) { config.k = 3; }\n");
+    const out = path.join(site, ".cache", "config");
+    const compile = () => compileTypeScriptConfig(path.join(site, ".eleventy.ts"), out);
+    const { file } = await compile();
+    const recordFile = `${file}.json`;
+    const tools = [createRequire(import.meta.url).resolve("esbuild"), path.join(ROOT, "plugins/encoder-compare/eleventy/typescript-config.ts")];
+    for (const tool of tools) {
+      assert.equal((await compile()).compiled, false);
+      // As if that file had changed since the config was compiled (an upgrade, an edit).
+      const record = JSON.parse(fs.readFileSync(recordFile, "utf8")) as { inputs: Record<string, string> };
+      assert.ok(tool in record.inputs, `${tool} is not among the recorded inputs: ${Object.keys(record.inputs).join(", ")}`);
+      record.inputs[tool] = "0".repeat(64);
+      fs.writeFileSync(recordFile, JSON.stringify(record));
+      assert.equal((await compile()).compiled, true, tool);
+    }
   });
 });

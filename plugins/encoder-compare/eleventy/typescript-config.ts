@@ -5,7 +5,7 @@
 // content hash of every input and reused until one of them changes.
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
@@ -14,9 +14,8 @@ import { writeFileAtomicSync } from "../base/atomic-write.ts";
 export const TYPESCRIPT_CONFIG = /\.[cm]?ts$/;
 
 interface CompiledRecord {
-  /** Input file (absolute) → sha256 of its bytes when the module was compiled. */
+  /** Input file (absolute) → sha256 of its bytes when the module was compiled: the config's own files, this compiler and esbuild. */
   inputs: Record<string, string>;
-  esbuild: string;
 }
 
 const sha256 = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
@@ -108,9 +107,10 @@ export async function compileTypeScriptConfig(configFile: string, outDir: string
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // Written beside and renamed, so a process reading the module never sees part of it.
   writeFileAtomicSync(file, result.outputFiles[0]!.contents);
-  // This compiler is an input too: a change to how configs are compiled makes every kept one stale.
-  const recorded = [...inputs, fileURLToPath(import.meta.url)];
-  const next: CompiledRecord = { inputs: Object.fromEntries(recorded.map((input) => [input, sha256(input)])), esbuild: esbuild.version };
+  // This compiler and esbuild's own entry (standing for its version) are inputs too: a change to how configs are
+  // compiled makes every kept one stale.
+  const recorded = [...inputs, fileURLToPath(import.meta.url), createRequire(import.meta.url).resolve("esbuild")];
+  const next: CompiledRecord = { inputs: Object.fromEntries(recorded.map((input) => [input, sha256(input)])) };
   writeFileAtomicSync(recordFile, JSON.stringify(next, null, 2) + "\n");
   return { file, inputs, compiled: true };
 }
