@@ -9,6 +9,7 @@ import { pixelsToTensor, tensorShape } from "../encoders/preprocess-core.ts";
 import { describeRun } from "../render/encoder-run.ts";
 import { renderComparisonTable, type TableRow } from "../render/table.ts";
 import { exactSearch } from "../search/exact.ts";
+import { expectedFor } from "../compose/expected-groups.ts";
 import { decodeVectors, type TryItConfig, type TryItIndex } from "../compose/try-it-format.ts";
 import { decodeImage, ImageRefusedError } from "./decode.ts";
 import { montage, thumbnail } from "./montage.ts";
@@ -185,7 +186,7 @@ export async function mount(panel: HTMLElement, configJson: string): Promise<voi
       // The build's rules for the same inputs: a dataset image is named by its caption, links to its full-size file and
       // has its results marked against its group, unless the shortcode's expect= names the groups.
       const member = selfRow === undefined ? undefined : index.images[selfRow];
-      const expect = config.expect ?? (member?.group !== undefined ? [member.group] : undefined);
+      const expect = expectedFor(config.expect, member);
       const row: TableRow = {
         queryAlt: member?.caption || `Your image ${name}`,
         queryImage: await thumbnail(bitmap, index.tileSize),

@@ -3,8 +3,9 @@
 // that already holds files only when --force says so, after naming what it replaces.
 import fs from "node:fs";
 import path from "node:path";
-import { SIDECAR } from "../dataset/embeddings-option.ts";
-import type { DatasetOption } from "../dataset/embeddings-option.ts";
+import { isInside } from "../base/safe-read.ts";
+import { existingShards } from "../dataset/clip-retrieval-writer.ts";
+import { SIDECAR, type DatasetOption } from "../dataset/embeddings-option.ts";
 
 /** A refused output folder: one line, exit 1. */
 export class ExportTargetError extends Error {}
@@ -21,8 +22,6 @@ function realPath(dir: string): string {
     }
   }
 }
-
-const within = (root: string, dir: string) => dir === root || dir.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /** Folders the site reads or publishes, each with what it is. */
 export interface ExportSite {
@@ -57,18 +56,7 @@ function protectedFolders(site: ExportSite, source: string, cwd: string): Array<
 
 /** The files an export into `outDir` replaces or removes (earlier shards, the sidecar). */
 export function filesExportReplaces(outDir: string): string[] {
-  const replaced: string[] = [];
-  for (const [sub, pattern] of [["img_emb", /^img_emb_\d+\.npy$/], ["metadata", /^metadata_\d+\.parquet$/]] as const) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(path.join(outDir, sub)).sort();
-    } catch {
-      // absent: nothing replaced
-    }
-    for (const name of names) if (pattern.test(name)) replaced.push(`${sub}/${name}`);
-  }
-  if (fs.existsSync(path.join(outDir, SIDECAR))) replaced.push(SIDECAR);
-  return replaced;
+  return [...existingShards(outDir), ...(fs.existsSync(path.join(outDir, SIDECAR)) ? [SIDECAR] : [])];
 }
 
 const listed = (names: string[]) => (names.length > 6 ? `${names.slice(0, 6).join(", ")} and ${names.length - 6} more` : names.join(", "));
@@ -80,7 +68,7 @@ const listed = (names: string[]) => (names.length > 6 ? `${names.slice(0, 6).joi
 export function checkExportTarget(outDir: string, force: boolean, site: ExportSite, source: string, cwd: string): string[] {
   const target = realPath(outDir);
   for (const folder of protectedFolders(site, source, cwd)) {
-    if (target === folder.dir || (folder.inside && within(folder.dir, target))) {
+    if (target === folder.dir || (folder.inside && isInside(folder.dir, target))) {
       const where = target === folder.dir ? "is" : "is inside";
       throw new ExportTargetError(`export: ${outDir} ${where} ${folder.what} (${folder.dir}); the site reads or publishes it — choose another folder`);
     }

@@ -18,11 +18,7 @@ import { readSiteOptions, SITE_CONFIG_FILES } from "./site-config.ts";
 /** Flags every engine-backed command accepts. */
 export const ENGINE_FLAGS = ["--dataset", "--encoders", "--config", "--cache-dir"] as const;
 
-/** What sets each option a command runs with, for --help and error messages. */
-export type OptionSource = "plugin default" | "site" | "--config" | "flag";
-
 export interface CommandOptions extends PluginOptions {
-  sources: Record<"encoders" | "dataset", OptionSource>;
   /** The site's Eleventy config file that supplied options, if any. */
   siteFile?: string;
   /** Why the site's config could not be read (its options are then not used). */
@@ -55,13 +51,10 @@ export async function optionsFromArgs(parsed: ParsedArgs, cwd: string): Promise<
   if (cacheDir) overrides.cacheDir = cacheDir;
   const encoders = parsed.values.get("--encoders");
   if (encoders) overrides.encoders = encoders.split(",").map((e) => e.trim()).filter(Boolean);
-  const source = (key: "encoders" | "dataset"): OptionSource =>
-    overrides[key] !== undefined ? "flag" : fromConfig[key] !== undefined ? "--config" : site.options[key] !== undefined ? "site" : "plugin default";
   try {
     const options = normalizeOptions({ ...flattenOptions(site.options), ...flattenOptions(fromConfig), ...overrides });
-    const sources = { encoders: source("encoders"), dataset: source("dataset") };
     const siteProblem = site.problem && `the site's ${site.file} could not be read (${site.problem})`;
-    return { ...options, sources, siteFile: site.file, siteProblem, siteDatasetDir: siteDatasetDir(site.options, cwd), siteDirs: site.dirs };
+    return { ...options, siteFile: site.file, siteProblem, siteDatasetDir: siteDatasetDir(site.options, cwd), siteDirs: site.dirs };
   } catch (error) {
     throw new UsageError(error instanceof PluginOptionError ? `option ${error.problem}` : (error as Error).message);
   }

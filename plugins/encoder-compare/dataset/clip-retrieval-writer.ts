@@ -29,6 +29,21 @@ export interface ExportOptions {
   imagesDir?: string;
 }
 
+/** The shard files a folder in this layout holds (img_emb/img_emb_<n>.npy, metadata/metadata_<n>.parquet), relative, sorted. */
+export function existingShards(outDir: string): string[] {
+  const shards: string[] = [];
+  for (const [sub, pattern] of [["img_emb", /^img_emb_\d+\.npy$/], ["metadata", /^metadata_\d+\.parquet$/]] as const) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(outDir, sub)).sort();
+    } catch {
+      // absent: no shards
+    }
+    for (const name of names) if (pattern.test(name)) shards.push(`${sub}/${name}`);
+  }
+  return shards;
+}
+
 export function writeEmbeddingsFolder(
   outDir: string,
   vectors: Float32Array,
@@ -40,12 +55,9 @@ export function writeEmbeddingsFolder(
   const shardRows = Math.max(1, options.shardRows ?? rows.length);
   const shards = Math.max(1, Math.ceil(rows.length / shardRows));
   const width = Math.floor(Math.log10(shards)) + 1;
-  for (const sub of ["img_emb", "metadata"]) {
-    const dir = path.join(outDir, sub);
-    fs.mkdirSync(dir, { recursive: true });
-    // Shards of an earlier, larger export would otherwise be read as rows of this one.
-    for (const name of fs.readdirSync(dir)) if (/^(img_emb|metadata)_\d+\.(npy|parquet)$/.test(name)) fs.rmSync(path.join(dir, name));
-  }
+  // Shards of an earlier, larger export would otherwise be read as rows of this one.
+  for (const shard of existingShards(outDir)) fs.rmSync(path.join(outDir, shard));
+  for (const sub of ["img_emb", "metadata"]) fs.mkdirSync(path.join(outDir, sub), { recursive: true });
   for (let s = 0; s < shards; s++) {
     const suffix = String(s).padStart(width, "0");
     const slice = rows.slice(s * shardRows, (s + 1) * shardRows);
