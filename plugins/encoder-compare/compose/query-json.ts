@@ -1,6 +1,6 @@
 // The query command's --json rows: per query image, each encoder's hits keyed by the encoder that ran, with what it
 // stands in for beside it (the reason in the tables' words, and the loader's own text as the detail).
-import { plainReason } from "../render/encoder-run.ts";
+import { standingInForJson } from "../render/encoder-run.ts";
 import type { RunResult } from "./compare-answers.ts";
 
 export interface QueryJson {
@@ -18,9 +18,7 @@ export function queryJson(query: string, columns: readonly RunResult[]): QueryJs
     query,
     results: columns.map(({ run, result }) => ({
       encoderId: result.encoder.id,
-      standingInFor: run.standingInFor
-        ? { encoderId: run.standingInFor.id, label: run.standingInFor.label, reason: plainReason(run.standingInFor.kind), detail: run.standingInFor.reason }
-        : undefined,
+      standingInFor: run.standingInFor ? standingInForJson(run.standingInFor) : undefined,
       selfExcluded: result.selfExcluded,
       // Six decimals: enough to order and compare, and the same text on every platform.
       hits: result.hits.map((h) => ({ rank: h.rank, score: Number(h.score.toFixed(6)), id: h.image.id, caption: h.image.caption, group: h.image.group })),

@@ -2,10 +2,9 @@
 // labelled with its encoder (its label, as in the table) and value, so it reads without colour or a legend. Shapes and text
 // use currentColor (the page's text colour, light or dark); `.ec-bar` and `.ec-track` can be
 // restyled by the site. No script. The figcaption holds every value as text (in a <details>).
-import { evalRows, formatMetric, metricVerdicts, type EvalRow, type MetricVerdict } from "./eval-report.ts";
+import { evalRows, formatMetric, metricVerdicts, rowVerdict, type EvalRow, type MetricVerdict } from "./eval-report.ts";
 import { describeRun } from "./encoder-run.ts";
-import type { EvalReport } from "./eval-report-model.ts";
-import { SUMMARY_METRICS } from "./eval-report-model.ts";
+import { SUMMARY_METRICS, type EvalReport, type SummaryMetric } from "./eval-report-model.ts";
 import { escapeHtml } from "./escape.ts";
 
 // The chart takes the column's width (x in percent), while its heights and its text stay in
@@ -25,24 +24,16 @@ function percent(n: number): string {
   return `${Math.round(Math.max(0, Math.min(1, n)) * 1000) / 10}%`;
 }
 
-/** The word after a value: "best" for a significant lead, "tie" for top values no test separates. */
-function verdictWord(verdict: MetricVerdict, row: EvalRow): string {
-  if (row.requestedIds.some((id) => verdict.best.has(id))) return "best";
-  if (row.requestedIds.some((id) => verdict.tied.has(id))) return "tie";
-  return "";
-}
-
 function rowHeight(row: EvalRow): number {
   return LINE * (describeRun(row.run).mark ? 2 : 1) + BAR_HEIGHT + ROW_GAP;
 }
 
 /** The chart's values in words: the text alternative and the visible fallback. */
-export function chartSummary(report: EvalReport): string {
-  const verdicts = metricVerdicts(report);
+export function chartSummary(report: EvalReport, verdicts: Map<SummaryMetric, MetricVerdict> = metricVerdicts(report)): string {
   const rows = evalRows(report);
   const groups = SUMMARY_METRICS.map(({ key, name }) => {
     const values = rows.map((row) => {
-      const word = verdictWord(verdicts.get(key)!, row);
+      const word = rowVerdict(verdicts.get(key)!, row);
       return `${describeRun(row.run).name}: ${formatMetric(row.evaluation.summary[key])}${word ? ` (${word})` : ""}`;
     });
     return `${name(report.k)} — ${values.join("; ")}.`;
@@ -59,7 +50,7 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
   const titleId = `${idBase}-title`;
   const descId = `${idBase}-desc`;
   const title = `Retrieval quality per encoder on ${report.dataset.name} (0 to 1, higher is better)`;
-  const summary = chartSummary(report);
+  const summary = chartSummary(report, verdicts);
   const parts: string[] = [];
   parts.push(`<figure class="encoder-eval-chart">`);
   parts.push(
@@ -78,7 +69,7 @@ export function renderBarChart(report: EvalReport, idBase: string): string {
     for (const row of rows) {
       const display = describeRun(row.run);
       const value = row.evaluation.summary[key];
-      const word = verdictWord(verdict, row);
+      const word = rowVerdict(verdict, row);
       const strong = word === "best" ? ` font-weight="bold"` : "";
       parts.push(`<text class="ec-chart-label" x="0" y="${y + 12}">${escapeHtml(display.label)}</text>`);
       parts.push(`<text class="ec-chart-value" x="100%" y="${y + 12}" text-anchor="end"${strong}>${formatMetric(value)}${word ? ` ${word}` : ""}</text>`);

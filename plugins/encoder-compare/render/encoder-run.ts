@@ -71,6 +71,11 @@ export function plainReason(kind: ModelUnavailableKind): string {
   return PLAIN_REASONS[kind];
 }
 
+/** A stand-in in the CLI's JSON (query and eval alike): the model it stands in for, why in words, the loader's own reason. */
+export function standingInForJson(s: StandingInFor): { encoderId: string; label: string; reason: string; detail: string } {
+  return { encoderId: s.id, label: s.label, reason: plainReason(s.kind), detail: s.reason };
+}
+
 function joinWords(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }

@@ -1,6 +1,6 @@
 // An evaluation report in words: the sentences and the plain-text table that the CLI prints and
 // the HTML renderer reuses, so the page and the terminal say the same thing.
-import { describeRun, mergeRuns, plainReason, type EncoderRun, type RequestedRun } from "./encoder-run.ts";
+import { describeRun, mergeRuns, plainReason, standingInForJson, type EncoderRun, type RequestedRun } from "./encoder-run.ts";
 import type { EvalReport, EncoderEvaluation } from "./eval-report-model.ts";
 import { SUMMARY_METRICS, type SummaryMetric } from "./eval-report-model.ts";
 import { DEFAULTS } from "../base/defaults.ts";
@@ -56,9 +56,11 @@ export function metricVerdicts(report: EvalReport): Map<SummaryMetric, MetricVer
   return verdicts;
 }
 
-/** Encoder ids holding the best value of each metric, by a significant margin (see metricVerdicts); empty with one model. */
-export function bestEncoders(report: EvalReport): Map<SummaryMetric, Set<string>> {
-  return new Map([...metricVerdicts(report)].map(([key, verdict]) => [key, verdict.best]));
+/** A row's mark for one metric: "best" for a significant lead, "tie" for top values no test separates, else "". */
+export function rowVerdict(verdict: MetricVerdict, row: EvalRow): "best" | "tie" | "" {
+  if (row.requestedIds.some((id) => verdict.best.has(id))) return "best";
+  if (row.requestedIds.some((id) => verdict.tied.has(id))) return "tie";
+  return "";
 }
 
 /** The verdict of one metric in words, e.g. "P@10: a tie, pixels … ahead of phash … only on 11 of the 14 queries where they differ, p = 0.057." */
@@ -106,11 +108,6 @@ export function evalRows(report: EvalReport): EvalRow[] {
   }));
 }
 
-/** Whether a row holds the best value of a metric. */
-export function rowIsBest(best: Map<SummaryMetric, Set<string>>, key: SummaryMetric, row: EvalRow): boolean {
-  return row.requestedIds.some((id) => best.get(key)!.has(id));
-}
-
 /** The report as JSON: each entry keyed by the encoder that ran, `standingInFor` beside it. */
 export function evalReportJson(report: EvalReport): unknown {
   return {
@@ -121,9 +118,7 @@ export function evalReportJson(report: EvalReport): unknown {
       return {
         encoderId: run.ran.id,
         label: run.ran.label,
-        ...(run.standingInFor
-          ? { standingInFor: { encoderId, label, reason: plainReason(run.standingInFor.kind), detail: run.standingInFor.reason } }
-          : {}),
+        ...(run.standingInFor ? { standingInFor: standingInForJson(run.standingInFor) } : {}),
         ...rest,
       };
     }),
@@ -170,12 +165,10 @@ export function standInDetails(report: EvalReport): string[] {
 /** The metric table as aligned plain text; "*" marks a significantly best value, "=" the values tied at the top. */
 export function formatEvalText(report: EvalReport): string {
   const verdicts = metricVerdicts(report);
-  const best = bestEncoders(report);
-  const tied = (key: SummaryMetric, row: EvalRow) => row.requestedIds.some((id) => verdicts.get(key)!.tied.has(id));
   const header = ["encoder", ...SUMMARY_METRICS.map((m) => m.name(report.k))];
   const rows = evalRows(report).map((row) => [
     describeRun(row.run).shortName,
-    ...SUMMARY_METRICS.map(({ key }) => formatMetric(row.evaluation.summary[key]) + (rowIsBest(best, key, row) ? "*" : tied(key, row) ? "=" : " ")),
+    ...SUMMARY_METRICS.map(({ key }) => formatMetric(row.evaluation.summary[key]) + { best: "*", tie: "=", "": " " }[rowVerdict(verdicts.get(key)!, row)]),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();

@@ -2,7 +2,7 @@
 // followed by the word "best" (so it does not depend on colour) only when a paired test over the
 // queries says its lead is more than chance; otherwise the top values read "tie". The last row
 // gives each metric's p-value. Pure, no blank lines.
-import { evalRows, formatMetric, metricVerdicts, protocolSentence, provenanceSentences, standInDetails, testRule, verdictSentence } from "./eval-report.ts";
+import { evalRows, formatMetric, metricVerdicts, protocolSentence, provenanceSentences, rowVerdict, standInDetails, testRule, verdictSentence } from "./eval-report.ts";
 import { formatP } from "./significance.ts";
 import { describeRun } from "./encoder-run.ts";
 import type { EvalReport } from "./eval-report-model.ts";
@@ -33,9 +33,9 @@ export function renderEvalTable(report: EvalReport): string {
       // data-label names the column where a narrow screen stacks the cells.
       const label = ` data-label="${escapeHtml(name(report.k))}"`;
       const verdict = verdicts.get(key)!;
-      const is = (ids: Set<string>) => row.requestedIds.some((id) => ids.has(id));
-      if (is(verdict.tied)) return `<td class="ec-tie"${label}>${data} <span class="ec-tie-mark">tie</span></td>`;
-      if (!is(verdict.best)) return `<td${label}>${data}</td>`;
+      const mark = rowVerdict(verdict, row);
+      if (mark === "tie") return `<td class="ec-tie"${label}>${data} <span class="ec-tie-mark">tie</span></td>`;
+      if (mark === "") return `<td${label}>${data}</td>`;
       return `<td class="ec-best"${label}><strong>${data}</strong> <span class="ec-best-mark">best</span></td>`;
     });
     lines.push(`<tr data-encoder="${escapeHtml(row.requestedIds.join(","))}"><th scope="row">${display.html}</th>${cells.join("")}</tr>`);
