@@ -17,7 +17,6 @@ Outputs (under test/fixtures/preprocess-2021/): images/ (inputs, with --images),
   /usr/bin/python3 scripts/reference/preprocess_2021_reference.py --images   # inputs + goldens
   /usr/bin/python3 scripts/reference/preprocess_2021_reference.py            # goldens only
 """
-import hashlib
 import json
 import struct
 import sys
@@ -28,33 +27,13 @@ import numpy as np
 import PIL
 from PIL import Image
 
-from preprocess_reference import CROP_2021, FLOWS_2021, MODELS, _blur, _to_uint8, crafter_2021, resize_and_crop, to_uint8_wrapping
+from preprocess_reference import CROP_2021, FLOWS_2021, MODELS, _blur, _to_uint8, reference_crop, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX_DIR = ROOT / "test" / "fixtures" / "preprocess-2021"
 IMAGES_DIR = FIX_DIR / "images"
 GOLDEN_DIR = FIX_DIR / "golden"
 SEED = 20210708
-
-
-def decode_2021(path):
-    """Jina 2.0: Image.open(path).convert("RGB")."""
-    with Image.open(path) as opened:
-        return opened.convert("RGB")
-
-
-def reference_crop(path, spec_id):
-    model_id, flow_id = spec_id.rsplit("-2021-", 1)
-    model, flow = MODELS[model_id], FLOWS_2021[flow_id]
-    steps = []
-    crop, floats = crafter_2021(decode_2021(path), flow, steps)
-    handoff = flow["handoff"][model_id]
-    if handoff == "float":
-        return crop, steps
-    if handoff == "uint8-rescaled":
-        floats = floats * 255
-    image = Image.fromarray(to_uint8_wrapping(floats), "RGB")
-    return resize_and_crop(image, model["resize_to"], model["crop"], model["resample"], model["offsets"], steps), steps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,9 +141,6 @@ def write_images():
     _png16(IMAGES_DIR / "rgb16.png", np.clip(_photo(rng, 150, 200, spread=55, grain=0) * 257 + rng.integers(0, 256, (150, 200, 3)), 0, 65535)
            .astype(np.uint16), 2)
 
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(argv):
