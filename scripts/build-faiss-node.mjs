@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { faissNodeLoads } from "./faiss-node-probe.mjs";
 
 const PREFIX = "[encoder-compare] faiss-node:";
 const RETRY = "then run `npm run build:faiss`; searches use the exact JS fallback";
@@ -31,7 +32,7 @@ try {
 process.exitCode = 0;
 
 function main() {
-  if (!force && addonLoads()) {
+  if (!force && faissNodeLoads(projectRoot)) {
     console.log(`${PREFIX} ready (${describeExistingBuild()})`);
     return;
   }
@@ -55,7 +56,7 @@ function main() {
     }
   }
   compileAddon(faiss, projectRequire);
-  if (!addonLoads()) {
+  if (!faissNodeLoads(projectRoot)) {
     fs.rmSync(addonFile, { force: true });
     throw new BuildStop(`the compiled addon does not load (removed it); see ${compileLogFile}, ${RETRY}`);
   }
@@ -63,28 +64,6 @@ function main() {
   fs.writeFileSync(buildInfoFile, JSON.stringify(info, null, 2) + "\n");
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`${PREFIX} built against libfaiss-dev ${faiss.version ?? "(version unknown)"} in ${seconds} s`);
-}
-
-/** Loads faiss-node in a child process, so that a broken binary cannot crash the install. */
-function addonLoads() {
-  const script = [
-    'const { createRequire } = require("node:module");',
-    "const faiss = createRequire(process.argv[1])(\"faiss-node\");",
-    "const index = new faiss.IndexFlatIP(2);",
-    "index.add([1, 0, 0, 1]);",
-    "const { labels } = index.search([0, 1], 1);",
-    "if (labels[0] !== 1) throw new Error('wrong search result ' + labels);",
-  ].join("\n");
-  try {
-    execFileSync(process.execPath, ["-e", script, path.join(projectRoot, "package.json")], {
-      cwd: projectRoot,
-      stdio: "ignore",
-      timeout: 30_000,
-    });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function describeExistingBuild() {

@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { faissNodeLoads } from "./faiss-node-probe.mjs";
 
 const PREFIX = "[setup-test-machine]";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -74,13 +75,6 @@ function fail(message) {
   process.exit(1);
 }
 
-/** The faiss-node addon loads and searches (in a child, so a broken binary cannot take this process down). */
-function faissNodeLoads() {
-  const script = 'const f = require("faiss-node"); const i = new f.IndexFlatIP(2); i.add([1, 0, 0, 1]); ' +
-    'if (i.search([0, 1], 1).labels[0] !== 1) process.exit(3);';
-  return spawnSync(process.execPath, ["-e", script], { cwd: ROOT, stdio: "ignore", timeout: 30_000 }).status === 0;
-}
-
 function main() {
   const checkOnly = process.env.ENCODER_COMPARE_SETUP === "check";
   if (!hasCommand("dpkg-query")) {
@@ -102,11 +96,11 @@ function main() {
     const still = missingPackages(dpkgInstalled);
     if (still.length) fail(`still missing after apt-get install: ${still.join(", ")}`);
   }
-  if (!faissNodeLoads()) {
+  if (!faissNodeLoads(ROOT)) {
     if (checkOnly) fail("the faiss-node addon does not load; run: npm run build:faiss");
     console.log(`${PREFIX} building the faiss-node addon against libfaiss-dev`);
     execFileSync(process.execPath, [path.join(ROOT, "scripts/build-faiss-node.mjs"), "--force"], { cwd: ROOT, stdio: "inherit" });
-    if (!faissNodeLoads()) fail("the faiss-node addon still does not load after `npm run build:faiss` (its output is above)");
+    if (!faissNodeLoads(ROOT)) fail("the faiss-node addon still does not load after `npm run build:faiss` (its output is above)");
   }
   const installed = missing.length ? `installed ${missing.join(", ")}` : "every Debian package already installed";
   console.log(`${PREFIX} ready: ${installed}; faiss-node loads`);
