@@ -2,7 +2,17 @@
 // followed by the word "best" (so it does not depend on colour) only when a paired test over the
 // queries says its lead is more than chance; otherwise the top values read "tie". The last row
 // gives each metric's p-value. Pure, no blank lines.
-import { evalRows, formatMetric, metricVerdicts, protocolSentence, provenanceSentences, rowVerdict, standInDetails, testRule, verdictSentence } from "./eval-report.ts";
+import {
+  evalRows,
+  formatMetric,
+  metricVerdicts,
+  protocolSentence,
+  provenanceSentences,
+  rowVerdict,
+  standInDetails,
+  testRule,
+  verdictSentence,
+} from "./eval-report.ts";
 import { formatP } from "./significance.ts";
 import { describeRun } from "./encoder-run.ts";
 import type { EvalReport } from "./eval-report-model.ts";
