@@ -3,7 +3,7 @@
 // faithfulness figure, a legend and a text summary per panel. Pure: data in, string out, no blank lines.
 import { describeRun, type EncoderRun } from "./encoder-run.ts";
 import { escapeHtml } from "./escape.ts";
-import { isMatch, groupsInWords, tallySentence } from "./relevance.ts";
+import { groupsInWords, hitMark, isMatch, tallySentence } from "./relevance.ts";
 import { encoderCaption, formatScore } from "./table.ts";
 
 /** Groups drawn in a colour of their own (the largest); the rest share "other groups". */
@@ -195,11 +195,7 @@ function renderQueryList(input: MapInput, panel: MapPanel): string {
     const relevance = q.expect?.length ? { groups: q.expect } : undefined;
     const hits = q.hits.map((h) => {
       const p = panel.points[h.point];
-      const mark = relevance
-        ? isMatch(p.group, relevance)
-          ? `<span class="ec-mark" aria-hidden="true">✓</span><span class="ec-sr">match: </span>`
-          : `<span class="ec-mark" aria-hidden="true">✗</span><span class="ec-sr">not a match: </span>`
-        : "";
+      const mark = relevance ? hitMark(p.group, relevance) : "";
       const caption = p.fullImage ? `<a href="${escapeHtml(input.urlBase + p.fullImage)}">${escapeHtml(p.caption)}</a>` : escapeHtml(p.caption);
       return `<li>${mark}${caption} <span class="ec-score">cosine ${formatScore(h.score)}</span></li>`;
     });
