@@ -3,6 +3,7 @@
 // checks of shortcode-source.ts and the stand-in page data of page-stand-ins.ts) refuse a page outside the project or
 // over the size cap.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -134,5 +135,15 @@ describe("one reader for a page's source", () => {
     }
     const error = new UnreadableKeywordError("encoders");
     assert.equal(describeArgumentError(error, "content/linked-unreadable.md", "encoderCompare", project), error.message);
+  });
+
+  test("a page that is not a regular file (a FIFO nobody writes to, a folder) is refused by both at once, never waited on", async () => {
+    execFileSync("mkfifo", [path.join(project, "content/fifo.md")]);
+    fs.mkdirSync(path.join(project, "content/folder.md"), { recursive: true });
+    for (const page of ["content/fifo.md", "content/folder.md"]) {
+      assert.throws(() => readPageSource(page, project), /not a regular file|is a (FIFO|folder|directory)/i, page);
+      assert.doesNotThrow(() => checkPageKeywords(page, "encoderCompare", project), page);
+      assert.equal(await standIns(page), undefined, page);
+    }
   });
 });
