@@ -6,7 +6,7 @@
 // before faiss parses them.
 import fs from "node:fs";
 import { requireRegularFile } from "../base/safe-read.ts";
-import { checkFaissBytes, FaissCheckError } from "./faiss-check.ts";
+import { checkFaissBytes, faissBytesSha256, FaissCheckError } from "./faiss-check.ts";
 import { faissStatus, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 
 const METRIC_INNER_PRODUCT = 0;
@@ -30,6 +30,8 @@ export interface FaissIndexFile {
   rows: number;
   /** The search parameters in effect (the file's own unless overridden). */
   params: SearchParams;
+  /** sha256 of the bytes faiss parsed (the file with any parameters written in): what the file is, for memos. */
+  sha256: string;
 }
 
 interface Header {
@@ -142,13 +144,14 @@ export function openFaissIndexFile(file: string, override: SearchParams = {}, op
     else bytes.writeInt32LE(value, offsets.efSearch!);
   }
   const params = readParams(bytes, offsets);
+  const sha256 = faissBytesSha256(bytes);
   let index: FaissAnyIndex;
   try {
-    if (faissStatus().available) checkFaissBytes(file, bytes, options.verdictDir);
+    if (faissStatus().available) checkFaissBytes(file, bytes, sha256, options.verdictDir);
     index = indexFromBuffer(bytes);
   } catch (error) {
     if (error instanceof FaissCheckError || /unavailable/.test((error as Error).message)) throw error;
     throw new Error(`faiss cannot read the index ${file}: ${(error as Error).message.split("\n")[0]}`, { cause: error });
   }
-  return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params };
+  return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params, sha256 };
 }
