@@ -110,20 +110,11 @@ export class EmbeddingsDataset {
       const started = performance.now();
       // A file native code will parse is first parsed by a child process; its verdict is remembered by content hash.
       const verified = { verdictDir: path.join(context.cacheDir, "faiss-checks") };
-      let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, verified) : undefined;
       // autofaiss saves its tuned parameters in the file; where its infos say otherwise (and no option overrides), the infos win.
-      const tuned = {
-        nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined,
-        efSearch: config.efSearch === undefined ? infos?.params.efSearch : undefined,
-      };
-      const differs = (Object.keys(tuned) as Array<keyof typeof tuned>).filter(
-        (n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n],
-      );
-      if (index && differs.length) {
-        const override = { nprobe: config.nprobe, efSearch: config.efSearch };
-        for (const name of differs) override[name] = tuned[name];
-        index = openFaissIndexFile(index.file, override, verified);
-      }
+      const index = config.index
+        ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, { ...verified, tuned: infos?.params })
+        : undefined;
+      const differs = index?.tunedApplied ?? [];
       const search = new EmbeddingsSearch(folder, index, config.candidates);
       const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;
       const how = index
