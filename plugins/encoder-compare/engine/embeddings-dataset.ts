@@ -14,7 +14,7 @@ import { SIDECAR, type EmbeddingsDatasetConfig } from "../dataset/embeddings-opt
 import { indexFamily, readIndexInfos } from "../dataset/index-infos.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
 import type { DatasetImage } from "../dataset/load.ts";
-import { PythonRandom } from "../dataset/python-random.ts";
+import { sampleRows } from "../dataset/python-random.ts";
 import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { decodeWithinLimit, PixelLimitError } from "../base/pixel-limit.ts";
@@ -252,16 +252,7 @@ export class EmbeddingsDataset {
     if (verifySample === 0) return { verified: false, note: `vectors unverified (verifySample is 0): taken on trust as ${encoder}` };
     const all = verifySample === "all";
     const wanted = all ? this.rows : verifySample;
-    const tries = Math.min(this.rows, wanted * 8);
-    let drawn: number[];
-    if (all) {
-      drawn = Array.from({ length: this.rows }, (_, row) => row);
-    } else {
-      const random = new PythonRandom(verifySeed);
-      const set = new Set<number>();
-      while (set.size < tries) set.add(random.randbelow(this.rows));
-      drawn = [...set];
-    }
+    const drawn = all ? Array.from({ length: this.rows }, (_, row) => row) : sampleRows(this.rows, wanted * 8, verifySeed);
     const metas = await this.search.folder.metadata(drawn);
     this.#checkPaths(metas);
     const picked: Array<{ row: number; file: string; image: string }> = [];

@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
-import { PythonRandom } from "../dataset/python-random.ts";
+import { sampleRows } from "../dataset/python-random.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { estimateRecall, type RecallEstimate } from "../search/recall-estimate.ts";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
@@ -18,14 +18,6 @@ export interface RecallReport {
 }
 
 const FORMAT = 1;
-
-/** Distinct rows drawn with Python's random (seeded), as the verification sample is. */
-export function sampleRows(rows: number, count: number, seed: number): number[] {
-  const random = new PythonRandom(seed);
-  const drawn = new Set<number>();
-  while (drawn.size < Math.min(count, rows)) drawn.add(random.randbelow(rows));
-  return [...drawn];
-}
 
 export function recallOf(
   search: EmbeddingsSearch,
