@@ -143,17 +143,19 @@ export class EmbeddingsDataset {
 
   /** The row's image on this machine, when the images option is a folder and the file is there. */
   localImage(meta: RowMetadata): string | undefined {
-    if (!meta.image_path) return undefined;
-    const prefix = this.#prefix;
-    return this.#resolveUnder(prefix && meta.image_path.startsWith(prefix) ? meta.image_path.slice(prefix.length) : meta.image_path);
+    return meta.image_path ? this.#resolveUnder(this.#withoutPrefix(meta.image_path)) : undefined;
   }
 
   /** Where the images option puts an image_path (after any prefix is dropped), whether or not a file is there. */
   lookedFor(imagePath: string): string | undefined {
     const images = this.config.images;
     if (!images || !("folder" in images)) return undefined;
+    return path.resolve(images.folder, this.#withoutPrefix(imagePath));
+  }
+
+  #withoutPrefix(imagePath: string): string {
     const prefix = this.#prefix;
-    return path.resolve(images.folder, prefix && imagePath.startsWith(prefix) ? imagePath.slice(prefix.length) : imagePath);
+    return prefix && imagePath.startsWith(prefix) ? imagePath.slice(prefix.length) : imagePath;
   }
 
   #resolveUnder(relative: string): string | undefined {
@@ -200,12 +202,15 @@ export class EmbeddingsDataset {
    * its --input_dataset in front of each file name ("images/cat.jpg", or an absolute path); when no path resolves as
    * written, the leading folders of the first one are dropped one at a time until it does, and that prefix is
    * dropped from every row. What still does not resolve is warned about once (strict mode: an error).
+   * Returns each row's local image (localImage, in the order of `metas`) where it resolved them, so the caller need
+   * not resolve them again; undefined once the check is done (the caller resolves only the rows it needs).
    */
-  #checkPaths(metas: readonly RowMetadata[]): void {
+  #checkPaths(metas: readonly RowMetadata[]): Array<string | undefined> | undefined {
     const images = this.config.images;
-    if (this.#pathsChecked || !images || !("folder" in images)) return;
+    if (!images || !("folder" in images)) return metas.map(() => undefined);
+    if (this.#pathsChecked) return undefined;
     const withPath = metas.filter((meta) => meta.image_path);
-    if (withPath.length === 0) return;
+    if (withPath.length === 0) return metas.map(() => undefined);
     this.#pathsChecked = true;
     const { name } = this.config;
     if (this.#prefix === undefined && !withPath.some((meta) => this.localImage(meta))) {
@@ -226,8 +231,9 @@ export class EmbeddingsDataset {
         );
       }
     }
-    const missing = withPath.filter((meta) => !this.localImage(meta));
-    if (missing.length === 0) return;
+    const files = metas.map((meta) => this.localImage(meta));
+    const missing = metas.filter((meta, i) => meta.image_path && !files[i]);
+    if (missing.length === 0) return files;
     const first = missing[0];
     const message =
       `embeddings ${name}: ${missing.length} of ${withPath.length} image paths looked at do not resolve; the first, ` +
@@ -236,6 +242,7 @@ export class EmbeddingsDataset {
       `until then those rows show a blank tile, cannot be verified, and a query that is itself a row is not recognised (it comes back at #1, cosine 1.000)`;
     if (this.#context.strict) throw new Error(message);
     this.#context.warn(message);
+    return files;
   }
 
   /**
@@ -254,10 +261,10 @@ export class EmbeddingsDataset {
     const wanted = all ? this.rows : verifySample;
     const drawn = all ? Array.from({ length: this.rows }, (_, row) => row) : sampleRows(this.rows, wanted * 8, verifySeed);
     const metas = await this.search.folder.metadata(drawn);
-    this.#checkPaths(metas);
+    const files = this.#checkPaths(metas);
     const picked: Array<{ row: number; file: string; image: string }> = [];
-    for (const meta of metas) {
-      const file = this.localImage(meta);
+    for (const [i, meta] of metas.entries()) {
+      const file = files ? files[i] : this.localImage(meta);
       if (file) picked.push({ row: meta.row, file, image: meta.image_path! });
       if (picked.length === wanted) break;
     }
@@ -295,11 +302,11 @@ export class EmbeddingsDataset {
       this.#lookupReported = true;
       this.#context.info(`embeddings ${this.config.name}: metadata is read from the parquet shards (no lookup file: ${slow})`);
     }
-    this.#checkPaths(metas);
+    const files = this.#checkPaths(metas);
     return Promise.all(
-      metas.map(async (meta) => {
+      metas.map(async (meta, i) => {
         const id = meta.id ?? meta.image_path ?? meta.url ?? `row ${meta.row}`;
-        const file = this.localImage(meta) ?? (await this.#remoteImage(meta));
+        const file = (files ? files[i] : this.localImage(meta)) ?? (await this.#remoteImage(meta));
         return {
           id,
           file,
