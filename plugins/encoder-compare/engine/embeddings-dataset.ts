@@ -47,21 +47,30 @@ function isInside(root: string, file: string): boolean {
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
-/**
- * A filled URL template stays where the template's fixed start points: same origin, and a path under the one written
- * before the first placeholder, so an image_path of "../" (or "..\\", which URLs read as "/") cannot climb out of it.
- */
-function staysUnderTemplate(url: URL, template: string): boolean {
+/** What an images template fixes before its first placeholder; parsed once per dataset, used for every row's URL. */
+interface TemplateBase {
+  /**
+   * Where a filled template must stay: same origin, and a path under the one written before the first placeholder,
+   * so an image_path of "../" (or "..\\", which URLs read as "/") cannot climb out of it. Undefined when there is
+   * no placeholder, or it is in the scheme or host (or first): nothing fixed to stay under but the URL policy.
+   */
+  under?: URL;
+  /** The host the template names (the user configured it), if it names one. */
+  configuredHosts: string[];
+}
+
+function templateBase(template: string): TemplateBase {
   const placeholder = template.search(/\{(image_path|url|row)\}/);
-  if (placeholder < 0) return true;
-  let fixed: URL;
+  const fixed = placeholder < 0 ? template : template.slice(0, placeholder);
+  let url: URL;
   try {
-    fixed = new URL(template.slice(0, placeholder));
+    url = new URL(fixed);
   } catch {
-    // The placeholder is in the scheme or host (or first): nothing fixed to stay under but the URL policy.
-    return true;
+    return { configuredHosts: [] };
   }
-  return url.origin === fixed.origin && url.pathname.startsWith(fixed.pathname);
+  // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
+  const namesHost = placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed);
+  return { under: placeholder < 0 ? undefined : url, configuredHosts: namesHost ? [url.host] : [] };
 }
 
 export class EmbeddingsDataset {
@@ -79,9 +88,11 @@ export class EmbeddingsDataset {
   readonly #remote = new Map<string, Promise<string>>();
   #verification?: Promise<Verification>;
   #placeholder?: Promise<string>;
+  readonly #template?: TemplateBase;
 
   private constructor(config: EmbeddingsDatasetConfig, search: EmbeddingsSearch, context: EmbeddingsContext, indexLabel?: string) {
     this.config = config;
+    if (config.images && "template" in config.images) this.#template = templateBase(config.images.template);
     this.search = search;
     this.#context = context;
     this.indexLabel = indexLabel;
@@ -194,7 +205,8 @@ export class EmbeddingsDataset {
     } catch {
       return undefined;
     }
-    return images && "template" in images && !staysUnderTemplate(url, images.template) ? undefined : url;
+    const under = this.#template?.under;
+    return under && !(url.origin === under.origin && url.pathname.startsWith(under.pathname)) ? undefined : url;
   }
 
   /**
@@ -336,7 +348,8 @@ export class EmbeddingsDataset {
     if (fs.existsSync(file)) return file;
     try {
       assertAllowedUrl(url, "dataset image");
-      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts: this.#configuredHosts() });
+      const configuredHosts = this.#template?.configuredHosts ?? [];
+      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts });
       const limitInputPixels = this.#context.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
       // Only a picture within the pixel limit is kept: the montage writer decodes it later under the same limit.
       await decodeWithinLimit(displayUrl(url), limitInputPixels, () => sharp(bytes, { limitInputPixels }).metadata());
@@ -347,21 +360,6 @@ export class EmbeddingsDataset {
       const reason = error instanceof PixelLimitError ? error.reason : (error as Error).message.split("\n")[0];
       this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
-    }
-  }
-
-  /** The host the images template names before its first placeholder (the user configured it), if it names one. */
-  #configuredHosts(): string[] {
-    const images = this.config.images;
-    if (!images || !("template" in images)) return [];
-    const placeholder = images.template.search(/\{(image_path|url|row)\}/);
-    const fixed = placeholder < 0 ? images.template : images.template.slice(0, placeholder);
-    try {
-      const url = new URL(fixed);
-      // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
-      return placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed) ? [url.host] : [];
-    } catch {
-      return [];
     }
   }
 
