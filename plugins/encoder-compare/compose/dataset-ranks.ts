@@ -5,7 +5,7 @@
 import crypto from "node:crypto";
 import type { DatasetVectorCache } from "../engine/dataset-vectors.ts";
 import type { QueryResult } from "../engine/types.ts";
-import { asRank, firstMatchRank, RANK_MEMO_VERSION, rankOf } from "../eval/rank-of.ts";
+import { asRank, firstMatchRank, queryScores, RANK_MEMO_VERSION, rankOf } from "../eval/rank-of.ts";
 import { asRun, describeRun } from "../render/encoder-run.ts";
 import { rankOfText } from "../render/rank-of-text.ts";
 import { requestedRun } from "../render/requested-run.ts";
@@ -30,9 +30,12 @@ export async function datasetRanks(
   const asked = ["rankOf", RANK_MEMO_VERSION, key, dataset.dir, result.query.sha256, result.selfExcluded, ask.rankOf, engine.options.limitInputPixels];
   const scope = crypto.createHash("sha256").update(JSON.stringify(asked)).digest("hex");
   const remembered = ask.rankOf === undefined ? undefined : asRank(engine.store.recall("query", scope, dataset.fingerprint, RANK_MEMO_VERSION));
-  const whole = (ask.rankOf !== undefined && !remembered) || ask.firstMatchOf ? await cache.get(encoderId, datasetDir) : undefined;
-  const found = ask.rankOf === undefined ? undefined : (remembered ?? rankOf(whole!, result, ask.rankOf));
-  const firstMatch = ask.firstMatchOf && firstMatchRank(whole!, result, ask.firstMatchOf);
+  const ranksTarget = ask.rankOf !== undefined && !remembered;
+  const whole = ranksTarget || ask.firstMatchOf ? await cache.get(encoderId, datasetDir) : undefined;
+  // Both ranks read the same cosines: the dataset is scored once when both are asked.
+  const scores = ranksTarget && ask.firstMatchOf ? queryScores(whole!, result) : undefined;
+  const found = ask.rankOf === undefined ? undefined : (remembered ?? rankOf(whole!, result, ask.rankOf, scores));
+  const firstMatch = ask.firstMatchOf && firstMatchRank(whole!, result, ask.firstMatchOf, scores);
   if (found && !remembered) engine.store.remember("query", scope, dataset.fingerprint, RANK_MEMO_VERSION, found);
   const under = describeRun(asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }))).shortName;
   return { rankOf: found && rankOfText(ask.rankOf!, under, found), firstMatch };

@@ -2,6 +2,7 @@
 // as the build keeps them: cut to DEFAULTS.datasetLimits when read, so no page, log or memory peak grows with the length
 // of a string in the data; ids and groups in one Unicode normal form (NFC), so spellings that look alike compare alike.
 import { DEFAULTS } from "../base/defaults.ts";
+import { cutText } from "../base/shown-item.ts";
 
 export type DatasetTextKind = "id" | "caption" | "group";
 
@@ -10,15 +11,6 @@ const LIMITS: Record<DatasetTextKind, number> = {
   caption: DEFAULTS.datasetLimits.maxCaptionChars,
   group: DEFAULTS.datasetLimits.maxGroupChars,
 };
-
-/** `text` in at most `max` UTF-16 units, ending in "…" when cut (never inside a surrogate pair). */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = Math.max(0, max - 1);
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 /**
  * Counts the strings cut while one dataset is read, for its one warning. `where` names the first one

@@ -9,7 +9,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { FileStat } from "../store/embedding-store.ts";
 import { DEFAULTS } from "../base/defaults.ts";
-import { cutText, TextCaps } from "./dataset-text.ts";
+import { cutText } from "../base/shown-item.ts";
+import { TextCaps } from "./dataset-text.ts";
 import { readManifest, type RawManifestEntry } from "./manifest.ts";
 import {
   FileRefusedError,

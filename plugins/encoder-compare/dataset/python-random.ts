@@ -105,3 +105,14 @@ export class PythonRandom {
     return items;
   }
 }
+
+/**
+ * `count` distinct rows of `rows` (all of them when count ≥ rows), drawn with randbelow from a
+ * generator seeded with `seed`, in the order drawn: the sample the embeddings checks share.
+ */
+export function sampleRows(rows: number, count: number, seed: number): number[] {
+  const random = new PythonRandom(seed);
+  const drawn = new Set<number>();
+  while (drawn.size < Math.min(count, rows)) drawn.add(random.randbelow(rows));
+  return [...drawn];
+}

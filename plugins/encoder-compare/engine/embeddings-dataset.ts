@@ -14,7 +14,7 @@ import { SIDECAR, type EmbeddingsDatasetConfig } from "../dataset/embeddings-opt
 import { indexFamily, readIndexInfos } from "../dataset/index-infos.ts";
 import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
 import type { DatasetImage } from "../dataset/load.ts";
-import { PythonRandom } from "../dataset/python-random.ts";
+import { sampleRows } from "../dataset/python-random.ts";
 import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { decodeWithinLimit, PixelLimitError } from "../base/pixel-limit.ts";
@@ -47,21 +47,30 @@ function isInside(root: string, file: string): boolean {
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
-/**
- * A filled URL template stays where the template's fixed start points: same origin, and a path under the one written
- * before the first placeholder, so an image_path of "../" (or "..\\", which URLs read as "/") cannot climb out of it.
- */
-function staysUnderTemplate(url: URL, template: string): boolean {
+/** What an images template fixes before its first placeholder; parsed once per dataset, used for every row's URL. */
+interface TemplateBase {
+  /**
+   * Where a filled template must stay: same origin, and a path under the one written before the first placeholder,
+   * so an image_path of "../" (or "..\\", which URLs read as "/") cannot climb out of it. Undefined when there is
+   * no placeholder, or it is in the scheme or host (or first): nothing fixed to stay under but the URL policy.
+   */
+  under?: URL;
+  /** The host the template names (the user configured it), if it names one. */
+  configuredHosts: string[];
+}
+
+function templateBase(template: string): TemplateBase {
   const placeholder = template.search(/\{(image_path|url|row)\}/);
-  if (placeholder < 0) return true;
-  let fixed: URL;
+  const fixed = placeholder < 0 ? template : template.slice(0, placeholder);
+  let url: URL;
   try {
-    fixed = new URL(template.slice(0, placeholder));
+    url = new URL(fixed);
   } catch {
-    // The placeholder is in the scheme or host (or first): nothing fixed to stay under but the URL policy.
-    return true;
+    return { configuredHosts: [] };
   }
-  return url.origin === fixed.origin && url.pathname.startsWith(fixed.pathname);
+  // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
+  const namesHost = placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed);
+  return { under: placeholder < 0 ? undefined : url, configuredHosts: namesHost ? [url.host] : [] };
 }
 
 export class EmbeddingsDataset {
@@ -79,9 +88,11 @@ export class EmbeddingsDataset {
   readonly #remote = new Map<string, Promise<string>>();
   #verification?: Promise<Verification>;
   #placeholder?: Promise<string>;
+  readonly #template?: TemplateBase;
 
   private constructor(config: EmbeddingsDatasetConfig, search: EmbeddingsSearch, context: EmbeddingsContext, indexLabel?: string) {
     this.config = config;
+    if (config.images && "template" in config.images) this.#template = templateBase(config.images.template);
     this.search = search;
     this.#context = context;
     this.indexLabel = indexLabel;
@@ -110,20 +121,11 @@ export class EmbeddingsDataset {
       const started = performance.now();
       // A file native code will parse is first parsed by a child process; its verdict is remembered by content hash.
       const verified = { verdictDir: path.join(context.cacheDir, "faiss-checks") };
-      let index = config.index ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, verified) : undefined;
       // autofaiss saves its tuned parameters in the file; where its infos say otherwise (and no option overrides), the infos win.
-      const tuned = {
-        nprobe: config.nprobe === undefined ? infos?.params.nprobe : undefined,
-        efSearch: config.efSearch === undefined ? infos?.params.efSearch : undefined,
-      };
-      const differs = (Object.keys(tuned) as Array<keyof typeof tuned>).filter(
-        (n) => tuned[n] !== undefined && index?.params[n] !== undefined && index.params[n] !== tuned[n],
-      );
-      if (index && differs.length) {
-        const override = { nprobe: config.nprobe, efSearch: config.efSearch };
-        for (const name of differs) override[name] = tuned[name];
-        index = openFaissIndexFile(index.file, override, verified);
-      }
+      const index = config.index
+        ? openFaissIndexFile(config.index, { nprobe: config.nprobe, efSearch: config.efSearch }, { ...verified, tuned: infos?.params })
+        : undefined;
+      const differs = index?.tunedApplied ?? [];
       const search = new EmbeddingsSearch(folder, index, config.candidates);
       const label = index ? indexFamily(infos?.indexKey, index.fourcc) : undefined;
       const how = index
@@ -152,17 +154,19 @@ export class EmbeddingsDataset {
 
   /** The row's image on this machine, when the images option is a folder and the file is there. */
   localImage(meta: RowMetadata): string | undefined {
-    if (!meta.image_path) return undefined;
-    const prefix = this.#prefix;
-    return this.#resolveUnder(prefix && meta.image_path.startsWith(prefix) ? meta.image_path.slice(prefix.length) : meta.image_path);
+    return meta.image_path ? this.#resolveUnder(this.#withoutPrefix(meta.image_path)) : undefined;
   }
 
   /** Where the images option puts an image_path (after any prefix is dropped), whether or not a file is there. */
   lookedFor(imagePath: string): string | undefined {
     const images = this.config.images;
     if (!images || !("folder" in images)) return undefined;
+    return path.resolve(images.folder, this.#withoutPrefix(imagePath));
+  }
+
+  #withoutPrefix(imagePath: string): string {
     const prefix = this.#prefix;
-    return path.resolve(images.folder, prefix && imagePath.startsWith(prefix) ? imagePath.slice(prefix.length) : imagePath);
+    return prefix && imagePath.startsWith(prefix) ? imagePath.slice(prefix.length) : imagePath;
   }
 
   #resolveUnder(relative: string): string | undefined {
@@ -201,7 +205,8 @@ export class EmbeddingsDataset {
     } catch {
       return undefined;
     }
-    return images && "template" in images && !staysUnderTemplate(url, images.template) ? undefined : url;
+    const under = this.#template?.under;
+    return under && !(url.origin === under.origin && url.pathname.startsWith(under.pathname)) ? undefined : url;
   }
 
   /**
@@ -209,12 +214,15 @@ export class EmbeddingsDataset {
    * its --input_dataset in front of each file name ("images/cat.jpg", or an absolute path); when no path resolves as
    * written, the leading folders of the first one are dropped one at a time until it does, and that prefix is
    * dropped from every row. What still does not resolve is warned about once (strict mode: an error).
+   * Returns each row's local image (localImage, in the order of `metas`) where it resolved them, so the caller need
+   * not resolve them again; undefined once the check is done (the caller resolves only the rows it needs).
    */
-  #checkPaths(metas: readonly RowMetadata[]): void {
+  #checkPaths(metas: readonly RowMetadata[]): Array<string | undefined> | undefined {
     const images = this.config.images;
-    if (this.#pathsChecked || !images || !("folder" in images)) return;
+    if (!images || !("folder" in images)) return metas.map(() => undefined);
+    if (this.#pathsChecked) return undefined;
     const withPath = metas.filter((meta) => meta.image_path);
-    if (withPath.length === 0) return;
+    if (withPath.length === 0) return metas.map(() => undefined);
     this.#pathsChecked = true;
     const { name } = this.config;
     if (this.#prefix === undefined && !withPath.some((meta) => this.localImage(meta))) {
@@ -235,8 +243,9 @@ export class EmbeddingsDataset {
         );
       }
     }
-    const missing = withPath.filter((meta) => !this.localImage(meta));
-    if (missing.length === 0) return;
+    const files = metas.map((meta) => this.localImage(meta));
+    const missing = metas.filter((meta, i) => meta.image_path && !files[i]);
+    if (missing.length === 0) return files;
     const first = missing[0];
     const message =
       `embeddings ${name}: ${missing.length} of ${withPath.length} image paths looked at do not resolve; the first, ` +
@@ -245,6 +254,7 @@ export class EmbeddingsDataset {
       `until then those rows show a blank tile, cannot be verified, and a query that is itself a row is not recognised (it comes back at #1, cosine 1.000)`;
     if (this.#context.strict) throw new Error(message);
     this.#context.warn(message);
+    return files;
   }
 
   /**
@@ -261,21 +271,12 @@ export class EmbeddingsDataset {
     if (verifySample === 0) return { verified: false, note: `vectors unverified (verifySample is 0): taken on trust as ${encoder}` };
     const all = verifySample === "all";
     const wanted = all ? this.rows : verifySample;
-    const tries = Math.min(this.rows, wanted * 8);
-    let drawn: number[];
-    if (all) {
-      drawn = Array.from({ length: this.rows }, (_, row) => row);
-    } else {
-      const random = new PythonRandom(verifySeed);
-      const set = new Set<number>();
-      while (set.size < tries) set.add(random.randbelow(this.rows));
-      drawn = [...set];
-    }
+    const drawn = all ? Array.from({ length: this.rows }, (_, row) => row) : sampleRows(this.rows, wanted * 8, verifySeed);
     const metas = await this.search.folder.metadata(drawn);
-    this.#checkPaths(metas);
+    const files = this.#checkPaths(metas);
     const picked: Array<{ row: number; file: string; image: string }> = [];
-    for (const meta of metas) {
-      const file = this.localImage(meta);
+    for (const [i, meta] of metas.entries()) {
+      const file = files ? files[i] : this.localImage(meta);
       if (file) picked.push({ row: meta.row, file, image: meta.image_path! });
       if (picked.length === wanted) break;
     }
@@ -313,11 +314,11 @@ export class EmbeddingsDataset {
       this.#lookupReported = true;
       this.#context.info(`embeddings ${this.config.name}: metadata is read from the parquet shards (no lookup file: ${slow})`);
     }
-    this.#checkPaths(metas);
+    const files = this.#checkPaths(metas);
     return Promise.all(
-      metas.map(async (meta) => {
+      metas.map(async (meta, i) => {
         const id = meta.id ?? meta.image_path ?? meta.url ?? `row ${meta.row}`;
-        const file = this.localImage(meta) ?? (await this.#remoteImage(meta));
+        const file = (files ? files[i] : this.localImage(meta)) ?? (await this.#remoteImage(meta));
         return {
           id,
           file,
@@ -347,7 +348,8 @@ export class EmbeddingsDataset {
     if (fs.existsSync(file)) return file;
     try {
       assertAllowedUrl(url, "dataset image");
-      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts: this.#configuredHosts() });
+      const configuredHosts = this.#template?.configuredHosts ?? [];
+      const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts });
       const limitInputPixels = this.#context.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
       // Only a picture within the pixel limit is kept: the montage writer decodes it later under the same limit.
       await decodeWithinLimit(displayUrl(url), limitInputPixels, () => sharp(bytes, { limitInputPixels }).metadata());
@@ -358,21 +360,6 @@ export class EmbeddingsDataset {
       const reason = error instanceof PixelLimitError ? error.reason : (error as Error).message.split("\n")[0];
       this.#context.warn(`embeddings ${this.config.name}: image ${displayUrl(url)} not shown (${reason}); a blank tile stands in`);
       return this.#placeholderImage();
-    }
-  }
-
-  /** The host the images template names before its first placeholder (the user configured it), if it names one. */
-  #configuredHosts(): string[] {
-    const images = this.config.images;
-    if (!images || !("template" in images)) return [];
-    const placeholder = images.template.search(/\{(image_path|url|row)\}/);
-    const fixed = placeholder < 0 ? images.template : images.template.slice(0, placeholder);
-    try {
-      const url = new URL(fixed);
-      // A placeholder right after the host could still add to it (a port, more name): then nothing is configured.
-      return placeholder < 0 || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*[/?#]/i.test(fixed) ? [url.host] : [];
-    } catch {
-      return [];
     }
   }
 

@@ -1,11 +1,11 @@
 // The recall of an embeddings dataset's faiss index, estimated once per index and remembered in the
-// cache (keyed by the index file's sha256 and everything else the answer depends on), for the log
+// cache (keyed by the sha256 of the index bytes faiss parsed and everything else the answer depends on), for the log
 // and the table's note: "IVF-PQ index, recall@10 ≈ 0.93 on 32 sampled queries".
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
-import { PythonRandom } from "../dataset/python-random.ts";
+import { sampleRows } from "../dataset/python-random.ts";
 import type { EmbeddingsSearch } from "../search/embeddings-search.ts";
 import { estimateRecall, type RecallEstimate } from "../search/recall-estimate.ts";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
@@ -19,26 +19,6 @@ export interface RecallReport {
 
 const FORMAT = 1;
 
-function sha256OfFile(file: string): string {
-  const hash = crypto.createHash("sha256");
-  const fd = fs.openSync(file, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
-/** Distinct rows drawn with Python's random (seeded), as the verification sample is. */
-export function sampleRows(rows: number, count: number, seed: number): number[] {
-  const random = new PythonRandom(seed);
-  const drawn = new Set<number>();
-  while (drawn.size < Math.min(count, rows)) drawn.add(random.randbelow(rows));
-  return [...drawn];
-}
-
 export function recallOf(
   search: EmbeddingsSearch,
   config: EmbeddingsDatasetConfig,
@@ -49,7 +29,8 @@ export function recallOf(
   if (!index) return undefined;
   const inputs = {
     format: FORMAT,
-    index: sha256OfFile(index.file),
+    // Hashed once when the file was opened: a large index is not read again for the key.
+    index: index.sha256,
     params: index.params,
     candidates: search.candidates,
     k: config.recallK,

@@ -31,7 +31,14 @@ export function asRank(r: Record<string, unknown> | undefined): Rank | undefined
   return r && (r.self === true || (Number.isInteger(r.rank) && typeof r.score === "number")) ? (r as Rank) : undefined;
 }
 
-export function rankOf({ dataset, dim, vectors }: RankedRows, result: RankedQuery, targetId: string): Rank {
+/** Every row's cosine to the query: what both ranks are read from, so a caller asking both scores the dataset once. */
+export function queryScores({ dim, vectors }: RankedRows, result: RankedQuery): Float64Array {
+  return scoreRows(vectors, dim, result.vector);
+}
+
+/** `scores`: queryScores of these rows and query, when the caller already has them. */
+export function rankOf(rows: RankedRows, result: RankedQuery, targetId: string, scores?: Float64Array): Rank {
+  const { dataset } = rows;
   const row = dataset.images.findIndex((image) => image.id === targetId);
   if (row < 0) {
     const examples = dataset.images.slice(0, 2).map((image) => `"${image.id}"`).join(", ");
@@ -41,14 +48,18 @@ export function rankOf({ dataset, dim, vectors }: RankedRows, result: RankedQuer
   }
   const target = dataset.images[row];
   if (result.selfExcluded && target.sha256 === result.query.sha256) return { self: true };
-  const scores = scoreRows(vectors, dim, result.vector);
+  scores ??= queryScores(rows, result);
   const selfRow = result.selfExcluded ? dataset.images.findIndex((image) => image.sha256 === result.query.sha256) : -1;
   const [rank] = ranksOf(scores, [row], selfRow >= 0 ? new Set([selfRow]) : undefined);
   return { rank, score: scores[row] };
 }
 
-/** Rank of the first result in one of `groups` over the whole dataset (query left out when it was); undefined when none is indexed. */
-export function firstMatchRank({ dataset, dim, vectors }: RankedRows, result: RankedQuery, groups: readonly string[]): number | undefined {
+/**
+ * Rank of the first result in one of `groups` over the whole dataset (query left out when it was); undefined when none
+ * is indexed. `scores`: queryScores of these rows and query, when the caller already has them.
+ */
+export function firstMatchRank(rows: RankedRows, result: RankedQuery, groups: readonly string[], scores?: Float64Array): number | undefined {
+  const { dataset } = rows;
   const targets: number[] = [];
   let selfRow = -1;
   dataset.images.forEach((image, row) => {
@@ -56,6 +67,6 @@ export function firstMatchRank({ dataset, dim, vectors }: RankedRows, result: Ra
     else if (image.group !== undefined && groups.includes(image.group)) targets.push(row);
   });
   if (targets.length === 0) return undefined;
-  const ranks = ranksOf(scoreRows(vectors, dim, result.vector), targets, selfRow >= 0 ? new Set([selfRow]) : undefined);
+  const ranks = ranksOf(scores ?? queryScores(rows, result), targets, selfRow >= 0 ? new Set([selfRow]) : undefined);
   return Math.min(...ranks);
 }

@@ -60,12 +60,17 @@ function childVerdict(bytes: Buffer): string | undefined {
   return `faiss refused it (${(thrown ?? `exit ${child.status}`).replace(/^Error: /, "").slice(0, 300)})`;
 }
 
+/** The key verdicts are remembered by; the caller keeps it as the bytes' identity. */
+export function faissBytesSha256(bytes: Buffer): string {
+  return crypto.createHash("sha256").update(bytes).digest("hex");
+}
+
 /**
- * Throws FaissCheckError naming `file` unless faiss parsed and searched these exact bytes in a
- * child process. `verdictDir` (a cache folder) remembers good files across processes.
+ * Throws FaissCheckError naming `file` unless faiss parsed and searched these exact bytes (whose
+ * faissBytesSha256 is `sha`) in a child process. `verdictDir` (a cache folder) remembers good
+ * files across processes.
  */
-export function checkFaissBytes(file: string, bytes: Buffer, verdictDir?: string): void {
-  const sha = crypto.createHash("sha256").update(bytes).digest("hex");
+export function checkFaissBytes(file: string, bytes: Buffer, sha: string, verdictDir?: string): void {
   const marker = verdictDir ? path.join(verdictDir, `${sha}.ok`) : undefined;
   if (!verdicts.has(sha) && marker && fs.existsSync(marker)) verdicts.set(sha, undefined);
   if (!verdicts.has(sha)) {

@@ -6,7 +6,7 @@
 // before faiss parses them.
 import fs from "node:fs";
 import { requireRegularFile } from "../base/safe-read.ts";
-import { checkFaissBytes, FaissCheckError } from "./faiss-check.ts";
+import { checkFaissBytes, faissBytesSha256, FaissCheckError } from "./faiss-check.ts";
 import { faissStatus, indexFromBuffer, type FaissAnyIndex } from "./faiss.ts";
 
 const METRIC_INNER_PRODUCT = 0;
@@ -30,6 +30,10 @@ export interface FaissIndexFile {
   rows: number;
   /** The search parameters in effect (the file's own unless overridden). */
   params: SearchParams;
+  /** The names whose `tuned` value (OpenOptions) replaced the file's own. */
+  tunedApplied: Array<keyof SearchParams>;
+  /** sha256 of the bytes faiss parsed (the file with any parameters written in): what the file is, for memos. */
+  sha256: string;
 }
 
 interface Header {
@@ -104,11 +108,17 @@ const HEAD_BYTES = 64 << 20;
 export interface OpenOptions {
   /** A cache folder where the verdicts of the child-process check are remembered by content hash. */
   verdictDir?: string;
+  /**
+   * Values tuned elsewhere (autofaiss's index_infos.json): each is written where the file has a
+   * slot for it and saves another value, unless an override names it. A slot the file lacks is
+   * not an error, as it is for an override.
+   */
+  tuned?: SearchParams;
 }
 
 /**
  * Opens an inner-product faiss index file, optionally with other search parameters. The file is
- * read once; those bytes (with the overrides written in) are checked in a child process and
+ * read once; those bytes (with the overrides and tuned values written in) are checked in a child process and
  * then parsed here, so what faiss parses is what was checked.
  */
 export function openFaissIndexFile(file: string, override: SearchParams = {}, options: OpenOptions = {}): FaissIndexFile {
@@ -137,18 +147,24 @@ export function openFaissIndexFile(file: string, override: SearchParams = {}, op
       throw new Error(`faiss index ${file} (${header.fourcc}) is cut short: ${where}; re-create it or copy it again`);
     }
   }
-  for (const [name, value] of wanted) {
+  const own = readParams(bytes, offsets);
+  const tuned = options.tuned ?? {};
+  const tunedApplied = (["nprobe", "efSearch"] as const).filter(
+    (name) => override[name] === undefined && tuned[name] !== undefined && own[name] !== undefined && own[name] !== tuned[name],
+  );
+  for (const [name, value] of [...wanted, ...tunedApplied.map((name) => [name, tuned[name]!] as const)]) {
     if (name === "nprobe") bytes.writeBigUInt64LE(BigInt(value), offsets.nprobe!);
     else bytes.writeInt32LE(value, offsets.efSearch!);
   }
   const params = readParams(bytes, offsets);
+  const sha256 = faissBytesSha256(bytes);
   let index: FaissAnyIndex;
   try {
-    if (faissStatus().available) checkFaissBytes(file, bytes, options.verdictDir);
+    if (faissStatus().available) checkFaissBytes(file, bytes, sha256, options.verdictDir);
     index = indexFromBuffer(bytes);
   } catch (error) {
     if (error instanceof FaissCheckError || /unavailable/.test((error as Error).message)) throw error;
     throw new Error(`faiss cannot read the index ${file}: ${(error as Error).message.split("\n")[0]}`, { cause: error });
   }
-  return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params };
+  return { file, index, fourcc: header.fourcc, dim: header.dim, rows: header.rows, params, tunedApplied, sha256 };
 }
