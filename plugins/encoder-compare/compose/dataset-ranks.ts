@@ -8,7 +8,7 @@ import type { QueryResult } from "../engine/types.ts";
 import { asRank, firstMatchRank, queryScores, RANK_MEMO_VERSION, rankOf } from "../eval/rank-of.ts";
 import { asRun, describeRun } from "../render/encoder-run.ts";
 import { rankOfText } from "../render/rank-of-text.ts";
-import { requestedRun } from "../render/requested-run.ts";
+import { resultRun } from "./encoder-runs.ts";
 
 /** What to rank beside a result: the image `rankOf=` names, and the first image of the expected groups. */
 export interface DatasetRankAsk {
@@ -37,6 +37,6 @@ export async function datasetRanks(
   const found = ask.rankOf === undefined ? undefined : (remembered ?? rankOf(whole!, result, ask.rankOf, scores));
   const firstMatch = ask.firstMatchOf && firstMatchRank(whole!, result, ask.firstMatchOf, scores);
   if (found && !remembered) engine.store.remember("query", scope, dataset.fingerprint, RANK_MEMO_VERSION, found);
-  const under = describeRun(asRun(requestedRun(encoderId, { spec: result.encoder, standInFor: result.standInFor }))).shortName;
+  const under = describeRun(asRun(resultRun(encoderId, result))).shortName;
   return { rankOf: found && rankOfText(ask.rankOf!, under, found), firstMatch };
 }
