@@ -34,7 +34,7 @@ export interface ParsedArgs {
 }
 
 /** Short spellings every command accepts for its long option of the same meaning (-h is --help, handled by main). */
-export const SHORT_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+const SHORT_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
   "-k": "--k",
   "-e": "--encoders",
   "-d": "--dataset",

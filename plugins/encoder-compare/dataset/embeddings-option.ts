@@ -86,7 +86,7 @@ export function isEmbeddingsFolder(dir: string): boolean {
 }
 
 /** What export wrote beside the shards. */
-export interface Sidecar {
+interface Sidecar {
   encoder?: string;
   /** Relative to the folder. */
   images?: string;

@@ -26,7 +26,7 @@ export interface IndexInfos {
 const MAX_BYTES = 1 << 20;
 
 /** The infos file beside `indexFile`, clip-retrieval's name first, else undefined. */
-export function findIndexInfos(indexFile: string): string | undefined {
+function findIndexInfos(indexFile: string): string | undefined {
   const dir = path.dirname(indexFile);
   const candidates = [path.join(dir, `${path.basename(indexFile, path.extname(indexFile))}.json`), path.join(dir, "index_infos.json")];
   return candidates.find((file) => fs.existsSync(file));
@@ -37,7 +37,7 @@ function whole(value: unknown): number | undefined {
 }
 
 /** Parses "nprobe=16,efSearch=32,ht=2048" (autofaiss's index_param, ParameterSpace syntax). */
-export function parseIndexParam(text: string): { nprobe?: number; efSearch?: number } {
+function parseIndexParam(text: string): { nprobe?: number; efSearch?: number } {
   const params: { nprobe?: number; efSearch?: number } = {};
   for (const part of text.split(",")) {
     const [name, value] = part.split("=").map((s) => s.trim());

@@ -17,9 +17,9 @@ export interface NpyMatrix {
 }
 
 /** numpy itself refuses headers above 10,000 bytes unless told otherwise; anything far above is not an embeddings shard. */
-export const MAX_NPY_HEADER_BYTES = 65_536;
+const MAX_NPY_HEADER_BYTES = 65_536;
 /** Widest vector read: far above any image encoder's, and small enough that a block of rows fits in memory. */
-export const MAX_NPY_DIM = 65_536;
+const MAX_NPY_DIM = 65_536;
 
 function fail(file: string, message: string, cause?: unknown): never {
   throw new Error(`${file}: ${message}`, cause === undefined ? undefined : { cause });

@@ -67,7 +67,7 @@ export function columnsWithin<C extends string>(parquet: OpenedParquet, row: num
 }
 
 /** One row's values of `columns`; a row the data does not hold is an error naming the file, not an empty record. */
-export async function readRow(name: string, parquet: OpenedParquet, row: number, columns: readonly string[]): Promise<Record<string, unknown>> {
+async function readRow(name: string, parquet: OpenedParquet, row: number, columns: readonly string[]): Promise<Record<string, unknown>> {
   return (await readRows(name, parquet, row, row + 1, columns))[0];
 }
 

@@ -15,7 +15,7 @@ interface DevServerLike {
 type Next = () => unknown;
 
 /** Whether `url`'s path decodes, and to one without ".." segments, NUL or backslashes. */
-export function requestPathProblem(url: string | undefined): string | undefined {
+function requestPathProblem(url: string | undefined): string | undefined {
   let pathname: string;
   try {
     pathname = new URL(url ?? "/", "http://preview.invalid").pathname;

@@ -25,7 +25,7 @@ export function createRegistry(options: Pick<PluginOptions, "customEncoders">): 
 }
 
 /** "<id>-int8" for each downloaded model: the same download, quantized after it (see EncoderSpec["precision"]). */
-export function int8Variants(specs: readonly EncoderSpec[]): EncoderSpec[] {
+function int8Variants(specs: readonly EncoderSpec[]): EncoderSpec[] {
   return specs.map((spec) => ({ ...spec, id: `${spec.id}-int8`, label: `${spec.label} (int8)`, modelId: spec.modelId ?? spec.id, precision: "int8" }));
 }
 

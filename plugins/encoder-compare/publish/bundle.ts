@@ -36,7 +36,7 @@ const ENTRIES = {
 } as const;
 
 /** Where the browser code's entries are found: in the page code's folder, with this module's extension. */
-export function browserEntry(name: keyof typeof ENTRIES, dir = BROWSER_DIR, extension = OWN_EXTENSION): string {
+function browserEntry(name: keyof typeof ENTRIES, dir = BROWSER_DIR, extension = OWN_EXTENSION): string {
   return path.join(dir, `${path.basename(ENTRIES[name].source, ".ts")}${extension}`);
 }
 

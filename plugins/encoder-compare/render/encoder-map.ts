@@ -10,7 +10,7 @@ import { encoderCaption, formatScore } from "./table.ts";
 export const MAP_COLOURS = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#b8860b", "#a6761d", "#17becf"] as const;
 const OTHER_COLOUR = "#8c8c8c";
 /** Up to this many images, a panel lists them all (every point reachable by keyboard and screen reader without JS). */
-export const LISTED_POINTS = 1000;
+const LISTED_POINTS = 1000;
 
 export interface MapPoint {
   x: number;
@@ -74,7 +74,7 @@ const percent = (share: number) => `${Math.round(share * 100)}%`;
 const count = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 
 /** The groups a panel's queries are about: those they expect, then those of their neighbours, in order of first mention. */
-export function queryGroups(panel: Pick<MapPanel, "points" | "queries">): string[] {
+function queryGroups(panel: Pick<MapPanel, "points" | "queries">): string[] {
   const groups = panel.queries.flatMap((q) => [...(q.expect ?? []), ...q.hits.map((h) => panel.points[h.point].group)]);
   return [...new Set(groups.filter((g): g is string => g !== undefined))];
 }
@@ -83,7 +83,7 @@ export function queryGroups(panel: Pick<MapPanel, "points" | "queries">): string
  * Colour index of each group: the queries' groups first, then the largest groups (ties by name), while colours
  * last; -1 for the others.
  */
-export function groupColours(points: readonly MapPoint[], first: readonly string[] = []): Map<string, number> {
+function groupColours(points: readonly MapPoint[], first: readonly string[] = []): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const p of points) if (p.group !== undefined) sizes.set(p.group, (sizes.get(p.group) ?? 0) + 1);
   const rank = (g: string) => (first.includes(g) ? first.indexOf(g) : first.length);

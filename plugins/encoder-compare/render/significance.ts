@@ -26,7 +26,7 @@ function logSumExp(terms: readonly number[]): number {
 }
 
 /** P(X ≤ m) for X ~ Binomial(n, ½), summed in log space so n in the tens of thousands stays exact enough. */
-export function binomialHalfCdf(m: number, n: number): number {
+function binomialHalfCdf(m: number, n: number): number {
   if (m >= n) return 1;
   if (m < 0) return 0;
   const terms: number[] = [];

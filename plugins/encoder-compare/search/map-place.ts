@@ -32,7 +32,7 @@ export function placeAmongNeighbours(neighbours: ReadonlyArray<{ score: number; 
 }
 
 /** UMAP's membership strengths of a point's neighbours, from their cosine scores (best first or not). */
-export function membershipWeights(scores: readonly number[]): number[] {
+function membershipWeights(scores: readonly number[]): number[] {
   const distances = scores.map((s) => Math.sqrt(Math.max(0, 2 - 2 * s)));
   const rho = Math.min(...distances);
   const target = Math.log2(Math.max(2, distances.length));
