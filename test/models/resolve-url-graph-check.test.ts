@@ -8,15 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import * as onnxProtoModule from "onnx-proto";
 import type { EncoderSpec } from "../../plugins/encoder-compare/encoders/spec.ts";
 import { BUILTIN_ENCODERS } from "../../plugins/encoder-compare/encoders/registry.ts";
 import { buildBuiltinGraph } from "../../plugins/encoder-compare/models/builtin-graphs.ts";
 import { cachedFilePath } from "../../plugins/encoder-compare/models/cache-layout.ts";
+import { onnx } from "../../plugins/encoder-compare/models/onnx-builder.ts";
 import { ModelUnavailableError } from "../../plugins/encoder-compare/models/model-file.ts";
 import { resolveModel } from "../../plugins/encoder-compare/models/resolve.ts";
 
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "resolve-url-graph-check-"));
 after(() => fs.rmSync(WORK, { recursive: true, force: true }));
 

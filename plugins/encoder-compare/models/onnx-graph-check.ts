@@ -2,10 +2,8 @@
 // has no way to end a run in flight), so operators whose iteration count comes from data (Loop, Scan) are refused,
 // wherever they sit: the main graph, a subgraph of If, Loop or Scan, or a model-local function.
 import type { onnx as OnnxTypes } from "onnx-proto";
-import * as onnxProtoModule from "onnx-proto";
+import { onnx } from "./onnx-builder.ts";
 
-// onnx-proto is CommonJS; Node's ESM loader exposes it as `default` (see onnx-builder.ts).
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 
 /** Operators that repeat a body as often as a tensor says: unbounded work from the graph's own data. */
 export const UNBOUNDED_OPERATORS: ReadonlySet<string> = new Set(["Loop", "Scan"]);
