@@ -9,6 +9,7 @@ import path from "node:path";
 import type * as Ort from "onnxruntime-node";
 import { derivedGraphPath } from "./cache-layout.ts";
 import { QUANTIZER_VERSION } from "./quantize-int8.ts";
+import { cachedSha256 } from "./verified-sidecar.ts";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import { imageToTensor } from "../encoders/preprocess.ts";
 import { tensorShape } from "../encoders/preprocess-core.ts";
@@ -118,25 +119,6 @@ export function describeAgreement(a: Int8Agreement): string {
   return `int8: top-${a.k} agreement ${a.topKOverlap.toFixed(1)}/${a.k} with fp32 on ${a.queries} sampled queries`;
 }
 
-/** The int8 graph's sha256, remembered beside it (by size and mtime) so a warm build does not re-read ~100 MB. */
-function sha256File(file: string): string {
-  const sidecar = `${file}.sha256.json`;
-  const stat = fs.statSync(file);
-  try {
-    const known = JSON.parse(fs.readFileSync(sidecar, "utf8")) as { size?: number; mtimeMs?: number; sha256?: string };
-    if (known.size === stat.size && known.mtimeMs === stat.mtimeMs && known.sha256) return known.sha256;
-  } catch {
-    // Not recorded yet.
-  }
-  const sha256 = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-  try {
-    writeFileAtomicSync(sidecar, JSON.stringify({ size: stat.size, mtimeMs: stat.mtimeMs, sha256 }) + "\n");
-  } catch {
-    // A read-only models dir only costs the hash next time.
-  }
-  return sha256;
-}
-
 /** Quantizes `fp32` into `file`, calibrating its convolutions on a seeded sample of `images`. */
 async function quantizeTo(
   file: string,
@@ -186,7 +168,8 @@ export async function prepareInt8(
   const file = derivedGraphPath(modelsDir, "int8", QUANTIZER_VERSION, fp32.sha256);
   const quantized = !fs.existsSync(file);
   if (quantized) await quantizeTo(file, spec, fp32, images, settings);
-  const sha256 = sha256File(file);
+  // Remembered beside the graph (verified-sidecar.ts) by size and mtime: a warm build does not re-read ~100 MB.
+  const { sha256 } = await cachedSha256(file, fs.statSync(file), false);
   const sample = seededSample(images, settings.agreementImages, settings.seed + 1);
   const sampleKey = crypto.createHash("sha256").update(sample.map((i) => i.sha256).join("\n")).digest("hex").slice(0, 16);
   const record = file.replace(/\.onnx$/, `.agreement-${sampleKey}-q${settings.agreementQueries}-k${settings.agreementK}.json`);
