@@ -66,5 +66,6 @@ export async function httpGetWithRetries(url: URL, options: RetryOptions): Promi
     tries: options.attempts,
     retryable: (error) => error instanceof NetError && error.retryable,
     waitMs: (failedTry, error) => Math.max(backoff(failedTry), Math.min((error as NetError).retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)),
+    signal: options.signal,
   });
 }
