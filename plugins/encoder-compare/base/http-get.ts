@@ -5,9 +5,9 @@ import { DEFAULTS } from "./defaults.ts";
 import { getBytes } from "./http-client.ts";
 import { NetError } from "./http-errors.ts";
 import { doubling, withRetries } from "./retry.ts";
-import { checkUrl, displayUrl, isLoopbackHost } from "./url-policy.ts";
+import { checkUrl, displayUrl } from "./url-policy.ts";
 
-export { displayUrl, isLoopbackHost };
+export { displayUrl };
 
 /** Throws a `refused` NetError unless the URL is https, or http to a loopback host. */
 export function assertAllowedUrl(url: URL, what: string): void {
