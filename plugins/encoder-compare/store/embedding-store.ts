@@ -59,7 +59,7 @@ function sizeOf(file: string): number {
 }
 
 /** One line for a store that cannot be written for want of space or through an I/O error; undefined for other errors. */
-export function storeSpaceProblem(file: string, error: unknown): string | undefined {
+function storeSpaceProblem(file: string, error: unknown): string | undefined {
   const code = String((error as { code?: unknown }).code ?? "");
   if (!/^SQLITE_(FULL|IOERR)/.test(code) && code !== "ENOSPC" && code !== "EIO") return undefined;
   const dir = path.dirname(file);
