@@ -5,7 +5,7 @@
 // CMYK → RGB by its naive formula, and 16-bit greyscale ("I" mode) clipped to 0..255; and where
 // libvips hands transparent GIF pixels over as black, Pillow showed the palette colour of the
 // transparent index.
-import type { Sharp } from "sharp";
+import type { OutputInfo, Sharp } from "sharp";
 import type { RgbPixels } from "./preprocess-core.ts";
 
 export interface Region {
@@ -90,6 +90,18 @@ async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | 
   return (region ? image.extract(region) : image).raw({ depth }).toBuffer({ resolveWithObject: true });
 }
 
+/** sharp's raw 8-bit output as RGB pixels; anything but three channels means the pipeline did not convert. */
+export function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
+  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** The image, or a region of it, as 8-bit RGB: the pipeline must end in three channels (alpha removed, sRGB). */
+export async function readRgb(image: Sharp, region?: Region): Promise<RgbPixels> {
+  const { data, info } = await rawOf(image, region, "uchar");
+  return rawResult(data, info);
+}
+
 /**
  * The image as Pillow 8's Image.open(src).convert("RGB") saw it, stored orientation and all.
  * `open` makes a fresh sharp pipeline over the same input with ICC profiles ignored.
@@ -149,14 +161,5 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
       },
     };
   }
-  const image = () => open().removeAlpha().toColourspace("srgb");
-  return {
-    width,
-    height,
-    async read(region) {
-      const { data, info } = await rawOf(image(), region, "uchar");
-      if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-    },
-  };
+  return { width, height, read: (region) => readRgb(open().removeAlpha().toColourspace("srgb"), region) };
 }
