@@ -59,7 +59,7 @@ describe("a full disk loses nothing", CAN_MOUNT, () => {
         const full = buildInChild(p, options);
         assert.equal(full.signal, null);
         assert.equal(full.status, 1, `free ${leave}: ${full.stdout}`);
-        const line = /embedding store in .*disk\/cache cannot be written: the disk is full \([\d.]+ MB free there\); free at least [\d.]+ MB/;
+        const line = /embedding store in .*disk\/cache cannot be written: the disk is full \([\d.]+ [MG]iB free there\); free at least [\d.]+ [MG]iB/;
         assert.match(full.stdout, line, `${leave}`);
         assert.equal(fs.readdirSync(cacheDir).filter((f) => f.includes(".broken")).length, 0, `free ${leave}: the store was set aside`);
         const kept = storeRows(store);

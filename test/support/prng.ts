@@ -1,11 +1,2 @@
-// mulberry32: a small seeded PRNG so tests and benchmarks use the same data on every run.
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+// Tests and benchmarks draw their data from the plugin's seeded generator (mulberry32): the same data on every run.
+export { seededRandom } from "../../plugins/encoder-compare/base/seeded-random.ts";

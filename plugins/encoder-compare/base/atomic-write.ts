@@ -41,14 +41,7 @@ export function copyFileAtomicSync(source: string, file: string, options: Pick<A
 }
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const temp = options.temp ?? `${file}.${process.pid}.tmp`;
-  try {
-    await fs.promises.writeFile(temp, data);
-    await fs.promises.rename(temp, file);
-  } catch (error) {
-    await fs.promises.rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomicWith(file, (temp) => fs.promises.writeFile(temp, data), options);
   if (options.sidecar) await writeFileAtomic(options.sidecar.file, options.sidecar.data);
 }
 

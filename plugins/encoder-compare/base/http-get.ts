@@ -5,9 +5,9 @@ import { DEFAULTS } from "./defaults.ts";
 import { getBytes } from "./http-client.ts";
 import { NetError } from "./http-errors.ts";
 import { doubling, withRetries } from "./retry.ts";
-import { checkUrl, displayUrl, isLoopbackHost } from "./url-policy.ts";
+import { checkUrl, displayUrl } from "./url-policy.ts";
 
-export { displayUrl, isLoopbackHost };
+export { displayUrl };
 
 /** Throws a `refused` NetError unless the URL is https, or http to a loopback host. */
 export function assertAllowedUrl(url: URL, what: string): void {
@@ -66,5 +66,6 @@ export async function httpGetWithRetries(url: URL, options: RetryOptions): Promi
     tries: options.attempts,
     retryable: (error) => error instanceof NetError && error.retryable,
     waitMs: (failedTry, error) => Math.max(backoff(failedTry), Math.min((error as NetError).retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)),
+    signal: options.signal,
   });
 }

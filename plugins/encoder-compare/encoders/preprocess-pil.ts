@@ -5,7 +5,7 @@
 // CMYK → RGB by its naive formula, and 16-bit greyscale ("I" mode) clipped to 0..255; and where
 // libvips hands transparent GIF pixels over as black, Pillow showed the palette colour of the
 // transparent index.
-import type { Sharp } from "sharp";
+import type { OutputInfo, Sharp } from "sharp";
 import type { RgbPixels } from "./preprocess-core.ts";
 
 export interface Region {
@@ -36,7 +36,7 @@ function mulDiv255(a: number, b: number): number {
 }
 
 /** Pillow's cmyk2rgb: nk = 255 − K, channel = nk − C·nk/255 (no colour management). */
-export function cmykToRgbPillow(cmyk: Uint8Array, width: number, height: number): RgbPixels {
+function cmykToRgbPillow(cmyk: Uint8Array, width: number, height: number): RgbPixels {
   const data = new Uint8Array(width * height * 3);
   for (let p = 0, q = 0; q < data.length; p += 4, q += 3) {
     const nk = 255 - cmyk[p + 3];
@@ -46,7 +46,7 @@ export function cmykToRgbPillow(cmyk: Uint8Array, width: number, height: number)
 }
 
 /** Pillow's i2rgb on a 16-bit greyscale image: values clipped to 0..255, not scaled (most become white). */
-export function grey16ToRgbPillow(grey: Uint16Array, width: number, height: number): RgbPixels {
+function grey16ToRgbPillow(grey: Uint16Array, width: number, height: number): RgbPixels {
   const data = new Uint8Array(width * height * 3);
   for (let p = 0; p < grey.length; p++) data[p * 3] = data[p * 3 + 1] = data[p * 3 + 2] = Math.min(255, grey[p]);
   return { width, height, data };
@@ -56,7 +56,7 @@ export function grey16ToRgbPillow(grey: Uint16Array, width: number, height: numb
  * The palette colour of the first frame's transparent index in a GIF, what Pillow's P → RGB shows
  * for its transparent pixels; undefined when the first frame has no transparency.
  */
-export function gifTransparentColour(gif: Uint8Array): [number, number, number] | undefined {
+function gifTransparentColour(gif: Uint8Array): [number, number, number] | undefined {
   const table = (at: number, flags: number) => ({ at, size: flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0 });
   const global = table(13, gif[10]);
   let at = 13 + global.size;
@@ -88,6 +88,18 @@ function pngColourType(png: Uint8Array): number | undefined {
 
 async function rawOf(image: Sharp, region: Region | undefined, depth: "uchar" | "ushort") {
   return (region ? image.extract(region) : image).raw({ depth }).toBuffer({ resolveWithObject: true });
+}
+
+/** sharp's raw 8-bit output as RGB pixels; anything but three channels means the pipeline did not convert. */
+export function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
+  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** The image, or a region of it, as 8-bit RGB: the pipeline must end in three channels (alpha removed, sRGB). */
+export async function readRgb(image: Sharp, region?: Region): Promise<RgbPixels> {
+  const { data, info } = await rawOf(image, region, "uchar");
+  return rawResult(data, info);
 }
 
 /**
@@ -149,14 +161,5 @@ export async function pillowSource(open: () => Sharp, bytes: () => Uint8Array): 
       },
     };
   }
-  const image = () => open().removeAlpha().toColourspace("srgb");
-  return {
-    width,
-    height,
-    async read(region) {
-      const { data, info } = await rawOf(image(), region, "uchar");
-      if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-      return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-    },
-  };
+  return { width, height, read: (region) => readRgb(open().removeAlpha().toColourspace("srgb"), region) };
 }

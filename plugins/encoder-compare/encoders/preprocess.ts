@@ -1,9 +1,9 @@
 // Image file → model input tensor, following an encoder's PreprocessSpec. This is the one
 // place that decides how pixels reach a model, for the built-in graphs and the real ones.
 import fs from "node:fs";
-import type { OutputInfo, Sharp } from "sharp";
+import type { Sharp } from "sharp";
 import { resampleRgbWindow, sourceSpan } from "./resample.ts";
-import { pillowSource, type PixelSource, type Region } from "./preprocess-pil.ts";
+import { pillowSource, rawResult, readRgb, type PixelSource, type Region } from "./preprocess-pil.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { decodeWithinLimit } from "../base/pixel-limit.ts";
 import { readCheckedSync, readHeadChecked, sniffImageType } from "../base/safe-read.ts";
@@ -41,11 +41,6 @@ export interface DecodeOptions {
   shrinkOnLoad?: boolean;
 }
 
-function rawResult(data: Buffer, info: OutputInfo): RgbPixels {
-  if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
 /** A decoded image for resizeAndCrop: a region reader, and the libvips pipeline when shrinking there is allowed. */
 interface ResizeInput extends PixelSource {
   /** Absent: every resize goes through the TypeScript resampler. */
@@ -57,10 +52,7 @@ function sharpInput(image: Sharp, width: number, height: number): ResizeInput {
     image,
     width,
     height,
-    async read(region?: Region) {
-      const { data, info } = await (region ? image.extract(region) : image).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-      return rawResult(data, info);
-    },
+    read: (region?: Region) => readRgb(image, region),
   };
 }
 

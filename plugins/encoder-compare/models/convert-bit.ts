@@ -13,13 +13,10 @@
 //   final:  GN+ReLU (`norm`) → global average pool → flatten
 // GroupNorm is GroupNormAct(num_groups=32, eps=1e-5). Depths and widths are read from the
 // tensor shapes, so one function converts R50x1 (3,4,6,3 → 2048-d) and small test variants.
-import * as onnxProtoModule from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
 import { DEFAULTS } from "../base/defaults.ts";
+import { onnx } from "./onnx-builder.ts";
 import { readSafetensors, type FloatTensor } from "./safetensors.ts";
-
-// onnx-proto is CommonJS; Node's ESM loader exposes it as `default`, TypeScript as named exports.
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 
 export const BIT_INPUT_NAME = "pixel_values";
 export const BIT_OUTPUT_NAME = "embedding";

@@ -15,7 +15,7 @@ import { forgetFailure, recentFailure, rememberFailure, retryTime, RETRY_AFTER_E
 import { acquireExclusiveLock } from "../base/process-lock.ts";
 import { LOCK_FILE_NAME, removeLockEntry, resolvePin, type Pin } from "./lock-file.ts";
 import {
-  DISK_WRITE_REASON, ModelUnavailableError, resumable,
+  ModelUnavailableError, resumable,
   type EnsuredModelFile, type EnsureOptions, type ModelFileRequest, type Target, type VerifyResult,
 } from "./model-file.ts";
 import { cachedFilePath, legacyFilePath } from "./cache-layout.ts";

@@ -2,23 +2,12 @@
 // Cast back to float32: the graph still computes in float32 (every onnxruntime build runs it),
 // and only the weights are rounded. Used to publish converted models (BiT) for the browser.
 import type { onnx as OnnxTypes } from "onnx-proto";
-import * as onnxProtoModule from "onnx-proto";
 import { floatToHalf } from "../base/half-float.ts";
+import { inlineFloats, onnx } from "./onnx-builder.ts";
 
-// onnx-proto is CommonJS; see onnx-builder.ts.
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 
 /** Initializers with fewer values stay float32: biases and scales weigh nothing and are kept exact. */
 const MIN_VALUES = 1024;
-
-function floatValues(tensor: OnnxTypes.ITensorProto): Float32Array | undefined {
-  if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT || tensor.externalData?.length) return undefined;
-  if (tensor.rawData?.length) {
-    const raw = tensor.rawData;
-    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  }
-  return tensor.floatData?.length ? Float32Array.from(tensor.floatData) : undefined;
-}
 
 export function halveWeights(model: Uint8Array): Uint8Array {
   const proto = onnx.ModelProto.decode(model);
@@ -26,7 +15,7 @@ export function halveWeights(model: Uint8Array): Uint8Array {
   if (!graph) throw new Error("halveWeights: the model has no graph");
   const casts: OnnxTypes.INodeProto[] = [];
   for (const [i, tensor] of (graph.initializer ?? []).entries()) {
-    const values = floatValues(tensor);
+    const values = inlineFloats(tensor);
     if (!values || values.length < MIN_VALUES) continue;
     const halves = new Uint16Array(values.length);
     for (let j = 0; j < values.length; j++) halves[j] = floatToHalf(values[j]);

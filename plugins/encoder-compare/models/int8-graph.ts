@@ -9,7 +9,9 @@ import path from "node:path";
 import type * as Ort from "onnxruntime-node";
 import { derivedGraphPath } from "./cache-layout.ts";
 import { QUANTIZER_VERSION } from "./quantize-int8.ts";
+import { cachedSha256 } from "./verified-sidecar.ts";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
+import { seededRandom } from "../base/seeded-random.ts";
 import { imageToTensor } from "../encoders/preprocess.ts";
 import { tensorShape } from "../encoders/preprocess-core.ts";
 import { EncoderSession } from "../encoders/session.ts";
@@ -50,16 +52,13 @@ export interface Int8Model {
   quantized: boolean;
 }
 
-/** mulberry32-seeded Fisher–Yates: the same sample of the same files on every build. */
-function seededSample<T extends { sha256: string }>(items: readonly T[], count: number, seed: number): T[] {
+/**
+ * A seeded Fisher–Yates over the files in sha256 order: the same sample of the same files on every build. (A full
+ * shuffle, not base's seededSample: the calibration and agreement samples that caches are keyed on stay as they were.)
+ */
+function sampleFiles<T extends { sha256: string }>(items: readonly T[], count: number, seed: number): T[] {
   const sorted = [...items].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const random = seededRandom(seed);
   for (let i = sorted.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [sorted[i], sorted[j]] = [sorted[j], sorted[i]];
@@ -118,25 +117,6 @@ export function describeAgreement(a: Int8Agreement): string {
   return `int8: top-${a.k} agreement ${a.topKOverlap.toFixed(1)}/${a.k} with fp32 on ${a.queries} sampled queries`;
 }
 
-/** The int8 graph's sha256, remembered beside it (by size and mtime) so a warm build does not re-read ~100 MB. */
-function sha256File(file: string): string {
-  const sidecar = `${file}.sha256.json`;
-  const stat = fs.statSync(file);
-  try {
-    const known = JSON.parse(fs.readFileSync(sidecar, "utf8")) as { size?: number; mtimeMs?: number; sha256?: string };
-    if (known.size === stat.size && known.mtimeMs === stat.mtimeMs && known.sha256) return known.sha256;
-  } catch {
-    // Not recorded yet.
-  }
-  const sha256 = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-  try {
-    writeFileAtomicSync(sidecar, JSON.stringify({ size: stat.size, mtimeMs: stat.mtimeMs, sha256 }) + "\n");
-  } catch {
-    // A read-only models dir only costs the hash next time.
-  }
-  return sha256;
-}
-
 /** Quantizes `fp32` into `file`, calibrating its convolutions on a seeded sample of `images`. */
 async function quantizeTo(
   file: string,
@@ -145,7 +125,7 @@ async function quantizeTo(
   images: ReadonlyArray<{ file: string; sha256: string }>,
   settings: Int8Settings,
 ): Promise<void> {
-  const calibration = seededSample(images, settings.calibrationImages, settings.seed);
+  const calibration = sampleFiles(images, settings.calibrationImages, settings.seed);
   const inputs = await tensors(spec, calibration.map((i) => i.file), settings.limitInputPixels);
   const ort: typeof Ort = await import("onnxruntime-node");
   const { quantizeInt8 } = await import("./quantize-int8.ts");
@@ -186,8 +166,9 @@ export async function prepareInt8(
   const file = derivedGraphPath(modelsDir, "int8", QUANTIZER_VERSION, fp32.sha256);
   const quantized = !fs.existsSync(file);
   if (quantized) await quantizeTo(file, spec, fp32, images, settings);
-  const sha256 = sha256File(file);
-  const sample = seededSample(images, settings.agreementImages, settings.seed + 1);
+  // Remembered beside the graph (verified-sidecar.ts) by size and mtime: a warm build does not re-read ~100 MB.
+  const { sha256 } = await cachedSha256(file, fs.statSync(file), false);
+  const sample = sampleFiles(images, settings.agreementImages, settings.seed + 1);
   const sampleKey = crypto.createHash("sha256").update(sample.map((i) => i.sha256).join("\n")).digest("hex").slice(0, 16);
   const record = file.replace(/\.onnx$/, `.agreement-${sampleKey}-q${settings.agreementQueries}-k${settings.agreementK}.json`);
   let agreement: Int8Agreement | undefined;

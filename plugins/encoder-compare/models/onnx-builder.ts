@@ -4,8 +4,9 @@ import type { onnx as OnnxTypes } from "onnx-proto";
 import * as onnxProtoModule from "onnx-proto";
 
 // onnx-proto is CommonJS (`module.exports = root`); Node's ESM loader exposes it only as
-// `default`, while TypeScript sees the named `onnx` export. Accept either shape.
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule)
+// `default`, while TypeScript sees the named `onnx` export. Accept either shape; every module
+// that reads or writes ONNX protobufs takes `onnx` from here.
+export const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule)
   .onnx;
 
 export type TensorProto = OnnxTypes.ITensorProto;
@@ -36,6 +37,19 @@ export function floatInitializer(name: string, dims: readonly number[], values: 
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
   return { name, dims: [...dims], dataType: ElementType.float, rawData: bytes };
+}
+
+/**
+ * The values of a float32 initializer held in the graph file (raw bytes in host order, as onnxruntime
+ * reads them on a little-endian host, or float_data); undefined for another type or external data.
+ */
+export function inlineFloats(tensor: TensorProto): Float32Array | undefined {
+  if (tensor.dataType !== ElementType.float || tensor.externalData?.length) return undefined;
+  if (tensor.rawData?.length) {
+    const raw = tensor.rawData;
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  }
+  return Float32Array.from(tensor.floatData ?? []);
 }
 
 /** An int64 constant (axes, shapes, slice bounds, K), stored as little-endian raw bytes. */

@@ -2,12 +2,8 @@
 // has no way to end a run in flight), so operators whose iteration count comes from data (Loop, Scan) are refused,
 // wherever they sit: the main graph, a subgraph of If, Loop or Scan, or a model-local function.
 import type { onnx as OnnxTypes } from "onnx-proto";
-import * as onnxProtoModule from "onnx-proto";
-import type { EncoderSpec } from "../encoders/spec.ts";
-import { ModelUnavailableError } from "./download.ts";
+import { onnx } from "./onnx-builder.ts";
 
-// onnx-proto is CommonJS; Node's ESM loader exposes it as `default` (see onnx-builder.ts).
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 
 /** Operators that repeat a body as often as a tensor says: unbounded work from the graph's own data. */
 export const UNBOUNDED_OPERATORS: ReadonlySet<string> = new Set(["Loop", "Scan"]);
@@ -51,23 +47,11 @@ export function findUnboundedOperator(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** Graphs already found free of unbounded operators in this process, by sha256. */
-const boundedGraphs = new Set<string>();
-
-/**
- * A graph the user supplied (a file, a URL) with an operator that can loop without bound (Loop, Scan) is unavailable:
- * onnxruntime cannot stop a run in flight, so such a model could hold the build forever.
- */
-export function refuseUnboundedGraph(spec: EncoderSpec, file: string, digest: string, bytes: () => Uint8Array): void {
-  if (boundedGraphs.has(digest)) return;
-  const found = findUnboundedOperator(bytes());
-  if (!found) return void boundedGraphs.add(digest);
+/** Why a graph holding `found` is not run, in words that follow "holds". */
+export function unboundedGraphWhy(found: string): string {
   const operators = [...UNBOUNDED_OPERATORS].join(" and ");
-  throw new ModelUnavailableError(
-    spec.id,
-    "unsafe-graph",
-    `its graph holds ${found}`,
-    `encoder "${spec.id}": model file ${file} holds ${found}; ${operators} repeat as often as a tensor says and a run cannot be stopped, ` +
-      `so graphs with them are not run (export the encoder without them, e.g. with the loop unrolled)`,
+  return (
+    `${found}; ${operators} repeat as often as a tensor says and a run cannot be stopped, ` +
+    `so graphs with them are not run (export the encoder without them, e.g. with the loop unrolled)`
   );
 }

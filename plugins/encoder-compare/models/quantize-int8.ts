@@ -8,10 +8,9 @@
 //   per output channel; bias int32 at input scale × weight scale. onnxruntime fuses each
 //   DequantizeLinear → Conv → QuantizeLinear group into QLinearConv.
 // Everything else stays fp32. Bump QUANTIZER_VERSION whenever the output for a given input changes.
-import * as onnxProtoModule from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
+import { floatInitializer, inlineFloats, node, onnx } from "./onnx-builder.ts";
 
-const onnx = ((onnxProtoModule as unknown as { default?: typeof onnxProtoModule }).default ?? onnxProtoModule).onnx;
 type Model = OnnxTypes.IModelProto;
 type Node = OnnxTypes.INodeProto;
 type Tensor = OnnxTypes.ITensorProto;
@@ -31,15 +30,9 @@ export type CalibrationRunner = (model: Uint8Array, outputs: string[]) => Promis
 
 function floatValues(tensor: Tensor): Float32Array {
   if (tensor.dataType !== DataType.FLOAT) throw new Error(`initializer "${tensor.name}" is not float32`);
-  if (tensor.rawData && tensor.rawData.length > 0) {
-    const raw = tensor.rawData;
-    const copy = new Uint8Array(raw.length);
-    copy.set(raw);
-    return new Float32Array(copy.buffer);
-  }
-  if (tensor.floatData && tensor.floatData.length > 0) return Float32Array.from(tensor.floatData);
-  if (tensor.externalData?.length) throw new Error(`initializer "${tensor.name}" is stored outside the graph file; int8 needs it inline`);
-  return new Float32Array(0);
+  const values = inlineFloats(tensor);
+  if (!values) throw new Error(`initializer "${tensor.name}" is stored outside the graph file; int8 needs it inline`);
+  return values;
 }
 
 function dims(tensor: Tensor): number[] {
@@ -50,22 +43,8 @@ function raw(name: string, type: number, shape: number[], bytes: Uint8Array): Te
   return { name, dataType: type, dims: shape, rawData: bytes };
 }
 
-function floats(name: string, shape: number[], values: Float32Array): Tensor {
-  return raw(name, DataType.FLOAT, shape, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
-}
-
 function int32s(name: string, shape: number[], values: Int32Array): Tensor {
   return raw(name, DataType.INT32, shape, new Uint8Array(values.buffer.slice(0)));
-}
-
-function op(opType: string, inputs: string[], outputs: string[], attributes: Record<string, number> = {}): Node {
-  return {
-    opType,
-    name: `${opType}_${outputs[0]}`,
-    input: inputs,
-    output: outputs,
-    attribute: Object.entries(attributes).map(([name, i]) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i })),
-  };
 }
 
 /** Symmetric int8 per slice of `axisLength` groups; `groupOf(i)` says which group value i belongs to. */
@@ -148,7 +127,7 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
     const a = activation(name);
     if (!used.has(a.scale)) {
       used.add(a.scale);
-      added.push(floats(a.scale, [], Float32Array.of(a.values.scale)));
+      added.push(floatInitializer(a.scale, [], Float32Array.of(a.values.scale)));
       added.push(raw(a.zeroPoint, DataType.UINT8, [], Uint8Array.of(a.values.zeroPoint)));
     }
     return a;
@@ -157,8 +136,8 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
     const known = dequantized.get(name);
     if (known) return known;
     const a = addActivationParams(name);
-    out.push(op("QuantizeLinear", [name, a.scale, a.zeroPoint], [`${name}__int8_q`]));
-    out.push(op("DequantizeLinear", [`${name}__int8_q`, a.scale, a.zeroPoint], [`${name}__int8_dq`]));
+    out.push(node("QuantizeLinear", [name, a.scale, a.zeroPoint], [`${name}__int8_q`]));
+    out.push(node("DequantizeLinear", [`${name}__int8_q`, a.scale, a.zeroPoint], [`${name}__int8_dq`]));
     dequantized.set(name, `${name}__int8_dq`);
     return `${name}__int8_dq`;
   };
@@ -170,13 +149,13 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
       const { q, scales } = quantizeSymmetric(floatValues(weight), cols, (i) => i % cols);
       const base = `${n.output![0]}__int8`;
       added.push(raw(`${base}_w`, DataType.INT8, [k, cols], new Uint8Array(q.buffer)));
-      added.push(floats(`${base}_w_scale`, [cols], scales));
+      added.push(floatInitializer(`${base}_w_scale`, [cols], scales));
       quantizedWeights.add(inputs[1]!);
-      out.push(op("DynamicQuantizeLinear", [inputs[0]!], [`${base}_a`, `${base}_a_scale`, `${base}_a_zp`]));
-      out.push(op("MatMulInteger", [`${base}_a`, `${base}_w`, `${base}_a_zp`], [`${base}_i32`]));
-      out.push(op("Cast", [`${base}_i32`], [`${base}_f`], { to: DataType.FLOAT }));
-      out.push(op("Mul", [`${base}_a_scale`, `${base}_w_scale`], [`${base}_scale`]));
-      out.push(op("Mul", [`${base}_f`, `${base}_scale`], [n.output![0]!]));
+      out.push(node("DynamicQuantizeLinear", [inputs[0]!], [`${base}_a`, `${base}_a_scale`, `${base}_a_zp`]));
+      out.push(node("MatMulInteger", [`${base}_a`, `${base}_w`, `${base}_a_zp`], [`${base}_i32`]));
+      out.push(node("Cast", [`${base}_i32`], [`${base}_f`], { to: DataType.FLOAT }));
+      out.push(node("Mul", [`${base}_a_scale`, `${base}_w_scale`], [`${base}_scale`]));
+      out.push(node("Mul", [`${base}_f`, `${base}_scale`], [n.output![0]!]));
       report.dynamicMatMuls++;
       continue;
     }
@@ -187,21 +166,21 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
       const { q, scales } = quantizeSymmetric(floatValues(weight), shape[0], (i) => Math.floor(i / perChannel));
       const base = `${n.output![0]}__int8`;
       added.push(raw(`${base}_w`, DataType.INT8, shape, new Uint8Array(q.buffer)));
-      added.push(floats(`${base}_w_scale`, [shape[0]], scales));
+      added.push(floatInitializer(`${base}_w_scale`, [shape[0]], scales));
       added.push(raw(`${base}_w_zp`, DataType.INT8, [shape[0]], new Uint8Array(shape[0])));
       quantizedWeights.add(inputs[1]!);
       const x = dequantizedInput(inputs[0]!);
       const convInputs = [x, `${base}_w_dq`];
-      out.push(op("DequantizeLinear", [`${base}_w`, `${base}_w_scale`, `${base}_w_zp`], [`${base}_w_dq`], { axis: 0 }));
+      out.push(node("DequantizeLinear", [`${base}_w`, `${base}_w_scale`, `${base}_w_zp`], [`${base}_w_dq`], { axis: 0 }));
       if (inputs[2] && isConstFloat(inputs[2])) {
         const xScale = activation(inputs[0]!).values.scale;
         const biasScales = scales.map((s) => s * xScale);
         const bias = floatValues(initializers.get(inputs[2])!);
         const bq = Int32Array.from(bias, (b, i) => Math.round(b / biasScales[i]));
         added.push(int32s(`${base}_b`, [shape[0]], bq));
-        added.push(floats(`${base}_b_scale`, [shape[0]], biasScales));
+        added.push(floatInitializer(`${base}_b_scale`, [shape[0]], biasScales));
         added.push(int32s(`${base}_b_zp`, [shape[0]], new Int32Array(shape[0])));
-        out.push(op("DequantizeLinear", [`${base}_b`, `${base}_b_scale`, `${base}_b_zp`], [`${base}_b_dq`], { axis: 0 }));
+        out.push(node("DequantizeLinear", [`${base}_b`, `${base}_b_scale`, `${base}_b_zp`], [`${base}_b_dq`], { axis: 0 }));
         quantizedWeights.add(inputs[2]);
         convInputs.push(`${base}_b_dq`);
       } else if (inputs[2]) {
@@ -210,8 +189,8 @@ export async function quantizeInt8(bytes: Uint8Array, calibrate: CalibrationRunn
       const y = n.output![0]!;
       out.push({ ...n, input: convInputs, output: [`${y}__int8_float`] });
       const a = addActivationParams(y);
-      out.push(op("QuantizeLinear", [`${y}__int8_float`, a.scale, a.zeroPoint], [`${y}__int8_q`]));
-      out.push(op("DequantizeLinear", [`${y}__int8_q`, a.scale, a.zeroPoint], [y]));
+      out.push(node("QuantizeLinear", [`${y}__int8_float`, a.scale, a.zeroPoint], [`${y}__int8_q`]));
+      out.push(node("DequantizeLinear", [`${y}__int8_q`, a.scale, a.zeroPoint], [y]));
       // A later Conv reading y reads the same quantized values: no second Q/DQ pair.
       dequantized.set(y, y);
       report.staticConvs++;

@@ -13,7 +13,6 @@ import { ensureModelFile, ModelUnavailableError, type EnsureOptions, type ModelF
 import { RETRY_AFTER_ENV } from "./unavailable-memo.ts";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import { derivedGraphPath } from "./cache-layout.ts";
-import { refuseUnboundedGraph } from "./onnx-graph-check.ts";
 import type { ModelFileFormat } from "./verify-content.ts";
 
 export interface ResolvedModel {
@@ -80,12 +79,12 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
         throw new ModelUnavailableError(spec.id, "unreadable", `cannot read ${source.path} (${code})`, detail, { cause: error });
       }
       const digest = sha256(bytes);
-      refuseUnboundedGraph(spec, file, digest, () => bytes);
+      await refuseUnboundedGraph(spec, file, digest, bytes);
       return { model: bytes, sha256: digest, origin: file };
     }
     case "url": {
+      // Its graph was checked for unbounded operators with its content, once (verify-content.ts).
       const file = await ensureModelFile(modelFileRequests(spec)[0]!, ensureOptions(options));
-      refuseUnboundedGraph(spec, file.path, file.sha256, () => fs.readFileSync(file.path));
       return { model: file.path, sha256: file.sha256, origin: file.path };
     }
     case "converted": {
@@ -120,6 +119,28 @@ export async function resolveModel(spec: EncoderSpec, options: ResolveOptions): 
       return { model: converted, sha256: identity, origin: converted };
     }
   }
+}
+
+/** Graphs already found free of unbounded operators in this process, by sha256. */
+const boundedGraphs = new Set<string>();
+
+/**
+ * A graph the user supplied as a file with an operator that can loop without bound (Loop, Scan) is unavailable:
+ * onnxruntime cannot stop a run in flight, so such a model could hold the build forever. (A downloaded graph meets
+ * the same check once, in its content check: verify-content.ts.)
+ */
+async function refuseUnboundedGraph(spec: EncoderSpec, file: string, digest: string, bytes: Uint8Array): Promise<void> {
+  if (boundedGraphs.has(digest)) return;
+  // Loaded on use, like the converters: the check pulls in onnx-proto, which a build of url models never needs.
+  const { findUnboundedOperator, unboundedGraphWhy } = await import("./onnx-graph-check.ts");
+  const found = findUnboundedOperator(bytes);
+  if (!found) return void boundedGraphs.add(digest);
+  throw new ModelUnavailableError(
+    spec.id,
+    "unsafe-graph",
+    `its graph holds ${found}`,
+    `encoder "${spec.id}": model file ${file} holds ${unboundedGraphWhy(found)}`,
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import { growing, withRetries } from "../base/retry.ts";
 import { displayUrl, URL_POLICY_TEXT } from "../base/url-policy.ts";
 import { formatMB, startProgress } from "./download-progress.ts";
 import { fsyncFile, hashFileInto, sizeOf } from "../base/file-helpers.ts";
+import { formatBytes } from "../base/safe-read.ts";
 import { LOCK_FILE_NAME, recordLockEntry, type Pin } from "./lock-file.ts";
 import {
   DISK_WRITE_REASON, ModelUnavailableError, resumable, type EnsuredModelFile, type EnsureOptions, type ModelFileRequest,
@@ -310,8 +311,7 @@ function fetchFailure(job: DownloadJob, error: unknown, received: number): unkno
     case "too-many-redirects":
       return unavailable("too-many-redirects", "too many redirects", `${error.message}; check the URL in the encoder spec.`);
     case "too-large": {
-      const defaultCap = `${DEFAULTS.downloads.maxUnpinnedBytes / 1024 ** 3} GiB`;
-      const cap = job.pin.bytes !== undefined ? "the pinned size" : `the spec's maxBytes, or the ${defaultCap} default`;
+      const cap = job.pin.bytes !== undefined ? "the pinned size" : `the spec's maxBytes, or the ${formatBytes(DEFAULTS.downloads.maxUnpinnedBytes)} default`;
       return unavailable(
         "too-large",
         "download larger than expected",

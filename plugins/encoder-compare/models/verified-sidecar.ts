@@ -61,8 +61,11 @@ export async function checkCachedFile(file: string, pin: Pin, rehash: boolean, f
   return { ok: true, sha256, bytes: stats.size };
 }
 
-/** The file's sha256, from the sidecar while size and mtime are unchanged, else by hashing. */
-async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<{ sha256: string; content?: string }> {
+/**
+ * The file's sha256, from its `.verified` sidecar while size and mtime are unchanged, else by hashing it (streamed)
+ * and recording the result there.
+ */
+export async function cachedSha256(file: string, stats: Stats, rehash: boolean): Promise<{ sha256: string; content?: string }> {
   const sidecarPath = `${file}.verified`;
   if (!rehash) {
     const sidecar = await readSidecar(sidecarPath);

@@ -1,9 +1,11 @@
 // Is a downloaded file what it claims to be? A hash recorded on first download only proves the
 // file did not change since; a captive portal's HTML page has a sha256 too. So before a file is
-// placed or pinned, its content is checked against its format: an ONNX model must parse and
-// have the spec's input and output; safetensors weights must have a header that parses, tensors
-// that lie inside the file, and the tensor set their converter needs. Both checks read only the
-// structure (a few KiB to a few MiB), never the weights.
+// placed or pinned, its content is checked against its format: an ONNX model must parse, have the
+// spec's input and output, and hold no operator that loops without bound (onnx-graph-check.ts);
+// safetensors weights must have a header that parses, tensors that lie inside the file, and the
+// tensor set their converter needs. The safetensors check and the ONNX input/output check read only
+// the structure (a few KiB to a few MiB); the ONNX graph check decodes the whole model, which is why
+// a passed check is recorded (verified-sidecar.ts) and a warm build never runs it again.
 import { open, type FileHandle } from "node:fs/promises";
 import { readSafetensorsHeader, safetensorsHeaderSpan } from "./safetensors.ts";
 
@@ -17,9 +19,12 @@ export type ModelFileFormat =
       checkTensors?: (shapes: ReadonlyMap<string, number[]>) => void | Promise<void>;
     };
 
-/** Identifies the check that passed, so a cached file is checked again when its format changes. */
+/**
+ * Identifies the check that passed, so a cached file is checked again when its format or the check changes
+ * (`+bounded`: the ONNX check includes the unbounded-operator check).
+ */
 export function formatKey(format: ModelFileFormat): string {
-  return format.kind === "onnx" ? `onnx:${format.inputName}>${format.outputName}` : `safetensors:${format.purpose}`;
+  return format.kind === "onnx" ? `onnx:${format.inputName}>${format.outputName}+bounded` : `safetensors:${format.purpose}`;
 }
 
 export function describeFormat(format: ModelFileFormat): string {
@@ -75,7 +80,10 @@ async function onnxProblem(handle: FileHandle, size: number, format: { inputName
       `the encoder spec needs input "${format.inputName}" and output "${format.outputName}"`;
     return { problem, parsed: true };
   }
-  return undefined;
+  // Loaded on use: the check pulls in onnx-proto, and a warm build whose check is recorded never needs it.
+  const { findUnboundedOperator, unboundedGraphWhy } = await import("./onnx-graph-check.ts");
+  const found = findUnboundedOperator(await readAt(handle, 0, size));
+  return found ? { problem: `its graph holds ${unboundedGraphWhy(found)}`, parsed: true } : undefined;
 }
 
 /** A hint at what the file is instead: its first bytes, printable ones only. */

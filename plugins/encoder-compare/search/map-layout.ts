@@ -2,6 +2,7 @@
 // neighbour graph we compute), scaled into a square of MAP_SIZE units, and how faithful it is (kNN preservation,
 // measured against the full space). Pure computation: vectors in, numbers out; the same inputs give the same numbers.
 import { UMAP } from "umap-js";
+import { seededRandom, seededSample } from "../base/seeded-random.ts";
 import { slabTopK, VectorSlab } from "./slab.ts";
 
 /** Side of the square the positions are scaled into (the SVG's viewBox). */
@@ -49,27 +50,8 @@ export interface MapLayout {
   linkDistance: number;
 }
 
-/** mulberry32: a small seeded generator, identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `count` distinct indices of 0..n-1 chosen by `random`, ascending (all of them when count ≥ n). */
-export function seededSample(n: number, count: number, random: () => number): number[] {
-  if (count >= n) return Array.from({ length: n }, (_, i) => i);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (n - i));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order.slice(0, count).sort((a, b) => a - b);
-}
+// The map's callers (the map memo's sample) draw from the same seeded generator as the layout.
+export { seededRandom, seededSample };
 
 /**
  * Coordinates of the rows in a `dims`-dimensional subspace close to their top principal components (randomised

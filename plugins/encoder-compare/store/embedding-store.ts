@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { DEFAULTS } from "../base/defaults.ts";
+import { formatBytes } from "../base/safe-read.ts";
 
 // Loaded when a store is first opened, not when a site's config imports the plugin (the addon takes ~20 ms to load).
 let sqlite: typeof Database | undefined;
@@ -45,8 +46,6 @@ class SchemaMismatch extends Error {}
 /** Free space a write needs beyond the store's size (a checkpoint can copy as much as the store holds). */
 const HEADROOM_BYTES = 1 << 20;
 
-const MB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
 function sizeOf(file: string): number {
   let bytes = 0;
   for (const suffix of ["", "-wal"]) {
@@ -60,7 +59,7 @@ function sizeOf(file: string): number {
 }
 
 /** One line for a store that cannot be written for want of space or through an I/O error; undefined for other errors. */
-export function storeSpaceProblem(file: string, error: unknown): string | undefined {
+function storeSpaceProblem(file: string, error: unknown): string | undefined {
   const code = String((error as { code?: unknown }).code ?? "");
   if (!/^SQLITE_(FULL|IOERR)/.test(code) && code !== "ENOSPC" && code !== "EIO") return undefined;
   const dir = path.dirname(file);
@@ -72,10 +71,10 @@ export function storeSpaceProblem(file: string, error: unknown): string | undefi
     free = undefined;
   }
   const need = sizeOf(file) + HEADROOM_BYTES;
-  const room = free === undefined ? "" : ` (${MB(free)} free there)`;
+  const room = free === undefined ? "" : ` (${formatBytes(free)} free there)`;
   const move = "or move the cache with cacheDir (--cache-dir), then build again — the store was left as it was";
   if (/FULL|ENOSPC/.test(code) || (free !== undefined && free < need)) {
-    return `embedding store in ${dir} cannot be written: the disk is full${room}; free at least ${MB(need)} there ${move}`;
+    return `embedding store in ${dir} cannot be written: the disk is full${room}; free at least ${formatBytes(need)} there ${move}`;
   }
   return `embedding store in ${dir} cannot be written: an I/O error (${code})${room}; check the disk holding it ${move}`;
 }
