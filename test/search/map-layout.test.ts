@@ -1,7 +1,8 @@
 // Laying out an encoder map (search/map-layout.ts): seeded, faithful to the neighbours it claims, PCA first.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { layoutMap, MAP_SIZE, type MapLayoutOptions, measureFaithfulness, pcaProject, seededRandom } from "../../plugins/encoder-compare/search/map-layout.ts";
+import { seededRandom } from "../../plugins/encoder-compare/base/seeded-random.ts";
+import { layoutMap, MAP_SIZE, type MapLayoutOptions, measureFaithfulness, pcaProject } from "../../plugins/encoder-compare/search/map-layout.ts";
 import { DEFAULTS } from "../../plugins/encoder-compare/base/defaults.ts";
 
 const OPTIONS: MapLayoutOptions = {

@@ -1,7 +1,8 @@
 // Map layouts remembered in the store, like query results and reports: a build whose encoder, dataset state and map
 // options are unchanged reads the positions back and lays nothing out (it does not even load the dataset's vectors).
 import crypto from "node:crypto";
-import { layoutMap, seededRandom, seededSample, type Faithfulness, type MapLayoutOptions } from "../search/map-layout.ts";
+import { seededRandom, seededSample } from "../base/seeded-random.ts";
+import { layoutMap, type Faithfulness, type MapLayoutOptions } from "../search/map-layout.ts";
 import type { CompareEngine } from "./compare-engine.ts";
 import type { PluginOptions } from "./options.ts";
 

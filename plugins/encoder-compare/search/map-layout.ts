@@ -50,9 +50,6 @@ export interface MapLayout {
   linkDistance: number;
 }
 
-// The map's callers (the map memo's sample) draw from the same seeded generator as the layout.
-export { seededRandom, seededSample };
-
 /**
  * Coordinates of the rows in a `dims`-dimensional subspace close to their top principal components (randomised
  * subspace iteration from a seeded start). Distances within it approximate the full space's; the basis order is
