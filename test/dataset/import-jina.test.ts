@@ -1,7 +1,7 @@
 // Reading and sampling memes.json (dataset/import-jina.ts); test/integration/meme-import.test.ts imports from a mirror.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { assertAllowedUrl } from "../../plugins/encoder-compare/base/http-get.ts";
+import { checkUrl } from "../../plugins/encoder-compare/base/url-policy.ts";
 import { parseMemesJson, planImages, sampleMemes } from "../../plugins/encoder-compare/dataset/import-jina.ts";
 
 describe("memes.json reading and sampling", () => {
@@ -67,10 +67,10 @@ describe("memes.json reading and sampling", () => {
       "http://[::1]:3000/m.json",
       "http://127.1.2.3/x",
     ]) {
-      assert.doesNotThrow(() => assertAllowedUrl(new URL(ok), "memes.json URL"), ok);
+      assert.doesNotThrow(() => checkUrl(new URL(ok), "memes.json URL"), ok);
     }
     for (const bad of ["http://example.com/m.json", "ftp://example.com/m.json", "file:///etc/passwd", "http://10.0.0.1/m.json"]) {
-      assert.throws(() => assertAllowedUrl(new URL(bad), "memes.json URL"), /memes\.json URL .* refused: only https URLs are allowed/, bad);
+      assert.throws(() => checkUrl(new URL(bad), "memes.json URL"), /memes\.json URL .* refused: only https URLs are allowed/, bad);
     }
   });
 });

@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 
 import { main as cli } from "../../plugins/encoder-compare/cli/main.ts";
-import { assertAllowedUrl, httpGetOnce } from "../../plugins/encoder-compare/base/http-get.ts";
+import { httpGetOnce } from "../../plugins/encoder-compare/base/http-get.ts";
 import { NetError } from "../../plugins/encoder-compare/base/http-errors.ts";
 import { checkUrl } from "../../plugins/encoder-compare/base/url-policy.ts";
 import { importForTest } from "../support/import-memes.ts";
@@ -73,14 +73,14 @@ test("plain http is allowed to all of 127.0.0.0/8, ::1 and localhost, by the mod
   const dir = tempDir();
   for (const host of ["127.0.0.2", "127.255.0.9", "127.1", "[::1]", "[::ffff:127.0.0.1]", "localhost", "LOCALHOST"]) {
     const url = `http://${host}:1/model.onnx`;
-    assert.doesNotThrow(() => assertAllowedUrl(new URL(url), "image URL"), host);
+    assert.doesNotThrow(() => checkUrl(new URL(url), "image URL"), host);
     const error = await unavailable(ensureModelFile({ id: "m", url, fileName: "model.onnx" }, quiet(dir)));
     // Allowed by the policy, so it is tried: nothing listens on port 1.
     assert.match(error.reason, /^cannot reach /, `${host}: ${error.reason}`);
   }
   for (const host of ["128.0.0.1", "10.0.0.1", "localhost.example.org", "[::2]", "0.0.0.0"]) {
     const url = `http://${host}/model.onnx`;
-    assert.throws(() => assertAllowedUrl(new URL(url), "image URL"), /refused: only https URLs are allowed/, host);
+    assert.throws(() => checkUrl(new URL(url), "image URL"), /refused: only https URLs are allowed/, host);
     const error = await unavailable(ensureModelFile({ id: "m", url, fileName: "model.onnx" }, quiet(dir)));
     assert.match(error.reason, /^insecure URL refused/, host);
   }

@@ -7,13 +7,6 @@ import { NetError } from "./http-errors.ts";
 import { doubling, withRetries } from "./retry.ts";
 import { checkUrl, displayUrl } from "./url-policy.ts";
 
-export { displayUrl };
-
-/** Throws a `refused` NetError unless the URL is https, or http to a loopback host. */
-export function assertAllowedUrl(url: URL, what: string): void {
-  checkUrl(url, what);
-}
-
 export interface GetOptions {
   what: string;
   /** Overall deadline for one try (the connect, reply and stall deadlines are the client's). */

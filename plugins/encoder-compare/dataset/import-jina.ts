@@ -19,7 +19,8 @@ import path from "node:path";
 import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import { shownItem } from "../base/shown-item.ts";
 import { DEFAULTS } from "../base/defaults.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
+import { httpGetWithRetries } from "../base/http-get.ts";
+import { checkUrl, displayUrl } from "../base/url-policy.ts";
 import { NetError } from "../base/http-errors.ts";
 import { PythonRandom } from "./python-random.ts";
 
@@ -293,7 +294,7 @@ export async function importJinaMemes(options: ImportOptions): Promise<ImportRes
   } catch (error) {
     throw new Error(`memes.json URL "${options.url}" is not a valid URL (set --url or ${DATASET_URL_ENV} to an https URL)`, { cause: error });
   }
-  assertAllowedUrl(sourceUrl, "memes.json URL");
+  checkUrl(sourceUrl, "memes.json URL");
   const imagesDir = path.join(options.outDir, "images");
   fs.mkdirSync(imagesDir, { recursive: true });
   for (const name of fs.readdirSync(imagesDir)) if (name.endsWith(".part")) fs.rmSync(path.join(imagesDir, name), { force: true });

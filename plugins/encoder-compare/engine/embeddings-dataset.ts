@@ -12,7 +12,8 @@ import { openFaissIndexFile } from "../search/faiss-file.ts";
 import { EmbeddingsFolder, type RowMetadata } from "../dataset/clip-retrieval.ts";
 import { SIDECAR, type EmbeddingsDatasetConfig } from "../dataset/embeddings-option.ts";
 import { indexFamily, readIndexInfos } from "../dataset/index-infos.ts";
-import { assertAllowedUrl, displayUrl, httpGetWithRetries } from "../base/http-get.ts";
+import { httpGetWithRetries } from "../base/http-get.ts";
+import { displayUrl } from "../base/url-policy.ts";
 import type { DatasetImage } from "../dataset/load.ts";
 import { sampleRows } from "../dataset/python-random.ts";
 import { detectionProbability, judgeSample, type SamplePair } from "../dataset/verify-embeddings.ts";
@@ -347,7 +348,6 @@ export class EmbeddingsDataset {
     const file = path.join(dir, crypto.createHash("sha256").update(url.href).digest("hex").slice(0, 32));
     if (fs.existsSync(file)) return file;
     try {
-      assertAllowedUrl(url, "dataset image");
       const configuredHosts = this.#template?.configuredHosts ?? [];
       const bytes = await httpGetWithRetries(url, { what: "dataset image", ...DEFAULTS.imageFetch, fromData: true, configuredHosts });
       const limitInputPixels = this.#context.limitInputPixels ?? DEFAULTS.embedding.limitInputPixels;
