@@ -79,7 +79,7 @@ describe("the demo dataset on a fresh clone", () => {
         const readsDemo = [DEMO_DATASET, "image-encoders-part-deux", "ensureDemoDataset("].some((name) => source.includes(name));
         if (!readsDemo) continue;
         readers.push(file);
-        const makers = ["ensureDemoDataset(", "buildDemoSite(", "ensure-demo-dataset.mjs", '"scripts/make-demo-dataset.ts", "--if-missing"'];
+        const makers = ["ensureDemoDataset(", "buildDemoSite(", "openDemoSite(", "ensure-demo-dataset.mjs", '"scripts/make-demo-dataset.ts", "--if-missing"'];
         const makesIt = makers.some((call) => source.includes(call));
         assert.ok(makesIt, `${file} reads the demo dataset without making it first (use ensureDemoDataset from test/support/demo-dataset.ts)`);
       }
