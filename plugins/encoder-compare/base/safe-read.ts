@@ -217,6 +217,17 @@ export async function readChecked(file: string, policy: ReadPolicy): Promise<Buf
   }
 }
 
+/** Reads into `bytes` from `position` until they are full or the file ends; returns how many bytes were read. */
+export function readAt(fd: number, bytes: Uint8Array, position: number): number {
+  let read = 0;
+  while (read < bytes.length) {
+    const n = fs.readSync(fd, bytes, read, bytes.length - read, position + read);
+    if (n === 0) break;
+    read += n;
+  }
+  return read;
+}
+
 /** readChecked, synchronously (small files: manifests, model files at startup). */
 export function readCheckedSync(file: string, policy: ReadPolicy): Buffer {
   const opened = openChecked(file, policy);

@@ -16,7 +16,7 @@ import { TextCaps } from "./dataset-text.ts";
 import { DamagedLookup, MetadataLookup } from "./metadata-lookup.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
 import { columnsWithin, openCheckedParquet, readRows, type OpenedParquet } from "./parquet-check.ts";
-import { requireRegularFile } from "../base/safe-read.ts";
+import { readAt, requireRegularFile } from "../base/safe-read.ts";
 
 export interface EmbeddingsShard {
   npy: NpyMatrix;
@@ -154,11 +154,8 @@ export class EmbeddingsFolder {
         // Opened on first use: a folder of thousands of shards does not hold a descriptor per file.
         const fd = this.#fd(name);
         const bytes = new Uint8Array(Math.max(0, end - start));
-        for (let read = 0; read < bytes.length; ) {
-          const n = fs.readSync(fd, bytes, read, bytes.length - read, start + read);
-          if (n === 0) throw new Error(`${name} is shorter than its parquet footer says (byte ${start + read})`);
-          read += n;
-        }
+        const read = readAt(fd, bytes, start);
+        if (read < bytes.length) throw new Error(`${name} is shorter than its parquet footer says (byte ${start + read})`);
         return bytes.buffer;
       },
     };

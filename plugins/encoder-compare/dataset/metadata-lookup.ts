@@ -17,6 +17,7 @@ import { crc32 } from "node:zlib";
 import { removeDeadLeftovers, writeFileAtomicWith } from "../base/atomic-write.ts";
 import { DEFAULTS } from "../base/defaults.ts";
 import { columnsWithin, readRows, type OpenedParquet } from "./parquet-check.ts";
+import { readAt } from "../base/safe-read.ts";
 
 const MAGIC = "ECMETA01";
 const FORMAT = 1;
@@ -62,11 +63,8 @@ const entryBytesOf = (columns: number) => 8 + 4 * columns + 4;
 
 function readExactly(fd: number, length: number, position: number): Buffer {
   const bytes = Buffer.alloc(length);
-  for (let read = 0; read < length; ) {
-    const n = fs.readSync(fd, bytes, read, length - read, position + read);
-    if (n === 0) throw new DamagedLookup(`ends at byte ${position + read}, before its table says`);
-    read += n;
-  }
+  const read = readAt(fd, bytes, position);
+  if (read < length) throw new DamagedLookup(`ends at byte ${position + read}, before its table says`);
   return bytes;
 }
 

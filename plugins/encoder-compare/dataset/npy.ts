@@ -4,6 +4,7 @@
 // Rows are read by offset from the open file, so a shard never has to be in memory whole.
 import fs from "node:fs";
 import { halfTable } from "../base/half-float.ts";
+import { readAt } from "../base/safe-read.ts";
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
@@ -80,17 +81,13 @@ export function readNpyRows(matrix: NpyMatrix, fd: number, start: number, count:
   const values = count * matrix.dim;
   const bytes = Buffer.allocUnsafe(values * width);
   const position = matrix.dataOffset + start * matrix.dim * width;
-  let read = 0;
-  while (read < bytes.length) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, bytes, read, bytes.length - read, position + read);
-    } catch (error) {
-      fail(matrix.file, `cannot be read at row ${start} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
-    }
-    if (n === 0) fail(matrix.file, `is truncated: row ${start + Math.floor(read / width / matrix.dim)} could not be read`);
-    read += n;
+  let read: number;
+  try {
+    read = readAt(fd, bytes, position);
+  } catch (error) {
+    fail(matrix.file, `cannot be read at row ${start} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
   }
+  if (read < bytes.length) fail(matrix.file, `is truncated: row ${start + Math.floor(read / width / matrix.dim)} could not be read`);
   if (width === 4) {
     target.set(new Float32Array(bytes.buffer, bytes.byteOffset, values), targetOffset);
     return;
