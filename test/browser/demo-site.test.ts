@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { axeViolations, isSerious, type AxeViolation } from "../support/axe.ts";
-import { chromiumMissing } from "../support/chromium.ts";
+import { chromiumMissing, openPage } from "../support/chromium.ts";
 import { openDemoSite, type DemoSiteInChromium } from "../support/demo-site.ts";
 
 const ROOT = process.cwd();
@@ -41,29 +41,6 @@ function builtPages(): string[] {
     .filter((file) => file === "index.html" || file.endsWith(`${path.sep}index.html`))
     .map((file) => `/${path.dirname(file).split(path.sep).join("/")}/`.replace(/^\/\.\/$/, "/"))
     .sort();
-}
-
-interface OpenedPage {
-  page: Page;
-  /** Console errors, uncaught exceptions, failed and non-2xx requests. */
-  problems: string[];
-}
-
-async function open(context: BrowserContext, url: string, viewport = DESKTOP, colorScheme: "light" | "dark" = "light"): Promise<OpenedPage> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
-  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
-  page.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  await page.setViewportSize(viewport);
-  await page.emulateMedia({ colorScheme });
-  await page.goto(url, { waitUntil: "load" });
-  return { page, problems };
 }
 
 /** Scrolls every lazy image into view, then waits until each has decoded pixels. */
@@ -104,7 +81,7 @@ describe("the demo site in Chromium", { skip }, () => {
   after(() => demo?.close());
 
   test("the post: one table per encoder per shortcode, every image loads, no console errors", async () => {
-    const { page, problems } = await open(context, origin + POST_URL);
+    const { page, problems } = await openPage(context, origin + POST_URL);
     const encoders = await page.locator("table.encoder-compare").evaluateAll((tables) => tables.map((t) => (t as HTMLElement).dataset.encoder));
     assert.deepEqual(encoders, expectedTables());
     assert.ok(encoders.length > 0);
@@ -118,7 +95,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("the post in dark mode", async () => {
-    const { page, problems } = await open(context, origin + POST_URL, DESKTOP, "dark");
+    const { page, problems } = await openPage(context, origin + POST_URL, DESKTOP, "dark");
     assert.equal(await page.evaluate(() => matchMedia("(prefers-color-scheme: dark)").matches), true);
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(background, "rgb(251, 250, 247)", "the dark palette did not apply");
@@ -129,7 +106,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("at 375 px the post does not scroll sideways and results sit below the query", async () => {
-    const { page, problems } = await open(context, origin + POST_URL, PHONE);
+    const { page, problems } = await openPage(context, origin + POST_URL, PHONE);
     await loadAllImages(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
@@ -150,7 +127,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("a click on a listed result or on a montage tile opens the full image", async () => {
-    const { page, problems } = await open(context, origin + POST_URL);
+    const { page, problems } = await openPage(context, origin + POST_URL);
     const firstTable = page.locator("table.encoder-compare").first();
     const listed = firstTable.locator(".ec-hits a").first();
     const listedHref = await listed.getAttribute("href");
@@ -183,7 +160,7 @@ describe("the demo site in Chromium", { skip }, () => {
     const found: string[] = [];
     for (const colorScheme of ["light", "dark"] as const) {
       for (const url of urls) {
-        const { page, problems } = await open(context, origin + url, DESKTOP, colorScheme);
+        const { page, problems } = await openPage(context, origin + url, DESKTOP, colorScheme);
         await loadAllImages(page);
         for (const v of await seriousViolations(page))
           found.push(`${colorScheme} ${url}: ${v.id} (${v.impact}) ${v.help} — ${v.targets.slice(0, 3).join(" | ")}`);
@@ -195,7 +172,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("the home page lists posts with dates, descriptions and tags that lead to tag pages", async () => {
-    const { page, problems } = await open(context, origin + "/");
+    const { page, problems } = await openPage(context, origin + "/");
     const card = page.locator(".post-card").filter({ has: page.locator(`a[href="${POST_URL}"]`) });
     assert.equal(await card.count(), 1);
     assert.match((await card.locator("time").getAttribute("datetime")) ?? "", /^\d{4}-\d{2}-\d{2}$/);
@@ -210,7 +187,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("at 375 px the evaluation table and chart are readable: text ≥ 12 px, nothing clipped, no hidden columns", async () => {
-    const { page, problems } = await open(context, origin + EVAL_URL, PHONE);
+    const { page, problems } = await openPage(context, origin + EVAL_URL, PHONE);
     await loadAllImages(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, `the page is ${overflow} px wider than the screen`);
@@ -263,7 +240,7 @@ describe("the demo site in Chromium", { skip }, () => {
   test("the eval chart fills the column with page-size text, no label on a grid line; versus and scoreboard stay compact at 375 px", async () => {
     const measured: string[] = [];
     for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
-      const { page, problems } = await open(context, origin + EVAL_URL, viewport);
+      const { page, problems } = await openPage(context, origin + EVAL_URL, viewport);
       await loadAllImages(page);
       const chart = await page.evaluate(() => {
         const svg = document.querySelector<SVGSVGElement>(".encoder-eval-chart svg")!;
@@ -302,7 +279,7 @@ describe("the demo site in Chromium", { skip }, () => {
       assert.deepEqual(problems, []);
       await page.close();
 
-      const demo = await open(context, origin + POST_URL, viewport);
+      const demo = await openPage(context, origin + POST_URL, viewport);
       await loadAllImages(demo.page);
       const sizes = await demo.page.evaluate(() => {
         // Heights in lines of the cell's own text (no helper functions: see above).
@@ -330,7 +307,7 @@ describe("the demo site in Chromium", { skip }, () => {
   });
 
   test("inline code never breaks inside a word (\"--json\" stays whole) at 375 px", async () => {
-    const { page, problems } = await open(context, origin + EVAL_URL, PHONE);
+    const { page, problems } = await openPage(context, origin + EVAL_URL, PHONE);
     const broken = await page.evaluate(() => {
       const out: string[] = [];
       for (const code of document.querySelectorAll(".prose :not(pre) > code")) {
@@ -357,7 +334,7 @@ describe("the demo site in Chromium", { skip }, () => {
     for (const [url, name] of [[POST_URL, "demo-post"], [EVAL_URL, "eval-post"]] as const) {
       for (const [viewport, size] of [[DESKTOP, "1280"], [PHONE, "375"]] as const) {
         for (const scheme of ["light", "dark"] as const) {
-          const { page, problems } = await open(context, origin + url, viewport, scheme);
+          const { page, problems } = await openPage(context, origin + url, viewport, scheme);
           await loadAllImages(page);
           assert.equal(await page.locator(".standin-banner").count(), 1, `${url}: the stand-in banner`);
           await screenshot(page, `${name}-${size}-${scheme}.png`);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { axeViolations, isSerious } from "../support/axe.ts";
-import { chromiumMissing } from "../support/chromium.ts";
+import { chromiumMissing, openPage } from "../support/chromium.ts";
 import { openDemoSite, type DemoSiteInChromium } from "../support/demo-site.ts";
 
 const ROOT = process.cwd();
@@ -20,22 +20,6 @@ const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
 const skip = chromiumMissing;
-
-async function open(context: BrowserContext, url: string, viewport = DESKTOP, colorScheme: "light" | "dark" = "light") {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
-  page.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  await page.setViewportSize(viewport);
-  await page.emulateMedia({ colorScheme });
-  await page.goto(url, { waitUntil: "load" });
-  return { page, problems };
-}
 
 /** A screenshot of the first map block on the page (both panels), for a human to look at. */
 async function screenshotMaps(page: Page, name: string): Promise<void> {
@@ -74,7 +58,7 @@ describe("the maps in Chromium", { skip }, () => {
   for (const [url, name] of [[POST_URL, "post"], [EVAL_URL, "eval"]] as const) {
     test(`${name}: at 1280 px the two panels sit side by side; axe clean in light and dark`, async () => {
       for (const scheme of ["light", "dark"] as const) {
-        const { page, problems } = await open(context, origin + url, DESKTOP, scheme);
+        const { page, problems } = await openPage(context, origin + url, DESKTOP, scheme);
         const [a, b] = await panelBoxes(page);
         assert.ok(a && b, "two panels");
         assert.ok(Math.abs(a.top - b.top) < 2 && b.left >= a.right, `panels not side by side: ${JSON.stringify([a, b])}`);
@@ -86,7 +70,7 @@ describe("the maps in Chromium", { skip }, () => {
     });
 
     test(`${name}: at 375 px the panels stack and nothing scrolls sideways`, async () => {
-      const { page, problems } = await open(context, origin + url, PHONE);
+      const { page, problems } = await openPage(context, origin + url, PHONE);
       const [a, b] = await panelBoxes(page);
       assert.ok(b.top >= a.bottom, `panels overlap: ${JSON.stringify([a, b])}`);
       assert.ok(a.right <= PHONE.width && b.right <= PHONE.width, `a panel ends past the screen: ${JSON.stringify([a, b])}`);
@@ -100,7 +84,7 @@ describe("the maps in Chromium", { skip }, () => {
   }
 
   test("hover shows a point's picture, caption and group; Tab reaches the neighbours, arrows step through every point", async () => {
-    const { page, problems } = await open(context, origin + POST_URL);
+    const { page, problems } = await openPage(context, origin + POST_URL);
     const panel = page.locator(".encoder-map figure.ec-map").first();
     const tip = panel.locator(".ec-map-tip");
     assert.equal(await tip.isHidden(), true);

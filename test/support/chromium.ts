@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 /** Debian's browser, or the one CHROMIUM_PATH names. */
 export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -34,4 +34,33 @@ export async function openChromium(): Promise<{ context: BrowserContext; close()
       fs.rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface OpenedPage {
+  page: Page;
+  /** Console errors, uncaught exceptions, failed and non-2xx requests. */
+  problems: string[];
+}
+
+/** Opens `url` in a new page at `viewport` and colour scheme, collecting every problem the page runs into. */
+export async function openPage(
+  context: BrowserContext,
+  url: string,
+  viewport: { width: number; height: number } = { width: 1280, height: 900 },
+  colorScheme: "light" | "dark" = "light",
+): Promise<OpenedPage> {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`exception: ${error.message}`));
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  await page.setViewportSize(viewport);
+  await page.emulateMedia({ colorScheme });
+  await page.goto(url, { waitUntil: "load" });
+  return { page, problems };
 }
