@@ -20,9 +20,7 @@ try {
 const { compileTypeScriptConfig } = await import("encoder-compare/typescript-config");
 
 const CONFIG = ".eleventy.ts";
-const OUT_DIR = path.join(".cache", "eleventy-config");
-
-const compiled = await compileTypeScriptConfig(CONFIG, OUT_DIR);
+const compiled = await compileTypeScriptConfig(CONFIG);
 const args = process.argv.slice(2);
 // Eleventy's command line, as `npx @11ty/eleventy` runs it (its file is not among the package's exports).
 const eleventyCli = path.join(path.dirname(createRequire(import.meta.url).resolve("@11ty/eleventy")), "..", "cmd.cjs");
@@ -44,7 +42,7 @@ if (args.includes("--serve") || args.includes("--watch")) {
   };
   let pending;
   const recompile = () =>
-    compileTypeScriptConfig(CONFIG, OUT_DIR).then(
+    compileTypeScriptConfig(CONFIG).then(
       (next) => {
         if (!next.compiled) return;
         console.log(`[eleventy-config] ${CONFIG} changed: restarting Eleventy`);

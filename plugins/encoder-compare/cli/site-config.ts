@@ -64,9 +64,6 @@ export function readSiteOptions(root: string): Promise<SiteOptions> {
   return pending;
 }
 
-/** Where a TypeScript site config is compiled to when no TypeScript loader runs this process. */
-export const COMPILED_CONFIG_DIR = path.join(".cache", "encoder-compare", "site-config");
-
 /** The config module; a TypeScript one is compiled first unless a loader (tsx) already handles it. */
 async function importConfig(root: string, file: string): Promise<unknown> {
   const url = pathToFileURL(path.join(root, file)).href;
@@ -75,7 +72,7 @@ async function importConfig(root: string, file: string): Promise<unknown> {
     return await import(url);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
-    const compiled = await compileTypeScriptConfig(path.join(root, file), path.join(root, COMPILED_CONFIG_DIR));
+    const compiled = await compileTypeScriptConfig(path.join(root, file));
     return import(pathToFileURL(compiled.file).href);
   }
 }

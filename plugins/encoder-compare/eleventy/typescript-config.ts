@@ -48,9 +48,16 @@ export interface CompiledConfig {
   compiled: boolean;
 }
 
-/** Compiles `configFile` (a site's `.eleventy.ts`) into `outDir` as `<name>.mjs` and returns it. */
-export async function compileTypeScriptConfig(configFile: string, outDir: string): Promise<CompiledConfig> {
+/**
+ * Where a site's compiled config is kept, relative to the config's folder: one place for the site's build and the
+ * `encoder-compare` command, so one compile serves both.
+ */
+export const COMPILED_CONFIG_DIR = path.join(".cache", "eleventy-config");
+
+/** Compiles `configFile` (a site's `.eleventy.ts`) into `outDir` (default: COMPILED_CONFIG_DIR beside it) as `<name>.mjs`. */
+export async function compileTypeScriptConfig(configFile: string, outDir?: string): Promise<CompiledConfig> {
   const source = path.resolve(configFile);
+  outDir ??= path.join(path.dirname(source), COMPILED_CONFIG_DIR);
   const file = path.join(path.resolve(outDir), `${path.basename(source).replace(/^\./, "").replace(TYPESCRIPT_CONFIG, "")}.mjs`);
   const recordFile = `${file}.json`;
   const record = readRecord(recordFile);
