@@ -13,7 +13,6 @@ import path from "node:path";
 import type { AsyncBuffer } from "hyparquet";
 import { DEFAULTS } from "../base/defaults.ts";
 import { TextCaps } from "./dataset-text.ts";
-import { listFilesRecursively, type UnlistedFolder } from "./load.ts";
 import { DamagedLookup, MetadataLookup } from "./metadata-lookup.ts";
 import { readNpyHeader, readNpyRows, type NpyMatrix } from "./npy.ts";
 import { columnsWithin, openCheckedParquet, readRows, type OpenedParquet } from "./parquet-check.ts";
@@ -288,10 +287,7 @@ export class EmbeddingsFolder {
 
 /** Files under `root` (subfolders included) whose names end in `extension`, as paths relative to it, sorted by those paths. */
 function filesUnder(root: string, extension: string): string[] {
-  const unlisted: UnlistedFolder[] = [];
-  const found = listFilesRecursively(root, unlisted).filter((name) => name.endsWith(extension));
-  // A shard in a folder that could not be listed would be silently missing from the rows.
-  if (unlisted.length > 0) throw new Error(`${root}: ${unlisted[0].file}: ${unlisted[0].reason}`);
+  const found = (fs.readdirSync(root, { recursive: true, encoding: "utf8" }) as string[]).filter((name) => name.endsWith(extension));
   // Code-unit order, as Python sorts the paths embedding-reader globs; separators are "/" on every platform.
   return found.map((name) => name.split(path.sep).join("/")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -98,7 +98,7 @@ export interface LoadOptions {
 const SHOWN_FOLDER_CHARS = 48;
 
 /** A folder below the dataset folder that was not listed, and why. */
-export interface UnlistedFolder {
+interface UnlistedFolder {
   file: string;
   reason: string;
 }
@@ -110,7 +110,7 @@ export interface UnlistedFolder {
  * for the system, no permission) or lies deeper than maxFolderDepth is left out and reported;
  * the rest of the dataset is listed.
  */
-export function listFilesRecursively(dir: string, unlisted: UnlistedFolder[], prefix = "", depth = 0): string[] {
+function listFilesRecursively(dir: string, unlisted: UnlistedFolder[], prefix = "", depth = 0): string[] {
   const out: string[] = [];
   let entries: fs.Dirent[];
   try {
